@@ -1,0 +1,64 @@
+"""Alembic environment: async, with the app's own settings.
+
+Run from the ``alembic`` command line it resolves the database like the app does
+(``-x database_url=...``, ``RECORDS_DESK_DATABASE_URL``, saved settings, default file).
+Run from the app it is handed an open connection in ``config.attributes["connection"]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from logging.config import fileConfig
+
+from sqlalchemy.engine import URL, Connection
+
+from alembic import context
+from app.config import SettingsError, load_settings
+from app.core.database import create_engine
+from app.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def do_run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things; batch mode copies the table instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+        compare_server_default=False,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations(url: URL) -> None:
+    engine = create_engine(url, null_pool=True)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(do_run_migrations)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        do_run_migrations(connection)
+        return
+    if config.config_file_name is not None:
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
+    try:
+        settings = load_settings(context.get_x_argument(as_dictionary=True).get("database_url"))
+    except SettingsError as error:
+        sys.exit(f"alembic: {error}")
+    asyncio.run(run_async_migrations(settings.database_url))
+
+
+if context.is_offline_mode():
+    sys.exit("Offline (--sql) migrations are not supported; run against a database.")
+run_migrations_online()

@@ -1,0 +1,1 @@
+"""Records Desk: the data layer, services and command line (no Qt here)."""

@@ -1,0 +1,164 @@
+"""The async engine and the sessions every unit of work runs in.
+
+One ``Database`` per connected database: an engine, ``async_session_maker`` for readers and
+``get_session`` for one short unit of work that commits on success and rolls back on error.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from app.config import describe_url
+
+log = logging.getLogger(__name__)
+
+# SQLite waits this long for another writer before giving up with "database is locked".
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+# Bounds a dead socket mid-query; pool_pre_ping only heals connections at checkout.
+POSTGRES_COMMAND_TIMEOUT_S = 60
+POSTGRES_CONNECT_TIMEOUT_S = 10
+# Execution option read by the SQLite "begin" hook: writers take the write lock up front.
+SQLITE_BEGIN_OPTION = "records_desk_sqlite_begin"
+
+# Types of file system where SQLite's WAL (shared memory between processes) does not work.
+_NETWORK_FILE_SYSTEMS = frozenset(
+    {"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs", "afs", "ncpfs", "davfs"}
+)
+
+
+class Database:
+    """An engine and its session factories for one database URL."""
+
+    def __init__(self, url: URL, *, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_engine(url, echo=echo)
+        self.async_session_maker = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
+        )
+        self._writer_session_maker = async_sessionmaker(
+            self.engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"}),
+            class_=AsyncSession,
+            expire_on_commit=False,
+            autoflush=False,
+        )
+
+    @property
+    def dialect_name(self) -> str:
+        return self.url.get_backend_name()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect_name == "sqlite"
+
+    @property
+    def display_name(self) -> str:
+        return describe_url(self.url)
+
+    @asynccontextmanager
+    async def get_session(self, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commit when the block succeeds, roll back when it raises.
+
+        ``write=True`` makes SQLite take its write lock when the transaction begins: a
+        deferred transaction that upgrades to a writer fails at once with "database is
+        locked", busy timeout or not.
+        """
+        maker = self._writer_session_maker if write else self.async_session_maker
+        async with maker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def create_engine(url: URL, *, echo: bool = False, null_pool: bool = False) -> AsyncEngine:
+    """The engine for ``url``; ``null_pool`` for one-off work such as a migration run."""
+    pooling: dict[str, Any] = {"poolclass": NullPool} if null_pool else {"pool_pre_ping": True}
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **pooling,
+        )
+        _install_sqlite_hooks(engine, Path(url.database or ""))
+        return engine
+    if not null_pool:
+        pooling.update(pool_size=5, max_overflow=10, pool_timeout=POSTGRES_CONNECT_TIMEOUT_S)
+    return create_async_engine(
+        url,
+        echo=echo,
+        connect_args={
+            "timeout": POSTGRES_CONNECT_TIMEOUT_S,
+            "command_timeout": POSTGRES_COMMAND_TIMEOUT_S,
+            "server_settings": {"application_name": "Records Desk"},
+        },
+        **pooling,
+    )
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, path: Path) -> None:
+    network_fs = network_file_system(path)
+    if network_fs is not None:
+        log.warning(
+            "%s is on a network file system (%s), where SQLite's WAL mode does not work; "
+            "using a rollback journal instead. Several writers may see 'database is locked'.",
+            path,
+            network_fs,
+        )
+    journal_mode = "DELETE" if network_fs else "WAL"
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to the "begin" hook below: the driver's own implicit
+        # BEGIN breaks SAVEPOINT and cannot be made IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA journal_mode={journal_mode}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def network_file_system(path: Path) -> str | None:
+    """The type of network file system holding ``path``, or None (also when unknown)."""
+    try:
+        mounts = Path("/proc/mounts").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    target = path.absolute()
+    best: tuple[int, str] | None = None
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount_point, fs_type = fields[1].replace("\\040", " "), fields[2]
+        if target.is_relative_to(mount_point) and (best is None or len(mount_point) > best[0]):
+            best = (len(mount_point), fs_type)
+    if best is not None and best[1] in _NETWORK_FILE_SYSTEMS:
+        return best[1]
+    return None

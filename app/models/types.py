@@ -1,0 +1,103 @@
+"""Column types that behave the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Numeric
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+MONEY_PRECISION = 14
+MONEY_SCALE = 2
+_CENT = Decimal("0.01")
+
+
+class InvalidValueError(ValueError):
+    """A value a user gave does not fit its column; the message says why in words."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment in time, stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zones and hands back naive values; this type makes both engines
+    answer with aware datetimes in UTC, and refuses naive ones going in.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise InvalidValueError(f"naive datetime {value!r}: give a timezone-aware value")
+        converted = value.astimezone(UTC)
+        return converted.replace(tzinfo=None) if dialect.name == "sqlite" else converted
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def to_money(value: Any) -> Decimal:
+    """Exact money from a Decimal, int or text; floats are refused, cents must be whole."""
+    if isinstance(value, float | bool):
+        raise InvalidValueError("money must be a Decimal, an integer or text, never a float")
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidValueError(f"{value!r} is not an amount of money") from None
+    if not amount.is_finite():
+        raise InvalidValueError(f"{value!r} is not an amount of money")
+    if amount != amount.quantize(_CENT):
+        raise InvalidValueError(f"{value} has more than {MONEY_SCALE} decimal places")
+    limit = Decimal(10) ** (MONEY_PRECISION - MONEY_SCALE)
+    if abs(amount) >= limit:
+        raise InvalidValueError(f"{value} is too large for an amount of money")
+    return amount.quantize(_CENT)
+
+
+class Money(TypeDecorator[Decimal]):
+    """An exact amount with two decimal places.
+
+    PostgreSQL stores NUMERIC(14, 2). SQLite has no exact decimal type (NUMERIC affinity
+    turns values into floats), so there the column holds whole cents as an INTEGER: sums,
+    comparisons and CHECK constraints stay exact on both engines.
+    """
+
+    impl = Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = to_money(value)
+        if dialect.name == "sqlite":
+            return int(amount.scaleb(MONEY_SCALE))
+        return amount
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-MONEY_SCALE)
+        return Decimal(value).quantize(_CENT)
+
+    @property
+    def python_type(self) -> type[Decimal]:
+        return Decimal

@@ -1,0 +1,44 @@
+"""Users and their one profile."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base
+
+if TYPE_CHECKING:
+    from app.models.account import Account
+    from app.models.order import Order
+    from app.models.post import Post
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("email <> ''", name="email_not_empty"),
+        CheckConstraint("name <> ''", name="name_not_empty"),
+    )
+
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    hashed_password: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+    # lazy="raise": an async session cannot load on attribute access, so say so loudly.
+    posts: Mapped[list[Post]] = relationship(back_populates="author", lazy="raise")
+    profile: Mapped[Profile | None] = relationship(back_populates="user", lazy="raise")
+    orders: Mapped[list[Order]] = relationship(back_populates="user", lazy="raise")
+    accounts: Mapped[list[Account]] = relationship(back_populates="owner", lazy="raise")
+
+
+class Profile(Base):
+    __tablename__ = "profiles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    bio: Mapped[str | None] = mapped_column(Text)
+    avatar_url: Mapped[str | None] = mapped_column(String(500))
+
+    user: Mapped[User] = relationship(back_populates="profile", lazy="raise")

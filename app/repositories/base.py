@@ -1,0 +1,272 @@
+"""The generic repository: it builds queries and flushes, it never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    false,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.base import Base
+from app.models.types import InvalidValueError, utcnow
+from app.query import (
+    After,
+    Before,
+    Column,
+    DeletedRows,
+    OffsetPage,
+    PageRequest,
+    QuerySpec,
+    coerce_value,
+)
+
+T = TypeVar("T", bound=Base)
+
+# Columns the database and the repository maintain; a caller never sets them.
+MANAGED_COLUMNS = frozenset({"id", "created_at", "updated_at", "deleted_at", "version"})
+# Beyond this an integer cannot be an id (PostgreSQL integer), so it is not looked up as one.
+_MAX_ID = 2**31 - 1
+
+
+class StaleVersionError(Exception):
+    """The record changed since the caller read it (its version moved on)."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"expected version {expected}, found {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+class BaseRepository(Generic[T]):
+    """Common operations on one kind of record.
+
+    Deleting is a soft delete: the row stays, flagged with ``deleted_at``, and can be
+    restored. Reads leave deleted rows out unless asked for them.
+    """
+
+    model: ClassVar[type[Base]]
+    # Text columns the search box looks in (case-insensitive substring).
+    searchable: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- records ---------------------------------------------------------------------------
+
+    async def find_by_id(self, id: int, *, include_deleted: bool = False) -> T | None:
+        statement = select(self.model).where(self.model.id == id)
+        if not include_deleted:
+            statement = statement.where(self.model.deleted_at.is_(None))
+        result = await self.session.execute(statement)
+        return result.scalar_one_or_none()  # type: ignore[return-value]
+
+    async def find_all(self, skip: int = 0, limit: int = 100) -> list[T]:
+        result = await self.session.execute(
+            select(self.model)
+            .where(self.model.deleted_at.is_(None))
+            .order_by(self.model.id)
+            .offset(skip)
+            .limit(limit)
+        )
+        return list(result.scalars().all())  # type: ignore[arg-type]
+
+    async def count(self, spec: QuerySpec | None = None) -> int:
+        statement = self._filtered(
+            select(func.count()).select_from(self.model), spec or QuerySpec()
+        )
+        result = await self.session.execute(statement)
+        return int(result.scalar_one())
+
+    async def create(self, **data: Any) -> T:
+        instance = self.model(**self._settable(data))
+        self.session.add(instance)
+        await self.session.flush()
+        await self.session.refresh(instance)
+        return instance  # type: ignore[return-value]
+
+    async def update(self, id: int, expected_version: int | None = None, **data: Any) -> T | None:
+        """Change the given columns (None clears a column); refuse an outdated version."""
+        instance = await self.find_by_id(id, include_deleted=True)
+        if instance is None:
+            return None
+        if expected_version is not None and instance.version != expected_version:
+            raise StaleVersionError(expected_version, instance.version)
+        for key, value in self._settable(data).items():
+            setattr(instance, key, value)
+        await self.session.flush()
+        await self.session.refresh(instance)
+        return instance
+
+    async def delete(self, id: int, expected_version: int | None = None) -> bool:
+        """Soft delete: flag the row; False when there is no live row with this id."""
+        return await self._set_deleted(id, deleted=True, expected_version=expected_version)
+
+    async def restore(self, id: int, expected_version: int | None = None) -> bool:
+        """Bring a soft-deleted row back; False when there is no deleted row with this id."""
+        return await self._set_deleted(id, deleted=False, expected_version=expected_version)
+
+    async def _set_deleted(self, id: int, *, deleted: bool, expected_version: int | None) -> bool:
+        model = self.model
+        now = utcnow()
+        condition = model.deleted_at.is_(None) if deleted else model.deleted_at.is_not(None)
+        statement = (
+            update(model)
+            .where(model.id == id, condition)
+            .values(deleted_at=now if deleted else None, updated_at=now, version=model.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if expected_version is not None:
+            current = await self.find_by_id(id, include_deleted=True)
+            if current is not None and current.version != expected_version:
+                raise StaleVersionError(expected_version, current.version)
+            statement = statement.where(model.version == expected_version)
+        result = await self.session.execute(statement)
+        changed = bool(result.rowcount)  # type: ignore[attr-defined]
+        if changed:
+            # Objects already in this session must not keep the old flag or version.
+            for instance in self.session.identity_map.values():
+                if isinstance(instance, model) and instance.id == id:
+                    await self.session.refresh(instance)
+        return changed
+
+    def _settable(self, data: dict[str, Any]) -> dict[str, Any]:
+        columns = {column.key for column in self.model.__mapper__.column_attrs}
+        unknown = sorted(set(data) - columns)
+        if unknown:
+            raise InvalidValueError(f"{self.model.__tablename__} has no column {unknown[0]!r}.")
+        managed = sorted(set(data) & MANAGED_COLUMNS)
+        if managed:
+            raise InvalidValueError(f"{managed[0]!r} is kept by Records Desk and cannot be set.")
+        return data
+
+    # -- browsing --------------------------------------------------------------------------
+
+    @classmethod
+    def column(cls, name: str) -> Column:
+        try:
+            return cls.model.__table__.c[name]  # type: ignore[no-any-return]
+        except KeyError:
+            raise InvalidValueError(f"{cls.model.__tablename__} has no column {name!r}.") from None
+
+    @classmethod
+    def column_names(cls) -> tuple[str, ...]:
+        return tuple(column.key for column in cls.model.__table__.c)
+
+    async def browse(self, spec: QuerySpec, page: PageRequest) -> Sequence[Row[Any]]:
+        """One page of plain rows (every column, in table order)."""
+        result = await self.session.execute(self.browse_statement(spec, page))
+        rows = result.all()
+        if isinstance(page, Before):
+            rows.reverse()
+        return rows
+
+    def browse_statement(self, spec: QuerySpec, page: PageRequest) -> Select[Any]:
+        keys = self.sort_keys(spec)
+        reverse = isinstance(page, Before)
+        statement = self._filtered(select(*self.model.__table__.c), spec)
+        if isinstance(page, After | Before) and page.key is not None:
+            statement = statement.where(self._beyond(keys, page.key, reverse=reverse))
+        order = []
+        for column, descending in keys:
+            descending ^= reverse
+            # NULLs sort as the largest value on both engines (PostgreSQL's own default).
+            order.append(column.desc().nulls_first() if descending else column.asc().nulls_last())
+        statement = statement.order_by(*order).limit(page.limit)
+        if isinstance(page, OffsetPage):
+            statement = statement.offset(page.offset)
+        return statement
+
+    def sort_keys(self, spec: QuerySpec) -> list[tuple[Column, bool]]:
+        """The sort columns and directions, ending with the id as the tie-breaker."""
+        keys = [(self.column(key.column), key.descending) for key in spec.sort]
+        keys = [(column, descending) for column, descending in keys if column.key != "id"]
+        id_descending = next(
+            (key.descending for key in spec.sort if key.column == "id"),
+            # The tie-breaker follows the last key, so one index serves the whole order.
+            spec.sort[-1].descending if spec.sort else False,
+        )
+        keys.append((self.model.__table__.c.id, id_descending))
+        return keys
+
+    @classmethod
+    def sort_columns(cls, spec: QuerySpec) -> tuple[str, ...]:
+        names = [key.column for key in spec.sort if key.column != "id"]
+        return (*dict.fromkeys(names), "id")
+
+    def _filtered(self, statement: Select[Any], spec: QuerySpec) -> Select[Any]:
+        model = self.model
+        if spec.deleted is DeletedRows.EXCLUDE:
+            statement = statement.where(model.deleted_at.is_(None))
+        elif spec.deleted is DeletedRows.ONLY:
+            statement = statement.where(model.deleted_at.is_not(None))
+        for filter_ in spec.filters:
+            statement = statement.where(filter_.condition(self.column(filter_.column)))
+        search = self.search_condition(spec.search)
+        if search is not None:
+            statement = statement.where(search)
+        return statement
+
+    @classmethod
+    def search_condition(cls, text: str) -> ColumnElement[bool] | None:
+        """Case-insensitive substring match over the searchable columns; an integer also
+        matches the id. ``%``, ``_`` and ``\\`` in the text match themselves."""
+        term = text.strip()
+        if not term:
+            return None
+        table = cls.model.__table__
+        matches: list[ColumnElement[bool]] = [
+            table.c[name].icontains(term, autoescape=True) for name in cls.searchable
+        ]
+        if term.isdigit() and int(term) <= _MAX_ID:
+            matches.append(table.c.id == int(term))
+        return or_(*matches) if matches else false()
+
+    def _beyond(
+        self, keys: list[tuple[Column, bool]], key: tuple[Any, ...], *, reverse: bool
+    ) -> ColumnElement[bool]:
+        """Rows that come after ``key`` in the sort order (before it when ``reverse``)."""
+        if len(key) != len(keys):
+            raise InvalidValueError(f"A sort key needs {len(keys)} values, got {len(key)}.")
+        values = [
+            coerce_key_value(column, value) for (column, _), value in zip(keys, key, strict=True)
+        ]
+        directions = {descending for _, descending in keys}
+        nullable = any(column.nullable for column, _ in keys)
+        if len(directions) == 1 and not nullable:
+            # A row-value comparison is what lets both engines walk an index.
+            columns = tuple_(*(column for column, _ in keys))
+            bound = tuple_(*values)
+            descending = directions.pop() ^ reverse
+            return columns < bound if descending else columns > bound
+        alternatives: list[ColumnElement[bool]] = []
+        equal_so_far: list[ColumnElement[bool]] = []
+        for (column, descending), value in zip(keys, values, strict=True):
+            greater = _comes_after(column, value, descending=descending ^ reverse)
+            alternatives.append(and_(*equal_so_far, greater))
+            equal_so_far.append(column.is_(None) if value is None else column == value)
+        return or_(*alternatives)
+
+
+def coerce_key_value(column: Column, value: Any) -> Any:
+    return None if value is None else coerce_value(column, value)
+
+
+def _comes_after(column: Column, value: Any, *, descending: bool) -> ColumnElement[bool]:
+    # NULL is the largest value: last when ascending, first when descending.
+    if value is None:
+        return column.is_not(None) if descending else false()
+    if descending:
+        return column < value
+    return or_(column > value, column.is_(None)) if column.nullable else column > value

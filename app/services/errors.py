@@ -1,0 +1,195 @@
+"""Errors a user may read, and the one place driver errors are turned into them.
+
+Two kinds of failure (qutebrowser's misc/sql.py): the environment's fault — a server that
+is down, a locked file, a refused login, a value that breaks a rule, a record someone else
+changed — becomes a ``RecordsDeskError`` whose message is meant for the user. Anything else
+is our bug and propagates untouched, traceback and all, to be logged and reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.config import SettingsError, describe_url
+from app.models.types import InvalidValueError
+from app.repositories.base import StaleVersionError
+
+log = logging.getLogger(__name__)
+
+
+class RecordsDeskError(Exception):
+    """A failure the user can read and act on; ``str()`` is the message to show."""
+
+
+class ValidationError(RecordsDeskError):
+    """What the user asked for breaks a rule (a value, a filter, a setting)."""
+
+
+class NotFoundError(RecordsDeskError):
+    """The record is not there (or not any more)."""
+
+
+class ConflictError(RecordsDeskError):
+    """Someone else changed the same data first, or the value must be unique."""
+
+
+class DatabaseUnavailableError(RecordsDeskError):
+    """The database cannot be reached or used right now."""
+
+
+class DatabaseTooNewError(DatabaseUnavailableError):
+    """The database was upgraded by a newer Records Desk than this one."""
+
+
+class DatabaseOutdatedError(DatabaseUnavailableError):
+    """The database's schema is older than the code and must be migrated first."""
+
+
+# The CHECK constraints of the models, in words (names without the "ck_<table>_" prefix).
+_RULES = {
+    "balance_not_negative": "The balance cannot go below zero.",
+    "total_not_negative": "An order total cannot be negative.",
+    "quantity_positive": "The quantity must be at least 1.",
+    "unit_price_not_negative": "The unit price cannot be negative.",
+    "amount_positive": "The amount must be greater than zero.",
+    "distinct_accounts": "The two accounts must be different.",
+    "email_not_empty": "The email cannot be empty.",
+    "name_not_empty": "The name cannot be empty.",
+    "title_not_empty": "The title cannot be empty.",
+    "product_not_empty": "The product cannot be empty.",
+    "order_status": "That is not an order status.",
+}
+
+# PostgreSQL SQLSTATE classes that mean "cannot use the server now", not "our query is wrong".
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "28", "3D", "53", "57")
+
+
+@contextmanager
+def translate_errors(url: URL) -> Iterator[None]:
+    """Turn what the environment did wrong into a RecordsDeskError; let our bugs through."""
+    try:
+        yield
+    except RecordsDeskError:
+        raise
+    except (InvalidValueError, SettingsError) as error:
+        raise ValidationError(str(error)) from error
+    except StaleVersionError as error:
+        raise ConflictError(
+            "Someone else changed this record after you opened it "
+            f"(your copy is version {error.expected}, the database has {error.actual}). "
+            "Reload it and apply your change again."
+        ) from error
+    except StaleDataError as error:
+        raise ConflictError(
+            "Someone else changed or removed this record at the same time. "
+            "Reload it and apply your change again."
+        ) from error
+    except sa_exc.IntegrityError as error:
+        raise describe_integrity_error(error) from error
+    except sa_exc.StatementError as error:
+        unavailable = _unavailable(url, error.orig if error.orig is not None else error)
+        invalidated = isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+        if unavailable is None and invalidated:
+            unavailable = DatabaseUnavailableError(
+                f"The connection to {describe_url(url)} was lost. Try again."
+            )
+        if unavailable is None and isinstance(error.orig, InvalidValueError):
+            raise ValidationError(str(error.orig)) from error
+        if unavailable is None:
+            raise
+        raise unavailable from error
+    except Exception as error:
+        unavailable = _unavailable(url, error)
+        if unavailable is None:
+            raise
+        raise unavailable from error
+
+
+def describe_integrity_error(error: sa_exc.IntegrityError) -> RecordsDeskError:
+    detail = str(error.orig)
+    cause = error.orig.__cause__ if error.orig is not None else None
+    constraint = getattr(cause, "constraint_name", None) or ""
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
+    lowered = detail.lower()
+    if sqlstate == "23505" or "unique constraint" in lowered:
+        column = _unique_column(constraint, detail)
+        return ConflictError(f"Another record already has this {column}.")
+    if sqlstate == "23503" or "foreign key constraint" in lowered:
+        return ValidationError("The record refers to a record that does not exist.")
+    if sqlstate == "23502" or "not null constraint" in lowered:
+        match = re.search(r'column "(\w+)"|NOT NULL constraint failed: \w+\.(\w+)', detail)
+        column = next((group for group in match.groups() if group), "value") if match else "value"
+        return ValidationError(f"The {column.replace('_', ' ')} is required.")
+    name = constraint or _check_name(detail)
+    for rule, message in _RULES.items():
+        if name.endswith(rule):
+            return ValidationError(message)
+    return ValidationError("The change breaks a rule of the database.")
+
+
+def _unique_column(constraint: str, detail: str) -> str:
+    match = re.search(r"UNIQUE constraint failed: \w+\.(\w+)", detail)
+    if match:
+        return match.group(1).replace("_", " ")
+    parts = constraint.split("_", 2)  # uq_<table>_<column>
+    return (
+        parts[2].replace("_", " ") if constraint.startswith("uq_") and len(parts) == 3 else "value"
+    )
+
+
+def _check_name(detail: str) -> str:
+    match = re.search(r"CHECK constraint failed: (\w+)", detail)
+    return match.group(1) if match else ""
+
+
+def _unavailable(url: URL, error: BaseException) -> DatabaseUnavailableError | None:
+    """Words for an error that means the database cannot be used now, else None."""
+    where = describe_url(url)
+    message = str(error)
+    lowered = message.lower()
+    cause = error.__cause__
+    sqlstate = getattr(error, "sqlstate", None) or getattr(cause, "sqlstate", None) or ""
+    if url.get_backend_name() == "sqlite":
+        if "database is locked" in lowered or "database is busy" in lowered:
+            return DatabaseUnavailableError(
+                f"{where} is busy: another program is writing to it. Try again in a moment."
+            )
+        if "unable to open database file" in lowered:
+            return DatabaseUnavailableError(
+                f"Cannot open {where}: check that its folder exists and is writable."
+            )
+        if "file is not a database" in lowered or "malformed" in lowered:
+            return DatabaseUnavailableError(f"{where} is not a readable SQLite database.")
+        if "readonly" in lowered or "read-only" in lowered:
+            return DatabaseUnavailableError(f"{where} is read-only; changes cannot be saved.")
+        if "disk i/o error" in lowered or "database or disk is full" in lowered:
+            return DatabaseUnavailableError(f"Cannot write to {where}: {message}.")
+        return None
+    if isinstance(error, socket.gaierror):
+        return DatabaseUnavailableError(
+            f"Cannot find the PostgreSQL server {url.host!r}: the host name does not resolve."
+        )
+    if isinstance(error, ConnectionRefusedError) or "connect call failed" in lowered:
+        return DatabaseUnavailableError(
+            f"Cannot reach {where}: the server refused the connection. Is it running?"
+        )
+    if isinstance(error, asyncio.TimeoutError | TimeoutError):
+        return DatabaseUnavailableError(f"{where} did not answer in time.")
+    if isinstance(error, ConnectionError | OSError):
+        return DatabaseUnavailableError(f"The connection to {where} failed: {error}.")
+    if sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES):
+        # Server messages name roles and databases, never passwords.
+        text = message.split(": ", 1)[-1] if message.startswith("<class") else message
+        return DatabaseUnavailableError(f"{where} refused: {text}.")
+    if "connection is closed" in lowered or "connection was closed" in lowered:
+        return DatabaseUnavailableError(f"The connection to {where} was lost. Try again.")
+    return None

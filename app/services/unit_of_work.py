@@ -1,0 +1,20 @@
+"""One short session per service call, with errors translated at the boundary."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.database import Database
+from app.services.errors import translate_errors
+
+
+@asynccontextmanager
+async def unit_of_work(database: Database, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+    """A session that commits when the block succeeds and rolls back when it raises; a
+    failure the user caused or can fix leaves as a RecordsDeskError."""
+    with translate_errors(database.url):
+        async with database.get_session(write=write) as session:
+            yield session
