@@ -115,7 +115,12 @@ def describe_url(url: URL) -> str:
     """A name for the database that is safe to show or log: never the password."""
     if url.get_backend_name() == "sqlite":
         return f"SQLite file {url.database}"
-    return f"PostgreSQL {url.render_as_string(hide_password=True).split('://', 1)[1]}"
+    # URL.set() ignores None, so the password is left out by rebuilding the URL.
+    without_password = URL.create(
+        url.drivername, username=url.username, host=url.host, port=url.port, database=url.database
+    )
+    shown = without_password.render_as_string(hide_password=False)
+    return f"PostgreSQL {shown.split('://', 1)[1]}"
 
 
 @dataclass(frozen=True)

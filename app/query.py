@@ -44,7 +44,8 @@ class Equals:
     value: Any
 
     def condition(self, column: Column) -> ColumnElement[bool]:
-        return column == coerce_value(column, self.value)
+        matches: ColumnElement[bool] = column == coerce_value(column, self.value)
+        return matches
 
 
 @dataclass(frozen=True)

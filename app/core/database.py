@@ -6,12 +6,14 @@ One ``Database`` per connected database: an engine, ``async_session_maker`` for 
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import (
@@ -94,10 +96,7 @@ def create_engine(url: URL, *, echo: bool = False, null_pool: bool = False) -> A
     pooling: dict[str, Any] = {"poolclass": NullPool} if null_pool else {"pool_pre_ping": True}
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
-            url,
-            echo=echo,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            **pooling,
+            url, echo=echo, async_creator=_sqlite_connector(url.database or ""), **pooling
         )
         _install_sqlite_hooks(engine, Path(url.database or ""))
         return engine
@@ -113,6 +112,23 @@ def create_engine(url: URL, *, echo: bool = False, null_pool: bool = False) -> A
         },
         **pooling,
     )
+
+
+def _sqlite_connector(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+    async def connect() -> aiosqlite.Connection:
+        connection = aiosqlite.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        thread = connection._thread
+        thread.daemon = True  # as SQLAlchemy's own connector does: never hold the process open
+        try:
+            return await connection
+        except BaseException:
+            # aiosqlite stops the worker of a failed connect without waiting for it; the
+            # thread would then report to a closed event loop, traceback and all.
+            if thread.is_alive():
+                await asyncio.to_thread(thread.join)
+            raise
+
+    return connect
 
 
 def _install_sqlite_hooks(engine: AsyncEngine, path: Path) -> None:
@@ -131,12 +147,18 @@ def _install_sqlite_hooks(engine: AsyncEngine, path: Path) -> None:
         # Hand transaction control to the "begin" hook below: the driver's own implicit
         # BEGIN breaks SAVEPOINT and cannot be made IMMEDIATE.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA journal_mode={journal_mode}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA journal_mode={journal_mode}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+        except Exception:
+            # The pool never saw this connection; left open, its worker thread outlives
+            # the event loop (a file that is not a database fails right here).
+            dbapi_connection.close()
+            raise
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:

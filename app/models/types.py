@@ -48,6 +48,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime
+
 
 def to_money(value: Any) -> Decimal:
     """Exact money from a Decimal, int or text; floats are refused, cents must be whole."""

@@ -9,12 +9,15 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    String,
     and_,
     false,
     func,
+    literal,
     or_,
     select,
     tuple_,
+    type_coerce,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -96,7 +99,9 @@ class BaseRepository(Generic[T]):
         await self.session.refresh(instance)
         return instance  # type: ignore[return-value]
 
-    async def update(self, id: int, expected_version: int | None = None, **data: Any) -> T | None:
+    async def update(
+        self, id: int, /, expected_version: int | None = None, **data: Any
+    ) -> T | None:
         """Change the given columns (None clears a column); refuse an outdated version."""
         instance = await self.find_by_id(id, include_deleted=True)
         if instance is None:
@@ -156,7 +161,8 @@ class BaseRepository(Generic[T]):
     @classmethod
     def column(cls, name: str) -> Column:
         try:
-            return cls.model.__table__.c[name]  # type: ignore[no-any-return]
+            column: Column = cls.model.__table__.c[name]
+            return column
         except KeyError:
             raise InvalidValueError(f"{cls.model.__tablename__} has no column {name!r}.") from None
 
@@ -167,7 +173,7 @@ class BaseRepository(Generic[T]):
     async def browse(self, spec: QuerySpec, page: PageRequest) -> Sequence[Row[Any]]:
         """One page of plain rows (every column, in table order)."""
         result = await self.session.execute(self.browse_statement(spec, page))
-        rows = result.all()
+        rows = list(result.all())
         if isinstance(page, Before):
             rows.reverse()
         return rows
@@ -188,22 +194,26 @@ class BaseRepository(Generic[T]):
             statement = statement.offset(page.offset)
         return statement
 
-    def sort_keys(self, spec: QuerySpec) -> list[tuple[Column, bool]]:
-        """The sort columns and directions, ending with the id as the tie-breaker."""
-        keys = [(self.column(key.column), key.descending) for key in spec.sort]
-        keys = [(column, descending) for column, descending in keys if column.key != "id"]
-        id_descending = next(
-            (key.descending for key in spec.sort if key.column == "id"),
-            # The tie-breaker follows the last key, so one index serves the whole order.
-            spec.sort[-1].descending if spec.sort else False,
-        )
-        keys.append((self.model.__table__.c.id, id_descending))
+    @classmethod
+    def sort_keys(cls, spec: QuerySpec) -> list[tuple[Column, bool]]:
+        """The sort columns and directions: each column once, ending at the id, which
+        breaks ties (nothing after the id can change the order)."""
+        keys: list[tuple[Column, bool]] = []
+        for key in spec.sort:
+            column = cls.column(key.column)
+            if any(column.key == seen.key for seen, _ in keys):
+                continue
+            keys.append((column, key.descending))
+            if column.key == "id":
+                return keys
+        # The tie-breaker follows the last key, so one index serves the whole order.
+        keys.append((cls.model.__table__.c.id, keys[-1][1] if keys else False))
         return keys
 
     @classmethod
     def sort_columns(cls, spec: QuerySpec) -> tuple[str, ...]:
-        names = [key.column for key in spec.sort if key.column != "id"]
-        return (*dict.fromkeys(names), "id")
+        """The names whose values make up a row's sort key (see ``Page.key_of``)."""
+        return tuple(column.key for column, _ in cls.sort_keys(spec))
 
     def _filtered(self, statement: Select[Any], spec: QuerySpec) -> Select[Any]:
         model = self.model
@@ -226,8 +236,11 @@ class BaseRepository(Generic[T]):
         if not term:
             return None
         table = cls.model.__table__
+        # type_coerce: the pattern is bound as text even on an enum column (order status),
+        # whose own type would refuse a fragment such as "pend".
         matches: list[ColumnElement[bool]] = [
-            table.c[name].icontains(term, autoescape=True) for name in cls.searchable
+            type_coerce(table.c[name], String()).icontains(term, autoescape=True)
+            for name in cls.searchable
         ]
         if term.isdigit() and int(term) <= _MAX_ID:
             matches.append(table.c.id == int(term))
@@ -239,15 +252,16 @@ class BaseRepository(Generic[T]):
         """Rows that come after ``key`` in the sort order (before it when ``reverse``)."""
         if len(key) != len(keys):
             raise InvalidValueError(f"A sort key needs {len(keys)} values, got {len(key)}.")
-        values = [
-            coerce_key_value(column, value) for (column, _), value in zip(keys, key, strict=True)
-        ]
+        # Bound with the column's own type: money is stored as cents on SQLite, and a bare
+        # True/False would turn "<" into an error.
+        values = [_key_value(column, value) for (column, _), value in zip(keys, key, strict=True)]
         directions = {descending for _, descending in keys}
         nullable = any(column.nullable for column, _ in keys)
-        if len(directions) == 1 and not nullable:
+        present = [value for value in values if value is not None]
+        if len(directions) == 1 and not nullable and len(present) == len(values):
             # A row-value comparison is what lets both engines walk an index.
             columns = tuple_(*(column for column, _ in keys))
-            bound = tuple_(*values)
+            bound = tuple_(*present)
             descending = directions.pop() ^ reverse
             return columns < bound if descending else columns > bound
         alternatives: list[ColumnElement[bool]] = []
@@ -259,14 +273,20 @@ class BaseRepository(Generic[T]):
         return or_(*alternatives)
 
 
-def coerce_key_value(column: Column, value: Any) -> Any:
-    return None if value is None else coerce_value(column, value)
+def _key_value(column: Column, value: Any) -> ColumnElement[Any] | None:
+    if value is None:
+        return None
+    return literal(coerce_value(column, value), type_=column.type)
 
 
-def _comes_after(column: Column, value: Any, *, descending: bool) -> ColumnElement[bool]:
+def _comes_after(
+    column: Column, value: ColumnElement[Any] | None, *, descending: bool
+) -> ColumnElement[bool]:
     # NULL is the largest value: last when ascending, first when descending.
     if value is None:
         return column.is_not(None) if descending else false()
+    before: ColumnElement[bool] = column < value
+    after: ColumnElement[bool] = column > value
     if descending:
-        return column < value
-    return or_(column > value, column.is_(None)) if column.nullable else column > value
+        return before
+    return or_(after, column.is_(None)) if column.nullable else after

@@ -9,6 +9,7 @@ is our bug and propagates untouched, traceback and all, to be logged and reporte
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import re
 import socket
@@ -69,6 +70,9 @@ _RULES = {
     "order_status": "That is not an order status.",
 }
 
+_NETWORK_ERRNOS = frozenset(
+    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ETIMEDOUT}
+)
 # PostgreSQL SQLSTATE classes that mean "cannot use the server now", not "our query is wrong".
 _UNAVAILABLE_SQLSTATE_CLASSES = ("08", "28", "3D", "53", "57")
 
@@ -184,7 +188,10 @@ def _unavailable(url: URL, error: BaseException) -> DatabaseUnavailableError | N
         )
     if isinstance(error, asyncio.TimeoutError | TimeoutError):
         return DatabaseUnavailableError(f"{where} did not answer in time.")
-    if isinstance(error, ConnectionError | OSError):
+    # Only network errors: a file the caller writes (an export) failing is not the server's.
+    if isinstance(error, ConnectionError) or (
+        isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS
+    ):
         return DatabaseUnavailableError(f"The connection to {where} failed: {error}.")
     if sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES):
         # Server messages name roles and databases, never passwords.

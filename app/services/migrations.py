@@ -11,16 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy.engine import Connection
 
+from alembic import command
 from app.core.database import Database
-from app.services.errors import DatabaseOutdatedError, DatabaseTooNewError
-from app.services.errors import translate_errors
+from app.services.errors import DatabaseOutdatedError, DatabaseTooNewError, translate_errors
 
 
 def install_dir() -> Path:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.core.database import Database
+from app.models import Base
 from app.query import Page, PageRequest, QuerySpec
 from app.repositories import REPOSITORIES, BaseRepository
 from app.services.errors import NotFoundError, ValidationError
@@ -39,7 +40,7 @@ def entities() -> list[EntityInfo]:
     ]
 
 
-def repository_for(entity: str) -> type[BaseRepository]:  # type: ignore[type-arg]
+def repository_for(entity: str) -> type[BaseRepository[Any]]:
     try:
         return REPOSITORIES[entity]
     except KeyError:
@@ -73,13 +74,13 @@ class RecordService:
             instance = await repository_class(session).find_by_id(record_id, include_deleted=True)
             if instance is None:
                 raise _not_found(entity, record_id)
-            return instance.to_dict()
+            return _record(instance)
 
     async def create(self, entity: str, values: Record) -> Record:
         repository_class = repository_for(entity)
         async with unit_of_work(self.database, write=True) as session:
             instance = await repository_class(session).create(**values)
-            return instance.to_dict()
+            return _record(instance)
 
     async def update(
         self, entity: str, record_id: int, values: Record, *, expected_version: int | None = None
@@ -91,7 +92,7 @@ class RecordService:
             )
             if instance is None:
                 raise _not_found(entity, record_id)
-            return instance.to_dict()
+            return _record(instance)
 
     async def delete(
         self, entity: str, record_id: int, *, expected_version: int | None = None
@@ -120,7 +121,7 @@ class RecordService:
             if not changed:
                 state = "already in the trash" if deleted else "not in the trash"
                 raise ValidationError(f"{_label(entity)} {record_id} is {state}.")
-            return instance.to_dict()
+            return _record(instance)
 
 
 def _label(entity: str) -> str:
@@ -129,3 +130,7 @@ def _label(entity: str) -> str:
 
 def _not_found(entity: str, record_id: int) -> NotFoundError:
     return NotFoundError(f"{_label(entity)} {record_id} does not exist.")
+
+
+def _record(instance: Base) -> Record:
+    return instance.to_dict()
