@@ -1,0 +1,1 @@
+"""Records Desk's Qt user interface; it reaches data only through app.services."""

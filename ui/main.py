@@ -1,0 +1,114 @@
+"""Starting the GUI: QApplication, the qasync loop, one exception hook, then the window."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+import qasync
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from app.config import Settings
+from app.services import migrations
+from app.services.connection import Database, open_database
+from app.services.errors import RecordsDeskError
+from app.services.records import entities
+from ui.main_window import APP_TITLE, MainWindow
+
+log = logging.getLogger(__name__)
+
+
+def run_gui(settings: Settings, *, verbose: bool = False) -> int:
+    """Run Records Desk until its last window closes; the process exit code."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_TITLE)
+    app.setOrganizationName("Records Desk")
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    install_exception_hooks(loop)
+    with loop:
+        return int(loop.run_until_complete(run_session(settings, verbose=verbose)))
+
+
+async def run_session(
+    settings: Settings,
+    *,
+    verbose: bool = False,
+    on_opened: Callable[[MainWindow], None] | None = None,
+) -> int:
+    """Open the database (upgrading a local file), show the window, wait for it to close."""
+    # The session, not Qt, decides when the app ends: it must still dispose the engine
+    # after the last window closes, on a loop that is still running.
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+    database: Database | None = None
+    try:
+        database = open_database(settings, echo=verbose)
+        await migrations.prepare_for_use(database)
+    except RecordsDeskError as error:
+        await show_message(None, "Cannot open the database", str(error))
+        if database is not None:
+            await database.dispose()
+        return 1
+    window = MainWindow(settings.display_name, entities())
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    window.show()
+    if on_opened is not None:
+        on_opened(window)
+    try:
+        await closed.wait()
+    finally:
+        await database.dispose()
+    return 0
+
+
+async def show_message(parent: QWidget | None, title: str, text: str) -> None:
+    """A warning box that does not block the event loop (no nested exec())."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.setAccessibleName(title)
+    done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def on_box_finished(result: int) -> None:
+        if not done.done():
+            done.set_result(result)
+
+    box.finished.connect(on_box_finished)
+    box.open()
+    await done
+
+
+def install_exception_hooks(loop: asyncio.AbstractEventLoop) -> None:
+    """Our bugs are logged with their traceback and reported in words, never in a traceback."""
+
+    def report(
+        error_type: type[BaseException], error: BaseException, tb: TracebackType | None
+    ) -> None:
+        log.error(
+            "Unexpected error:\n%s", "".join(traceback.format_exception(error_type, error, tb))
+        )
+        box = QMessageBox(
+            QMessageBox.Icon.Critical,
+            APP_TITLE,
+            "Something went wrong inside Records Desk. Details were written to its log.",
+            QMessageBox.StandardButton.Ok,
+        )
+        box.setAccessibleName("Unexpected error")
+        box.open()
+
+    def on_loop_exception(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        if error is None:
+            log.error("Event loop: %s", context.get("message"))
+            return
+        report(type(error), error, error.__traceback__)
+
+    sys.excepthook = report
+    loop.set_exception_handler(on_loop_exception)
