@@ -120,11 +120,13 @@ class OffsetPage:
 class After:
     """The rows that follow the row whose sort key is ``key`` (the first rows when None).
 
-    A sort key is the row's values of the sort columns followed by its id.
+    A sort key is the row's values of the sort columns followed by its id. ``skip`` passes
+    over that many rows first: from a known key near the wanted row, a short OFFSET.
     """
 
     key: tuple[Any, ...] | None
     limit: int
+    skip: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.config import Settings
 from app.services import migrations
+from app.services.catalog import entities
 from app.services.connection import Database, open_database
 from app.services.errors import RecordsDeskError
-from app.services.records import entities
 from ui.main_window import APP_TITLE, MainWindow
 
 log = logging.getLogger(__name__)

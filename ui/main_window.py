@@ -6,7 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QListWidget, QMainWindow, QMessageBox, QWidget
 
-from app.services.records import EntityInfo
+from app.services.catalog import EntityInfo
 
 APP_TITLE = "Records Desk"
 

@@ -6,46 +6,22 @@ ORM objects, and every call is one short unit of work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from app.core.database import Database
 from app.models import Base
-from app.query import Page, PageRequest, QuerySpec
+from app.query import After, Page, PageRequest, QuerySpec
 from app.repositories import REPOSITORIES, BaseRepository
+from app.services import catalog
 from app.services.errors import NotFoundError, ValidationError
 from app.services.unit_of_work import unit_of_work
 
 Record = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class EntityInfo:
-    name: str
-    label: str
-    columns: tuple[str, ...]
-    searchable: tuple[str, ...]
-
-
-def entities() -> list[EntityInfo]:
-    """The kinds of record, in the order the main window lists them."""
-    return [
-        EntityInfo(
-            name=name,
-            label=name.replace("_", " ").capitalize(),
-            columns=repository.column_names(),
-            searchable=repository.searchable,
-        )
-        for name, repository in REPOSITORIES.items()
-    ]
-
-
 def repository_for(entity: str) -> type[BaseRepository[Any]]:
-    try:
-        return REPOSITORIES[entity]
-    except KeyError:
-        known = ", ".join(REPOSITORIES)
-        raise ValidationError(f"There are no {entity!r} records; choose one of {known}.") from None
+    catalog.entity(entity)  # a readable error for an unknown name
+    return REPOSITORIES[entity]
 
 
 class RecordService:
@@ -66,6 +42,25 @@ class RecordService:
         repository_class = repository_for(entity)
         async with unit_of_work(self.database) as session:
             return await repository_class(session).count(spec)
+
+    async def estimate_count(self, entity: str, spec: QuerySpec) -> int | None:
+        """A quick guess at ``count`` where the database has one (PostgreSQL), else None."""
+        repository_class = repository_for(entity)
+        async with unit_of_work(self.database) as session:
+            return await repository_class(session).estimate_count(spec)
+
+    async def anchors(self, entity: str, spec: QuerySpec, stride: int) -> list[tuple[Any, ...]]:
+        """Sort keys of every ``stride``-th row, for jumping deep into a result (see
+        BaseRepository.anchors)."""
+        repository_class = repository_for(entity)
+        async with unit_of_work(self.database) as session:
+            return await repository_class(session).anchors(spec, stride)
+
+    async def lookup(self, entity: str, text: str, limit: int = 20) -> list[tuple[int, str]]:
+        """Live records matching ``text`` as (id, title) pairs, for a record picker."""
+        info = catalog.entity(entity)
+        page = await self.browse(entity, QuerySpec(search=text), After(None, limit))
+        return [(row[page.columns.index("id")], title_of(info, page, row)) for row in page.rows]
 
     async def get(self, entity: str, record_id: int) -> Record:
         """The record, deleted or not (its ``deleted_at`` tells)."""
@@ -134,3 +129,9 @@ def _not_found(entity: str, record_id: int) -> NotFoundError:
 
 def _record(instance: Base) -> Record:
     return instance.to_dict()
+
+
+def title_of(info: catalog.EntityInfo, page: Page, row: tuple[Any, ...]) -> str:
+    """``#12 Ada Lovelace · ada@example.org``: how a record is named in pickers."""
+    parts = [str(row[page.columns.index(name)]) for name in info.title_columns]
+    return f"#{row[page.columns.index('id')]} " + " · ".join(part for part in parts if part)
