@@ -8,7 +8,9 @@ Run from the app it is handed an open connection in ``config.attributes["connect
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
+from collections.abc import Mapping
 from logging.config import fileConfig
 
 from sqlalchemy.engine import URL, Connection
@@ -21,6 +23,22 @@ from app.models import Base
 config = context.config
 target_metadata = Base.metadata
 
+# The search indexes (see the trigram_search_indexes revision) live outside Base.metadata:
+# SQLite FTS5 tables ``<table>_fts`` with their shadow tables, PostgreSQL GIN trigram indexes
+# ``ix_<table>_<column>_trgm``. Autogenerate must neither drop nor reflect them.
+_SEARCH_TABLE = re.compile(r"\w+_fts(_(data|idx|content|docsize|config))?")
+_SEARCH_INDEX = re.compile(r"ix_\w+_trgm")
+
+
+def include_name(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    if name is None:
+        return True
+    if type_ == "table":
+        return _SEARCH_TABLE.fullmatch(name) is None
+    if type_ == "index":
+        return _SEARCH_INDEX.fullmatch(name) is None
+    return True
+
 
 def do_run_migrations(connection: Connection) -> None:
     context.configure(
@@ -30,6 +48,7 @@ def do_run_migrations(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=False,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

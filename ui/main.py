@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.config import Settings
 from app.services import migrations
-from app.services.catalog import entities
 from app.services.connection import Database, open_database
 from app.services.errors import RecordsDeskError
+from app.services.records import RecordService
 from ui.main_window import APP_TITLE, MainWindow
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ async def run_session(
         if database is not None:
             await database.dispose()
         return 1
-    window = MainWindow(settings.display_name, entities())
+    window = MainWindow(settings.display_name, RecordService(database))
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     window.show()

@@ -30,7 +30,7 @@ class UserRepository(BaseRepository[User]):
 
     async def search(self, query: str, limit: int = 100) -> list[User]:
         """Live users whose name or email contains ``query``, as the search box matches."""
-        condition = self.search_condition(query)
+        condition = self.search_condition(query, use_index=await self.search_uses_index(query))
         statement = select(User).where(User.deleted_at.is_(None)).order_by(User.id).limit(limit)
         if condition is not None:
             statement = statement.where(condition)

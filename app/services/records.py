@@ -6,6 +6,7 @@ ORM objects, and every call is one short unit of work.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from app.core.database import Database
@@ -60,7 +61,9 @@ class RecordService:
         """Live records matching ``text`` as (id, title) pairs, for a record picker."""
         info = catalog.entity(entity)
         page = await self.browse(entity, QuerySpec(search=text), After(None, limit))
-        return [(row[page.columns.index("id")], title_of(info, page, row)) for row in page.rows]
+        return [
+            (row[page.columns.index("id")], title_of(info, page.columns, row)) for row in page.rows
+        ]
 
     async def get(self, entity: str, record_id: int) -> Record:
         """The record, deleted or not (its ``deleted_at`` tells)."""
@@ -131,7 +134,7 @@ def _record(instance: Base) -> Record:
     return instance.to_dict()
 
 
-def title_of(info: catalog.EntityInfo, page: Page, row: tuple[Any, ...]) -> str:
-    """``#12 Ada Lovelace · ada@example.org``: how a record is named in pickers."""
-    parts = [str(row[page.columns.index(name)]) for name in info.title_columns]
-    return f"#{row[page.columns.index('id')]} " + " · ".join(part for part in parts if part)
+def title_of(info: catalog.EntityInfo, columns: Sequence[str], row: Sequence[Any]) -> str:
+    """``#12 Ada Lovelace · ada@example.org``: how a record is named in pickers and chips."""
+    parts = [str(row[columns.index(name)]) for name in info.title_columns]
+    return f"#{row[columns.index('id')]} " + " · ".join(part for part in parts if part)

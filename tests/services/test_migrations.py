@@ -4,6 +4,7 @@ startup check that refuses databases newer than the code."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -23,10 +24,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TABLES = {table.name for table in Base.metadata.sorted_tables}
 
 
+# SQLite's FTS5 search tables and their shadow tables (the trigram_search_indexes revision).
+SEARCH_TABLE = re.compile(r"\w+_fts(_(data|idx|content|docsize|config))?")
+
+
 async def table_names(database: Database) -> set[str]:
+    """The record tables present (Alembic's own and the search tables left out)."""
     async with database.engine.connect() as connection:
         names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
-    return set(names) - {"alembic_version"}
+    return {name for name in names if not SEARCH_TABLE.fullmatch(name)} - {"alembic_version"}
 
 
 async def assert_no_drift(database: Database) -> None:

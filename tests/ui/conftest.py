@@ -1,13 +1,26 @@
-"""Qt tests run the real widgets offscreen on a qasync event loop, as the app does."""
+"""Qt tests run the real widgets offscreen on a qasync event loop, as the app does.
+
+A scenario runs inside the loop (``qt_loop.run_until_complete``) and waits on signals with
+``wait_for``: asyncio and Qt both make progress, and nothing sleeps.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import qasync
+from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QApplication
+from sqlalchemy.engine import URL
+
+from app.core.database import Database
+from app.services.seeding import SeedOptions, seed_demo_data
+
+# Generous: a wait ends as soon as its signal comes; this only bounds a broken test.
+WAIT_TIMEOUT_S = 20
 
 
 @pytest.fixture
@@ -15,6 +28,55 @@ def qt_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     yield loop
+    drain(loop)
     loop.run_until_complete(loop.shutdown_asyncgens())
     asyncio.set_event_loop(None)
     loop.close()
+
+
+@pytest.fixture
+def ui_database(qt_loop: asyncio.AbstractEventLoop, database_url: URL) -> Iterator[Database]:
+    """A migrated, empty database on the engine under test, used from the Qt loop."""
+    database = Database(database_url)
+    yield database
+    drain(qt_loop)  # what closed windows left running must give its connections back first
+    qt_loop.run_until_complete(database.dispose())
+
+
+def drain(loop: asyncio.AbstractEventLoop) -> None:
+    """Let the work still under way on ``loop`` finish (queries in flight, sessions
+    closing), cancelling only what would not end by itself."""
+    for _ in range(10):
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        if not pending:
+            return
+        _, stuck = loop.run_until_complete(asyncio.wait(pending, timeout=WAIT_TIMEOUT_S))
+        for task in stuck:
+            task.cancel()
+
+
+def seed(loop: asyncio.AbstractEventLoop, database: Database, users: int, **options: Any) -> None:
+    loop.run_until_complete(seed_demo_data(database, SeedOptions(users=users, **options)))
+
+
+async def wait_for(
+    signal: SignalInstance, condition: Callable[..., bool] = lambda *_: True
+) -> tuple[Any, ...]:
+    """The arguments of the first emission of ``signal`` for which ``condition`` holds."""
+    arrived: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
+
+    def on_signal(*arguments: Any) -> None:
+        if not arrived.done() and condition(*arguments):
+            arrived.set_result(arguments)
+
+    signal.connect(on_signal)
+    try:
+        return await asyncio.wait_for(arrived, WAIT_TIMEOUT_S)
+    finally:
+        signal.disconnect(on_signal)
+
+
+async def wait_until(signal: SignalInstance, condition: Callable[[], bool]) -> None:
+    """Wait until ``condition()`` holds, checking it now and after each emission."""
+    if not condition():
+        await wait_for(signal, lambda *_: condition())

@@ -1,32 +1,73 @@
-"""Render the README screenshots from the real widgets, offscreen.
+"""Render the README screenshots from the real widgets, offscreen, on demo data.
 
 uv run python -m tests.ui.make_screenshots
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+import tempfile
 from pathlib import Path
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import qasync
 from PySide6.QtWidgets import QApplication
 
-from app.services.catalog import entities
+from app.config import sqlite_url
+from app.core.database import Database
+from app.query import OneOf, QuerySpec, SortKey
+from app.services import migrations
+from app.services.records import RecordService
+from app.services.seeding import SeedOptions, seed_demo_data
+from tests.ui.conftest import wait_until
 from ui.main_window import MainWindow
+from ui.record_table_model import CountState
+from ui.window_state import WindowState
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "resources" / "screenshots"
 
 
+async def render(folder: Path) -> None:
+    database = Database(sqlite_url(folder / "records.db"))
+    await migrations.upgrade(database)
+    await seed_demo_data(database, SeedOptions(users=5_000, random_seed=7))
+    records = RecordService(database)
+    state = WindowState()
+    main = MainWindow("SQLite file ~/.local/share/records-desk/records.db", records, state)
+    main.resize(460, 330)
+    main.show()
+    await wait_until(main.count_loaded, lambda: main.count_text("transfers")[-1].isdigit())
+    main.grab().save(str(SCREENSHOTS / "main-window.png"))
+
+    spec = QuerySpec(
+        filters=(OneOf("status", ("shipped", "delivered")),),
+        sort=(SortKey("total", descending=True),),
+    )
+    window = main.open_browser("orders", spec)
+    window.resize(980, 520)
+    model = window.model
+    assert model is not None
+    await wait_until(model.count_changed, lambda: model.count_state is CountState.EXACT)
+    await wait_until(model.rows_loaded, lambda: model.is_loaded(0))
+    window.table.selectRow(2)
+    window.update_status()
+    window.grab().save(str(SCREENSHOTS / "browse-window.png"))
+    main.close()
+    await database.dispose()
+
+
 def main() -> int:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication(sys.argv)
+    app.setQuitOnLastWindowClosed(False)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    window = MainWindow("SQLite file ~/.local/share/records-desk/records.db", entities())
-    window.resize(720, 420)
-    window.show()
-    app.processEvents()
-    window.grab().save(str(SCREENSHOTS / "main-window.png"))
-    window.close()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["XDG_CONFIG_HOME"] = folder  # a fresh window state, not the user's
+        loop.run_until_complete(render(Path(folder)))
     return 0
 
 

@@ -33,7 +33,8 @@ def test_first_start_creates_the_local_database_and_opens_the_window(
     (window,) = seen
     assert window.windowTitle() == f"Records Desk — SQLite file {settings.sqlite_path}"
     assert window.database_label.text() == f"Connected to SQLite file {settings.sqlite_path}"
-    labels = [window.entity_list.item(row).text() for row in range(window.entity_list.count())]
+    table = window.entity_table
+    labels = [table.model().index(row, 0).data() for row in range(table.rowCount())]
     assert labels == [
         "Users",
         "Profiles",

@@ -1,0 +1,281 @@
+"""Browse windows driven as an analyst drives them: search, deleted rows, sorting, following
+relations with Back/Forward, copying, remembered layout — on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from app.core.database import Database
+from app.query import DeletedRows, Equals, OffsetPage, QuerySpec, SortKey
+from app.services import catalog
+from app.services.records import RecordService
+from tests.ui.conftest import seed, wait_until
+from ui.browse_window import BrowseWindow
+from ui.main_window import MainWindow
+from ui.record_table_model import RAW_VALUE_ROLE, CountState, RecordTableModel
+from ui.window_state import WindowState
+
+
+@pytest.fixture
+def seeded(qt_loop: asyncio.AbstractEventLoop, ui_database: Database) -> Database:
+    seed(qt_loop, ui_database, 60, deleted_fraction=0.1)
+    return ui_database
+
+
+@pytest.fixture
+def windows(qtbot: QtBot) -> Iterator[list[BrowseWindow]]:
+    opened: list[BrowseWindow] = []
+    yield opened
+    for window in opened:
+        window.close()
+
+
+def open_window(
+    database: Database, windows: list[BrowseWindow], qtbot: QtBot, entity: str = "users"
+) -> BrowseWindow:
+    window = BrowseWindow(RecordService(database), catalog.entity(entity), WindowState())
+    qtbot.addWidget(window)
+    windows.append(window)
+    window.show()
+    return window
+
+
+def model_of(window: BrowseWindow) -> RecordTableModel:
+    assert window.model is not None
+    return window.model
+
+
+async def settled(window: BrowseWindow) -> RecordTableModel:
+    """Wait until the window's current result is counted and its first rows are in."""
+    model = model_of(window)
+    await wait_until(model.count_changed, lambda: model.count_state is CountState.EXACT)
+    if model.rowCount():
+        await wait_until(model.rows_loaded, lambda: model.is_loaded(0))
+    return model
+
+
+async def ids_for(database: Database, entity: str, spec: QuerySpec) -> list[int]:
+    page = await RecordService(database).browse(entity, spec, OffsetPage(0, 10_000))
+    return [row[0] for row in page.rows]
+
+
+def shown_ids(model: RecordTableModel) -> list[int]:
+    return [model.data(model.index(row, 0), RAW_VALUE_ROLE) for row in range(model.rowCount())]
+
+
+def test_search_box_filters_after_a_pause(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        name = (await RecordService(seeded).get("users", 3))["name"]
+        QTest.keyClicks(window.search_box, name[:4])
+        assert model.spec.search == ""  # debounced: no query per keystroke
+        await wait_until(model.modelReset, lambda: model.spec.search == name[:4])
+        await settled(window)
+        assert shown_ids(model) == await ids_for(seeded, "users", QuerySpec(search=name[:4]))
+        assert window.status_label.text().startswith("rows 1–")
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_ctrl_f_focuses_the_search_box(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        window.table.setFocus()
+
+        window.find_action.trigger()
+
+        assert window.find_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Find)
+        assert window.focusWidget() is window.search_box
+        await settled(window)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_show_deleted_marks_the_deleted_rows(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        live = model.rowCount()
+        window.show_deleted_action.trigger()
+        assert model.spec.deleted is DeletedRows.INCLUDE
+        await settled(window)
+        everything = await ids_for(seeded, "users", QuerySpec(deleted=DeletedRows.INCLUDE))
+        assert model.rowCount() == len(everything) > live
+        await model.load_rows(0, model.rowCount() - 1)
+        struck = [
+            row
+            for row in range(model.rowCount())
+            if model.data(model.index(row, 1), Qt.ItemDataRole.FontRole) is not None
+        ]
+        assert len(struck) == len(everything) - live
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_clicking_a_header_sorts_in_the_database(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        header = window.table.horizontalHeader()
+        section = model.column_index("name")
+        where = QPoint(header.sectionViewportPosition(section) + 5, header.height() // 2)
+        QTest.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=where)
+        assert model.spec.sort[0].column == "name"
+        await settled(window)
+        expected = await ids_for(seeded, "users", QuerySpec(sort=model.spec.sort))
+        await model.load_rows(0, model.rowCount() - 1)
+        assert shown_ids(model) == expected
+        assert model.spec.sort[0].column == "name"
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_relations_back_and_forward(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        window.table.setCurrentIndex(model.index(0, 0))
+        user_id = model.record_id(0)
+        assert user_id is not None
+        window.related_menu.aboutToShow.emit()
+        posts_action = next(a for a in window.related_menu.actions() if a.text() == "Posts")
+        posts_action.trigger()
+
+        assert window.entity.name == "posts"
+        posts = await settled(window)
+        expected = await ids_for(
+            seeded, "posts", QuerySpec(filters=(Equals("author_id", user_id),))
+        )
+        assert shown_ids(posts) == expected
+        assert window.filter_bar is not None
+        assert window.filter_bar.filters() == (Equals("author_id", user_id),)
+        assert window.back_action.isEnabled()
+
+        QTest.keySequence(window, window.back_action.shortcut())
+        assert window.entity.name == "users"
+        await settled(window)
+        assert window.forward_action.isEnabled()
+        window.forward_action.trigger()
+        assert window.entity.name == "posts"
+        assert model_of(window).spec.filters == (Equals("author_id", user_id),)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_a_reference_cell_opens_the_referenced_record(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot, "orders")
+        model = await settled(window)
+        user_cell = model.index(0, model.column_index("user_id"))
+        user_id = model.data(user_cell, RAW_VALUE_ROLE)
+        window.table.doubleClicked.emit(user_cell)
+        assert window.entity.name == "users"
+        users = await settled(window)
+        assert shown_ids(users) == [user_id]
+        window.back_action.trigger()
+        assert window.entity.name == "orders"
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_copy_puts_a_spreadsheet_table_on_the_clipboard(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        service = RecordService(seeded)
+        await service.update("accounts", 1, {"name": 'Joint "A"\tsavings', "balance": "1234.50"})
+        window = open_window(seeded, windows, qtbot, "accounts")
+        model = await settled(window)
+        for hidden in ("created_at", "updated_at", "deleted_at", "version"):
+            window.table.setColumnHidden(model.column_index(hidden), True)
+        window.select_rows(0, 1)
+        await window.copy_selection()
+        first, second = (await service.browse("accounts", QuerySpec(), OffsetPage(0, 2))).rows
+        text = QGuiApplication.clipboard().text()
+        assert text == (
+            "ID\tOwner\tName\tBalance\n"
+            f'{first[0]}\t{first[1]}\t"Joint ""A""\tsavings"\t1234.50\n'
+            f"{second[0]}\t{second[1]}\t{second[2]}\t{second[3]}\n"
+        )
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_layout_sort_and_geometry_are_remembered_per_entity(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        header = window.table.horizontalHeader()
+        window.table.setColumnHidden(model.column_index("hashed_password"), True)
+        header.moveSection(header.visualIndex(model.column_index("email")), 0)
+        header.resizeSection(model.column_index("name"), 333)
+        model.sort(model.column_index("email"), Qt.SortOrder.DescendingOrder)
+        window.resize(777, 555)
+        window.close()
+
+        again = open_window(seeded, windows, qtbot)
+        restored = model_of(again)
+        assert restored.spec.sort == (SortKey("email", descending=True),)
+        header = again.table.horizontalHeader()
+        assert header.isSectionHidden(restored.column_index("hashed_password"))
+        assert header.visualIndex(restored.column_index("email")) == 0
+        assert header.sectionSize(restored.column_index("name")) == 333
+        assert (again.width(), again.height()) == (777, 555)
+        assert header.sortIndicatorSection() == restored.column_index("email")
+        await settled(again)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_main_window_counts_and_opens_independent_windows(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        main = MainWindow("test database", RecordService(seeded))
+        qtbot.addWidget(main)
+        main.show()
+        names = [entity.name for entity in main.entities]
+        await wait_until(
+            main.count_loaded,
+            lambda: all(main.count_text(name).replace(",", "").isdigit() for name in names),
+        )
+        users = await RecordService(seeded).count("users", QuerySpec())
+        assert main.count_text("users") == f"{users:,}"
+
+        main.entity_table.selectRow(0)
+        main.open_action.trigger()
+        main.open_action.trigger()
+        first, second = main.browse_windows
+        assert first.entity.name == second.entity.name == "users"
+        first.search_box.setText("zzz")
+        first.apply_query()
+        assert model_of(first).spec.search == "zzz"
+        assert model_of(second).spec.search == ""
+        await settled(first)
+        await settled(second)
+        main.close()
+        assert main.browse_windows == []
+
+    qt_loop.run_until_complete(scenario())

@@ -1,0 +1,50 @@
+"""What a browse window remembers per kind of record between runs: geometry, column layout
+(order, widths, hidden columns) and sort. Kept in an INI file in the user config folder."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from app.config import config_dir
+from app.query import SortKey
+
+STATE_FILE_NAME = "window-state.ini"
+
+
+class WindowState:
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self._settings = settings or QSettings(
+            str(config_dir() / STATE_FILE_NAME), QSettings.Format.IniFormat
+        )
+
+    def geometry(self, entity: str) -> QByteArray | None:
+        return self._bytes(f"{entity}/geometry")
+
+    def set_geometry(self, entity: str, geometry: QByteArray) -> None:
+        self._settings.setValue(f"{entity}/geometry", geometry)
+
+    def header(self, entity: str) -> QByteArray | None:
+        return self._bytes(f"{entity}/header")
+
+    def set_header(self, entity: str, state: QByteArray) -> None:
+        self._settings.setValue(f"{entity}/header", state)
+
+    def sort(self, entity: str) -> tuple[SortKey, ...]:
+        value = self._settings.value(f"{entity}/sort", "")
+        keys = []
+        for part in str(value or "").split(","):
+            name, _, direction = part.partition(":")
+            if name:
+                keys.append(SortKey(name, descending=direction == "desc"))
+        return tuple(keys)
+
+    def set_sort(self, entity: str, sort: tuple[SortKey, ...]) -> None:
+        text = ",".join(f"{key.column}:{'desc' if key.descending else 'asc'}" for key in sort)
+        self._settings.setValue(f"{entity}/sort", text)
+
+    def sync(self) -> None:
+        self._settings.sync()
+
+    def _bytes(self, key: str) -> QByteArray | None:
+        value = self._settings.value(key)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
