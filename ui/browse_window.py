@@ -18,6 +18,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QApplication,
     QHeaderView,
@@ -110,6 +111,9 @@ class BrowseWindow(QMainWindow):
         # Fixed, uniform rows: the view never measures a million rows.
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        corner = self.table.findChild(QAbstractButton, "qt_tableview_cornerbutton")
+        if corner is not None:
+            corner.setAccessibleName("Select all")
         self.table.doubleClicked.connect(self.on_table_double_clicked)
         self.table.verticalScrollBar().valueChanged.connect(self.update_status)
 

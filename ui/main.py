@@ -6,12 +6,12 @@ import asyncio
 import logging
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import TracebackType
 from typing import Any
 
 import qasync
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QWidget
 
 from app.config import Settings
 from app.services import migrations
@@ -51,12 +51,17 @@ async def run_session(
     database: Database | None = None
     try:
         database = open_database(settings, echo=verbose)
-        await migrations.prepare_for_use(database)
+        prepared = await with_progress(
+            migrations.prepare_for_use(database), f"Opening {settings.display_name}…"
+        )
     except RecordsDeskError as error:
         await show_message(None, "Cannot open the database", str(error))
+        prepared = False
+    if not prepared:
         if database is not None:
             await database.dispose()
         return 1
+    assert database is not None
     window = MainWindow(settings.display_name, RecordService(database))
     closed = asyncio.Event()
     window.closed.connect(closed.set)
@@ -68,6 +73,37 @@ async def run_session(
     finally:
         await database.dispose()
     return 0
+
+
+# Work that ends sooner than this shows no progress window at all.
+PROGRESS_DELAY_S = 0.4
+
+
+async def with_progress(work: Coroutine[Any, Any, Any], label: str) -> bool:
+    """Run ``work``; if it takes a while (upgrading a big local file), show a busy progress
+    window whose Cancel stops it (the upgrade's transaction is rolled back). False when
+    cancelled."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=PROGRESS_DELAY_S)
+    if done:
+        task.result()
+        return True
+    progress = QProgressDialog(label, "Cancel", 0, 0)
+    progress.setWindowTitle(APP_TITLE)
+    progress.setAccessibleName("Progress")
+    progress.setMinimumDuration(0)
+    progress.canceled.connect(task.cancel)
+    progress.show()
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+        return False
+    finally:
+        progress.canceled.disconnect(task.cancel)
+        progress.close()
+    return True
 
 
 async def show_message(parent: QWidget | None, title: str, text: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractButton, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.core.database import Database
@@ -18,6 +19,7 @@ from app.services import catalog
 from app.services.records import RecordService
 from tests.ui.conftest import seed, wait_until
 from ui.browse_window import BrowseWindow
+from ui.dialogs.record_detail import RecordDetailDialog
 from ui.main_window import MainWindow
 from ui.record_table_model import RAW_VALUE_ROLE, CountState, RecordTableModel
 from ui.window_state import WindowState
@@ -277,5 +279,55 @@ def test_main_window_counts_and_opens_independent_windows(
         await settled(second)
         main.close()
         assert main.browse_windows == []
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_enter_opens_the_record_and_its_relations(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        window.table.setFocus()
+        window.table.setCurrentIndex(model.index(0, model.column_index("name")))
+        user = await RecordService(seeded).get("users", model.record_id(0) or 0)
+
+        QTest.keyClick(window.table, Qt.Key.Key_Return)
+
+        dialog = window.findChild(RecordDetailDialog)
+        assert dialog is not None
+        assert dialog.isVisible()
+        email = dialog.fields["email"]
+        assert isinstance(email, QLineEdit)
+        assert email.text() == user["email"]
+        assert email.isReadOnly()
+        orders = next(
+            button for button in dialog.findChildren(QPushButton) if button.text() == "Orders"
+        )
+        orders.click()
+        assert window.entity.name == "orders"
+        assert model_of(window).spec.filters == (Equals("user_id", user["id"]),)
+        await settled(window)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_every_control_has_an_accessible_name(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        await settled(window)
+        controls = window.findChildren(QLineEdit) + window.findChildren(QAbstractButton)
+        unnamed = [
+            control
+            for control in controls
+            if control.isVisible() and not control.accessibleName() and not control.text()
+        ]
+        assert unnamed == []
+        assert window.table.accessibleName() == "Results"
+        assert window.search_box.accessibleName() == "Search"
+        assert window.status_label.accessibleName() == "Rows"
 
     qt_loop.run_until_complete(scenario())

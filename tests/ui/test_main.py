@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.config import Settings, SettingsSource, load_settings
 from app.core.database import Database
 from app.services import migrations
+from ui import main as ui_main
 from ui.main import run_session
 from ui.main_window import MainWindow
 
@@ -82,3 +86,47 @@ def test_unreachable_database_is_explained_in_a_message_box(
         "Cannot reach PostgreSQL me@127.0.0.1:1/shop: the server refused the connection. "
         "Is it running?"
     ]
+
+
+def test_slow_opening_shows_progress_that_can_cancel(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ui_main, "PROGRESS_DELAY_S", 0)
+    never = asyncio.Event()
+    stopped: list[bool] = []
+
+    async def long_upgrade() -> None:
+        try:
+            await never.wait()
+        except asyncio.CancelledError:
+            stopped.append(True)
+            raise
+
+    shown: list[str] = []
+
+    class CancellingProgress(QProgressDialog):
+        """The user presses Cancel as soon as the progress window appears."""
+
+        def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+            super().showEvent(event)
+            shown.append(self.labelText())
+            button = self.findChild(QPushButton)
+            assert button is not None
+            assert button.text() == "Cancel"
+            QTimer.singleShot(0, button.click)
+
+    monkeypatch.setattr(ui_main, "QProgressDialog", CancellingProgress)
+
+    result = qt_loop.run_until_complete(ui_main.with_progress(long_upgrade(), "Opening the shop…"))
+
+    assert result is False
+    assert shown == ["Opening the shop…"]
+    assert stopped == [True]
+
+
+def test_quick_opening_shows_no_progress(qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot) -> None:
+    async def quick() -> None:
+        return None
+
+    assert qt_loop.run_until_complete(ui_main.with_progress(quick(), "Opening…")) is True
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog)]
