@@ -19,6 +19,7 @@ from app.services.connection import Database, open_database
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from ui.main_window import APP_TITLE, MainWindow
+from ui.tasks import finish_pending
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +72,13 @@ async def run_session(
     try:
         await closed.wait()
     finally:
+        await finish_pending(timeout=FINISH_TIMEOUT_S)
         await database.dispose()
     return 0
 
 
+# Queries still running when the last window closes get this long to end cleanly.
+FINISH_TIMEOUT_S = 3.0
 # Work that ends sooner than this shows no progress window at all.
 PROGRESS_DELAY_S = 0.4
 

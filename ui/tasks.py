@@ -51,6 +51,12 @@ async def unabandoned(coroutine: Coroutine[Any, Any, T]) -> T:
     return await asyncio.shield(task)
 
 
+async def finish_pending(timeout: float) -> None:
+    """Give database work that lost its caller a moment to end, before the engine goes."""
+    if _FINISHING:
+        await asyncio.wait(set(_FINISHING), timeout=timeout)
+
+
 def _forget_finished(task: asyncio.Task[Any]) -> None:
     _FINISHING.discard(task)
     if task.cancelled():

@@ -23,9 +23,37 @@ from app.services.seeding import SeedOptions, seed_demo_data
 WAIT_TIMEOUT_S = 20
 
 
+class SettlingLoop(qasync.QEventLoop):  # type: ignore[misc]
+    """A qasync loop whose ``run_until_complete`` also lets the work the scenario started
+    (a model's fetches and counts) finish before it returns.
+
+    Between test phases pytest-qt processes Qt events itself, outside the asyncio loop;
+    a task still pending then would be stepped with no running loop."""
+
+    def run_until_complete(self, future: Any) -> Any:
+        async def then_settle() -> Any:
+            result = await future
+            await settle()
+            return result
+
+        return super().run_until_complete(then_settle())
+
+
+async def settle() -> None:
+    """Wait until every other task on the running loop is done."""
+    current = asyncio.current_task()
+    while True:
+        pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=WAIT_TIMEOUT_S)
+
+
 @pytest.fixture
 def qt_loop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    loop = qasync.QEventLoop(qapp)
+    # As in the app (ui.main.run_session): closing the last window must not stop the loop.
+    qapp.setQuitOnLastWindowClosed(False)
+    loop = SettlingLoop(qapp)
     asyncio.set_event_loop(loop)
     yield loop
     drain(loop)

@@ -17,7 +17,7 @@ from app.core.database import Database
 from app.query import DeletedRows, Equals, OffsetPage, QuerySpec, SortKey
 from app.services import catalog
 from app.services.records import RecordService
-from tests.ui.conftest import seed, wait_until
+from tests.ui.conftest import drain, seed, wait_until
 from ui.browse_window import BrowseWindow
 from ui.dialogs.record_detail import RecordDetailDialog
 from ui.main_window import MainWindow
@@ -32,11 +32,14 @@ def seeded(qt_loop: asyncio.AbstractEventLoop, ui_database: Database) -> Databas
 
 
 @pytest.fixture
-def windows(qtbot: QtBot) -> Iterator[list[BrowseWindow]]:
+def windows(qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot) -> Iterator[list[BrowseWindow]]:
+    """Windows the test opened, closed afterwards with their work finished while the loop
+    still runs: Qt's own teardown then finds no asyncio work to step outside the loop."""
     opened: list[BrowseWindow] = []
     yield opened
     for window in opened:
         window.close()
+    drain(qt_loop)
 
 
 def open_window(
@@ -252,7 +255,7 @@ def test_layout_sort_and_geometry_are_remembered_per_entity(
 
 
 def test_main_window_counts_and_opens_independent_windows(
-    qt_loop: asyncio.AbstractEventLoop, seeded: Database, qtbot: QtBot
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
         main = MainWindow("test database", RecordService(seeded))
