@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import traceback
@@ -72,7 +73,9 @@ async def run_session(
     try:
         await closed.wait()
     finally:
-        await finish_pending(timeout=FINISH_TIMEOUT_S)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FINISH_TIMEOUT_S):
+                await finish_pending()
         await database.dispose()
     return 0
 

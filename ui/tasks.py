@@ -51,10 +51,11 @@ async def unabandoned(coroutine: Coroutine[Any, Any, T]) -> T:
     return await asyncio.shield(task)
 
 
-async def finish_pending(timeout: float) -> None:
-    """Give database work that lost its caller a moment to end, before the engine goes."""
+async def finish_pending() -> None:
+    """Wait for database work that lost its caller (bound by the database timeouts), so the
+    engine is disposed with every connection back in its pool. Wrap in asyncio.timeout."""
     if _FINISHING:
-        await asyncio.wait(set(_FINISHING), timeout=timeout)
+        await asyncio.wait(set(_FINISHING))
 
 
 def _forget_finished(task: asyncio.Task[Any]) -> None:
