@@ -36,8 +36,12 @@ def format_datetime(value: datetime, locale: QLocale | None = None) -> str:
 
 def format_money(value: Decimal, locale: QLocale | None = None) -> str:
     """Exact: the Decimal's own digits with the locale's separators, never via a float."""
+    return with_locale_separators(f"{value:,.2f}", locale)
+
+
+def with_locale_separators(text: str, locale: QLocale | None = None) -> str:
+    """Python's ``,``/``.`` number text with the locale's group separator and point."""
     used = locale or QLocale()
-    text = f"{value:,.2f}"
     return (
         text.replace(",", "\0")
         .replace(".", used.decimalPoint())

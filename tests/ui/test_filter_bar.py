@@ -30,6 +30,7 @@ from pytestqt.qtbot import QtBot
 
 from app.query import Equals, Filter, IsEmpty, OneOf, Range
 from app.services.catalog import EntityInfo, entity
+from ui.formatting import format_money
 from ui.widgets import filter_values
 from ui.widgets.filter_bar import FilterBar
 from ui.widgets.filter_editors import (
@@ -41,7 +42,6 @@ from ui.widgets.filter_editors import (
 )
 from ui.widgets.filter_values import (
     InvalidNumberError,
-    format_money,
     local_midnight,
     parse_integer,
     parse_money,

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from PySide6.QtCore import QDate, QLocale, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
@@ -40,6 +39,7 @@ from PySide6.QtWidgets import (
 from app.query import Equals, Filter, IsEmpty, OneOf, Range
 from app.services.catalog import ColumnInfo, ColumnKind
 from app.services.errors import RecordsDeskError
+from ui.tasks import spawn
 from ui.widgets import filter_values
 from ui.widgets.filter_values import (
     PERIODS,
@@ -432,15 +432,6 @@ class NumberRangeEditor(ValueEditor):
         return self.min_edit
 
 
-def _report_failure(task: asyncio.Task[Any]) -> None:
-    """A lookup that failed by our bug reaches the app's exception hook, not the void."""
-    if task.cancelled() or task.exception() is None:
-        return
-    task.get_loop().call_exception_handler(
-        {"message": f"Task {task.get_name()} failed", "exception": task.exception(), "task": task}
-    )
-
-
 class RecordPicker(ValueEditor):
     """REFERENCE: search the referenced records and pick one."""
 
@@ -515,11 +506,9 @@ class RecordPicker(ValueEditor):
         self._generation += 1
         self.status_label.setText("Searching…")
         text = self.search_edit.text().strip()
-        task = asyncio.ensure_future(self._search(text, self._generation))
-        task.set_name(f"lookup {self.target} {text!r}")
+        task = spawn(self._search(text, self._generation), name=f"lookup {self.target} {text!r}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(_report_failure)
 
     async def _search(self, text: str, generation: int) -> None:
         try:

@@ -20,6 +20,7 @@ from PySide6.QtCore import QDate, QDateTime, QLocale
 
 from app.query import Equals, Filter, IsEmpty, OneOf, Range
 from app.services.catalog import ColumnInfo, ColumnKind
+from ui.formatting import format_money, with_locale_separators
 
 # Labels a caller knows for filter values, e.g. {("author_id", 5): "#5 Ada Lovelace"}.
 ValueLabels = Mapping[tuple[str, object], str]
@@ -193,22 +194,8 @@ def parse_money(text: str, locale: QLocale) -> Decimal | None:
     return amount
 
 
-def _with_separators(text: str, locale: QLocale) -> str:
-    """Python's ``,``/``.`` number text with the locale's group separator and point."""
-    return (
-        text.replace(",", "\0")
-        .replace(".", locale.decimalPoint())
-        .replace("\0", locale.groupSeparator())
-    )
-
-
 def format_integer(value: int, locale: QLocale) -> str:
-    return _with_separators(f"{value:,}", locale)
-
-
-def format_money(value: Decimal, locale: QLocale) -> str:
-    """Exact: the Decimal's own digits, two decimals, the locale's separators."""
-    return _with_separators(f"{value:,.{MONEY_DECIMALS}f}", locale)
+    return with_locale_separators(f"{value:,}", locale)
 
 
 def editable_number(value: Any, kind: ColumnKind, locale: QLocale) -> str:
