@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 import traceback
@@ -68,6 +69,7 @@ async def run_session(
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     window.show()
+    freeze_startup_objects()
     if on_opened is not None:
         on_opened(window)
     try:
@@ -78,6 +80,15 @@ async def run_session(
                 await finish_pending()
         await database.dispose()
     return 0
+
+
+def freeze_startup_objects() -> None:
+    """Take what startup created (modules, SQLAlchemy's mappers and caches, Qt wrappers)
+    out of the garbage collector's sight. A full collection over them holds the window for
+    50–75 ms (measured by the browse benchmark); frozen, collections only walk what the
+    session itself makes."""
+    gc.collect()
+    gc.freeze()
 
 
 # Queries still running when the last window closes get this long to end cleanly.
