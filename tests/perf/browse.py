@@ -36,7 +36,7 @@ from typing import Any
 import asyncpg
 import PySide6
 import qasync
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, SignalInstance
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, Qt, QTimer, SignalInstance
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
 from app.core.database import Database
@@ -694,7 +694,8 @@ async def drain_others() -> None:
 
 async def drain() -> None:
     await drain_others()
-    await asyncio.sleep(0.05)  # deferred deletes of a closed window
+    # The closed window's deferred deletes, now rather than at some later tick.
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     await drain_others()
 
 
