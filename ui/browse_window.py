@@ -286,7 +286,8 @@ class BrowseWindow(QMainWindow):
         self.show_deleted_action.setChecked(place.spec.deleted is not DeletedRows.EXCLUDE)
         self._search_timer.stop()
         self._apply_sort_indicator(place.spec.sort)
-        self.model.set_spec(place.spec)
+        if self.model.spec != place.spec:  # a new model already runs its own spec
+            self.model.set_spec(place.spec)
         if place.top_row:
             row = place.top_row
             self.table.scrollTo(
