@@ -53,6 +53,18 @@ PLACEHOLDER = "…"
 RAW_VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+_ANSWERED_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        RAW_VALUE_ROLE,
+    }
+)
+
+
 class CountState(enum.Enum):
     UNKNOWN = "unknown"
     ESTIMATED = "estimated"
@@ -202,7 +214,9 @@ class RecordTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        # A paint asks each visible cell for a dozen roles; most have no answer here, and
+        # saying so first keeps a page's paint short (the event-loop stall budget).
+        if role not in _ANSWERED_ROLES or not index.isValid():
             return None
         row, column = index.row(), index.column()
         if not (0 <= row < self._row_count and 0 <= column < len(self._columns)):
