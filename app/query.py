@@ -109,6 +109,33 @@ class QuerySpec:
     sort: tuple[SortKey, ...] = ()
     deleted: DeletedRows = DeletedRows.EXCLUDE
 
+    def order(self) -> tuple[SortKey, ...]:
+        """The complete order of the rows, and so the columns of a row's sort key: each
+        sort column once, ending at the id, which breaks ties (nothing after the id can
+        change the order). The tie-breaker follows the last key's direction, so one index
+        serves the whole order. The one statement of this rule: the repositories sort by
+        it, and the browse model takes keyset keys from its rows by it."""
+        keys: list[SortKey] = []
+        for key in self.sort:
+            if any(key.column == seen.column for seen in keys):
+                continue
+            keys.append(key)
+            if key.column == "id":
+                return tuple(keys)
+        keys.append(SortKey("id", keys[-1].descending if keys else False))
+        return tuple(keys)
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What a browse window shows: its rows (the query) and its columns, the visible ones
+    in on-screen order. One immutable value that the window, its table model, the saved
+    layout, copy and export all read; a change makes a new one."""
+
+    entity: str
+    spec: QuerySpec = QuerySpec()
+    columns: tuple[str, ...] = ()
+
 
 @dataclass(frozen=True)
 class OffsetPage:
@@ -146,10 +173,12 @@ class Page:
 
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]] = field(default_factory=list)
-    sort_columns: tuple[str, ...] = ("id",)
 
-    def key_of(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(row[self.columns.index(name)] for name in self.sort_columns)
+
+def sort_key_of(spec: QuerySpec, columns: tuple[str, ...], row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The sort key of ``row`` (whose values are in the order of ``columns``) under
+    ``spec``: what After/Before take to continue from that row."""
+    return tuple(row[columns.index(key.column)] for key in spec.order())
 
 
 def coerce_value(column: Column, value: Any) -> Any:
@@ -176,7 +205,9 @@ def coerce_value(column: Column, value: Any) -> Any:
     except InvalidValueError as error:
         raise InvalidValueError(f"{name}: {error}") from None
     except (TypeError, ValueError):
-        raise InvalidValueError(f"{name}: {value!r} is not a valid {_kind(python_type)}.") from None
+        raise InvalidValueError(
+            f"{name}: {value!r} is not a valid {_type_description(python_type)}."
+        ) from None
     raise InvalidValueError(f"{name}: cannot filter on this column")  # pragma: no cover
 
 
@@ -204,7 +235,7 @@ def _to_datetime(value: Any) -> datetime:
     return moment if moment.tzinfo is not None else moment.astimezone()
 
 
-def _kind(python_type: Any) -> str:
+def _type_description(python_type: Any) -> str:
     names = {int: "whole number", Decimal: "amount", datetime: "date and time", bool: "yes/no"}
     if isinstance(python_type, type) and issubclass(python_type, enum.Enum):
         return "choice (" + ", ".join(str(member.value) for member in python_type) + ")"

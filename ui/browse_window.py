@@ -1,9 +1,13 @@
 """A browse window: one kind of record, searched, filtered and sorted by the database, with
-relations to follow and Back/Forward between the places visited."""
+relations to follow and Back/Forward between the places visited.
+
+What the window shows is one ``ViewState`` (the query and the visible columns in order),
+held by its table model. Each control makes a new one from its own new value — the search
+box its text, the header its sort or its columns — and ``set_view`` shows it everywhere.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,14 +35,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.query import DeletedRows, Equals, Filter, QuerySpec, SortKey
+from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
 from app.services import catalog
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService, title_of
 from ui.dialogs.record_detail import RecordDetailDialog
 from ui.formatting import plain_text
-from ui.record_table_model import RAW_VALUE_ROLE, CountState, RecordTableModel
+from ui.record_table_model import CountState, RecordTableModel, is_cut
 from ui.tasks import async_slot
 from ui.widgets.filter_bar import FilterBar
 from ui.window_state import WindowState
@@ -47,6 +51,8 @@ from ui.window_state import WindowState
 SEARCH_DEBOUNCE_MS = 250
 # Copying more rows than this belongs in an export, not on the clipboard.
 MAX_COPY_ROWS = 10_000
+# How long a passing message (copied, refused) stays in the status bar.
+MESSAGE_MS = 8_000
 # Column widths by kind, in characters: a header never measures the rows to size itself.
 _WIDTHS = {
     ColumnKind.INTEGER: 8,
@@ -59,16 +65,31 @@ _WIDTHS = {
 }
 
 FilterLabels = dict[tuple[str, object], str]
+# top, left, bottom, right of one selected block of cells
+CellBlock = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
 class Place:
-    """One stop in a window's Back/Forward history."""
+    """One stop in a window's Back/Forward history: what was shown and where one was in it."""
 
-    entity: str
-    spec: QuerySpec
+    view: ViewState
     labels: FilterLabels = field(default_factory=dict)
     top_row: int = 0
+    current: tuple[int, int] | None = None
+    selection: tuple[CellBlock, ...] = ()
+
+    @property
+    def deepest_row(self) -> int:
+        rows = [self.top_row, *(block[2] for block in self.selection)]
+        if self.current is not None:
+            rows.append(self.current[0])
+        return max(rows)
+
+
+def default_columns(entity: EntityInfo) -> tuple[str, ...]:
+    """Every column in table order, but those that are hidden until asked for (a hash)."""
+    return tuple(column.name for column in entity.columns if not column.hidden_by_default)
 
 
 class BrowseWindow(QMainWindow):
@@ -92,11 +113,14 @@ class BrowseWindow(QMainWindow):
         self.entity = entity
         self.model: RecordTableModel | None = None
         self.filter_bar: FilterBar | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        # Where to go in the rows once they exist (Back/Forward), see _restore_position.
+        self._pending_position: Place | None = None
+        # True while the controls are being made to show a view: the signals that a change
+        # of header or search text sends then are not the user's, and make no new view.
+        self._showing = False
 
         self.table = QTableView(self)
         self.table.setAccessibleName("Results")
-        self.table.setSortingEnabled(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
@@ -104,9 +128,17 @@ class BrowseWindow(QMainWindow):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionsMovable(True)
+        header.setSectionsClickable(True)
+        # The header's own indicator is the sort control; the window, not the view, turns
+        # a click into a new view state (setSortingEnabled would have the model sort).
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self.on_header_context_menu_requested)
+        header.sortIndicatorChanged.connect(self.on_header_sort_indicator_changed)
+        header.sectionMoved.connect(self.on_header_columns_changed)
+        header.sectionResized.connect(self.on_header_section_resized)
         rows = self.table.verticalHeader()
         # Fixed, uniform rows: the view never measures a million rows.
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -115,7 +147,8 @@ class BrowseWindow(QMainWindow):
         if corner is not None:
             corner.setAccessibleName("Select all")
         self.table.doubleClicked.connect(self.on_table_double_clicked)
-        self.table.verticalScrollBar().valueChanged.connect(self.update_status)
+        self.table.pressed.connect(self.on_user_action)
+        self.table.verticalScrollBar().valueChanged.connect(self.on_table_scrolled)
 
         self.search_box = QLineEdit(self)
         self.search_box.setPlaceholderText("Search")
@@ -125,13 +158,20 @@ class BrowseWindow(QMainWindow):
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DEBOUNCE_MS)
-        self._search_timer.timeout.connect(self.apply_query)
-        self.search_box.textChanged.connect(self.on_search_box_text_changed)
-        self.search_box.returnPressed.connect(self.apply_query)
+        self._search_timer.timeout.connect(self.on_search_committed)
+        self.search_box.textEdited.connect(self.on_search_box_text_edited)
+        self.search_box.returnPressed.connect(self.on_search_committed)
 
         self.status_label = QLabel(self)
         self.status_label.setAccessibleName("Rows")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addWidget(self.status_label, 1)
+        self.retry_button = QToolButton(self)
+        self.retry_button.setText("Retry")
+        self.retry_button.setAccessibleName("Retry")
+        self.retry_button.clicked.connect(self.on_retry_button_clicked)
+        self.retry_button.hide()
+        self.statusBar().addPermanentWidget(self.retry_button)
 
         self._build_actions()
         self._build_menus_and_toolbar()
@@ -143,9 +183,12 @@ class BrowseWindow(QMainWindow):
         self._layout.addWidget(self.table, 1)
         self.setCentralWidget(self._body)
 
-        saved_sort = self._saved_sort(entity)
-        first = spec or QuerySpec(sort=saved_sort)
-        self._show_place(Place(entity.name, first, labels or {}))
+        first = ViewState(
+            entity.name,
+            spec or QuerySpec(sort=self._saved_sort(entity)),
+            self._saved_columns(entity),
+        )
+        self._show_place(Place(first, labels or {}))
         geometry = window_state.geometry(entity.name)
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1000, 640)
@@ -172,7 +215,9 @@ class BrowseWindow(QMainWindow):
         )
         self.open_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.table.addAction(self.open_action)
-        self.show_deleted_action = self._action("Show deleted", None, self.apply_query)
+        self.show_deleted_action = self._action(
+            "Show deleted", None, self.on_show_deleted_action_triggered
+        )
         self.show_deleted_action.setCheckable(True)
         self.close_action = self._action("Close", QKeySequence.StandardKey.Close, self.close)
         self.back_action.setEnabled(False)
@@ -227,16 +272,144 @@ class BrowseWindow(QMainWindow):
         toolbar.addWidget(columns_button)
         self.columns_menu.aboutToShow.connect(self.on_columns_menu_about_to_show)
 
+    # -- the view ----------------------------------------------------------------------------
+
+    @property
+    def view(self) -> ViewState:
+        assert self.model is not None
+        return self.model.view
+
+    def set_view(self, view: ViewState) -> None:
+        """Show ``view``: the model re-queries if the query changed, and every control
+        shows its part of it."""
+        assert self.model is not None
+        assert self.filter_bar is not None
+        if view == self.model.view:
+            return
+        self.model.set_view(view)
+        self._show_view(view)
+
+    def _show_view(self, view: ViewState, labels: FilterLabels | None = None) -> None:
+        """Every control shows its part of ``view`` (none of them reads it back)."""
+        self._showing = True
+        try:
+            self._show_controls(view, labels)
+        finally:
+            self._showing = False
+        self.update_status()
+
+    def _show_controls(self, view: ViewState, labels: FilterLabels | None) -> None:
+        assert self.filter_bar is not None
+        spec = view.spec
+        if self.filter_bar.filters() != spec.filters or labels is not None:
+            self.filter_bar.set_filters(spec.filters, labels or self.filter_bar.labels())
+        if self.search_box.text().strip() != spec.search:
+            self.search_box.setText(spec.search)
+            self._search_timer.stop()
+        self.show_deleted_action.setChecked(spec.deleted is not DeletedRows.EXCLUDE)
+        self._show_sort(spec.sort)
+        self._show_columns(view.columns)
+
+    def _show_sort(self, sort: tuple[SortKey, ...]) -> None:
+        header = self.table.horizontalHeader()
+        names = self.entity.column_names
+        if sort and sort[0].column in names:
+            order = (
+                Qt.SortOrder.DescendingOrder if sort[0].descending else Qt.SortOrder.AscendingOrder
+            )
+            section = names.index(sort[0].column)
+        else:
+            section, order = -1, Qt.SortOrder.AscendingOrder
+        if (header.sortIndicatorSection(), header.sortIndicatorOrder()) != (section, order):
+            header.setSortIndicator(section, order)
+
+    def _show_columns(self, columns: tuple[str, ...]) -> None:
+        """Hide, show and order the header's sections as ``columns`` says."""
+        if columns == self._columns_in_header():
+            return
+        header = self.table.horizontalHeader()
+        names = self.entity.column_names
+        for section, name in enumerate(names):
+            header.setSectionHidden(section, name not in columns)
+        for visual, name in enumerate(columns):
+            section = names.index(name)
+            if header.visualIndex(section) != visual:
+                header.moveSection(header.visualIndex(section), visual)
+
+    def _columns_in_header(self, hidden_now: dict[int, bool] | None = None) -> tuple[str, ...]:
+        header = self.table.horizontalHeader()
+        names = self.entity.column_names
+        hidden = hidden_now or {}
+        shown = [
+            (header.visualIndex(section), name)
+            for section, name in enumerate(names)
+            if not hidden.get(section, header.isSectionHidden(section))
+        ]
+        return tuple(name for _, name in sorted(shown))
+
+    def on_search_box_text_edited(self, _text: str) -> None:
+        self._search_timer.start()
+
+    def on_search_committed(self) -> None:
+        self._search_timer.stop()
+        view = self.view
+        self.set_view(replace(view, spec=replace(view.spec, search=self.search_box.text().strip())))
+
+    def on_filter_bar_filters_changed(self) -> None:
+        assert self.filter_bar is not None
+        view = self.view
+        self.set_view(replace(view, spec=replace(view.spec, filters=self.filter_bar.filters())))
+
+    def on_show_deleted_action_triggered(self, checked: bool) -> None:
+        deleted = DeletedRows.INCLUDE if checked else DeletedRows.EXCLUDE
+        view = self.view
+        self.set_view(replace(view, spec=replace(view.spec, deleted=deleted)))
+
+    def on_header_sort_indicator_changed(self, section: int, order: Qt.SortOrder) -> None:
+        if self.model is None or self._showing:
+            return
+        names = self.entity.column_names
+        if 0 <= section < len(names):
+            key = SortKey(names[section], descending=order == Qt.SortOrder.DescendingOrder)
+            sort: tuple[SortKey, ...] = (key,)
+        else:
+            sort = ()
+        view = self.view
+        if view.spec.sort[:1] != sort[:1]:
+            self.set_view(replace(view, spec=replace(view.spec, sort=sort)))
+
+    def on_header_columns_changed(self, *_: object) -> None:
+        if self.model is not None and not self._showing:
+            self.set_view(replace(self.view, columns=self._columns_in_header()))
+
+    def on_header_section_resized(self, section: int, old: int, new: int) -> None:
+        # Hiding a section resizes it to 0 and showing it back from 0: a change of columns.
+        # The header says so before it counts the section as hidden or shown.
+        if (old == 0) != (new == 0) and self.model is not None and not self._showing:
+            columns = self._columns_in_header(hidden_now={section: new == 0})
+            self.set_view(replace(self.view, columns=columns))
+
+    def on_find_action_triggered(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+
+    def on_refresh_action_triggered(self) -> None:
+        assert self.model is not None
+        self.statusBar().clearMessage()
+        self.model.refresh()
+
     # -- places and history ------------------------------------------------------------------
 
     def current_place(self) -> Place:
-        assert self.model is not None
         assert self.filter_bar is not None
+        current = self.table.currentIndex()
+        blocks = tuple(self._selected_blocks())
         return Place(
-            self.entity.name,
-            self.model.spec,
+            self.view,
             self.filter_bar.labels(),
             max(self.table.rowAt(0), 0),
+            (current.row(), current.column()) if current.isValid() else None,
+            blocks,
         )
 
     def navigate(self, place: Place) -> None:
@@ -262,50 +435,81 @@ class BrowseWindow(QMainWindow):
         spec = QuerySpec(
             filters=(Equals(relation.column, record_id),), sort=self._saved_sort(target)
         )
-        self.navigate(
-            Place(target.name, spec, {(relation.column, record_id): f"{column.label}: {title}"})
-        )
+        view = ViewState(target.name, spec, self._saved_columns(target))
+        self.navigate(Place(view, {(relation.column, record_id): f"{column.label}: {title}"}))
 
     def follow_reference(self, column: catalog.ColumnInfo, record_id: int) -> None:
         """From a foreign-key cell to the record it names."""
         assert column.references is not None
         target = catalog.entity(column.references)
         spec = QuerySpec(filters=(Equals("id", record_id),), deleted=DeletedRows.INCLUDE)
-        self.navigate(Place(target.name, spec, {("id", record_id): f"ID: {record_id}"}))
+        view = ViewState(target.name, spec, self._saved_columns(target))
+        self.navigate(Place(view, {("id", record_id): f"ID: {record_id}"}))
 
     def _show_place(self, place: Place) -> None:
-        entity = catalog.entity(place.entity)
+        entity = catalog.entity(place.view.entity)
         if self.model is None or entity.name != self.entity.name:
-            self._switch_entity(entity, place.spec)
+            self._switch_entity(entity, place.view)
         assert self.model is not None
-        assert self.filter_bar is not None
-        self.filter_bar.set_filters(place.spec.filters, place.labels)
-        self.search_box.blockSignals(True)
-        self.search_box.setText(place.spec.search)
-        self.search_box.blockSignals(False)
-        self.show_deleted_action.setChecked(place.spec.deleted is not DeletedRows.EXCLUDE)
-        self._search_timer.stop()
-        self._apply_sort_indicator(place.spec.sort)
-        if self.model.spec != place.spec:  # a new model already runs its own spec
-            self.model.set_spec(place.spec)
-        if place.top_row:
-            row = place.top_row
-            self.table.scrollTo(
-                self.model.index(row, 0), QAbstractItemView.ScrollHint.PositionAtTop
-            )
+        self.model.set_view(place.view)
+        self._show_view(place.view, place.labels)
+        self.table.clearSelection()
+        self.table.scrollToTop()
+        self._pending_position = place if place.deepest_row or place.selection else None
+        self._restore_position()
         self.back_action.setEnabled(bool(self.back_stack))
         self.forward_action.setEnabled(bool(self.forward_stack))
-        self.update_status()
 
-    def _switch_entity(self, entity: EntityInfo, spec: QuerySpec) -> None:
+    def _restore_position(self, *_: object) -> None:
+        """Back at a place: scroll to the rows that were in view and select what was
+        selected, as soon as the result has those rows (its count comes later)."""
+        place = self._pending_position
+        model = self.model
+        if place is None or model is None:
+            return
+        count = model.rowCount()
+        if count <= place.deepest_row and model.count_state is not CountState.EXACT:
+            return
+        self._pending_position = None
+        if count == 0:
+            return
+        last_row, last_column = count - 1, model.columnCount() - 1
+        selection = QItemSelection()
+        for top, left, bottom, right in place.selection:
+            if top <= last_row:
+                selection.select(model.index(top, left), model.index(min(bottom, last_row), right))
+        if place.current is not None and place.current[0] <= last_row:
+            row, column = place.current
+            self.table.selectionModel().setCurrentIndex(
+                model.index(row, min(column, last_column)),
+                QItemSelectionModel.SelectionFlag.NoUpdate,
+            )
+        self.table.selectionModel().select(
+            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect
+        )
+        first_column = self.table.horizontalHeader().logicalIndexAt(0)
+        self.table.scrollTo(
+            model.index(min(place.top_row, last_row), max(first_column, 0)),
+            QAbstractItemView.ScrollHint.PositionAtTop,
+        )
+
+    def _switch_entity(self, entity: EntityInfo, view: ViewState) -> None:
+        self._showing = True
+        try:
+            self._make_model(entity, view)
+        finally:
+            self._showing = False
+
+    def _make_model(self, entity: EntityInfo, view: ViewState) -> None:
         if self.model is not None:
             self._save_entity_state()
             self.model.close()
         self.entity = entity
         self.setWindowTitle(f"{entity.label} — Records Desk")
         old_model = self.model
-        self.model = RecordTableModel(self.records, entity, spec, self)
+        self.model = RecordTableModel(self.records, entity, view, self)
         self.model.count_changed.connect(self.update_status)
+        self.model.count_changed.connect(self._restore_position)
         self.model.rows_loaded.connect(self.update_status)
         self.model.load_failed.connect(self.update_status)
         self.model.modelReset.connect(self.update_status)
@@ -319,60 +523,24 @@ class BrowseWindow(QMainWindow):
             header.resizeSection(section, max(_WIDTHS[column.kind], len(column.label) + 3) * width)
         saved = self.window_state.header(entity.name)
         if saved is not None:
-            header.restoreState(saved)
+            header.restoreState(saved)  # widths; order and hidden columns follow the view
         if self.filter_bar is not None:
             self._layout.removeWidget(self.filter_bar)
             self.filter_bar.deleteLater()
         self.filter_bar = FilterBar(entity, self.records.lookup, self._body)
-        self.filter_bar.filters_changed.connect(self.apply_query)
+        self.filter_bar.filters_changed.connect(self.on_filter_bar_filters_changed)
         self._layout.insertWidget(0, self.filter_bar)
 
     def _saved_sort(self, entity: EntityInfo) -> tuple[SortKey, ...]:
         names = set(entity.column_names)
         return tuple(key for key in self.window_state.sort(entity.name) if key.column in names)
 
-    def _apply_sort_indicator(self, sort: tuple[SortKey, ...]) -> None:
-        header = self.table.horizontalHeader()
-        header.blockSignals(True)
-        if sort and sort[0].column in self.entity.column_names:
-            order = (
-                Qt.SortOrder.DescendingOrder if sort[0].descending else Qt.SortOrder.AscendingOrder
-            )
-            header.setSortIndicator(self.entity.column_names.index(sort[0].column), order)
-        else:
-            header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        header.blockSignals(False)
-
-    # -- the query ---------------------------------------------------------------------------
-
-    def apply_query(self) -> None:
-        """Search box, filters and the deleted toggle become the model's spec."""
-        assert self.model is not None
-        assert self.filter_bar is not None
-        self._search_timer.stop()
-        filters: tuple[Filter, ...] = self.filter_bar.filters()
-        deleted = (
-            DeletedRows.INCLUDE if self.show_deleted_action.isChecked() else DeletedRows.EXCLUDE
-        )
-        spec = replace(
-            self.model.spec,
-            search=self.search_box.text().strip(),
-            filters=filters,
-            deleted=deleted,
-        )
-        if spec != self.model.spec:
-            self.model.set_spec(spec)
-
-    def on_search_box_text_changed(self, _text: str) -> None:
-        self._search_timer.start()
-
-    def on_find_action_triggered(self) -> None:
-        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.search_box.selectAll()
-
-    def on_refresh_action_triggered(self) -> None:
-        assert self.model is not None
-        self.model.refresh()
+    def _saved_columns(self, entity: EntityInfo) -> tuple[str, ...]:
+        names = set(entity.column_names)
+        saved = self.window_state.columns(entity.name)
+        if saved is None:
+            return default_columns(entity)
+        return tuple(dict.fromkeys(name for name in saved if name in names))
 
     # -- status line -------------------------------------------------------------------------
 
@@ -380,10 +548,11 @@ class BrowseWindow(QMainWindow):
         model = self.model
         if model is None:
             return
-        locale = QLocale()
+        self.retry_button.setVisible(model.error is not None)
         if model.error is not None:
             self.status_label.setText(model.error)
             return
+        locale = QLocale()
         count = model.rowCount()
         if model.count_state is CountState.UNKNOWN and count == 0:
             self.status_label.setText("Loading…")
@@ -406,9 +575,23 @@ class BrowseWindow(QMainWindow):
         self.status_label.setText(text)
 
     def _narrowed(self) -> bool:
-        assert self.model is not None
-        spec = self.model.spec
+        spec = self.view.spec
         return bool(spec.search or spec.filters)
+
+    def on_retry_button_clicked(self) -> None:
+        assert self.model is not None
+        self.model.retry(now=True)
+        self.table.viewport().update()  # the rows in view ask for themselves again
+
+    def on_user_action(self, *_: object) -> None:
+        """Any use of the rows after a failure tries again: the server may be back."""
+        if self.model is not None and self.model.error is not None:
+            self.model.retry()
+            self.table.viewport().update()
+
+    def on_table_scrolled(self, _value: int) -> None:
+        self.on_user_action()
+        self.update_status()
 
     # -- records -----------------------------------------------------------------------------
 
@@ -463,14 +646,24 @@ class BrowseWindow(QMainWindow):
 
     def on_columns_menu_about_to_show(self) -> None:
         self.columns_menu.clear()
-        header = self.table.horizontalHeader()
-        for section, column in enumerate(self.entity.columns):
+        shown = self.view.columns
+        for column in self.entity.columns:
             action = self.columns_menu.addAction(column.label)
             action.setCheckable(True)
-            action.setChecked(not header.isSectionHidden(section))
+            action.setChecked(column.name in shown)
             action.toggled.connect(
-                lambda shown, s=section: self.table.setColumnHidden(s, not shown)
+                lambda visible, name=column.name: self.show_column(name, visible)
             )
+
+    def show_column(self, name: str, visible: bool) -> None:
+        """Show or hide a column; a column shown again comes back where it was in the
+        table's own order."""
+        columns = [column for column in self.view.columns if column != name]
+        if visible:
+            order = self.entity.column_names
+            position = sum(1 for column in columns if order.index(column) < order.index(name))
+            columns.insert(position, name)
+        self.set_view(replace(self.view, columns=tuple(columns)))
 
     def on_header_context_menu_requested(self, position: Any) -> None:
         self.on_columns_menu_about_to_show()
@@ -487,42 +680,100 @@ class BrowseWindow(QMainWindow):
             self.copy_action.setEnabled(True)
 
     async def copy_selection(self) -> None:
-        """Selected cells as tab-separated text with a header row: pastes into a
-        spreadsheet as the same table."""
+        """Selected cells as tab-separated text with a header row, visible columns in
+        on-screen order: pastes into a spreadsheet as the same table. Every cell holds its
+        full value — rows not in memory and text the grid shows cut are fetched, only for
+        the rows selected — or nothing is copied and the status bar says why."""
         assert self.model is not None
         model = self.model
-        indexes = self.table.selectionModel().selectedIndexes()
-        if not indexes:
+        blocks = self._selected_blocks()
+        if not blocks:
             return
-        rows = sorted({index.row() for index in indexes})
-        if len(rows) > MAX_COPY_ROWS:
+        row_ranges = _merged((top, bottom) for top, _, bottom, _ in blocks)
+        selected_rows = sum(last - first + 1 for first, last in row_ranges)
+        locale = QLocale()
+        if selected_rows > MAX_COPY_ROWS:
             self.statusBar().showMessage(
-                f"Copy takes up to {QLocale().toString(MAX_COPY_ROWS)} rows; narrow the selection.",
-                8000,
+                f"Copy takes at most {locale.toString(MAX_COPY_ROWS)} rows and "
+                f"{locale.toString(selected_rows)} are selected: select fewer, "
+                "or export the rows to a file instead.",
+                MESSAGE_MS,
             )
             return
-        header = self.table.horizontalHeader()
-        columns = sorted({index.column() for index in indexes}, key=header.visualIndex)
-        columns = [column for column in columns if not header.isSectionHidden(column)]
-        try:
-            await model.load_rows(rows[0], rows[-1])
-        except RecordsDeskError as error:
-            self.statusBar().showMessage(str(error), 8000)
+        view_columns = self.view.columns
+        names = self.entity.column_names
+        chosen = {column for _, left, _, right in blocks for column in range(left, right + 1)}
+        columns = [names.index(name) for name in view_columns if names.index(name) in chosen]
+        if not columns:
             return
-        selected = {(index.row(), index.column()) for index in indexes}
+        cells_of_row: dict[int, set[int]] = {}
+        for top, left, bottom, right in blocks:
+            for row in range(top, bottom + 1):
+                cells_of_row.setdefault(row, set()).update(range(left, right + 1))
+        self.statusBar().showMessage(f"Copying {locale.toString(selected_rows)} rows…")
+        try:
+            rows = await model.fetch_rows(row_ranges)
+            if len(rows) < selected_rows:
+                self.statusBar().showMessage(
+                    "Nothing was copied: some selected rows are no longer there. "
+                    "Refresh and select again.",
+                    MESSAGE_MS,
+                )
+                return
+            full = await self._full_values(rows, cells_of_row, columns)
+        except RecordsDeskError as error:
+            self.statusBar().showMessage(f"Nothing was copied: {error}", MESSAGE_MS)
+            return
         lines = ["\t".join(_tsv(self.entity.columns[c].label) for c in columns)]
-        for row in rows:
+        id_column = names.index("id")
+        for row in sorted(cells_of_row):
+            values = rows[row]
+            record_full = full.get(int(values[id_column]), {})
             cells = []
             for column in columns:
-                value = (
-                    model.data(model.index(row, column), RAW_VALUE_ROLE)
-                    if (row, column) in selected
-                    else None
-                )
+                if column not in cells_of_row[row]:
+                    cells.append("")
+                    continue
+                value = record_full.get(column, values[column])
                 cells.append(_tsv(plain_text(value)))
             lines.append("\t".join(cells))
         QApplication.clipboard().setText("\n".join(lines) + "\n")
-        self.statusBar().showMessage(f"Copied {QLocale().toString(len(rows))} rows", 4000)
+        self.statusBar().showMessage(f"Copied {locale.toString(selected_rows)} rows", MESSAGE_MS)
+
+    async def _full_values(
+        self,
+        rows: dict[int, tuple[Any, ...]],
+        cells_of_row: dict[int, set[int]],
+        columns: list[int],
+    ) -> dict[int, dict[int, Any]]:
+        """The whole text of the selected cells the grid only has a preview of, by record
+        id and column: one query for all of them."""
+        names = self.entity.column_names
+        id_column = names.index("id")
+        ids: set[int] = set()
+        cut_columns: set[int] = set()
+        for row, cells in cells_of_row.items():
+            values = rows[row]
+            for column in cells.intersection(columns):
+                if is_cut(values[column]):
+                    ids.add(int(values[id_column]))
+                    cut_columns.add(column)
+        if not ids:
+            return {}
+        wanted = sorted(cut_columns)
+        found = await self.records.values(
+            self.entity.name, sorted(ids), [names[column] for column in wanted]
+        )
+        return {
+            record_id: dict(zip(wanted, values, strict=True)) for record_id, values in found.items()
+        }
+
+    def _selected_blocks(self) -> list[CellBlock]:
+        """The selection as blocks of cells, never as cells: selecting all of a million
+        rows is one block, and counting its rows costs nothing."""
+        selection = self.table.selectionModel().selection()
+        blocks = (selection.at(i) for i in range(selection.size()))
+        return [(block.top(), block.left(), block.bottom(), block.right()) for block in blocks]
 
     def select_rows(self, first: int, last: int) -> None:
         assert self.model is not None
@@ -537,9 +788,10 @@ class BrowseWindow(QMainWindow):
     # -- closing -----------------------------------------------------------------------------
 
     def _save_entity_state(self) -> None:
-        assert self.model is not None
+        view = self.view
         self.window_state.set_header(self.entity.name, self.table.horizontalHeader().saveState())
-        self.window_state.set_sort(self.entity.name, self.model.spec.sort)
+        self.window_state.set_columns(self.entity.name, view.columns)
+        self.window_state.set_sort(self.entity.name, view.spec.sort)
         self.window_state.set_geometry(self.entity.name, self.saveGeometry())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
@@ -549,6 +801,17 @@ class BrowseWindow(QMainWindow):
             self.model.close()
         super().closeEvent(event)
         self.closed.emit()
+
+
+def _merged(ranges: Any) -> list[tuple[int, int]]:
+    """Row ranges (first, last) merged where they overlap or touch, in order."""
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
 
 
 def _tsv(text: str) -> str:

@@ -23,7 +23,7 @@ from app.services.catalog import EntityInfo, entities
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from ui.browse_window import BrowseWindow
-from ui.tasks import spawn, unabandoned
+from ui.tasks import spawn
 from ui.window_state import WindowState
 
 APP_TITLE = "Records Desk"
@@ -118,14 +118,14 @@ class MainWindow(QMainWindow):
         spec = QuerySpec()
         for item, entity in zip(self._count_items, self.entities, strict=True):
             try:
-                estimate = await unabandoned(self.records.estimate_count(entity.name, spec))
+                estimate = await self.records.estimate_count(entity.name, spec)
                 if estimate is not None:
                     item.setText(f"about {locale.toString(estimate)}")
             except RecordsDeskError:
                 pass  # the exact count below reports the problem
         for item, entity in zip(self._count_items, self.entities, strict=True):
             try:
-                count = await unabandoned(self.records.count(entity.name, spec))
+                count = await self.records.count(entity.name, spec)
             except RecordsDeskError as error:
                 item.setText("?")
                 item.setToolTip(str(error))

@@ -3,16 +3,23 @@
 ``data()``, ``rowCount()``, ``headerData()`` and ``flags()`` never wait and never query: a row
 that is not cached shows a placeholder and marks its page as wanted; one task fetches the
 wanted pages, newest first, a few adjacent pages per query. Every reset (search, filter,
-sort, deleted rows) bumps a generation, cancels what is in flight and drops late answers.
-The row count is separate state — unknown, estimated, exact — that never delays the rows.
+sort, deleted rows) bumps a generation, cancels what is in flight — in the database too —
+and drops late answers. The row count is separate state — unknown, estimated, exact — that
+never delays the rows, and no page ever contradicts an exact count.
+
+Pages carry previews of long text (``PREVIEW_CHARS``); ``fetch_rows`` and the records
+service's ``values`` give what copying needs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import logging
+import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import (
@@ -27,12 +34,14 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.query import After, Before, OffsetPage, PageRequest, QuerySpec, SortKey
+from app.query import After, Before, OffsetPage, PageRequest, QuerySpec, ViewState
 from app.services.catalog import EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from ui.formatting import alignment, display_text, format_datetime
-from ui.tasks import spawn, unabandoned
+from ui.tasks import spawn
+
+log = logging.getLogger(__name__)
 
 # Rows per page: several screens' worth, and still a query of a few milliseconds.
 PAGE_SIZE = 200
@@ -48,9 +57,18 @@ ANCHOR_STRIDE = 10_000
 # A QTableView cannot show more rows than its pixel height can hold (it hangs past ~70M
 # default-height rows), so bigger results are cut here and the status line says so.
 MAX_VIEW_ROWS = 20_000_000
+# Characters of a text value a page carries: far more than a cell shows, and a post of
+# megabytes costs the grid no more than a line of it (copy and the record fetch it whole).
+PREVIEW_CHARS = 500
+# After a failure, user actions retry the query at most this often: a scroll with the
+# server down is not a burst of identical failures.
+RETRY_INTERVAL_S = 1.0
 PLACEHOLDER = "…"
-# The raw value of a cell (Decimal, datetime, int…), for copying and following references.
+# The raw value of a cell (Decimal, datetime, int…), for copying and following references;
+# for long text, the preview (see ``is_cut``).
 RAW_VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
+# Shown when our own code failed; the details are in the log and the error dialog.
+UNEXPECTED_FAILURE = "The rows could not be loaded because of an error in Records Desk."
 
 
 _ANSWERED_ROLES = frozenset(
@@ -72,7 +90,9 @@ class CountState(enum.Enum):
 
 
 @dataclass
-class _Page:
+class CachedPage:
+    """PAGE_SIZE rows of the result (fewer at its end) and the cell texts shown so far."""
+
     rows: list[tuple[Any, ...]]
     texts: dict[tuple[int, int], str] = field(default_factory=dict)
 
@@ -80,57 +100,72 @@ class _Page:
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
+def is_cut(value: Any) -> bool:
+    """Whether a cell's value is a preview of longer text (pages carry PREVIEW_CHARS + 1
+    characters of a longer value)."""
+    return isinstance(value, str) and len(value) > PREVIEW_CHARS
+
+
 class RecordTableModel(QAbstractTableModel):
     count_changed = Signal()
     # first and last row of a page range that has just arrived
     rows_loaded = Signal(int, int)
-    # a readable message; loading stops until the next reset
+    # a readable message, once per failure; loading waits for retry() or a reset
     load_failed = Signal(str)
 
     def __init__(
         self,
         records: RecordService,
         entity: EntityInfo,
-        spec: QuerySpec | None = None,
+        view: ViewState | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._records = records
         self.entity = entity
         self._columns = entity.columns
-        self._spec = spec or QuerySpec()
+        self._view = view or ViewState(entity.name)
         self._generation = 0
         self._row_count = 0
         self.count_state = CountState.UNKNOWN
         # The true size of the result when it is more than MAX_VIEW_ROWS.
         self.total_rows: int | None = None
-        self._pages: OrderedDict[int, _Page] = OrderedDict()
+        self._pages: OrderedDict[int, CachedPage] = OrderedDict()
         self._wanted: OrderedDict[int, None] = OrderedDict()
         self._anchors: list[tuple[Any, ...]] = []
-        self._sort_positions: tuple[int, ...] = ()
+        self._key_positions: tuple[int, ...] = ()
         self._fetch_task: asyncio.Task[None] | None = None
         self._count_task: asyncio.Task[None] | None = None
+        self._anchor_task: asyncio.Task[None] | None = None
         self.error: str | None = None
+        self._failed_at = 0.0
         self._locale = QLocale()
         self._deleted_font = QFont()
         self._deleted_font.setItalic(True)
         self._deleted_font.setStrikeOut(True)
         self._deleted_column = entity.column_names.index("deleted_at")
         self._id_column = entity.column_names.index("id")
-        self._update_sort_positions()
+        self._update_key_positions()
         self._start()
 
     # -- the query ---------------------------------------------------------------------------
 
     @property
-    def spec(self) -> QuerySpec:
-        return self._spec
+    def view(self) -> ViewState:
+        return self._view
 
-    def set_spec(self, spec: QuerySpec) -> None:
-        """Show another result: everything cached or under way for the old one is dropped."""
-        self._spec = spec
-        self._update_sort_positions()
-        self.refresh()
+    @property
+    def spec(self) -> QuerySpec:
+        return self._view.spec
+
+    def set_view(self, view: ViewState) -> None:
+        """Show another view; another query drops everything cached or under way for the
+        old one, other columns only change what the window shows of the same rows."""
+        changed = view.spec != self._view.spec
+        self._view = view
+        if changed:
+            self._update_key_positions()
+            self.refresh()
 
     def refresh(self) -> None:
         self.beginResetModel()
@@ -146,6 +181,24 @@ class RecordTableModel(QAbstractTableModel):
         self.endResetModel()
         self.count_changed.emit()
         self._start()
+
+    def retry(self, *, now: bool = False) -> None:
+        """After a failure, try again: at once for an explicit Retry, at most every
+        RETRY_INTERVAL_S for the user actions that call this in passing (scrolling,
+        clicking). Rows already shown stay; what failed is asked for again."""
+        if self.error is None:
+            return
+        if not now and time.monotonic() - self._failed_at < RETRY_INTERVAL_S:
+            return
+        self.error = None
+        self.count_changed.emit()
+        if self.count_state is not CountState.EXACT and not _running(self._count_task):
+            self._count_task = spawn(
+                self._count(self._generation), name=f"count {self.entity.name}"
+            )
+        if not self._wanted:
+            self._wanted[0] = None
+        self._start_fetching()
 
     def close(self) -> None:
         """Stop all work for this model (its window is closing)."""
@@ -173,16 +226,37 @@ class RecordTableModel(QAbstractTableModel):
 
     @property
     def anchor_count(self) -> int:
-        """Sort keys kept for deep jumps (none until the exact count is known)."""
+        """Sort keys kept for deep jumps (none until a deep jump needs them)."""
         return len(self._anchors)
 
-    async def load_rows(self, first: int, last: int) -> None:
-        """Make sure rows first..last are cached (for copying a selection), fetching what
-        is missing now rather than when the view asks."""
+    async def fetch_rows(self, ranges: Sequence[tuple[int, int]]) -> dict[int, tuple[Any, ...]]:
+        """The rows first..last of each range (for copying a selection): cached ones from
+        memory, the others with one query per run of missing rows — only the rows asked
+        for, never those between two ranges. The page cache is left as it is. Raises
+        RecordsDeskError; ``asyncio.CancelledError`` when the result was reset meanwhile."""
         generation = self._generation
-        for page in range(first // PAGE_SIZE, last // PAGE_SIZE + 1):
-            if page not in self._pages and generation == self._generation:
-                await self._fetch(page, page, generation)
+        found: dict[int, tuple[Any, ...]] = {}
+        for first, last in ranges:
+            row = first
+            while row <= last:
+                values = self.row_values(row)
+                if values is not None:
+                    found[row] = values
+                    row += 1
+                    continue
+                end = row
+                while end < last and self.row_values(end + 1) is None:
+                    end += 1
+                request = self._request_for(row, end - row + 1, found.get)
+                page = await self._records.browse(
+                    self.entity.name, self.spec, request, preview=PREVIEW_CHARS
+                )
+                if generation != self._generation:
+                    raise asyncio.CancelledError("the result changed while copying")
+                for offset, values in enumerate(page.rows):
+                    found[row + offset] = values
+                row = end + 1
+        return found
 
     # -- Qt model interface: answers from the cache only -------------------------------------
 
@@ -235,34 +309,47 @@ class RecordTableModel(QAbstractTableModel):
         if offset >= len(page.rows):
             return None  # the result shrank since it was counted
         values = page.rows[offset]
+        value = values[column]
         if role == Qt.ItemDataRole.DisplayRole:
             key = (offset, column)
             text = page.texts.get(key)
             if text is None:
-                text = display_text(self._columns[column], values[column], self._locale)
+                text = self._text(column, value)
                 page.texts[key] = text
             return text
         if role == RAW_VALUE_ROLE:
-            return values[column]
+            return value
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return alignment(self._columns[column])
         deleted_at = values[self._deleted_column]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if deleted_at is not None:
+                return f"In the trash since {format_datetime(deleted_at, self._locale)}"
+            if is_cut(value):
+                return "Long text: open the record to read all of it."
+            return None
         if deleted_at is not None:
             if role == Qt.ItemDataRole.FontRole:
                 return self._deleted_font
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return f"In the trash since {format_datetime(deleted_at, self._locale)}"
         return None
 
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """A header click: sorted by the database, the id breaking ties."""
-        if not 0 <= column < len(self._columns):
-            return
-        key = SortKey(self._columns[column].name, descending=order == Qt.SortOrder.DescendingOrder)
-        if self._spec.sort[:1] != (key,):
-            self.set_spec(replace(self._spec, sort=(key,)))
+    def forget_texts(self) -> None:
+        """Cell texts are made again on the next paint (the date style changed)."""
+        for page in self._pages.values():
+            page.texts.clear()
+        if self._row_count:
+            self.dataChanged.emit(
+                self.index(0, 0),
+                self.index(self._row_count - 1, len(self._columns) - 1),
+                [Qt.ItemDataRole.DisplayRole],
+            )
+
+    def _text(self, column: int, value: Any) -> str:
+        if is_cut(value):
+            return display_text(self._columns[column], value[:PREVIEW_CHARS], self._locale) + "…"
+        return display_text(self._columns[column], value, self._locale)
 
     # -- fetching ----------------------------------------------------------------------------
 
@@ -278,32 +365,35 @@ class RecordTableModel(QAbstractTableModel):
             self._wanted[page] = None
             while len(self._wanted) > MAX_WANTED_PAGES:
                 self._wanted.popitem(last=False)
-        if self.error is None and (self._fetch_task is None or self._fetch_task.done()):
+        self._start_fetching()
+
+    def _start_fetching(self) -> None:
+        if self.error is None and not _running(self._fetch_task):
             # Started now, run after the current paint: every page it asks for is coalesced.
             self._fetch_task = spawn(
                 self._fetch_wanted(self._generation), name=f"fetch {self.entity.name}"
             )
 
     async def _fetch_wanted(self, generation: int) -> None:
-        while self._wanted and generation == self._generation:
-            newest, _ = self._wanted.popitem(last=True)
+        while self._wanted and generation == self._generation and self.error is None:
+            newest = next(reversed(self._wanted))
             first = last = newest
             while first - 1 in self._wanted and last - first + 1 < PAGES_PER_FETCH:
                 first -= 1
-                del self._wanted[first]
             while last + 1 in self._wanted and last - first + 1 < PAGES_PER_FETCH:
                 last += 1
-                del self._wanted[last]
-            if first in self._pages and last in self._pages:
+            if all(number in self._pages for number in range(first, last + 1)):
+                for number in range(first, last + 1):
+                    self._wanted.pop(number, None)
                 continue
             try:
                 await self._fetch(first, last, generation)
-            except RecordsDeskError as error:
-                if generation == self._generation:
-                    self.error = str(error)
-                    self._wanted.clear()
-                    self.load_failed.emit(self.error)
+            except Exception as error:
+                self._failed(generation, error)
                 return
+            # Only now: what failed stays wanted, for retry() to ask again.
+            for number in range(first, last + 1):
+                self._wanted.pop(number, None)
 
     async def _fetch(self, first_page: int, last_page: int, generation: int) -> None:
         start = first_page * PAGE_SIZE
@@ -311,22 +401,62 @@ class RecordTableModel(QAbstractTableModel):
             return
         limit = (last_page - first_page + 1) * PAGE_SIZE
         request = self._request_for(start, limit)
-        page = await unabandoned(self._records.browse(self.entity.name, self._spec, request))
+        page = await self._records.browse(
+            self.entity.name, self.spec, request, preview=PREVIEW_CHARS
+        )
         if generation != self._generation:
             return  # an answer to a question nobody asks any more
         rows = page.rows
-        for number in range(first_page, last_page + 1):
-            offset = (number - first_page) * PAGE_SIZE
-            self._pages[number] = _Page(rows[offset : offset + PAGE_SIZE])
-        while len(self._pages) > MAX_CACHED_PAGES:
-            self._pages.popitem(last=False)
-        end = start + len(rows)
         forward = not isinstance(request, Before)
+        if forward and not rows and start > 0 and self.count_state is not CountState.EXACT:
+            # Past the end of an estimate: learn where the result really ends and show
+            # its last rows, in one more query.
+            await self._settle_end(generation)
+            return
+        self._store(first_page, last_page, rows)
+        end = start + len(rows)
         if forward and len(rows) < limit:
-            # A short page going forward ends the result: the count is exact for free.
-            self._set_row_count(end, CountState.EXACT)
+            # A short page going forward ends the result: the count is exact for free —
+            # unless an exact count says otherwise, when the rows changed meanwhile and
+            # only a new count can tell which is right.
+            if self.count_state is not CountState.EXACT:
+                self._set_row_count(end, CountState.EXACT)
+            elif end != self._row_count:
+                self._recount(generation)
         elif end > self._row_count and self.count_state is not CountState.EXACT:
             self._set_row_count(end, self.count_state)
+        self._announce(start, end)
+
+    async def _settle_end(self, generation: int) -> None:
+        page, total = await self._records.browse_last(
+            self.entity.name, self.spec, 2 * PAGE_SIZE, preview=PREVIEW_CHARS
+        )
+        if generation != self._generation:
+            return
+        self._set_row_count(total, CountState.EXACT)
+        shown = self._row_count
+        if shown < total:
+            return  # the end is beyond MAX_VIEW_ROWS: those rows are never shown
+        first_row = total - len(page.rows)
+        first_page = -(-first_row // PAGE_SIZE)  # the first page wholly in these rows
+        last_page = (total - 1) // PAGE_SIZE
+        for number in range(first_page, last_page + 1):
+            offset = number * PAGE_SIZE - first_row
+            self._pages[number] = CachedPage(page.rows[offset : offset + PAGE_SIZE])
+        self._trim_cache()
+        self._announce(first_page * PAGE_SIZE, total)
+
+    def _store(self, first_page: int, last_page: int, rows: list[tuple[Any, ...]]) -> None:
+        for number in range(first_page, last_page + 1):
+            offset = (number - first_page) * PAGE_SIZE
+            self._pages[number] = CachedPage(rows[offset : offset + PAGE_SIZE])
+        self._trim_cache()
+
+    def _trim_cache(self) -> None:
+        while len(self._pages) > MAX_CACHED_PAGES:
+            self._pages.popitem(last=False)
+
+    def _announce(self, start: int, end: int) -> None:
         last_row = min(end, self._row_count) - 1
         if last_row >= start:
             self.dataChanged.emit(
@@ -336,17 +466,23 @@ class RecordTableModel(QAbstractTableModel):
             )
             self.rows_loaded.emit(start, last_row)
 
-    def _request_for(self, start: int, limit: int) -> PageRequest:
-        """The cheapest query for rows start..start+limit-1: keyset from a cached neighbour
-        or a kept anchor, the end read backwards, an OFFSET only as the last resort."""
+    def _request_for(
+        self,
+        start: int,
+        limit: int,
+        fetched: Callable[[int], tuple[Any, ...] | None] = lambda _row: None,
+    ) -> PageRequest:
+        """The cheapest query for rows start..start+limit-1: keyset from a known
+        neighbour (cached, or in ``fetched``) or a kept anchor, the end read backwards, an
+        OFFSET only as the last resort."""
         if start == 0:
             return After(None, limit)
-        previous = self._pages.get(start // PAGE_SIZE - 1)
-        if previous is not None and len(previous.rows) == PAGE_SIZE:
-            return After(self._key_of(previous.rows[-1]), limit)
-        following = self._pages.get((start + limit) // PAGE_SIZE)
-        if following is not None and following.rows:
-            return Before(self._key_of(following.rows[0]), limit)
+        previous = self.row_values(start - 1) or fetched(start - 1)
+        if previous is not None:
+            return After(self._key_of(previous), limit)
+        following = self.row_values(start + limit)
+        if following is not None:
+            return Before(self._key_of(following), limit)
         at_the_end = start + limit >= self._row_count
         if self.count_state is CountState.EXACT and self.total_rows is None and at_the_end:
             return Before(None, self._row_count - start)
@@ -355,42 +491,71 @@ class RecordTableModel(QAbstractTableModel):
             return After(None, limit, skip=start)
         if anchor <= len(self._anchors):
             return After(self._anchors[anchor - 1], limit, skip=start - anchor * ANCHOR_STRIDE)
+        self._want_anchors()
         return OffsetPage(start, limit)
 
     def _key_of(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(row[position] for position in self._sort_positions)
+        return tuple(row[position] for position in self._key_positions)
 
-    def _update_sort_positions(self) -> None:
+    def _update_key_positions(self) -> None:
         names = self.entity.column_names
-        sort_columns = [key.column for key in self._spec.sort]
-        ordered = list(dict.fromkeys(name for name in sort_columns if name in names))
-        if "id" in ordered:
-            ordered = ordered[: ordered.index("id") + 1]
-        else:
-            ordered.append("id")
-        self._sort_positions = tuple(names.index(name) for name in ordered)
+        self._key_positions = tuple(
+            names.index(key.column) for key in self.spec.order() if key.column in names
+        )
+
+    def _want_anchors(self) -> None:
+        """A deep jump had to use an OFFSET: keep sort keys for the next ones. One pass
+        over the result, so only once the count is exact and only for results that a jump
+        can go deep into."""
+        if self.count_state is not CountState.EXACT or self._row_count <= ANCHOR_STRIDE:
+            return
+        if self._anchors or _running(self._anchor_task):
+            return
+        self._anchor_task = spawn(
+            self._load_anchors(self._generation), name=f"anchors {self.entity.name}"
+        )
+
+    async def _load_anchors(self, generation: int) -> None:
+        try:
+            anchors = await self._records.anchors(self.entity.name, self.spec, ANCHOR_STRIDE)
+        except RecordsDeskError:
+            return  # only the speed of later jumps suffers; their own queries report
+        if generation == self._generation:
+            self._anchors = anchors
+            self.count_changed.emit()
 
     async def _count(self, generation: int) -> None:
-        name, spec = self.entity.name, self._spec
+        name, spec = self.entity.name, self.spec
         try:
-            estimate = await unabandoned(self._records.estimate_count(name, spec))
+            estimate = await self._records.estimate_count(name, spec)
             if generation != self._generation:
                 return
             if estimate is not None and self.count_state is CountState.UNKNOWN:
                 self._set_row_count(max(estimate, self._row_count), CountState.ESTIMATED)
-            exact = await unabandoned(self._records.count(name, spec))
-            if generation != self._generation:
-                return
+            exact = await self._records.count(name, spec)
+        except Exception as error:
+            self._failed(generation, error)
+            return
+        if generation == self._generation:
             self._set_row_count(exact, CountState.EXACT)
-            if exact > ANCHOR_STRIDE:
-                anchors = await unabandoned(self._records.anchors(name, spec, ANCHOR_STRIDE))
-                if generation == self._generation:
-                    self._anchors = anchors
-                    self.count_changed.emit()
-        except RecordsDeskError as error:
-            if generation == self._generation:
-                self.error = str(error)
-                self.load_failed.emit(self.error)
+
+    def _recount(self, generation: int) -> None:
+        if not _running(self._count_task) and generation == self._generation:
+            self._count_task = spawn(self._count(generation), name=f"count {self.entity.name}")
+
+    def _failed(self, generation: int, error: Exception) -> None:
+        """Stop loading until retry(), and say so once. Our own bug goes on to the app's
+        exception hook (the log and one dialog) — once, not at every repaint."""
+        if generation != self._generation:
+            return
+        expected = isinstance(error, RecordsDeskError)
+        message = str(error) if expected else UNEXPECTED_FAILURE
+        self._failed_at = time.monotonic()
+        if self.error is None:
+            self.error = message
+            self.load_failed.emit(message)
+        if not expected:
+            raise error
 
     def _set_row_count(self, count: int, state: CountState) -> None:
         self.total_rows = count if count > MAX_VIEW_ROWS else None
@@ -409,7 +574,11 @@ class RecordTableModel(QAbstractTableModel):
         self.count_changed.emit()
 
     def _cancel_tasks(self) -> None:
-        for task in (self._fetch_task, self._count_task):
+        for task in (self._fetch_task, self._count_task, self._anchor_task):
             if task is not None and not task.done():
                 task.cancel()
-        self._fetch_task = self._count_task = None
+        self._fetch_task = self._count_task = self._anchor_task = None
+
+
+def _running(task: asyncio.Task[Any] | None) -> bool:
+    return task is not None and not task.done()

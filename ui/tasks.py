@@ -1,4 +1,5 @@
-"""Background tasks on the qasync loop: always referenced, and never failing silently."""
+"""Background tasks on the qasync loop: always referenced, never failing silently, and
+cancelled — in the database too — when their answer is no longer wanted."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
 
 import qasync
-
-from app.services.errors import RecordsDeskError
 
 log = logging.getLogger(__name__)
 
@@ -29,42 +28,26 @@ def spawn(coroutine: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
     The caller keeps the returned task: the loop holds only weak references to tasks."""
     task = asyncio.ensure_future(coroutine)
     task.set_name(name)
+    _RUNNING.add(task)
+    task.add_done_callback(_RUNNING.discard)
     task.add_done_callback(_report_failure)
     return task
 
 
-# Database work whose caller stopped waiting, kept alive until it has finished.
-_FINISHING: set[asyncio.Task[Any]] = set()
-
-
-async def unabandoned(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Await a unit of database work that finishes even if the caller is cancelled.
-
-    Cancelling a task in the middle of a query can leave its connection checked out and
-    "idle in transaction", holding locks until garbage collection. The caller is cancelled
-    at once as usual; the work itself completes (commit or rollback, connection returned)
-    and its answer is dropped.
-    """
-    task = asyncio.ensure_future(coroutine)
-    _FINISHING.add(task)
-    task.add_done_callback(_forget_finished)
-    return await asyncio.shield(task)
+# Tasks started by ``spawn`` that have not finished: what the app cancels when it closes.
+_RUNNING: set[asyncio.Task[Any]] = set()
 
 
 async def finish_pending() -> None:
-    """Wait for database work that lost its caller (bound by the database timeouts), so the
-    engine is disposed with every connection back in its pool. Wrap in asyncio.timeout."""
-    if _FINISHING:
-        await asyncio.wait(set(_FINISHING))
-
-
-def _forget_finished(task: asyncio.Task[Any]) -> None:
-    _FINISHING.discard(task)
-    if task.cancelled():
-        return
-    error = task.exception()  # retrieved: whoever still waits gets it through the shield
-    if error is not None and not isinstance(error, RecordsDeskError):
-        log.error("Database work failed after its caller left", exc_info=error)
+    """Cancel the background work still running (a superseded count, a page nobody will
+    see) and wait until it has ended, so the engine is disposed with every connection back
+    in its pool. Cancelling a query stops it in the database (see app.core.database), so
+    this is quick; wrap it in asyncio.timeout all the same."""
+    running = [task for task in _RUNNING if not task.done()]
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running)
 
 
 def _report_failure(task: asyncio.Task[Any]) -> None:

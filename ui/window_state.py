@@ -1,5 +1,5 @@
-"""What a browse window remembers per kind of record between runs: geometry, column layout
-(order, widths, hidden columns) and sort. Kept in an INI file in the user config folder."""
+"""What a browse window remembers per kind of record between runs: geometry, the visible
+columns in their order, column widths and sort. Kept in an INI file in the user config folder."""
 
 from __future__ import annotations
 
@@ -28,6 +28,16 @@ class WindowState:
 
     def set_header(self, entity: str, state: QByteArray) -> None:
         self._settings.setValue(f"{entity}/header", state)
+
+    def columns(self, entity: str) -> tuple[str, ...] | None:
+        """The visible columns in their order, or None when never saved."""
+        value = self._settings.value(f"{entity}/columns")
+        if value is None:
+            return None
+        return tuple(name for name in str(value).split(",") if name)
+
+    def set_columns(self, entity: str, columns: tuple[str, ...]) -> None:
+        self._settings.setValue(f"{entity}/columns", ",".join(columns))
 
     def sort(self, entity: str) -> tuple[SortKey, ...]:
         value = self._settings.value(f"{entity}/sort", "")

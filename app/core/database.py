@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +118,10 @@ def create_engine(url: URL, *, echo: bool = False, null_pool: bool = False) -> A
 
 def _sqlite_connector(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     async def connect() -> aiosqlite.Connection:
-        connection = aiosqlite.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        connection = InterruptibleConnection(
+            partial(sqlite3.connect, path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000),
+            iter_chunk_size=64,
+        )
         thread = connection._thread
         thread.daemon = True  # as SQLAlchemy's own connector does: never hold the process open
         try:
@@ -129,6 +134,25 @@ def _sqlite_connector(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]
             raise
 
     return connect
+
+
+class InterruptibleConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose statement stops when the task awaiting it is cancelled.
+
+    aiosqlite runs each call in its worker thread and only stops waiting when cancelled: the
+    statement itself runs on (a superseded count over a million rows), and the rollback that
+    returns the connection to the pool queues behind it. ``sqlite3.Connection.interrupt()``
+    is safe to call from any thread and makes the running statement fail at once; SQLite
+    clears the flag when the next statement starts, so a late interrupt harms nothing.
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        except asyncio.CancelledError:
+            if self._connection is not None:
+                self._connection.interrupt()
+            raise
 
 
 def _install_sqlite_hooks(engine: AsyncEngine, path: Path) -> None:

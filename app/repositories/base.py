@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Enum,
     Row,
     Select,
     String,
@@ -49,6 +50,8 @@ T = TypeVar("T", bound=Base)
 MANAGED_COLUMNS = frozenset({"id", "created_at", "updated_at", "deleted_at", "version"})
 # Beyond this an integer cannot be an id (PostgreSQL integer), so it is not looked up as one.
 _MAX_ID = 2**31 - 1
+# Ids per IN (...) list: far below SQLite's and asyncpg's limits on bound parameters.
+_IDS_PER_STATEMENT = 500
 
 
 class StaleVersionError(Exception):
@@ -178,29 +181,79 @@ class BaseRepository(Generic[T]):
     def column_names(cls) -> tuple[str, ...]:
         return tuple(column.key for column in cls.model.__table__.c)
 
-    async def browse(self, spec: QuerySpec, page: PageRequest) -> Sequence[Row[Any]]:
-        """One page of plain rows (every column, in table order)."""
+    async def browse(
+        self, spec: QuerySpec, page: PageRequest, *, preview: int | None = None
+    ) -> Sequence[Row[Any]]:
+        """One page of plain rows (every column, in table order). With ``preview``, text
+        columns hold at most ``preview + 1`` characters: a value that long was cut."""
         use_index = await self._search_index_pays(spec.search)
-        result = await self.session.execute(self.browse_statement(spec, page, use_index=use_index))
-        rows = list(result.all())
+        statement = self.browse_statement(spec, page, use_index=use_index, preview=preview)
+        rows = list((await self.session.execute(statement)).all())
         if isinstance(page, Before):
             rows.reverse()
         return rows
 
+    async def browse_last(
+        self, spec: QuerySpec, limit: int, *, preview: int | None = None
+    ) -> tuple[Sequence[Row[Any]], int]:
+        """The last ``limit`` rows in sort order and the number of rows in the whole
+        result, from one statement: where the result ends when no count can be trusted."""
+        use_index = await self._search_index_pays(spec.search)
+        statement = self.browse_statement(
+            spec, Before(None, limit), use_index=use_index, preview=preview
+        ).add_columns(func.count().over().label("records_desk_total"))
+        rows = list((await self.session.execute(statement)).all())
+        if not rows:
+            return [], await self.count(spec)
+        total = int(rows[0][-1])
+        return [row[:-1] for row in reversed(rows)], total
+
+    async def values_by_id(
+        self, ids: Sequence[int], columns: Sequence[str]
+    ) -> dict[int, tuple[Any, ...]]:
+        """The full values of ``columns`` of the records with these ids, deleted or not."""
+        selected = [self.column(name) for name in columns]
+        table = self.model.__table__
+        found: dict[int, tuple[Any, ...]] = {}
+        for start in range(0, len(ids), _IDS_PER_STATEMENT):
+            chunk = list(ids[start : start + _IDS_PER_STATEMENT])
+            result = await self.session.execute(
+                select(table.c.id, *selected).where(table.c.id.in_(chunk))
+            )
+            for row in result:
+                found[int(row[0])] = tuple(row[1:])
+        return found
+
     def browse_statement(
-        self, spec: QuerySpec, page: PageRequest, *, use_index: bool = True
+        self,
+        spec: QuerySpec,
+        page: PageRequest,
+        *,
+        use_index: bool = True,
+        preview: int | None = None,
     ) -> Select[Any]:
         keys = self.sort_keys(spec)
         reverse = isinstance(page, Before)
-        statement = self._filtered(select(*self.model.__table__.c), spec, use_index=use_index)
+        statement = self._filtered(select(*self._columns(preview)), spec, use_index=use_index)
         if isinstance(page, After | Before) and page.key is not None:
-            statement = statement.where(self._beyond(keys, page.key, reverse=reverse))
+            statement = statement.where(self._keyset_condition(keys, page.key, reverse=reverse))
         statement = statement.order_by(*_ordering(keys, reverse=reverse)).limit(page.limit)
         if isinstance(page, OffsetPage):
             statement = statement.offset(page.offset)
         elif isinstance(page, After) and page.skip:
             statement = statement.offset(page.skip)
         return statement
+
+    def _columns(self, preview: int | None) -> list[ColumnElement[Any]]:
+        """Every column; with ``preview``, text cut after ``preview + 1`` characters, so a
+        page never carries a post's megabytes to a grid that shows one line of it."""
+        columns: list[ColumnElement[Any]] = []
+        for column in self.model.__table__.c:
+            if preview is not None and _is_free_text(column):
+                columns.append(func.substr(column, 1, preview + 1).label(column.key))
+            else:
+                columns.append(column)
+        return columns
 
     async def anchors(self, spec: QuerySpec, stride: int) -> list[tuple[Any, ...]]:
         """The sort keys of rows stride-1, 2*stride-1, … (0-based) of the result.
@@ -234,24 +287,8 @@ class BaseRepository(Generic[T]):
 
     @classmethod
     def sort_keys(cls, spec: QuerySpec) -> list[tuple[Column, bool]]:
-        """The sort columns and directions: each column once, ending at the id, which
-        breaks ties (nothing after the id can change the order)."""
-        keys: list[tuple[Column, bool]] = []
-        for key in spec.sort:
-            column = cls.column(key.column)
-            if any(column.key == seen.key for seen, _ in keys):
-                continue
-            keys.append((column, key.descending))
-            if column.key == "id":
-                return keys
-        # The tie-breaker follows the last key, so one index serves the whole order.
-        keys.append((cls.model.__table__.c.id, keys[-1][1] if keys else False))
-        return keys
-
-    @classmethod
-    def sort_columns(cls, spec: QuerySpec) -> tuple[str, ...]:
-        """The names whose values make up a row's sort key (see ``Page.key_of``)."""
-        return tuple(column.key for column, _ in cls.sort_keys(spec))
+        """The columns and directions of ``spec.order()``: the rows' complete order."""
+        return [(cls.column(key.column), key.descending) for key in spec.order()]
 
     async def _search_index_pays(self, text: str) -> bool:
         """``search_uses_index``, remembered per term: a page of a result is fetched many
@@ -313,7 +350,7 @@ class BaseRepository(Generic[T]):
         count = select(func.count()).select_from(found.subquery())
         return int((await self.session.execute(count)).scalar_one()) < DENSE_MATCHES
 
-    def _beyond(
+    def _keyset_condition(
         self, keys: list[tuple[Column, bool]], key: tuple[Any, ...], *, reverse: bool
     ) -> ColumnElement[bool]:
         """Rows that come after ``key`` in the sort order (before it when ``reverse``)."""
@@ -431,6 +468,11 @@ def _trigram_matches(model: type[Base], columns: Sequence[str], term: str) -> Se
     index = sa_table(name, sa_column("rowid"))
     query = "{" + " ".join(columns) + '} : "' + term.replace('"', '""') + '"'
     return select(index.c.rowid).where(sa_column(name).match(query))
+
+
+def _is_free_text(column: Column) -> bool:
+    # An Enum (order status) is a String too, but short and typed: never cut.
+    return isinstance(column.type, String) and not isinstance(column.type, Enum)
 
 
 def _ordering(keys: list[tuple[Column, bool]], *, reverse: bool) -> list[ColumnElement[Any]]:

@@ -34,6 +34,7 @@ class ColumnInfo:
     choices: tuple[str, ...] = ()
     # For a REFERENCE: the entity whose id this column holds.
     references: str | None = None
+    hidden_by_default: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def label_of(name: str) -> str:
     return _LABELS.get(name, name.replace("_", " ").capitalize())
 
 
-def _kind(column: SAColumn[Any]) -> tuple[ColumnKind, tuple[str, ...], str | None]:
+def _column_kind(column: SAColumn[Any]) -> tuple[ColumnKind, tuple[str, ...], str | None]:
     if column.foreign_keys:
         (foreign_key,) = column.foreign_keys
         return ColumnKind.REFERENCE, (), foreign_key.column.table.name
@@ -154,7 +155,7 @@ def _build() -> dict[str, EntityInfo]:
     for name, table in tables.items():
         columns = []
         for column in table.columns:
-            kind, choices, references = _kind(column)  # type: ignore[arg-type]
+            kind, choices, references = _column_kind(column)  # type: ignore[arg-type]
             columns.append(
                 ColumnInfo(
                     name=column.key,
@@ -163,6 +164,7 @@ def _build() -> dict[str, EntityInfo]:
                     nullable=bool(column.nullable),
                     choices=choices,
                     references=references,
+                    hidden_by_default=column.key == "hashed_password",
                 )
             )
         label = label_of(name)

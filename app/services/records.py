@@ -29,15 +29,34 @@ class RecordService:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def browse(self, entity: str, spec: QuerySpec, page: PageRequest) -> Page:
+    async def browse(
+        self, entity: str, spec: QuerySpec, page: PageRequest, *, preview: int | None = None
+    ) -> Page:
+        """One page of rows. ``preview``: text columns hold at most that many characters
+        and one more when the value was longer (what a grid shows; see ``values``)."""
         repository_class = repository_for(entity)
         async with unit_of_work(self.database) as session:
-            rows = await repository_class(session).browse(spec, page)
-        return Page(
-            columns=repository_class.column_names(),
-            rows=[tuple(row) for row in rows],
-            sort_columns=repository_class.sort_columns(spec),
-        )
+            rows = await repository_class(session).browse(spec, page, preview=preview)
+        return Page(columns=repository_class.column_names(), rows=[tuple(row) for row in rows])
+
+    async def browse_last(
+        self, entity: str, spec: QuerySpec, limit: int, *, preview: int | None = None
+    ) -> tuple[Page, int]:
+        """The last ``limit`` rows and the size of the whole result, in one statement."""
+        repository_class = repository_for(entity)
+        async with unit_of_work(self.database) as session:
+            rows, total = await repository_class(session).browse_last(spec, limit, preview=preview)
+        page = Page(columns=repository_class.column_names(), rows=[tuple(row) for row in rows])
+        return page, total
+
+    async def values(
+        self, entity: str, ids: Sequence[int], columns: Sequence[str]
+    ) -> dict[int, tuple[Any, ...]]:
+        """Full values of some columns of some records (deleted or not), by id: what a
+        copy needs for the cells a preview cut short."""
+        repository_class = repository_for(entity)
+        async with unit_of_work(self.database) as session:
+            return await repository_class(session).values_by_id(ids, columns)
 
     async def count(self, entity: str, spec: QuerySpec) -> int:
         repository_class = repository_for(entity)
@@ -118,16 +137,16 @@ class RecordService:
                 raise _not_found(entity, record_id)
             if not changed:
                 state = "already in the trash" if deleted else "not in the trash"
-                raise ValidationError(f"{_label(entity)} {record_id} is {state}.")
+                raise ValidationError(f"{_record_kind(entity)} {record_id} is {state}.")
             return _record(instance)
 
 
-def _label(entity: str) -> str:
+def _record_kind(entity: str) -> str:
     return entity.removesuffix("s").replace("_", " ").capitalize()
 
 
 def _not_found(entity: str, record_id: int) -> NotFoundError:
-    return NotFoundError(f"{_label(entity)} {record_id} does not exist.")
+    return NotFoundError(f"{_record_kind(entity)} {record_id} does not exist.")
 
 
 def _record(instance: Base) -> Record:

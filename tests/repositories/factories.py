@@ -16,7 +16,7 @@ from sqlalchemy import Row, Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Account, Base, Order, OrderStatus, Post, Profile, Transfer, User
-from app.query import After, Before, OffsetPage, Page, QuerySpec
+from app.query import After, Before, OffsetPage, Page, QuerySpec, sort_key_of
 from app.repositories import (
     AccountRepository,
     BaseRepository,
@@ -136,12 +136,15 @@ async def ids_of(repository: BaseRepository[Any], spec: QuerySpec) -> list[int]:
 
 
 def page_of(repository: BaseRepository[Any], spec: QuerySpec, rows: Sequence[Row[Any]]) -> Page:
-    """The Page the record service would build from these rows (it knows ``key_of``)."""
-    return Page(
-        columns=repository.column_names(),
-        rows=[tuple(row) for row in rows],
-        sort_columns=repository.sort_columns(spec),
-    )
+    """The Page the record service would build from these rows."""
+    return Page(columns=repository.column_names(), rows=[tuple(row) for row in rows])
+
+
+def key_of(
+    repository: BaseRepository[Any], spec: QuerySpec, row: tuple[Any, ...]
+) -> tuple[Any, ...]:
+    """The row's sort key, as the browse model takes it (app.query.sort_key_of)."""
+    return sort_key_of(spec, repository.column_names(), row)
 
 
 async def walk_forward(
@@ -156,7 +159,7 @@ async def walk_forward(
         rows.extend(page.rows)
         if len(page.rows) < size:
             return rows
-        key = page.key_of(page.rows[-1])
+        key = key_of(repository, spec, page.rows[-1])
     raise AssertionError(f"the After walk did not end after {total + 2} pages")
 
 
@@ -172,5 +175,5 @@ async def walk_backward(
         pages.append(page.rows)
         if len(page.rows) < size:
             return [row for rows in reversed(pages) for row in rows]
-        key = page.key_of(page.rows[0])
+        key = key_of(repository, spec, page.rows[0])
     raise AssertionError(f"the Before walk did not end after {total + 2} pages")

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -51,10 +52,10 @@ from tests.repositories.factories import (
     make_transfer,
     make_user,
     moment,
-    page_of,
     walk_backward,
     walk_forward,
 )
+from tests.repositories.factories import key_of as factories_key_of
 
 INCLUDE = DeletedRows.INCLUDE
 
@@ -684,7 +685,7 @@ async def test_keyset_pages_agree_with_one_offset_page(
             )
 
         # From any row: After starts just past it, Before ends just before it.
-        key_of = page_of(records, spec, []).key_of
+        key_of = partial(factories_key_of, records, spec)
         for i, row in enumerate(everything):
             after = [tuple(r) for r in await records.browse(spec, After(key_of(row), 4))]
             before = [tuple(r) for r in await records.browse(spec, Before(key_of(row), 4))]
@@ -726,7 +727,7 @@ async def test_keyset_key_values_may_be_text(database: Database, seeded: Seeded)
             records = repository(session)
             spec = QuerySpec(sort=sort, deleted=INCLUDE)
             everything = [tuple(row) for row in await browse_all(records, spec)]
-            key_of = page_of(records, spec, []).key_of
+            key_of = partial(factories_key_of, records, spec)
             for i, row in enumerate(everything):
                 key = tuple(None if value is None else str(value) for value in key_of(row))
                 after = [tuple(r) for r in await records.browse(spec, After(key, 3))]
