@@ -123,17 +123,22 @@ class MainWindow(QMainWindow):
                     item.setText(f"about {locale.toString(estimate)}")
             except RecordsDeskError:
                 pass  # the exact count below reports the problem
+        failed = False
         for item, entity in zip(self._count_items, self.entities, strict=True):
             try:
                 count = await self.records.count(entity.name, spec)
             except RecordsDeskError as error:
                 item.setText("?")
                 item.setToolTip(str(error))
-                self.statusBar().showMessage(str(error))
+                if not failed:  # one message for the lot: the same cause, most likely
+                    self.statusBar().showMessage(f"{error} Use Refresh counts to try again.")
+                failed = True
                 continue
             item.setText(locale.toString(count))
             item.setToolTip("")
             self.count_loaded.emit(entity.name)
+        if not failed:
+            self.statusBar().clearMessage()  # an earlier failure is over
 
     def count_text(self, entity_name: str) -> str:
         """What the Count column says for ``entity_name``."""

@@ -27,7 +27,7 @@ from app.query import (
 )
 from app.services import catalog
 from app.services.records import RecordService
-from tests.ui.conftest import seed, wait_until
+from tests.ui.conftest import seed, settle, wait_until
 from ui import record_table_model
 from ui.record_table_model import PLACEHOLDER, RAW_VALUE_ROLE, CountState, RecordTableModel
 
@@ -356,5 +356,46 @@ def test_replacing_the_spec_resets_everything(
         assert model.rowCount() == 0
         assert model.data(model.index(0, 0)) is None
         assert model.index(0, 0) == QModelIndex()
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_a_superseded_count_stops_in_the_database(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtmodeltester: ModelTester
+) -> None:
+    """Typing on in the search box: the count of the previous term is cancelled in the
+    database (not shielded to run to its end) and its connection is returned."""
+    from sqlalchemy import text
+
+    from tests.core.test_cancellation import ENDLESS
+
+    seed(qt_loop, ui_database, 20)
+    running, ended = asyncio.Event(), asyncio.Event()
+
+    class EndlessFirstCount(RecordService):
+        calls = 0
+
+        async def count(self, entity: str, spec: QuerySpec) -> int:
+            EndlessFirstCount.calls += 1
+            if EndlessFirstCount.calls > 1:
+                return await super().count(entity, spec)
+            try:
+                async with self.database.get_session() as session:
+                    running.set()
+                    await session.execute(text(ENDLESS[self.database.dialect_name]))
+            finally:
+                ended.set()
+            raise AssertionError("the endless count ended by itself")
+
+    async def scenario() -> None:
+        model = make_model(EndlessFirstCount(ui_database), qtmodeltester)
+        await running.wait()
+        await asyncio.sleep(0.05)  # the statement is in the database now
+        set_spec(model, QuerySpec(search="example"))
+        await asyncio.wait_for(ended.wait(), 20)
+        await wait_exact(model)
+        await wait_until(model.rows_loaded, lambda: model.is_loaded(0))
+        await settle()
+        assert ui_database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
     qt_loop.run_until_complete(scenario())
