@@ -34,7 +34,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.query import After, Before, OffsetPage, PageRequest, QuerySpec, ViewState
+from app.query import After, Before, OffsetPage, PageRequest, QuerySpec, ViewState, sort_key_of
 from app.services.catalog import EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
@@ -133,7 +133,6 @@ class RecordTableModel(QAbstractTableModel):
         self._pages: OrderedDict[int, CachedPage] = OrderedDict()
         self._wanted: OrderedDict[int, None] = OrderedDict()
         self._anchors: list[tuple[Any, ...]] = []
-        self._key_positions: tuple[int, ...] = ()
         self._fetch_task: asyncio.Task[None] | None = None
         self._count_task: asyncio.Task[None] | None = None
         self._anchor_task: asyncio.Task[None] | None = None
@@ -145,7 +144,6 @@ class RecordTableModel(QAbstractTableModel):
         self._deleted_font.setStrikeOut(True)
         self._deleted_column = entity.column_names.index("deleted_at")
         self._id_column = entity.column_names.index("id")
-        self._update_key_positions()
         self._start()
 
     # -- the query ---------------------------------------------------------------------------
@@ -164,7 +162,6 @@ class RecordTableModel(QAbstractTableModel):
         changed = view.spec != self._view.spec
         self._view = view
         if changed:
-            self._update_key_positions()
             self.refresh()
 
     def refresh(self) -> None:
@@ -495,13 +492,7 @@ class RecordTableModel(QAbstractTableModel):
         return OffsetPage(start, limit)
 
     def _key_of(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(row[position] for position in self._key_positions)
-
-    def _update_key_positions(self) -> None:
-        names = self.entity.column_names
-        self._key_positions = tuple(
-            names.index(key.column) for key in self.spec.order() if key.column in names
-        )
+        return sort_key_of(self.spec, self.entity.column_names, row)
 
     def _want_anchors(self) -> None:
         """A deep jump had to use an OFFSET: keep sort keys for the next ones. One pass
