@@ -26,11 +26,16 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+class _UsageError(Exception):
+    """A command line argparse refused; ``str()`` is the one line to show."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line instead of the usage block."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        # Raised, not printed: main() first blanks out any URL the message quotes.
+        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,7 +95,12 @@ def _add_common_options(parser: argparse.ArgumentParser, default: object) -> Non
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    arguments = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    try:
+        arguments = parser.parse_args(words)
+    except _UsageError as error:
+        print(_without_urls(str(error), words), file=sys.stderr)
+        return EXIT_USAGE
     log_path = configure_logging(verbose=arguments.verbose)
     try:
         settings = load_settings(arguments.database_url)
@@ -179,6 +189,17 @@ def _seed(settings: Settings, arguments: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return EXIT_OK
+
+
+def _without_urls(message: str, words: Sequence[str]) -> str:
+    """``message`` without the words that look like a URL or credentials: argparse quotes a
+    misplaced word ("invalid choice", "unrecognized arguments"), and one holding a password
+    must not be echoed."""
+    for word in sorted(words, key=len, reverse=True):
+        if "://" in word or "@" in word:
+            # As typed, and as repr() escapes it when argparse quotes it with %r.
+            message = message.replace(repr(word)[1:-1], "<URL>").replace(word, "<URL>")
+    return message
 
 
 def _fail(prog: str, message: str, code: int) -> int:

@@ -5,17 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from _pytest.capture import CaptureResult
 from sqlalchemy.engine import URL
 
 from app.__main__ import main
-from app.config import sqlite_url
+from app.config import UNREADABLE_URL, sqlite_url
 from app.core.database import Database
 from app.query import QuerySpec
 from app.services import migrations
 from app.services.records import RecordService
+from tests.test_config import UNENCODED_PASSWORDS, assert_reveals_nothing_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -136,3 +140,100 @@ def test_our_own_bug_is_logged_not_shown(
     assert "Traceback" not in stderr
     log_text = next((tmp_path / "state").rglob("records-desk.log")).read_text()
     assert "ZeroDivisionError: a bug of ours" in log_text
+
+
+def everything_shown(tmp_path: Path, captured: CaptureResult[str]) -> str:
+    """All a run wrote where a person could read it: stdout, stderr and the log files."""
+    logs = [path.read_text(encoding="utf-8") for path in (tmp_path / "state").rglob("*.log*")]
+    return "\n".join([captured.out, captured.err, *logs])
+
+
+@pytest.mark.parametrize("verbose", [[], ["--verbose"]], ids=["quiet", "verbose"])
+@pytest.mark.parametrize("command", ["migrate", "seed"])
+@pytest.mark.parametrize(("password", "typed"), UNENCODED_PASSWORDS)
+def test_unencoded_password_is_refused_without_showing_any_of_it(
+    password: str,
+    typed: str,
+    command: str,
+    verbose: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main([*verbose, command, "--database-url", typed])
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.splitlines() == [f"records-desk: {UNREADABLE_URL}"]
+    assert_reveals_nothing_of(password, everything_shown(tmp_path, captured))
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["postgresql://alice:Qx#99%zJ@127.0.0.1/shop"],
+        ["migrate", "postgresql://alice:Qx#99%zJ@127.0.0.1/shop"],
+        ["seed", "--users", "postgresql://alice:Qx#99%zJ@127.0.0.1/shop"],
+        ["seed", "--random-seed", "alice:Qx#99%zJ@'\"127.0.0.1"],
+    ],
+    ids=["as-command", "extra-argument", "as-a-number", "quoted"],
+)
+def test_a_url_in_the_wrong_place_is_not_echoed(
+    arguments: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(arguments)
+
+    captured = capsys.readouterr()
+    assert code == 2
+    assert len(captured.err.splitlines()) == 1
+    assert "<URL>" in captured.err
+    assert_reveals_nothing_of("Qx#99%zJ", everything_shown(tmp_path, captured))
+
+
+PASSWORD = "Qx#99%zJ@Kv/W?q"
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("verbose", [[], ["--verbose"]], ids=["quiet", "verbose"])
+def test_a_percent_encoded_password_connects_and_never_shows(
+    verbose: list[str],
+    new_postgres_database: Callable[[], URL],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = new_postgres_database()
+    # The test server trusts every local login, so any password gets in: what matters is
+    # that it is read whole and then never written anywhere.
+    typed = (
+        f"postgresql://{server.username}:{quote(PASSWORD, safe='')}"
+        f"@{server.host}:{server.port}/{server.database}"
+    )
+
+    assert main([*verbose, "migrate", "--database-url", typed]) == 0
+    assert main([*verbose, "seed", "--users", "3", "--database-url", typed]) == 0
+
+    shown = everything_shown(tmp_path, capsys.readouterr())
+    assert f"PostgreSQL {server.username}@{server.host}:{server.port}/{server.database}" in shown
+    assert_reveals_nothing_of(PASSWORD, shown)
+    assert quote(PASSWORD, safe="") not in shown
+
+
+@pytest.mark.postgresql
+@pytest.mark.usefixtures("postgres_available")
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ("127.0.0.1:1", "the server refused the connection"),
+        ("no-such-host.invalid", "the host name does not resolve"),
+    ],
+)
+def test_an_unreachable_server_is_named_without_its_password(
+    host: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typed = f"postgresql://me:{quote(PASSWORD, safe='')}@{host}/shop"
+
+    code = main(["--verbose", "migrate", "--database-url", typed])
+
+    shown = everything_shown(tmp_path, capsys.readouterr())
+    assert code == 1
+    assert f"records-desk: Cannot reach PostgreSQL me@{host}/shop: {message}" in shown
+    assert_reveals_nothing_of(PASSWORD, shown)
