@@ -50,11 +50,8 @@ def configure_logging(*, verbose: bool = False) -> Path | None:
     Returns the log file, or None when its folder cannot be written. Calling it again
     replaces the handlers the previous call installed.
     """
+    stop_logging()
     root = logging.getLogger()
-    for handler in _installed:
-        root.removeHandler(handler)
-        handler.close()
-    _installed.clear()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     console = logging.StreamHandler()
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -74,6 +71,16 @@ def configure_logging(*, verbose: bool = False) -> Path | None:
     handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
     _install(root, handler)
     return path
+
+
+def stop_logging() -> None:
+    """Remove and close the handlers configure_logging installed (a process that calls
+    main() more than once: the tests)."""
+    root = logging.getLogger()
+    for handler in _installed:
+        root.removeHandler(handler)
+        handler.close()
+    _installed.clear()
 
 
 def _install(root: logging.Logger, handler: logging.Handler) -> None:
