@@ -11,12 +11,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from app.config import Settings, SettingsError, load_settings
 from app.core.logs import configure_logging
+from app.services.errors import RecordsDeskError, ValidationError
+from app.services.seeding import OPTION_BOUNDS, SeedOptions
 
 log = logging.getLogger("app")
 
@@ -26,11 +29,16 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+class UsageError(Exception):
+    """A command line argparse refused; ``str()`` is the one line to show."""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in one line instead of the usage block."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+        # Raised, not printed: main() first blanks out any URL the message quotes.
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,28 +56,46 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser(
         "migrate", parents=[common], help="upgrade the database schema to this version"
     )
-    migrate.add_argument("--revision", default="head", help="target revision (default: head)")
+    migrate.add_argument(
+        "--revision",
+        default="head",
+        help="schema revision to upgrade to: head, or a revision id or its first "
+        "4 characters or more (default: head)",
+    )
 
     seed = commands.add_parser(
         "seed", parents=[common], help="fill the database with realistic demo data"
     )
-    seed.add_argument("--users", type=_count, default=1_000, help="users to create (1000)")
-    seed.add_argument("--posts-per-user", type=_average, default=2.0, metavar="N")
-    seed.add_argument("--orders-per-user", type=_average, default=1.0, metavar="N")
-    seed.add_argument("--items-per-order", type=_average, default=3.0, metavar="N")
-    seed.add_argument("--accounts-per-user", type=_average, default=1.0, metavar="N")
-    seed.add_argument("--transfers-per-account", type=_average, default=1.0, metavar="N")
+    for field, metavar, meaning in _SEED_OPTIONS:
+        seed.add_argument(
+            f"--{field.replace('_', '-')}",
+            type=_bounded(field),
+            default=getattr(_SEED_DEFAULTS, field),
+            metavar=metavar,
+            help=f"{meaning}: {OPTION_BOUNDS[field].describe()} "
+            f"(default {_plain(getattr(_SEED_DEFAULTS, field))})",
+        )
     seed.add_argument(
-        "--deleted-fraction",
-        type=_fraction,
-        default=0.01,
-        metavar="F",
-        help="share of rows put in the trash (0.01)",
-    )
-    seed.add_argument(
-        "--random-seed", type=int, default=0, metavar="N", help="same seed, same data"
+        "--random-seed",
+        type=_whole_number,
+        default=_SEED_DEFAULTS.random_seed,
+        metavar="N",
+        help=f"same seed, same data: a whole number (default {_SEED_DEFAULTS.random_seed})",
     )
     return parser
+
+
+# The seed options a user can give, each named after its SeedOptions field.
+_SEED_OPTIONS = [
+    ("users", "N", "users to create"),
+    ("posts_per_user", "N", "average posts per user"),
+    ("orders_per_user", "N", "average orders per user"),
+    ("items_per_order", "N", "average items per order"),
+    ("accounts_per_user", "N", "average accounts per user"),
+    ("transfers_per_account", "N", "average transfers per account"),
+    ("deleted_fraction", "F", "share of rows put in the trash"),
+]
+_SEED_DEFAULTS = SeedOptions()
 
 
 def _add_common_options(parser: argparse.ArgumentParser, default: object) -> None:
@@ -90,7 +116,12 @@ def _add_common_options(parser: argparse.ArgumentParser, default: object) -> Non
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    arguments = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    try:
+        arguments = parser.parse_args(words)
+    except UsageError as error:
+        print(_without_urls(str(error), words), file=sys.stderr)
+        return EXIT_USAGE
     log_path = configure_logging(verbose=arguments.verbose)
     try:
         settings = load_settings(arguments.database_url)
@@ -106,10 +137,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "migrate": _migrate,
         "seed": _seed,
     }
-    from app.services.errors import RecordsDeskError
-
     try:
         return handlers[arguments.command](settings, arguments)
+    except ValidationError as error:
+        # What was asked for cannot be done as asked (a revision, a mix of seed sizes).
+        return _fail(parser.prog, str(error), EXIT_USAGE)
     except RecordsDeskError as error:
         return _fail(parser.prog, str(error), EXIT_FAILURE)
     except KeyboardInterrupt:
@@ -124,41 +156,47 @@ def _migrate(settings: Settings, arguments: argparse.Namespace) -> int:
     from app.services import migrations
     from app.services.connection import open_database
 
-    async def run() -> migrations.SchemaState:
+    migrations.resolve_revision(arguments.revision)  # a typo is refused before any file is made
+
+    async def run() -> migrations.Upgrade:
         database = open_database(settings, echo=arguments.verbose)
         try:
-            before = await migrations.schema_state(database)
-            after = await migrations.upgrade(database, arguments.revision)
+            return await migrations.upgrade_with_report(
+                database, arguments.revision, waiting=_say_waiting
+            )
         finally:
             await database.dispose()
-        if before.current == after.current:
-            print(f"{settings.display_name} is already at revision {after.current}.")
-        else:
-            print(
-                f"{settings.display_name}: upgraded from {before.current or 'an empty schema'} "
-                f"to {after.current}" + (" (head)." if after.up_to_date else ".")
-            )
-        return after
 
-    asyncio.run(run())
+    report = asyncio.run(run())
+    before, after = report.before.current, report.after.current
+    if before == after:
+        print(f"{settings.display_name} is already at revision {after}.")
+    else:
+        print(
+            f"{settings.display_name}: upgraded from {before or 'an empty schema'} "
+            f"to {after}" + (" (head)." if report.after.up_to_date else ".")
+        )
     return EXIT_OK
 
 
 def _seed(settings: Settings, arguments: argparse.Namespace) -> int:
     from app.services import migrations
     from app.services.connection import open_database
-    from app.services.seeding import SeedOptions, seed_demo_data
+    from app.services.seeding import seed_demo_data, validate_options, with_batch_that_fits
 
-    options = SeedOptions(
-        users=arguments.users,
-        posts_per_user=arguments.posts_per_user,
-        orders_per_user=arguments.orders_per_user,
-        items_per_order=arguments.items_per_order,
-        accounts_per_user=arguments.accounts_per_user,
-        transfers_per_account=arguments.transfers_per_account,
-        deleted_fraction=arguments.deleted_fraction,
-        random_seed=arguments.random_seed,
+    options = with_batch_that_fits(
+        SeedOptions(
+            users=arguments.users,
+            posts_per_user=arguments.posts_per_user,
+            orders_per_user=arguments.orders_per_user,
+            items_per_order=arguments.items_per_order,
+            accounts_per_user=arguments.accounts_per_user,
+            transfers_per_account=arguments.transfers_per_account,
+            deleted_fraction=arguments.deleted_fraction,
+            random_seed=arguments.random_seed,
+        )
     )
+    validate_options(options)  # before opening: sizes that cannot be made touch nothing
     interactive = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -168,7 +206,7 @@ def _seed(settings: Settings, arguments: argparse.Namespace) -> int:
     async def run() -> None:
         database = open_database(settings, echo=arguments.verbose)
         try:
-            await migrations.prepare_for_use(database)
+            await migrations.prepare_for_use(database, waiting=_say_waiting)
             report = await seed_demo_data(database, options, progress)
         finally:
             await database.dispose()
@@ -181,36 +219,63 @@ def _seed(settings: Settings, arguments: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _say_waiting(message: str) -> None:
+    print(f"records-desk: {message}…", file=sys.stderr, flush=True)
+
+
+def _without_urls(message: str, words: Sequence[str]) -> str:
+    """``message`` without the words that look like a URL or credentials: argparse quotes a
+    misplaced word ("invalid choice", "unrecognized arguments"), and one holding a password
+    must not be echoed."""
+    for word in sorted(words, key=len, reverse=True):
+        if "://" in word or "@" in word:
+            # As typed, and as repr() escapes it when argparse quotes it with %r.
+            message = message.replace(repr(word)[1:-1], "<URL>").replace(word, "<URL>")
+    return message
+
+
 def _fail(prog: str, message: str, code: int) -> int:
     print(f"{prog}: {message}", file=sys.stderr)
     return code
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is negative")
-    return value
+# Digits only (a sign aside), grouped in threes by ',' or '_' if at all: int() would read
+# "1,000,0" with the commas dropped as 10,000, and takes "٣" or "1_0" too.
+_WHOLE = re.compile(r"-?(?:[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,3}(?:_[0-9]{3})+)")
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
-def _average(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value <= 1_000:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1000")
-    return value
+def _whole_number(text: str) -> int:
+    if not _WHOLE.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number (digits, grouped in threes as 1,000,000 "
+            "or 1_000_000 if you like)"
+        )
+    return int(text.replace(",", "").replace("_", ""))
 
 
-def _fraction(text: str) -> float:
-    value = _average(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
-    return value
+def _decimal_number(text: str) -> float:
+    if not _DECIMAL.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (digits and a point: 2.5)")
+    return float(text)
+
+
+def _bounded(field: str) -> Callable[[str], float]:
+    """The argparse type of a seed option: exactly what SeedOptions accepts for ``field``."""
+    bounds = OPTION_BOUNDS[field]
+
+    def parse(text: str) -> float:
+        value = _whole_number(text) if bounds.whole else _decimal_number(text)
+        if not bounds.accepts(value):
+            raise argparse.ArgumentTypeError(f"must be {bounds.describe()}, not {text!r}")
+        return value
+
+    parse.__name__ = field  # argparse names the type in some messages
+    return parse
+
+
+def _plain(number: float) -> str:
+    return f"{number:,}" if isinstance(number, int) else f"{number:g}"
 
 
 if __name__ == "__main__":

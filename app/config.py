@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote
 
 import platformdirs
 from sqlalchemy.engine import URL, make_url
@@ -67,6 +69,8 @@ def postgresql_url(
     password: str | None = None,
     port: int | None = None,
 ) -> URL:
+    if port is not None and not MIN_PORT <= port <= MAX_PORT:
+        raise SettingsError(_BAD_PORT)
     # URL.create keeps '@', '#' or '/' in a password intact; string formatting would not.
     return URL.create(
         "postgresql+asyncpg",
@@ -78,37 +82,128 @@ def postgresql_url(
     )
 
 
+MIN_PORT, MAX_PORT = 1, 65_535
+
+# Said instead of echoing anything of a URL that cannot be read unambiguously: the part that
+# looks like a host or a database name may well be the end of a password.
+UNREADABLE_URL = (
+    "The database URL cannot be read. In a user name, password or database name, write "
+    "each @ # % / ? : as a percent-escape: @ is %40, # is %23, % is %25, / is %2F, ? is %3F "
+    "and : is %3A (postgresql://me:Rz%40%237@db.example.org:5432/shop, for example)."
+)
+_BAD_PORT = f"The port in the database URL must be a whole number from {MIN_PORT} to {MAX_PORT}."
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+]*)://(.*)", re.DOTALL)
+# A '%' that does not start a two-digit escape: a literal '%' the user meant as such.
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# What a host may hold before unquoting: a name or address, or a percent-encoded socket folder.
+_HOST = re.compile(r"[A-Za-z0-9._~%-]*")
+_IPV6 = re.compile(r"\[[0-9A-Fa-f:.]+\]")
+_SIGNED_DIGITS = re.compile(r"-?[0-9]+")
+
+
 def parse_database_url(text: str) -> URL:
-    """Turn what a user typed into a URL for one of the supported async drivers."""
+    """Turn what a user typed into a URL for one of the supported async drivers.
+
+    A PostgreSQL URL is read strictly: where a character could belong to the password or to
+    what follows it, the URL is refused in words that echo none of it.
+    """
     stripped = text.strip()
     if not stripped:
         raise SettingsError("The database URL is empty.")
-    try:
-        url = make_url(stripped)
-    except (ArgumentError, ValueError):
+    match = _SCHEME.fullmatch(stripped)
+    if match is None:
         raise SettingsError(
             "The database URL is not valid; expected sqlite:///path/to/file.db "
             "or postgresql://user@host:port/database."
-        ) from None
-    backend = url.get_backend_name()
+        )
+    scheme, rest = match.groups()
+    # The scheme is letters, digits and '+' only, so naming it cannot reveal a secret.
+    backend, _, driver = scheme.partition("+")
     if backend not in _ASYNC_DRIVERS:
         raise SettingsError(f"Records Desk opens SQLite or PostgreSQL databases, not {backend!r}.")
     wanted = _ASYNC_DRIVERS[backend]
-    if url.drivername not in (backend, wanted):
+    if scheme not in (backend, wanted):
         raise SettingsError(
-            f"The driver {url.get_driver_name()!r} is not supported; "
-            f"use {backend}:// or {wanted}://."
+            f"The driver {driver!r} is not supported; use {backend}:// or {wanted}://."
         )
-    url = url.set(drivername=wanted)
     if backend == "sqlite":
-        if not url.database or url.database == ":memory:":
-            raise SettingsError(
-                "A SQLite database URL needs a file path: sqlite:///path/to/file.db."
-            )
-        url = url.set(database=str(Path(url.database).expanduser().absolute()))
-    elif not url.database:
+        return _sqlite_from_text(stripped, wanted)
+    return _postgresql_from_text(rest)
+
+
+def _sqlite_from_text(text: str, drivername: str) -> URL:
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError):
+        raise SettingsError(
+            "The database URL is not valid; expected sqlite:///path/to/file.db."
+        ) from None
+    if not url.database or url.database == ":memory:":
+        raise SettingsError("A SQLite database URL needs a file path: sqlite:///path/to/file.db.")
+    return url.set(drivername=drivername, database=str(Path(url.database).expanduser().absolute()))
+
+
+def _postgresql_from_text(rest: str) -> URL:
+    """user:password@host:port/database?query, split the way RFC 3986 splits it.
+
+    SQLAlchemy's own parser guesses where an unencoded '@' or '/' ends a password (and
+    guesses differently from asyncpg and libpq); this refuses whatever it would have to guess.
+    """
+    if "#" in rest or _LONE_PERCENT.search(rest):
+        raise SettingsError(UNREADABLE_URL)
+    end = next((index for index, char in enumerate(rest) if char in "/?"), len(rest))
+    authority, tail = rest[:end], rest[end:]
+    # A second '@', or one after the host, means a password (or name) holds an '@' or '/'.
+    if authority.count("@") > 1 or "@" in tail:
+        raise SettingsError(UNREADABLE_URL)
+    userinfo, at, host_and_port = authority.rpartition("@")
+    username, colon, password = userinfo.partition(":") if at else ("", "", "")
+    host, port = _host_and_port(host_and_port)
+    path, _, query = tail.partition("?")
+    database = path.removeprefix("/")
+    if "/" in database:
+        raise SettingsError(UNREADABLE_URL)
+    if not database:
         raise SettingsError("A PostgreSQL database URL needs a database name after the host.")
-    return url
+    options: dict[str, str | list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        previous = options.get(key)
+        if previous is None:
+            options[key] = value
+        else:
+            options[key] = [*([previous] if isinstance(previous, str) else previous), value]
+    return URL.create(
+        "postgresql+asyncpg",
+        username=unquote(username) or None,
+        password=unquote(password) if colon and password else None,
+        host=unquote(host) or None,
+        port=port,
+        database=unquote(database),
+        query=options,
+    )
+
+
+def _host_and_port(text: str) -> tuple[str, int | None]:
+    if text.startswith("["):
+        close = text.find("]") + 1
+        host, after = text[:close], text[close:]
+        if not close or not _IPV6.fullmatch(host) or (after and not after.startswith(":")):
+            raise SettingsError(UNREADABLE_URL)
+        host, port_text = host[1:-1], after[1:]
+    else:
+        host, _, port_text = text.partition(":")
+        if not _HOST.fullmatch(host):
+            raise SettingsError(UNREADABLE_URL)
+    if not port_text:
+        return host, None
+    if not _SIGNED_DIGITS.fullmatch(port_text):
+        # Not a number at all: most likely the middle of a password with a '/' or '?' in it.
+        raise SettingsError(UNREADABLE_URL)
+    port = int(port_text)
+    if not MIN_PORT <= port <= MAX_PORT:
+        raise SettingsError(_BAD_PORT)
+    return host, port
 
 
 def describe_url(url: URL) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -15,6 +16,7 @@ from sqlalchemy.engine import URL
 
 from app.config import ENV_DATABASE_URL, sqlite_url
 from app.core.database import Database
+from app.core.logs import stop_logging
 from app.models import Base
 from app.services import migrations
 from tests import postgres
@@ -38,6 +40,16 @@ def isolated_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ]:
         monkeypatch.setenv(variable, str(tmp_path / folder))
     monkeypatch.delenv(ENV_DATABASE_URL, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """A test that runs main() in-process leaves no handler writing to its captured stderr."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    stop_logging()
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

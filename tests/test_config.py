@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.config import (
     ENV_DATABASE_URL,
+    MAX_PORT,
+    UNREADABLE_URL,
     SettingsError,
     SettingsSource,
     data_dir,
@@ -144,3 +149,145 @@ def test_saving_keeps_other_settings(tmp_path: Path) -> None:
     save_database_url(sqlite_url(tmp_path / "x.db"))
 
     assert '"theme": "dark"' in settings_file().read_text(encoding="utf-8")
+
+
+# Passwords holding what a URL uses as punctuation, typed without percent-encoding, and each
+# in the URL it was typed into. Letters are odd on purpose: any three of them in a row, seen
+# in a message, can only have come from the password.
+UNENCODED_PASSWORDS = [
+    ("Qx#99%zJ", "postgresql://alice:Qx#99%zJ@127.0.0.1/shop"),
+    ("Kv@Wq/Zj", "postgresql://bob:Kv@Wq/Zj@db.example.org/x"),
+    ("Zp%zzJq", "postgresql://carol:Zp%zzJq@127.0.0.1:5432/shop"),
+    ("Jq/XvYw", "postgresql://dave:Jq/XvYw@127.0.0.1/shop"),
+    ("Hm?Qz7x", "postgresql://erin:Hm?Qz7x@127.0.0.1/shop"),
+    ("Tw@@Vq", "postgresql://frank:Tw@@Vq@127.0.0.1/shop"),
+    ("Yk/9@", "postgresql+asyncpg://gina:Yk/9@@127.0.0.1/shop"),
+]
+
+
+def trigrams(secret: str) -> set[str]:
+    """Every three characters in a row: a longer piece of the secret holds one of them."""
+    return {secret[start : start + 3] for start in range(len(secret) - 2)}
+
+
+def assert_reveals_nothing_of(secret: str, text: str) -> None:
+    shown = sorted(piece for piece in trigrams(secret) if piece in text)
+    assert not shown, f"{shown} of the password shows in {text!r}"
+
+
+@pytest.mark.parametrize(("password", "typed"), UNENCODED_PASSWORDS)
+def test_unencoded_password_makes_the_url_unreadable_and_is_not_echoed(
+    password: str, typed: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_database_url(typed)
+
+    assert str(raised.value) == UNREADABLE_URL
+    assert_reveals_nothing_of(password, str(raised.value))
+
+
+def test_the_unreadable_url_message_explains_percent_encoding() -> None:
+    for escape in ("@ is %40", "# is %23", "% is %25", "/ is %2F"):
+        assert escape in UNREADABLE_URL
+    assert "cannot be read" in UNREADABLE_URL
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "postgresql://me@db.example.org:5x32/shop",  # a port that is not a number
+        "postgresql://me@db.example.org:54:32/shop",
+        "postgresql://me@db.example.org/shop/more",  # a '/' in the database name
+        "postgresql://me@db.exa!mple.org/shop",
+        "postgresql://me@[::1/shop",
+        "postgresql://me@db.example.org/shop?x=%zz",
+    ],
+)
+def test_other_ambiguous_urls_are_unreadable(typed: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        parse_database_url(typed)
+
+    assert str(raised.value) == UNREADABLE_URL
+
+
+def test_the_environment_variable_gets_the_same_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_DATABASE_URL, "postgresql://alice:Qx#99%zJ@127.0.0.1/shop")
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+
+    assert str(raised.value) == f"{ENV_DATABASE_URL}: {UNREADABLE_URL}"
+
+
+@pytest.mark.parametrize("port", ["99999", "-5", "0", "65536"])
+def test_a_port_out_of_range_is_refused_in_one_sentence(port: str) -> None:
+    with pytest.raises(SettingsError, match=f"whole number from 1 to {MAX_PORT}"):
+        parse_database_url(f"postgresql://me@db.example.org:{port}/shop")
+    with pytest.raises(SettingsError, match=f"whole number from 1 to {MAX_PORT}"):
+        postgresql_url(host="db.example.org", database="shop", port=int(port))
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("postgresql://me:Qx%2399%25zJ@db.example.org:5432/shop", ("me", "Qx#99%zJ", 5432)),
+        ("postgresql://me:Kv%40Wq%2FZj@db.example.org/shop", ("me", "Kv@Wq/Zj", None)),
+        ("postgresql://me:Hm%3FQz%3A7@db.example.org/shop", ("me", "Hm?Qz:7", None)),
+        ("postgresql://me:ab:cd@db.example.org/shop", ("me", "ab:cd", None)),
+        ("postgresql://m%40e@db.example.org/shop", ("m@e", None, None)),
+    ],
+)
+def test_percent_encoded_passwords_keep_working(
+    typed: str, expected: tuple[str, str | None, int | None]
+) -> None:
+    url = parse_database_url(typed)
+
+    assert (url.username, url.password, url.port) == expected
+    assert (url.host, url.database) == ("db.example.org", "shop")
+    assert url.drivername == "postgresql+asyncpg"
+
+
+def test_url_parts_and_options_are_read_like_sqlalchemy_reads_them() -> None:
+    url = parse_database_url("postgresql://[::1]:5433/my%20shop?ssl=require&x=1&x=2")
+
+    assert (url.host, url.port, url.database) == ("::1", 5433, "my shop")
+    assert dict(url.query) == {"ssl": "require", "x": ("1", "2")}
+    assert parse_database_url("postgresql:///shop").host is None
+
+
+@given(st.text(min_size=1))
+def test_any_password_percent_encoded_comes_back_whole(password: str) -> None:
+    typed = f"postgresql://me:{quote(password, safe='')}@db.example.org:5432/shop"
+
+    url = parse_database_url(typed)
+
+    assert url.password == password
+    assert (url.username, url.host, url.port, url.database) == (
+        "me",
+        "db.example.org",
+        5432,
+        "shop",
+    )
+
+
+@given(st.text(st.characters(exclude_characters="%"), min_size=1))
+def test_any_password_typed_as_is_is_read_whole_or_refused(password: str) -> None:
+    typed = f"postgresql://me:{password}@db.example.org:5432/shop"
+
+    refused: SettingsError | None = None
+    try:
+        url = parse_database_url(typed)
+    except SettingsError as error:
+        refused = error
+    if refused is not None:
+        assert str(refused) == UNREADABLE_URL
+    else:
+        assert url.password == password
+        assert (url.host, url.port, url.database) == ("db.example.org", 5432, "shop")
+
+
+def test_shown_name_of_a_password_with_url_characters() -> None:
+    url = parse_database_url("postgresql://me:Kv%40Wq%2FZj@db.example.org:5432/shop")
+
+    assert describe_url(url) == "PostgreSQL me@db.example.org:5432/shop"
+    assert_reveals_nothing_of("Kv@Wq/Zj", repr(url) + str(url))

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from app.config import describe_url
+from app.core.logs import hide_in_logs
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class Database:
 
 def create_engine(url: URL, *, echo: bool = False, null_pool: bool = False) -> AsyncEngine:
     """The engine for ``url``; ``null_pool`` for one-off work such as a migration run."""
+    # Every connection goes through here, so every password in use is known to the logs.
+    hide_in_logs(url.password)
     pooling: dict[str, Any] = {"poolclass": NullPool} if null_pool else {"pool_pre_ping": True}
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(

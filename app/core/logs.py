@@ -1,27 +1,56 @@
-"""Where Records Desk writes its log: a rotating file in the user log folder."""
+"""Where Records Desk writes its log: a rotating file in the user log folder.
+
+No password reaches a log: every handler installed here blanks out the passwords of the
+databases opened in this process (``hide_in_logs``), in messages and tracebacks alike.
+"""
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
 from pathlib import Path
+from urllib.parse import quote
 
 import platformdirs
 
 from app.config import APP_NAME
 
 LOG_FILE_NAME = "records-desk.log"
+# Shorter secrets are not blanked out: that would garble every word holding those letters.
+# Nothing builds a message from a password; this is the net under that rule.
+MIN_HIDDEN_LENGTH = 3
+HIDDEN = "***"
+
+_hidden: set[str] = set()
+_installed: list[logging.Handler] = []
 
 
 def log_file() -> Path:
     return platformdirs.user_log_path(APP_NAME, appauthor=False) / LOG_FILE_NAME
 
 
+def hide_in_logs(secret: str | None) -> None:
+    """From now on, write ``secret`` (as typed or percent-encoded) as *** in every log."""
+    if secret is None or len(secret) < MIN_HIDDEN_LENGTH:
+        return
+    _hidden.update({secret, quote(secret, safe=""), quote(secret)})
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with the hidden secrets, and ``secrets``, replaced by ***."""
+    extra = {secret for secret in secrets if secret and len(secret) >= MIN_HIDDEN_LENGTH}
+    for secret in sorted(_hidden | extra, key=len, reverse=True):
+        text = text.replace(secret, HIDDEN)
+    return text
+
+
 def configure_logging(*, verbose: bool = False) -> Path | None:
     """Log to a file (full detail, tracebacks of our bugs) and warnings to stderr.
 
-    Returns the log file, or None when its folder cannot be written.
+    Returns the log file, or None when its folder cannot be written. Calling it again
+    replaces the handlers the previous call installed.
     """
+    stop_logging()
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     console = logging.StreamHandler()
@@ -30,7 +59,7 @@ def configure_logging(*, verbose: bool = False) -> Path | None:
     if not verbose:
         # A bug's traceback goes to the log file; the user gets one line from the caller.
         console.addFilter(lambda record: record.exc_info is None)
-    root.addHandler(console)
+    _install(root, console)
     path = log_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,11 +68,32 @@ def configure_logging(*, verbose: bool = False) -> Path | None:
         )
     except OSError:
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
-    root.addHandler(handler)
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
+    _install(root, handler)
     return path
 
 
-class _OneLineFormatter(logging.Formatter):
+def stop_logging() -> None:
+    """Remove and close the handlers configure_logging installed (a process that calls
+    main() more than once: the tests)."""
+    root = logging.getLogger()
+    for handler in _installed:
+        root.removeHandler(handler)
+        handler.close()
+    _installed.clear()
+
+
+def _install(root: logging.Logger, handler: logging.Handler) -> None:
+    root.addHandler(handler)
+    _installed.append(handler)
+
+
+class _RedactingFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname.lower()}: {record.getMessage()}"
+        # The whole text, traceback included: a driver's exception may quote a connect string.
+        return redact(super().format(record))
+
+
+class _OneLineFormatter(_RedactingFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(f"{record.levelname.lower()}: {record.getMessage()}")

@@ -34,6 +34,7 @@ class ColumnInfo:
     choices: tuple[str, ...] = ()
     # For a REFERENCE: the entity whose id this column holds.
     references: str | None = None
+    # Left out of a window's columns until asked for (from Columns): secrets, even hashed.
     hidden_by_default: bool = False
 
 
@@ -85,6 +86,8 @@ _LABELS = {
     "unit_price": "Unit price",
 }
 _SINGULAR = {"order_items": "Order item", "users": "User", "accounts": "Account"}
+# (entity, column) pairs no window shows unasked: a password hash is a secret to an analyst.
+_HIDDEN_BY_DEFAULT = frozenset({("users", "hashed_password")})
 _TITLE_COLUMNS = {
     "users": ("name", "email"),
     "profiles": ("user_id",),
@@ -164,7 +167,7 @@ def _build() -> dict[str, EntityInfo]:
                     nullable=bool(column.nullable),
                     choices=choices,
                     references=references,
-                    hidden_by_default=column.key == "hashed_password",
+                    hidden_by_default=(name, column.key) in _HIDDEN_BY_DEFAULT,
                 )
             )
         label = label_of(name)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.config import SettingsError, describe_url
+from app.core.logs import redact
 from app.models.types import InvalidValueError
 from app.repositories.base import StaleVersionError
 
@@ -156,9 +157,13 @@ def _check_name(detail: str) -> str:
 
 
 def _unavailable(url: URL, error: BaseException) -> DatabaseUnavailableError | None:
-    """Words for an error that means the database cannot be used now, else None."""
+    """Words for an error that means the database cannot be used now, else None.
+
+    The database is named by ``describe_url`` only; a driver's own text is quoted with the
+    password blanked out, should it ever echo a connect string.
+    """
     where = describe_url(url)
-    message = str(error)
+    message = redact(str(error), url.password)
     lowered = message.lower()
     cause = error.__cause__
     sqlstate = getattr(error, "sqlstate", None) or getattr(cause, "sqlstate", None) or ""
@@ -179,9 +184,7 @@ def _unavailable(url: URL, error: BaseException) -> DatabaseUnavailableError | N
             return DatabaseUnavailableError(f"Cannot write to {where}: {message}.")
         return None
     if isinstance(error, socket.gaierror):
-        return DatabaseUnavailableError(
-            f"Cannot find the PostgreSQL server {url.host!r}: the host name does not resolve."
-        )
+        return DatabaseUnavailableError(f"Cannot reach {where}: the host name does not resolve.")
     if isinstance(error, ConnectionRefusedError) or "connect call failed" in lowered:
         return DatabaseUnavailableError(
             f"Cannot reach {where}: the server refused the connection. Is it running?"
@@ -192,7 +195,7 @@ def _unavailable(url: URL, error: BaseException) -> DatabaseUnavailableError | N
     if isinstance(error, ConnectionError) or (
         isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS
     ):
-        return DatabaseUnavailableError(f"The connection to {where} failed: {error}.")
+        return DatabaseUnavailableError(f"The connection to {where} failed: {message}.")
     if sqlstate.startswith(_UNAVAILABLE_SQLSTATE_CLASSES):
         # Server messages name roles and databases, never passwords.
         text = message.split(": ", 1)[-1] if message.startswith("<class") else message

@@ -2,12 +2,20 @@
 
 The app hands Alembic an open connection (Alembic's "connection sharing" recipe), so the
 same env.py serves both the ``alembic`` command and Records Desk.
+
+One migration at a time per database, across processes: a second ``records-desk migrate``
+(or a window opening a file being upgraded) waits for the first, says that it waits, and
+then finds the schema where the first left it. The lock is the database's own: SQLite's
+write lock (``BEGIN IMMEDIATE``), a PostgreSQL advisory lock held by the transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +23,31 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alembic import command
-from app.core.database import Database
-from app.services.errors import DatabaseOutdatedError, DatabaseTooNewError, translate_errors
+from app.core.database import SQLITE_BEGIN_OPTION, SQLITE_BUSY_TIMEOUT_MS, Database
+from app.services.errors import (
+    DatabaseOutdatedError,
+    DatabaseTooNewError,
+    ValidationError,
+    translate_errors,
+)
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key of "a Records Desk migration runs": any fixed number that no
+# other advisory lock of ours uses. Advisory locks are per database, as is the migration.
+POSTGRES_MIGRATION_LOCK = 0x5245_4344_4D49_4752  # "RECDMIGR"
+# How often a waiting migration tries the lock again; a cancelled wait ends within this.
+LOCK_RETRY_S = 0.2
+# Revision ids are hex; shorter prefixes than this are too easily a typo that matches.
+MIN_REVISION_PREFIX = 4
+
+Waiting = Callable[[str], None]
 
 
 def install_dir() -> Path:
@@ -51,25 +79,80 @@ async def schema_state(database: Database) -> SchemaState:
             return await connection.run_sync(_schema_state)
 
 
-async def upgrade(database: Database, revision: str = "head") -> SchemaState:
-    """Bring the schema to ``revision``; a database newer than the code is refused."""
-    state = await schema_state(database)
-    if not state.known:
-        raise _too_new(database, state)
-    await _run(database, lambda config: command.upgrade(config, revision))
-    return await schema_state(database)
+@dataclass(frozen=True)
+class Upgrade:
+    """The schema before and after an upgrade, both read while holding the migration lock."""
+
+    before: SchemaState
+    after: SchemaState
 
 
-async def downgrade(database: Database, revision: str) -> SchemaState:
-    await _run(database, lambda config: command.downgrade(config, revision))
-    return await schema_state(database)
+def resolve_revision(revision: str) -> str:
+    """The revision id that ``revision`` names: ``head``, or a revision id or a prefix of one
+    (at least four characters, and matching only one). Else a ValidationError in words."""
+    script = ScriptDirectory.from_config(alembic_config())
+    if revision == "head":
+        head = script.get_current_head()
+        assert head is not None, "the alembic/versions folder has no revisions"
+        return head
+    known = [script_revision.revision for script_revision in script.walk_revisions()]
+    matches = [known_id for known_id in known if revision and known_id.startswith(revision)]
+    choices = ", ".join(reversed(known))
+    if matches and len(revision) < MIN_REVISION_PREFIX:
+        raise ValidationError(
+            f"Give at least {MIN_REVISION_PREFIX} characters of a schema revision, "
+            f"not {revision!r} ({choices})."
+        )
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise ValidationError(
+            f"{revision!r} is the start of more than one schema revision; give more of it "
+            f"({choices})."
+        )
+    raise ValidationError(
+        f"There is no schema revision {revision!r}; use head or one of {choices}."
+    )
 
 
-async def prepare_for_use(database: Database) -> SchemaState:
+async def upgrade(
+    database: Database, revision: str = "head", *, waiting: Waiting | None = None
+) -> SchemaState:
+    """Bring the schema to ``revision``; a database newer than the code is refused.
+
+    Waits for a migration of the same database running elsewhere; ``waiting`` is told so.
+    """
+    return (await upgrade_with_report(database, revision, waiting=waiting)).after
+
+
+async def upgrade_with_report(
+    database: Database, revision: str = "head", *, waiting: Waiting | None = None
+) -> Upgrade:
+    """``upgrade``, telling also what the schema was once this migration had its turn."""
+    target = resolve_revision(revision)
+    async with _migration_lock(database, waiting) as connection:
+        before = await connection.run_sync(_schema_state)
+        if not before.known:
+            raise _too_new(database, before)
+        await connection.run_sync(_alembic, lambda config: command.upgrade(config, target))
+        after = await connection.run_sync(_schema_state)
+    return Upgrade(before=before, after=after)
+
+
+async def downgrade(
+    database: Database, revision: str, *, waiting: Waiting | None = None
+) -> SchemaState:
+    async with _migration_lock(database, waiting) as connection:
+        await connection.run_sync(_alembic, lambda config: command.downgrade(config, revision))
+        return await connection.run_sync(_schema_state)
+
+
+async def prepare_for_use(database: Database, *, waiting: Waiting | None = None) -> SchemaState:
     """What the app does before opening a window on a database.
 
-    A local SQLite file is upgraded to head. A server is left as it is — it may be shared —
-    and must already be at head: ``records-desk migrate`` upgrades it.
+    A local SQLite file is upgraded to head (after any migration of it running elsewhere,
+    which ``waiting`` hears about). A server is left as it is — it may be shared — and must
+    already be at head: ``records-desk migrate`` upgrades it.
     """
     state = await schema_state(database)
     if not state.known:
@@ -77,7 +160,7 @@ async def prepare_for_use(database: Database) -> SchemaState:
     if state.up_to_date:
         return state
     if database.is_sqlite:
-        return await upgrade(database)
+        return await upgrade(database, waiting=waiting)
     raise DatabaseOutdatedError(
         f"{database.display_name} has an older schema than this Records Desk "
         f"(revision {state.current or 'none'}, expected {state.head}). "
@@ -104,12 +187,68 @@ def _schema_state(connection: Connection) -> SchemaState:
     return SchemaState(current=current, head=head, known=known)
 
 
-async def _run(database: Database, operation: Callable[[Config], None]) -> None:
-    def run(connection: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = connection
-        operation(config)
+def _alembic(connection: Connection, operation: Callable[[Config], None]) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    operation(config)
 
+
+@asynccontextmanager
+async def _migration_lock(
+    database: Database, waiting: Waiting | None
+) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction that holds the database's migration lock; committed
+    when the block succeeds. Tries without blocking, and between tries sleeps on the event
+    loop, so a wait can be cancelled (the GUI's progress window) and is reported once."""
+    announced = False
     with translate_errors(database.url):
-        async with database.engine.begin() as connection:
-            await connection.run_sync(run)
+        while True:
+            async with database.engine.connect() as connection:
+                if await connection.run_sync(_try_lock, database.is_sqlite):
+                    try:
+                        yield connection
+                    except BaseException:
+                        await connection.rollback()
+                        raise
+                    await connection.commit()
+                    return
+            if not announced:
+                announced = True
+                message = f"waiting for another migration of {database.display_name} to finish"
+                if database.is_sqlite:
+                    message += " (or another program to stop writing to it)"
+                log.info("%s", message)
+                if waiting is not None:
+                    waiting(message)
+            await asyncio.sleep(LOCK_RETRY_S)
+
+
+def _try_lock(connection: Connection, is_sqlite: bool) -> bool:
+    """Begin the connection's transaction holding the migration lock, or False (with no
+    transaction) when someone else holds it."""
+    if is_sqlite:
+        return _try_sqlite_write_lock(connection)
+    transaction = connection.begin()
+    if connection.scalar(select(func.pg_try_advisory_xact_lock(POSTGRES_MIGRATION_LOCK))):
+        return True
+    transaction.rollback()
+    return False
+
+
+def _try_sqlite_write_lock(connection: Connection) -> bool:
+    # The busy timeout would make BEGIN IMMEDIATE wait in the driver's thread, where the
+    # wait can be neither reported nor cancelled: try once, and wait in _migration_lock.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute("PRAGMA busy_timeout = 0")
+    try:
+        connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        connection.begin()
+    except sa_exc.OperationalError as error:
+        if "database is locked" not in str(error) and "database is busy" not in str(error):
+            raise
+        # This Connection is unusable after a failed begin; the caller discards it.
+        return False
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+    return True

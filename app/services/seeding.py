@@ -25,7 +25,7 @@ import sqlite3
 import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -135,21 +135,56 @@ async def seed_demo_data(
     return SeedReport(counts=counts, seconds=time.perf_counter() - started)
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The values one SeedOptions field accepts, from ``low`` to ``high`` inclusive."""
+
+    low: float
+    high: float
+    whole: bool = False
+
+    def describe(self) -> str:
+        """'a whole number from 0 to 10,000,000', 'a number from 0 to 1'."""
+        kind = "a whole number" if self.whole else "a number"
+        return f"{kind} from {_plain(self.low)} to {_plain(self.high)}"
+
+    def accepts(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.whole and not isinstance(value, int):
+            return False
+        return math.isfinite(value) and self.low <= value <= self.high
+
+
+def _plain(number: float) -> str:
+    return f"{int(number):,}" if number == int(number) else f"{number:g}"
+
+
+# What each numeric field of SeedOptions accepts: validate_options checks these, and the
+# command line offers exactly these (its --help and its refusals are made from them).
+OPTION_BOUNDS: dict[str, Bounds] = {
+    "users": Bounds(0, MAX_USERS, whole=True),
+    "posts_per_user": Bounds(0, 1_000),
+    "orders_per_user": Bounds(0, 1_000),
+    "items_per_order": Bounds(1, 100),
+    "accounts_per_user": Bounds(0, 100),
+    "transfers_per_account": Bounds(0, 1_000),
+    "deleted_fraction": Bounds(0, 1),
+    "batch_users": Bounds(1, 1_000_000, whole=True),
+}
+
+
 def validate_options(options: SeedOptions) -> None:
     """Raise ValidationError, in words, for options that are negative, absurd or not
     numbers at all."""
-    _check_whole("users", options.users, 0, MAX_USERS)
-    _check_whole("batch_users", options.batch_users, 1, 1_000_000)
+    for name, bounds in OPTION_BOUNDS.items():
+        value = getattr(options, name)
+        if not bounds.accepts(value):
+            raise ValidationError(f"{name} must be {bounds.describe()}, not {value!r}.")
     if isinstance(options.random_seed, bool) or not isinstance(options.random_seed, int):
         raise ValidationError(
             f"The random seed must be a whole number, not {options.random_seed!r}."
         )
-    _check_number("posts_per_user", options.posts_per_user, 0, 1_000)
-    _check_number("orders_per_user", options.orders_per_user, 0, 1_000)
-    _check_number("items_per_order", options.items_per_order, 1, 100)
-    _check_number("accounts_per_user", options.accounts_per_user, 0, 100)
-    _check_number("transfers_per_account", options.transfers_per_account, 0, 1_000)
-    _check_number("deleted_fraction", options.deleted_fraction, 0, 1)
     if options.now is not None and (
         not isinstance(options.now, datetime) or options.now.tzinfo is None
     ):
@@ -171,21 +206,12 @@ def validate_options(options: SeedOptions) -> None:
         )
 
 
-def _check_whole(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationError(
-            f"{name} must be a whole number from {low:,} to {high:,}, not {value!r}."
-        )
-
-
-def _check_number(name: str, value: object, low: float, high: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not low <= value <= high
-    ):
-        raise ValidationError(f"{name} must be a number from {low:g} to {high:g}, not {value!r}.")
+def with_batch_that_fits(options: SeedOptions) -> SeedOptions:
+    """``options`` with ``batch_users`` lowered as far as needed for a batch to stay under
+    ``MAX_ROWS_PER_BATCH`` rows: for callers that leave the batch size to the seeder."""
+    rows_per_user = sum(_expected_rows_per_user(options).values())
+    fitting = max(1, int(MAX_ROWS_PER_BATCH // rows_per_user))
+    return replace(options, batch_users=min(options.batch_users, fitting))
 
 
 def _expected_rows_per_user(options: SeedOptions) -> dict[str, float]:

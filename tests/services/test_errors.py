@@ -150,3 +150,13 @@ def test_our_own_bugs_are_not_disguised() -> None:
         _ = 1 / 0
     with pytest.raises(KeyError), translate_errors(url):
         _ = dict[str, int]()["missing"]
+
+
+def test_a_driver_message_quoting_the_password_is_blanked_out() -> None:
+    url = postgresql_url(host="db.example.org", database="shop", username="me", password=PASSWORD)
+
+    with pytest.raises(DatabaseUnavailableError) as raised, translate_errors(url):
+        raise ConnectionResetError(f"reset while using postgresql://me:{PASSWORD}@db/shop")
+
+    assert PASSWORD not in str(raised.value)
+    assert str(raised.value).startswith("The connection to PostgreSQL me@db.example.org/shop")

@@ -3,22 +3,27 @@ startup check that refuses databases newer than the code."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, Connection
 
 from alembic import command
+from app.config import sqlite_url
 from app.core.database import Database
 from app.models import Base
 from app.services import migrations
-from app.services.errors import DatabaseOutdatedError, DatabaseTooNewError
+from app.services.errors import DatabaseOutdatedError, DatabaseTooNewError, ValidationError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TABLES = {table.name for table in Base.metadata.sorted_tables}
@@ -142,3 +147,155 @@ def test_alembic_command_line_reports_a_bad_url_in_one_line() -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "RECORDS_DESK_DATABASE_URL: Records Desk opens SQLite or PostgreSQL" in result.stderr
+
+
+HEAD = migrations.resolve_revision("head")
+FIRST = "41f1b9b4cded"
+
+
+@pytest.mark.parametrize(
+    ("typed", "revision"), [("head", HEAD), (FIRST, FIRST), ("41f1", FIRST), (HEAD[:6], HEAD)]
+)
+def test_revisions_are_named_by_head_or_their_id(typed: str, revision: str) -> None:
+    assert migrations.resolve_revision(typed) == revision
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("nonsense", "There is no schema revision 'nonsense'; use head or one of 41f1b9b4cded"),
+        ("41f", "Give at least 4 characters of a schema revision"),
+        ("", "There is no schema revision ''"),
+        ("+1", "There is no schema revision '+1'"),
+        ("heads", "There is no schema revision 'heads'"),
+    ],
+)
+async def test_an_unknown_revision_is_refused_before_the_database_is_touched(
+    typed: str, message: str, tmp_path: Path
+) -> None:
+    database = Database(sqlite_url(tmp_path / "untouched.db"))
+    try:
+        with pytest.raises(ValidationError, match=re.escape(message)):
+            await migrations.upgrade(database, typed)
+    finally:
+        await database.dispose()
+    assert not (tmp_path / "untouched.db").exists()
+
+
+@asynccontextmanager
+async def migration_lock_held_elsewhere(url: URL) -> AsyncIterator[None]:
+    """Another program holding what a migration of ``url`` waits for, until the block ends."""
+    if url.get_backend_name() == "sqlite":
+        other = sqlite3.connect(url.database or "", isolation_level=None)
+        other.execute("PRAGMA journal_mode=WAL")  # as Records Desk leaves a file it opened
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("SELECT pg_advisory_lock($1)", migrations.POSTGRES_MIGRATION_LOCK)
+        yield
+    finally:
+        await connection.close()
+
+
+async def test_a_second_migration_waits_its_turn_and_says_so(empty_database: Database) -> None:
+    told: list[str] = []
+    waiting = asyncio.Event()
+
+    def on_waiting(message: str) -> None:
+        told.append(message)
+        waiting.set()
+
+    async with migration_lock_held_elsewhere(empty_database.url):
+        upgrading = asyncio.ensure_future(migrations.upgrade(empty_database, waiting=on_waiting))
+        await asyncio.wait_for(waiting.wait(), timeout=30)
+        assert not upgrading.done()
+        assert await table_names(empty_database) == set()
+    state = await asyncio.wait_for(upgrading, timeout=60)
+
+    assert state.up_to_date
+    assert told == [
+        f"waiting for another migration of {empty_database.display_name} to finish"
+        + (" (or another program to stop writing to it)" if empty_database.is_sqlite else "")
+    ]
+    await assert_no_drift(empty_database)
+
+
+async def test_a_waiting_migration_can_be_cancelled(empty_database: Database) -> None:
+    waiting = asyncio.Event()
+
+    async with migration_lock_held_elsewhere(empty_database.url):
+        upgrading = asyncio.ensure_future(
+            migrations.upgrade(empty_database, waiting=lambda _: waiting.set())
+        )
+        await asyncio.wait_for(waiting.wait(), timeout=30)
+        upgrading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await upgrading
+
+    assert (await migrations.schema_state(empty_database)).current is None
+    assert (await migrations.upgrade(empty_database)).up_to_date
+
+
+async def test_startup_waits_for_a_migration_of_the_same_file(tmp_path: Path) -> None:
+    database = Database(sqlite_url(tmp_path / "new.db"))
+    waiting = asyncio.Event()
+    try:
+        async with migration_lock_held_elsewhere(database.url):
+            opening = asyncio.ensure_future(
+                migrations.prepare_for_use(database, waiting=lambda _: waiting.set())
+            )
+            await asyncio.wait_for(waiting.wait(), timeout=30)
+        assert (await asyncio.wait_for(opening, timeout=60)).up_to_date
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def fresh_database_url(
+    engine_name: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[URL]:
+    """A database that does not exist yet (SQLite) or has no schema (PostgreSQL)."""
+    if engine_name == "sqlite":
+        yield sqlite_url(tmp_path / "fresh.db")
+        return
+    make: Callable[[], URL] = request.getfixturevalue("new_postgres_database")
+    yield make()
+
+
+def start_migrate(url: URL) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "migrate", "--database-url", plain_url(url)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def plain_url(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+async def test_two_migrate_commands_at_once_both_end_at_head(fresh_database_url: URL) -> None:
+    first, second = start_migrate(fresh_database_url), start_migrate(fresh_database_url)
+    results = [process.communicate(timeout=180) for process in (first, second)]
+
+    assert [process.returncode for process in (first, second)] == [0, 0], results
+    outputs = [stdout for stdout, _ in results]
+    assert sum("upgraded from an empty schema" in out for out in outputs) == 1, outputs
+    assert sum(f"already at revision {HEAD}" in out for out in outputs) == 1, outputs
+    for _, stderr in results:  # nothing but, maybe, the news that it waits
+        assert all("waiting for another migration of" in line for line in stderr.splitlines())
+    database = Database(fresh_database_url)
+    try:
+        assert (await migrations.schema_state(database)).up_to_date
+        assert await table_names(database) == TABLES
+    finally:
+        await database.dispose()

@@ -20,11 +20,14 @@ from app.services.errors import ConflictError, ValidationError
 from app.services.records import RecordService
 from app.services.seeding import (
     HISTORY,
+    MAX_ROWS_PER_BATCH,
+    OPTION_BOUNDS,
     TABLE_COLUMNS,
     SeedOptions,
     _Generator,
     seed_demo_data,
     validate_options,
+    with_batch_that_fits,
 )
 
 NOW = datetime(2026, 1, 15, 12, 30, tzinfo=UTC)
@@ -386,3 +389,29 @@ async def test_bad_options_touch_nothing(database: Database) -> None:
 def test_the_defaults_are_valid() -> None:
     validate_options(SeedOptions())
     validate_options(SeedOptions(users=1_000_000))
+
+
+@pytest.mark.parametrize("name", sorted(OPTION_BOUNDS))
+def test_each_option_accepts_exactly_its_bounds(name: str) -> None:
+    bounds = OPTION_BOUNDS[name]
+    step = 1 if bounds.whole else 0.5
+    for accepted in (bounds.low, bounds.high):
+        changes: dict[str, Any] = {name: int(accepted) if bounds.whole else accepted}
+        validate_options(with_batch_that_fits(replace(SeedOptions(users=1), **changes)))
+    for refused in (bounds.low - step, bounds.high + step):
+        changes = {name: int(refused) if bounds.whole else refused}
+        with pytest.raises(ValidationError, match=f"{name} must be {bounds.describe()}"):
+            validate_options(replace(SeedOptions(), **changes))
+
+
+def test_the_batch_is_lowered_to_fit_in_memory_only_when_needed() -> None:
+    assert with_batch_that_fits(SeedOptions()) == SeedOptions()
+
+    heavy = replace(SeedOptions(), posts_per_user=1_000, items_per_order=100)
+    fitted = with_batch_that_fits(heavy)
+
+    assert 1 <= fitted.batch_users < heavy.batch_users
+    assert replace(fitted, batch_users=heavy.batch_users) == heavy
+    validate_options(fitted)
+    with pytest.raises(ValidationError, match=f"under {MAX_ROWS_PER_BATCH:,} rows"):
+        validate_options(replace(fitted, batch_users=fitted.batch_users * 2))

@@ -1,0 +1,18 @@
+"""The catalog: what the UI learns about kinds of record and their columns."""
+
+from __future__ import annotations
+
+from app.services import catalog
+
+
+def test_only_the_password_hash_is_hidden_by_default() -> None:
+    hidden = {
+        (entity.name, column.name)
+        for entity in catalog.entities()
+        for column in entity.columns
+        if column.hidden_by_default
+    }
+
+    assert hidden == {("users", "hashed_password")}
+    assert catalog.entity("users").column("hashed_password").hidden_by_default
+    assert not catalog.entity("users").column("email").hidden_by_default
