@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import sys
@@ -21,7 +20,6 @@ from app.services.connection import Database, open_database
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from ui.main_window import APP_TITLE, MainWindow
-from ui.tasks import finish_pending
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +43,10 @@ async def run_session(
     verbose: bool = False,
     on_opened: Callable[[MainWindow], None] | None = None,
 ) -> int:
-    """Open the database (upgrading a local file), show the window, wait for it to close."""
-    # The session, not Qt, decides when the app ends: it must still dispose the engine
-    # after the last window closes, on a loop that is still running.
+    """Open the database (upgrading a local file), show the window, wait for it to close;
+    the window disposes the engine as it closes (MainWindow.closeEvent)."""
+    # The session, not Qt, decides when the app ends: the main window still disposes the
+    # engine after the last browse window closes, on a loop that is still running.
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
@@ -72,13 +71,7 @@ async def run_session(
     freeze_startup_objects()
     if on_opened is not None:
         on_opened(window)
-    try:
-        await closed.wait()
-    finally:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(FINISH_TIMEOUT_S):
-                await finish_pending()
-        await database.dispose()
+    await closed.wait()
     return 0
 
 
@@ -91,8 +84,6 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-# Queries still running when the last window closes get this long to end cleanly.
-FINISH_TIMEOUT_S = 3.0
 # Work that ends sooner than this shows no progress window at all.
 PROGRESS_DELAY_S = 0.4
 
