@@ -24,6 +24,7 @@ from app.services.catalog import EntityInfo, entities
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from ui.browse_window import BrowseWindow
+from ui.preferences import DateStyle, display_preferences
 from ui.tasks import finish_pending, spawn, unabandoned
 from ui.window_state import WindowState
 
@@ -96,6 +97,13 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        self.system_dates_action = QAction("Dates in system format", self)
+        self.system_dates_action.setCheckable(True)
+        self.system_dates_action.setChecked(display_preferences().date_style is DateStyle.SYSTEM)
+        self.system_dates_action.toggled.connect(self.on_system_dates_action_toggled)
+        display_preferences().changed.connect(self.on_display_preferences_changed)
+        view_menu.addAction(self.system_dates_action)
         self.addAction(self.open_action)
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main")
@@ -167,6 +175,14 @@ class MainWindow(QMainWindow):
         row = self.entity_table.currentRow()
         if 0 <= row < len(self.entities):
             self.open_browser(self.entities[row].name)
+
+    # -- display -----------------------------------------------------------------------------
+
+    def on_system_dates_action_toggled(self, checked: bool) -> None:
+        display_preferences().set_date_style(DateStyle.SYSTEM if checked else DateStyle.ISO)
+
+    def on_display_preferences_changed(self) -> None:
+        self.system_dates_action.setChecked(display_preferences().date_style is DateStyle.SYSTEM)
 
     # -- closing -----------------------------------------------------------------------------
 
