@@ -34,6 +34,7 @@ class ColumnInfo:
     choices: tuple[str, ...] = ()
     # For a REFERENCE: the entity whose id this column holds.
     references: str | None = None
+    hidden_by_default: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def _build() -> dict[str, EntityInfo]:
                     nullable=bool(column.nullable),
                     choices=choices,
                     references=references,
+                    hidden_by_default=column.key == "hashed_password",
                 )
             )
         label = label_of(name)
