@@ -15,10 +15,12 @@ import qasync
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QWidget
 
 from app.config import Settings
+from app.core.logs import log_file
 from app.services import migrations
 from app.services.connection import Database, open_database
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
+from ui.dialogs.error_report import ErrorReport
 from ui.main_window import APP_TITLE, MainWindow
 
 log = logging.getLogger(__name__)
@@ -130,30 +132,25 @@ async def show_message(parent: QWidget | None, title: str, text: str) -> None:
     await done
 
 
-def install_exception_hooks(loop: asyncio.AbstractEventLoop) -> None:
-    """Our bugs are logged with their traceback and reported in words, never in a traceback."""
+def install_exception_hooks(loop: asyncio.AbstractEventLoop) -> ErrorReport:
+    """Our bugs are logged with their traceback (to the log file: the console drops records
+    that carry one) and reported in one dialog that stays until dismissed."""
+    report = ErrorReport(APP_TITLE, log_file())
 
-    def report(
+    def on_error(
         error_type: type[BaseException], error: BaseException, tb: TracebackType | None
     ) -> None:
-        log.error(
-            "Unexpected error:\n%s", "".join(traceback.format_exception(error_type, error, tb))
-        )
-        box = QMessageBox(
-            QMessageBox.Icon.Critical,
-            APP_TITLE,
-            "Something went wrong inside Records Desk. Details were written to its log.",
-            QMessageBox.StandardButton.Ok,
-        )
-        box.setAccessibleName("Unexpected error")
-        box.open()
+        summary = "".join(traceback.format_exception_only(error_type, error)).strip()
+        log.error("Unexpected error: %s", summary, exc_info=(error_type, error, tb))
+        report.add(summary, "".join(traceback.format_exception(error_type, error, tb)))
 
     def on_loop_exception(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         error = context.get("exception")
         if error is None:
             log.error("Event loop: %s", context.get("message"))
             return
-        report(type(error), error, error.__traceback__)
+        on_error(type(error), error, error.__traceback__)
 
-    sys.excepthook = report
+    sys.excepthook = on_error
     loop.set_exception_handler(on_loop_exception)
+    return report

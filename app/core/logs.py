@@ -9,6 +9,7 @@ from pathlib import Path
 import platformdirs
 
 from app.config import APP_NAME
+from app.core.redaction import redact
 
 LOG_FILE_NAME = "records-desk.log"
 
@@ -39,11 +40,18 @@ def configure_logging(*, verbose: bool = False) -> Path | None:
         )
     except OSError:
         return None
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
+    handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
     root.addHandler(handler)
     return path
 
 
+class _RedactingFormatter(logging.Formatter):
+    """No password reaches the log, not even inside the text of a driver's exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 class _OneLineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname.lower()}: {record.getMessage()}"
+        return redact(f"{record.levelname.lower()}: {record.getMessage()}")
