@@ -4,8 +4,13 @@ them whole: what is pasted is the value, not the display."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextCursor
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -41,7 +46,14 @@ def test_copy_joins_the_cut_lines_and_keeps_every_character(
 
     view.selectAll()
     assert view.selected_text() == value
-    view.copy()
+    QTest.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.clipboard().text() == value
+
+    QApplication.clipboard().clear()
+    menu = view.context_menu(QPoint(1, 1))
+    qtbot.addWidget(menu)
+    (copy,) = [action for action in menu.actions() if action.objectName() == "edit-copy"]
+    copy.trigger()
     assert QApplication.clipboard().text() == value
 
 
@@ -92,3 +104,23 @@ def test_show_beginning_is_one_slice_at_once(qtbot: QtBot) -> None:
     view.show_beginning("z" * (3 * SLICE_CHARS))
     view.selectAll()
     assert 0 < len(view.selected_text()) <= SLICE_CHARS + DISPLAY_LINE_LIMIT
+
+
+def test_a_copy_still_on_the_clipboard_at_exit_does_not_crash_the_process() -> None:
+    """A QMimeData made in Python (an override of createMimeDataFromSelection) is deleted by
+    the clipboard after the interpreter has gone: the process ended in SIGSEGV."""
+    program = (
+        "from PySide6.QtWidgets import QApplication\n"
+        "from ui.widgets.long_text import LongTextView\n"
+        "app = QApplication([])\n"
+        "view = LongTextView()\n"
+        "view.show_beginning('copied at exit')\n"
+        "view.selectAll()\n"
+        "view.copy_selection()\n"
+        "assert app.clipboard().text() == 'copied at exit'\n"
+    )
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    ended = subprocess.run(
+        [sys.executable, "-c", program], env=environment, capture_output=True, timeout=60
+    )
+    assert ended.returncode == 0, ended.stderr.decode()

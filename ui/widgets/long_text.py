@@ -8,9 +8,9 @@ import asyncio
 import re
 from collections.abc import Iterator
 
-from PySide6.QtCore import QMimeData
-from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QPlainTextEdit, QWidget
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QContextMenuEvent, QKeyEvent, QKeySequence, QTextCursor
+from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit, QWidget
 
 # Qt lays out a paragraph whole: wrapping one of 200,000 characters took 2–4 s (and NoWrap
 # 45–65 ms per change), while paragraphs cut to 4,000 kept each slice below to a few ms
@@ -72,10 +72,35 @@ class LongTextView(QPlainTextEdit):
             block = block.next()
         return "".join(parts)
 
-    def createMimeDataFromSelection(self) -> QMimeData:  # noqa: N802
-        mime = QMimeData()
-        mime.setText(self.selected_text())
-        return mime
+    def copy_selection(self) -> None:
+        """Copy: the value's text, with the cuts made for display joined again."""
+        # Set as text, not by overriding createMimeDataFromSelection: a QMimeData made in
+        # Python and still held by the clipboard at exit is deleted after the interpreter
+        # has gone, and the process ends in a segmentation fault.
+        text = self.selected_text()
+        if text:
+            QApplication.clipboard().setText(text)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.matches(QKeySequence.StandardKey.Copy):
+            self.copy_selection()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def context_menu(self, position: QPoint) -> QMenu:
+        """The standard menu of a read-only text, whose Copy copies the value."""
+        menu = self.createStandardContextMenu(position)
+        for action in menu.actions():
+            if action.objectName() == "edit-copy":
+                action.triggered.disconnect()
+                action.triggered.connect(self.copy_selection)
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
+        menu = self.context_menu(event.pos())
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())  # not exec(): no nested event loop under qasync
 
     def _clear(self) -> None:
         self.clear()
