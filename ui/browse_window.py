@@ -42,6 +42,7 @@ from app.services.errors import RecordsDeskError
 from app.services.records import RecordService, title_of
 from ui.dialogs.record_detail import RecordDetailDialog
 from ui.formatting import plain_text
+from ui.preferences import display_preferences
 from ui.record_table_model import CountState, RecordTableModel, is_cut
 from ui.tasks import async_slot
 from ui.widgets.filter_bar import FilterBar
@@ -175,6 +176,7 @@ class BrowseWindow(QMainWindow):
 
         self._build_actions()
         self._build_menus_and_toolbar()
+        display_preferences().changed.connect(self.on_display_preferences_changed)
 
         self._body = QWidget(self)
         self._layout = QVBoxLayout(self._body)
@@ -388,6 +390,10 @@ class BrowseWindow(QMainWindow):
         if (old == 0) != (new == 0) and self.model is not None and not self._showing:
             columns = self._columns_in_header(hidden_now={section: new == 0})
             self.set_view(replace(self.view, columns=columns))
+
+    def on_display_preferences_changed(self, *_: object) -> None:
+        if self.model is not None:
+            self.model.forget_texts()
 
     def on_find_action_triggered(self) -> None:
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -614,7 +620,7 @@ class BrowseWindow(QMainWindow):
         if column.kind is ColumnKind.REFERENCE and value is not None:
             self.follow_reference(column, int(value))
             return
-        dialog = RecordDetailDialog(self.entity, values, self)
+        dialog = RecordDetailDialog(self.entity, values, self.records, self)
         dialog.relation_chosen.connect(self.follow_relation)
         dialog.reference_chosen.connect(self.follow_reference)
         dialog.open()

@@ -1,4 +1,5 @@
-"""How values read in the tables: dates in the user's locale and time zone, money exact."""
+"""How values read in the tables and on the clipboard: dates in the user's time zone in the
+style they chose, money exact."""
 
 from __future__ import annotations
 
@@ -6,19 +7,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QLocale, Qt
+from PySide6.QtCore import QDate, QDateTime, QLocale, Qt, QTime, QTimeZone
 
 from app.services.catalog import ColumnInfo, ColumnKind
+from ui.preferences import DateStyle, display_preferences
 
 RIGHT_ALIGNED = frozenset({ColumnKind.INTEGER, ColumnKind.MONEY})
 
 
-def display_text(column: ColumnInfo, value: Any, locale: QLocale | None = None) -> str:
+def display_text(
+    column: ColumnInfo, value: Any, locale: QLocale | None = None, style: DateStyle | None = None
+) -> str:
     if value is None:
         return ""
     kind = column.kind
     if kind is ColumnKind.DATETIME and isinstance(value, datetime):
-        return format_datetime(value, locale)
+        return format_datetime(value, locale, style)
     if kind is ColumnKind.MONEY and isinstance(value, Decimal):
         return format_money(value, locale)
     if kind is ColumnKind.BOOLEAN:
@@ -29,9 +33,32 @@ def display_text(column: ColumnInfo, value: Any, locale: QLocale | None = None) 
     return str(value)
 
 
-def format_datetime(value: datetime, locale: QLocale | None = None) -> str:
-    moment = QDateTime.fromMSecsSinceEpoch(round(value.timestamp() * 1000))  # local time
+def format_datetime(
+    value: datetime, locale: QLocale | None = None, style: DateStyle | None = None
+) -> str:
+    """A moment in the user's time zone, to the minute, in ``style`` (by default the one the
+    user chose): ``2025-02-03 10:51``, or the locale's short format."""
+    local = local_moment(value)
+    if (style or display_preferences().date_style) is DateStyle.ISO:
+        # Not strftime: its %Y does not pad years before 1000 on every platform.
+        return local.replace(tzinfo=None).isoformat(sep=" ", timespec="minutes")
+    offset = local.utcoffset()
+    zone = QTimeZone.fromSecondsAheadOfUtc(int(offset.total_seconds()) if offset else 0)
+    # Built from the local fields with their own offset, so Qt prints exactly the wall
+    # time that the copied text names, whatever Qt thinks the local zone is.
+    moment = QDateTime(
+        QDate(local.year, local.month, local.day), QTime(local.hour, local.minute), zone
+    )
     return (locale or QLocale()).toString(moment, QLocale.FormatType.ShortFormat)
+
+
+def local_moment(value: datetime) -> datetime:
+    """``value`` in the user's time zone with its UTC offset: what is shown and what is
+    copied both start from here, so they always name the same local time."""
+    try:
+        return value.astimezone()
+    except (OverflowError, OSError):  # year 1 or 9999 moved past the calendar's edge
+        return value
 
 
 def format_money(value: Decimal, locale: QLocale | None = None) -> str:
@@ -50,11 +77,13 @@ def with_locale_separators(text: str, locale: QLocale | None = None) -> str:
 
 
 def plain_text(value: Any) -> str:
-    """A value as copied to the clipboard: machine-readable, no locale, no grouping."""
+    """A value as copied to the clipboard: machine-readable, no locale, no grouping. A moment
+    is the local time shown, to the second, with its UTC offset (``2025-02-03 10:51:23+01:00``):
+    it matches the cell and still means one instant wherever it is pasted."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
+        return local_moment(value).isoformat(sep=" ", timespec="seconds")
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

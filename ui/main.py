@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import sys
@@ -16,12 +15,13 @@ import qasync
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QWidget
 
 from app.config import Settings
+from app.core.logs import log_file
 from app.services import migrations
 from app.services.connection import Database, open_database
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
+from ui.dialogs.error_report import ErrorReport
 from ui.main_window import APP_TITLE, MainWindow
-from ui.tasks import finish_pending
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,10 @@ async def run_session(
     verbose: bool = False,
     on_opened: Callable[[MainWindow], None] | None = None,
 ) -> int:
-    """Open the database (upgrading a local file), show the window, wait for it to close."""
-    # The session, not Qt, decides when the app ends: it must still dispose the engine
-    # after the last window closes, on a loop that is still running.
+    """Open the database (upgrading a local file), show the window, wait for it to close;
+    the window disposes the engine as it closes (MainWindow.closeEvent)."""
+    # The session, not Qt, decides when the app ends: the main window still disposes the
+    # engine after the last browse window closes, on a loop that is still running.
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
@@ -72,13 +73,7 @@ async def run_session(
     freeze_startup_objects()
     if on_opened is not None:
         on_opened(window)
-    try:
-        await closed.wait()
-    finally:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(FINISH_TIMEOUT_S):
-                await finish_pending()
-        await database.dispose()
+    await closed.wait()
     return 0
 
 
@@ -91,8 +86,6 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-# Queries still running when the last window closes get this long to end cleanly.
-FINISH_TIMEOUT_S = 3.0
 # Work that ends sooner than this shows no progress window at all.
 PROGRESS_DELAY_S = 0.4
 
@@ -139,30 +132,25 @@ async def show_message(parent: QWidget | None, title: str, text: str) -> None:
     await done
 
 
-def install_exception_hooks(loop: asyncio.AbstractEventLoop) -> None:
-    """Our bugs are logged with their traceback and reported in words, never in a traceback."""
+def install_exception_hooks(loop: asyncio.AbstractEventLoop) -> ErrorReport:
+    """Our bugs are logged with their traceback (to the log file: the console drops records
+    that carry one) and reported in one dialog that stays until dismissed."""
+    report = ErrorReport(APP_TITLE, log_file())
 
-    def report(
+    def on_error(
         error_type: type[BaseException], error: BaseException, tb: TracebackType | None
     ) -> None:
-        log.error(
-            "Unexpected error:\n%s", "".join(traceback.format_exception(error_type, error, tb))
-        )
-        box = QMessageBox(
-            QMessageBox.Icon.Critical,
-            APP_TITLE,
-            "Something went wrong inside Records Desk. Details were written to its log.",
-            QMessageBox.StandardButton.Ok,
-        )
-        box.setAccessibleName("Unexpected error")
-        box.open()
+        summary = "".join(traceback.format_exception_only(error_type, error)).strip()
+        log.error("Unexpected error: %s", summary, exc_info=(error_type, error, tb))
+        report.add(summary, "".join(traceback.format_exception(error_type, error, tb)))
 
     def on_loop_exception(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         error = context.get("exception")
         if error is None:
             log.error("Event loop: %s", context.get("message"))
             return
-        report(type(error), error, error.__traceback__)
+        on_error(type(error), error, error.__traceback__)
 
-    sys.excepthook = report
+    sys.excepthook = on_error
     loop.set_exception_handler(on_loop_exception)
+    return report

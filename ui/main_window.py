@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from PySide6.QtCore import QLocale, Qt, Signal
@@ -23,10 +24,13 @@ from app.services.catalog import EntityInfo, entities
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from ui.browse_window import BrowseWindow
-from ui.tasks import spawn
+from ui.preferences import DateStyle, display_preferences
+from ui.tasks import finish_pending, spawn
 from ui.window_state import WindowState
 
 APP_TITLE = "Records Desk"
+# Queries still running when the window closes get this long to end cleanly.
+FINISH_TIMEOUT_S = 3.0
 
 
 class MainWindow(QMainWindow):
@@ -47,6 +51,7 @@ class MainWindow(QMainWindow):
         self.entities: list[EntityInfo] = entities()
         self.browse_windows: list[BrowseWindow] = []
         self._count_task: asyncio.Task[None] | None = None
+        self._shutdown: asyncio.Task[None] | None = None
         self.setWindowTitle(f"{APP_TITLE} — {database_name}")
         self.resize(520, 420)
 
@@ -92,6 +97,13 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        self.system_dates_action = QAction("Dates in system format", self)
+        self.system_dates_action.setCheckable(True)
+        self.system_dates_action.setChecked(display_preferences().date_style is DateStyle.SYSTEM)
+        self.system_dates_action.toggled.connect(self.on_system_dates_action_toggled)
+        display_preferences().changed.connect(self.on_display_preferences_changed)
+        view_menu.addAction(self.system_dates_action)
         self.addAction(self.open_action)
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main")
@@ -169,14 +181,47 @@ class MainWindow(QMainWindow):
         if 0 <= row < len(self.entities):
             self.open_browser(self.entities[row].name)
 
+    # -- display -----------------------------------------------------------------------------
+
+    def on_system_dates_action_toggled(self, checked: bool) -> None:
+        display_preferences().set_date_style(DateStyle.SYSTEM if checked else DateStyle.ISO)
+
+    def on_display_preferences_changed(self) -> None:
+        self.system_dates_action.setChecked(display_preferences().date_style is DateStyle.SYSTEM)
+
+    # -- closing -----------------------------------------------------------------------------
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        for window in list(self.browse_windows):
-            window.close()
-        if self._count_task is not None and not self._count_task.done():
-            self._count_task.cancel()
+        """Closing ends the session: the browse windows close, and the window goes once the
+        work still in flight has ended and the engine is disposed.
+
+        qasync's ``asyncClose`` would run that coroutine inside this handler by spinning
+        ``processEvents()``; when ``close()`` is called from a coroutine (a test, a future
+        switch of database) the spun loop can never step another task ("Cannot enter into
+        task … while another task is being executed") and spins forever. So the first close
+        is refused, the shutdown runs as a task, and the shutdown closes the window again."""
+        if self._shutdown is None:
+            for window in list(self.browse_windows):
+                window.close()
+            if self._count_task is not None and not self._count_task.done():
+                self._count_task.cancel()
+            self._shutdown = spawn(self._shut_down(), name="close the main window")
+            self._shutdown.add_done_callback(self.on_shutdown_done)
+        if not self._shutdown.done():
+            event.ignore()
+            return
         super().closeEvent(event)
         if event.isAccepted():
             self.closed.emit()
+
+    async def _shut_down(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FINISH_TIMEOUT_S):
+                await finish_pending()
+        await self.records.database.dispose()
+
+    def on_shutdown_done(self, _task: asyncio.Task[None]) -> None:
+        self.close()
 
     def on_about_action_triggered(self) -> None:
         box = QMessageBox(

@@ -340,7 +340,7 @@ class RecordTableModel(QAbstractTableModel):
             self.dataChanged.emit(
                 self.index(0, 0),
                 self.index(self._row_count - 1, len(self._columns) - 1),
-                [Qt.ItemDataRole.DisplayRole],
+                [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole],
             )
 
     def _text(self, column: int, value: Any) -> str:

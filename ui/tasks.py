@@ -43,9 +43,11 @@ async def finish_pending() -> None:
     see) and wait until it has ended, so the engine is disposed with every connection back
     in its pool. Cancelling a query stops it in the database (see app.core.database), so
     this is quick; wrap it in asyncio.timeout all the same."""
-    running = [task for task in _RUNNING if not task.done()]
+    current = asyncio.current_task()
+    running = [task for task in _RUNNING if not task.done() and task is not current]
     for task in running:
-        task.cancel()
+        if not task.cancelling():  # cancelled once already: cancelling again would cut
+            task.cancel()  # short the cleanup that returns its connection
     if running:
         await asyncio.wait(running)
 

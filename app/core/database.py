@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from app.config import describe_url
-from app.core.logs import hide_in_logs
+from app.core import redaction
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class Database:
 def create_engine(url: URL, *, echo: bool = False, null_pool: bool = False) -> AsyncEngine:
     """The engine for ``url``; ``null_pool`` for one-off work such as a migration run."""
     # Every connection goes through here, so every password in use is known to the logs.
-    hide_in_logs(url.password)
+    redaction.hide(url.password)
     pooling: dict[str, Any] = {"poolclass": NullPool} if null_pool else {"pool_pre_ping": True}
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
@@ -148,6 +148,16 @@ class InterruptibleConnection(aiosqlite.Connection):
     is safe to call from any thread and makes the running statement fail at once; SQLite
     clears the flag when the next statement starts, so a late interrupt harms nothing.
     """
+
+    # The one future of stopping the worker: SQLAlchemy may close a connection it
+    # invalidates and then force it shut as well (a task cancelled twice), and a second
+    # stop request would wait for a worker that has already gone.
+    _stopping: asyncio.Future[Any] | None = None
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        if self._stopping is None:
+            self._stopping = super().stop()
+        return self._stopping
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:

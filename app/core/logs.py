@@ -1,7 +1,7 @@
 """Where Records Desk writes its log: a rotating file in the user log folder.
 
 No password reaches a log: every handler installed here blanks out the passwords of the
-databases opened in this process (``hide_in_logs``), in messages and tracebacks alike.
+databases opened in this process (``app.core.redaction``), in messages and tracebacks alike.
 """
 
 from __future__ import annotations
@@ -9,39 +9,18 @@ from __future__ import annotations
 import logging
 import logging.handlers
 from pathlib import Path
-from urllib.parse import quote
 
 import platformdirs
 
 from app.config import APP_NAME
+from app.core.redaction import redact
 
 LOG_FILE_NAME = "records-desk.log"
-# Shorter secrets are not blanked out: that would garble every word holding those letters.
-# Nothing builds a message from a password; this is the net under that rule.
-MIN_HIDDEN_LENGTH = 3
-HIDDEN = "***"
-
-_hidden: set[str] = set()
 _installed: list[logging.Handler] = []
 
 
 def log_file() -> Path:
     return platformdirs.user_log_path(APP_NAME, appauthor=False) / LOG_FILE_NAME
-
-
-def hide_in_logs(secret: str | None) -> None:
-    """From now on, write ``secret`` (as typed or percent-encoded) as *** in every log."""
-    if secret is None or len(secret) < MIN_HIDDEN_LENGTH:
-        return
-    _hidden.update({secret, quote(secret, safe=""), quote(secret)})
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """``text`` with the hidden secrets, and ``secrets``, replaced by ***."""
-    extra = {secret for secret in secrets if secret and len(secret) >= MIN_HIDDEN_LENGTH}
-    for secret in sorted(_hidden | extra, key=len, reverse=True):
-        text = text.replace(secret, HIDDEN)
-    return text
 
 
 def configure_logging(*, verbose: bool = False) -> Path | None:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.config import SettingsError, describe_url
-from app.core.logs import redact
+from app.core.redaction import redact
 from app.models.types import InvalidValueError
 from app.repositories.base import StaleVersionError
 

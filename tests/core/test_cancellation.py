@@ -96,3 +96,19 @@ async def test_a_late_interrupt_does_not_break_the_next_statement(
     await asyncio.wait({task}, timeout=WAIT_S)
     async with database.get_session() as session:
         assert (await session.execute(text("SELECT 2"))).scalar_one() == 2
+
+
+async def test_a_statement_cancelled_twice_still_returns_its_connection(
+    database: Database,
+) -> None:
+    """A window closing cancels its work, and the app closing cancels what is left: the
+    second cancel lands in the cleanup of the first and must not leave it waiting."""
+    task = await start_endless(database)
+    task.cancel()
+    await asyncio.sleep(0)
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=WAIT_S)
+    assert task in done
+    await database.engine.dispose()  # would wait for a connection stuck closing
+    async with database.get_session() as session:
+        assert (await session.execute(text("SELECT 3"))).scalar_one() == 3

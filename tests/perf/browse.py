@@ -635,9 +635,7 @@ async def rows_shown(window: BrowseWindow, paints: PaintCounter, what: str) -> N
 
 async def settled(model: RecordTableModel, what: str) -> None:
     exact = CountState.EXACT
-    await until(
-        lambda: model.count_state is exact, (model.count_changed, model.load_failed), what
-    )
+    await until(lambda: model.count_state is exact, (model.count_changed, model.load_failed), what)
 
 
 async def anchored(model: RecordTableModel, what: str) -> None:

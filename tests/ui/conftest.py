@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 
 from app.core.database import Database
 from app.services.seeding import SeedOptions, seed_demo_data
+from ui import preferences
 
 # Generous: a wait ends as soon as its signal comes; this only bounds a broken test.
 WAIT_TIMEOUT_S = 20
@@ -47,6 +48,13 @@ async def settle() -> None:
         if not pending:
             return
         await asyncio.wait(pending, timeout=WAIT_TIMEOUT_S)
+
+
+@pytest.fixture(autouse=True)
+def fresh_display_preferences(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test reads the display preferences from its own config folder (napari resets
+    its settings singleton the same way)."""
+    monkeypatch.setattr(preferences, "_current", None)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from app.query import OneOf, QuerySpec, SortKey
 from app.services import migrations
 from app.services.records import RecordService
 from app.services.seeding import SeedOptions, seed_demo_data
-from tests.ui.conftest import wait_until
+from tests.ui.conftest import wait_for, wait_until
 from ui.main_window import MainWindow
 from ui.record_table_model import CountState
 from ui.window_state import WindowState
@@ -55,8 +55,8 @@ async def render(folder: Path) -> None:
     window.table.selectRow(2)
     window.update_status()
     window.grab().save(str(SCREENSHOTS / "browse-window.png"))
-    main.close()
-    await database.dispose()
+    main.close()  # disposes the engine once its work has ended
+    await wait_for(main.closed)
 
 
 def main() -> int:

@@ -16,9 +16,12 @@ from pytestqt.qtbot import QtBot
 from app.config import Settings, SettingsSource, load_settings
 from app.core.database import Database
 from app.services import migrations
+from app.services.records import RecordService
+from tests.ui.conftest import wait_for
 from ui import main as ui_main
 from ui.main import run_session
 from ui.main_window import MainWindow
+from ui.tasks import spawn
 
 
 def test_first_start_creates_the_local_database_and_opens_the_window(
@@ -134,3 +137,44 @@ def test_quick_opening_shows_no_progress(qt_loop: asyncio.AbstractEventLoop, qtb
 
     assert qt_loop.run_until_complete(ui_main.with_progress(quick(), "Opening…")) is True
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog)]
+
+
+def test_closing_disposes_the_engine_after_the_work_in_flight(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The qasync idiom's promise: the window goes only once the engine is disposed, and the
+    engine only once the queries still running were cancelled and have ended — closed from
+    a coroutine too."""
+    events: list[str] = []
+    dispose = ui_database.dispose
+
+    async def logged_dispose() -> None:
+        events.append("disposed")
+        await dispose()
+
+    monkeypatch.setattr(ui_database, "dispose", logged_dispose)
+
+    async def query_in_flight() -> None:
+        try:
+            await asyncio.Event().wait()  # a count nobody will read any more
+        finally:
+            await asyncio.sleep(0)  # its rollback, after the cancel reached the database
+            events.append("query ended")
+
+    async def scenario() -> None:
+        window = MainWindow("test database", RecordService(ui_database))
+        qtbot.addWidget(window)
+        window.show()
+        spawn(query_in_flight(), name="query in flight")
+        await asyncio.sleep(0)
+
+        window.close()
+        window.close()  # a second Quit while closing changes nothing
+        await wait_for(window.closed)
+        assert not window.isVisible()
+        assert events == ["query ended", "disposed"]
+
+    qt_loop.run_until_complete(scenario())
