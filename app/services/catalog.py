@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Enum, Integer, String
 from sqlalchemy.sql.schema import Column as SAColumn
 
 from app.models.types import Money, UTCDateTime
+from app.query import IntegerBounds, integer_bounds
 from app.repositories import REPOSITORIES
 from app.services.errors import ValidationError
 
@@ -34,6 +35,8 @@ class ColumnInfo:
     choices: tuple[str, ...] = ()
     # For a REFERENCE: the entity whose id this column holds.
     references: str | None = None
+    # For a whole-number column (INTEGER, REFERENCE): the numbers it can hold.
+    bounds: IntegerBounds | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,9 @@ def _build() -> dict[str, EntityInfo]:
                     nullable=bool(column.nullable),
                     choices=choices,
                     references=references,
+                    bounds=integer_bounds(column.type)
+                    if isinstance(column.type, Integer)
+                    else None,
                 )
             )
         label = label_of(name)
