@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from alembic import command
 from app.core.database import Database
+from app.repositories import search
 from app.services.errors import DatabaseOutdatedError, DatabaseTooNewError, translate_errors
 
 
@@ -113,3 +114,5 @@ async def _run(database: Database, operation: Callable[[Config], None]) -> None:
     with translate_errors(database.url):
         async with database.engine.begin() as connection:
             await connection.run_sync(run)
+    # The search looks up which of its index tables exist once per database.
+    search.forget(database.url)
