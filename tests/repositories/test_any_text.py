@@ -225,6 +225,7 @@ SEARCH_TERMS = st.one_of(
 @example(term="%")
 @example(term="\\")
 @example(term='"')
+@example(term="\x01\x7f\u2028\ufffe\uffff\U0010ffff")
 async def test_any_text_finds_what_the_fold_finds(
     seeded: Database, people: list[Person], term: str
 ) -> None:

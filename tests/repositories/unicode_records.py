@@ -54,6 +54,7 @@ NAMES = [
     ("[abc] {x} ^$ .* +? (y|z)", "p29@example.com"),
     ('O\'Brien "quoted"', "p30@example.com"),
     ("room 12", "p31@example.com"),
+    ("controls \x01\x7f\u2028\ufffe\uffff\U0010ffff end", "p32@example.com"),
     ("Ada Lovelace", "ada@analytical.org"),
 ]
 # Random text over all of Unicode that a text column can hold (no NUL, no surrogates).
