@@ -20,7 +20,7 @@ character with the same fold, so the engine compares code points and folds nothi
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import itertools
 import re
 import sys
@@ -75,6 +75,8 @@ _FOLD_EXCEPTIONS = {"\u0130": "i", "\u03c2": "\u03c3"}
 # str.lower() runs over all of Unicode in slices this long; only a slice that changes is
 # looked at one character at a time.
 _SLICE = 64
+# See _fold_classes.
+_classes: dict[str, frozenset[str]] | None = None
 
 
 # -- folding -------------------------------------------------------------------------------
@@ -102,12 +104,25 @@ def fold_class(character: str) -> frozenset[str]:
     return _fold_classes().get(fold(character), frozenset((character,)))
 
 
-@functools.cache
 def _fold_classes() -> dict[str, frozenset[str]]:
-    """fold → the characters with that fold, for the ~1,400 folds shared by several.
+    """fold → the characters with that fold, for the ~1,400 folds shared by several;
+    built on first use, once per process."""
+    global _classes
+    if _classes is None:
+        _classes = _build_fold_classes()
+    return _classes
 
-    The whole of Unicode, once per process: str.lower() over slices of one string of every
-    code point takes ~15 ms, where chr() and lower() per code point take ~0.4 s."""
+
+async def prepare_folding() -> None:
+    """Build the fold table in a worker thread if it is not there yet: 15–60 ms of work
+    that would otherwise stall the event loop at the first search."""
+    if _classes is None:
+        await asyncio.to_thread(_fold_classes)
+
+
+def _build_fold_classes() -> dict[str, frozenset[str]]:
+    """The whole of Unicode: str.lower() over slices of one string of every code point
+    takes 15–60 ms, where chr() and lower() per code point take ~0.4 s."""
     everything = _every_code_point()
     members: dict[str, set[str]] = {}
     for start in range(0, len(everything), _SLICE):
@@ -384,6 +399,8 @@ async def uses_index(
     and always scans. PostgreSQL's planner weighs all this itself from its statistics.
     """
     term = SearchTerm.typed(text)
+    if not term.blank:
+        await prepare_folding()  # the condition built next needs it
     if not columns or len(term.text) < TRIGRAM_LENGTH or not term.can_match_text:
         return False
     if session.bind.dialect.name != "sqlite":

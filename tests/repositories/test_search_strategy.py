@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,22 @@ async def test_what_the_density_probe_learns_is_kept_per_database(
         finally:
             await database.dispose()
     assert answers == [False, True]
+
+
+async def test_the_first_search_builds_the_fold_table_off_the_event_loop(
+    sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building it takes 15–60 ms: longer than the longest stall the window may have."""
+    built_in: list[threading.Thread] = []
+    build = search_module._build_fold_classes
+
+    def recorded() -> dict[str, frozenset[str]]:
+        built_in.append(threading.current_thread())
+        return build()
+
+    monkeypatch.setattr(search_module, "_classes", None)
+    monkeypatch.setattr(search_module, "_build_fold_classes", recorded)
+    async with sqlite_database.get_session() as session:
+        await UserRepository(session).browse(QuerySpec(search="é"), OffsetPage(0, 10))
+    assert len(built_in) == 1
+    assert built_in[0] is not threading.main_thread()
