@@ -273,15 +273,19 @@ def contains_folded(column: Column, term: str, dialect: str) -> ColumnElement[bo
 
 
 def _glob_contains(text_column: ColumnElement[str], term: str) -> ColumnElement[bool]:
-    pieces = [_glob_piece(character) for character in term]
-    sizes = list(itertools.accumulate(len(piece.encode()) for piece in pieces))
+    sizes = itertools.accumulate(len(_glob_piece(character).encode()) for character in term)
     fits = sum(1 for size in sizes if size <= MAX_GLOB_BYTES - 2)
-    head = text_column.op("GLOB", is_comparison=True)("*" + "".join(pieces[:fits]) + "*")
-    if fits == len(pieces):
+    head = text_column.op("GLOB", is_comparison=True)(glob_pattern(term[:fits]))
+    if fits == len(term):
         return head
     # Too long for one GLOB: the head narrows the rows, Python's re decides (SQLAlchemy
     # gives SQLite connections a REGEXP function).
     return and_(head, text_column.regexp_match(_python_regex(term)))
+
+
+def glob_pattern(term: str) -> str:
+    """``*<term>*`` for SQLite's GLOB, each character written as the set of its fold class."""
+    return "*" + "".join(map(_glob_piece, term)) + "*"
 
 
 def _glob_piece(character: str) -> str:
@@ -307,7 +311,7 @@ def _regex_contains(text_column: ColumnElement[str], term: str) -> ColumnElement
     # prepared statement run often enough gets PostgreSQL's generic plan, which cannot see
     # the term and walks the whole id index for a rare one (a second, not milliseconds, on
     # a million users).
-    pattern = literal(_postgres_regex(head), String(), literal_execute=True)
+    pattern = literal(postgres_regex(head), String(), literal_execute=True)
     matches = text_column.regexp_match(pattern)
     if len(term) == len(head):
         return matches
@@ -326,7 +330,7 @@ def _regex_contains(text_column: ColumnElement[str], term: str) -> ColumnElement
     return and_(matches, found > 0)
 
 
-def _postgres_regex(term: str) -> str:
+def postgres_regex(term: str) -> str:
     r"""Each character as a bracket of its fold class, every member written ``\Uxxxxxxxx``:
     an advanced regular expression with nothing in it that needs escaping or a locale."""
     return "".join(
