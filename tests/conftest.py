@@ -63,12 +63,13 @@ def postgres_available() -> None:
 
 
 @pytest.fixture(scope="session")
-def new_postgres_database(postgres_available: None) -> Iterator[Callable[[], URL]]:
-    """A factory of empty PostgreSQL databases, all dropped when the run ends."""
+def new_postgres_database(postgres_available: None) -> Iterator[Callable[..., URL]]:
+    """A factory of empty PostgreSQL databases (``make(locale="C")`` for a locale of its
+    own), all dropped when the run ends."""
     created: list[URL] = []
 
-    def make() -> URL:
-        url = postgres.create_database()
+    def make(*, locale: str | None = None) -> URL:
+        url = postgres.create_database(locale=locale)
         created.append(url)
         return url
 
@@ -78,7 +79,7 @@ def new_postgres_database(postgres_available: None) -> Iterator[Callable[[], URL
 
 
 @pytest.fixture(scope="session")
-def migrated_postgres_url(new_postgres_database: Callable[[], URL]) -> URL:
+def migrated_postgres_url(new_postgres_database: Callable[..., URL]) -> URL:
     url = new_postgres_database()
     _run(_upgrade(url))
     return url

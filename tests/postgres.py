@@ -43,9 +43,12 @@ def reachable() -> str | None:
     return None
 
 
-def create_database() -> URL:
+def create_database(*, locale: str | None = None) -> URL:
+    """A new empty database; ``locale`` sets its LC_COLLATE and LC_CTYPE (e.g. "C", where
+    ILIKE and lower() fold ASCII letters only)."""
     name = f"records_desk_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    options = f" TEMPLATE template0 ENCODING 'UTF8' LOCALE '{locale}'" if locale else ""
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"{options}'))
     return server_url().set(drivername="postgresql+asyncpg", database=name)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -201,6 +201,27 @@ def _install_sqlite_hooks(engine: AsyncEngine, path: Path) -> None:
     def on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def sqlite_fts5_tokenizer_available(connection: Connection, tokenizer: str) -> bool:
+    """Whether this SQLite can make FTS5 tables that use ``tokenizer``.
+
+    The trigram tokenizer arrived in SQLite 3.34.0, and a build may leave FTS5 out
+    altogether: try it on a throwaway table in the temp schema, inside a savepoint so the
+    caller's transaction goes on either way."""
+    try:
+        with connection.begin_nested():
+            connection.exec_driver_sql(
+                "CREATE VIRTUAL TABLE temp.records_desk_tokenizer_probe "
+                f"USING fts5(x, tokenize='{tokenizer}')"
+            )
+            connection.exec_driver_sql("DROP TABLE temp.records_desk_tokenizer_probe")
+    except exc.OperationalError as error:
+        message = str(error.orig)
+        if message.startswith(("no such tokenizer", "no such module")):
+            return False
+        raise
+    return True
 
 
 def network_file_system(path: Path) -> str | None:

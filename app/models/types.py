@@ -60,15 +60,21 @@ def to_money(value: Any) -> Decimal:
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except InvalidOperation:
-        raise InvalidValueError(f"{value!r} is not an amount of money") from None
+        raise InvalidValueError(f"{_shortened(repr(value))} is not an amount of money") from None
     if not amount.is_finite():
         raise InvalidValueError(f"{value!r} is not an amount of money")
-    if amount != amount.quantize(_CENT):
-        raise InvalidValueError(f"{value} has more than {MONEY_SCALE} decimal places")
+    # The size first: quantize() cannot give cents of a number with more than 28 digits.
     limit = Decimal(10) ** (MONEY_PRECISION - MONEY_SCALE)
-    if abs(amount) >= limit:
-        raise InvalidValueError(f"{value} is too large for an amount of money")
+    if amount.copy_abs() >= limit:  # copy_abs: abs() overflows on 1e999999999
+        raise InvalidValueError(f"{_shortened(value)} is too large for an amount of money")
+    if amount != amount.quantize(_CENT):
+        raise InvalidValueError(f"{_shortened(value)} has more than {MONEY_SCALE} decimal places")
     return amount.quantize(_CENT)
+
+
+def _shortened(value: Any, limit: int = 30) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Money(TypeDecorator[Decimal]):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -20,11 +19,8 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
-    type_coerce,
     update,
 )
-from sqlalchemy import column as sa_column
-from sqlalchemy import table as sa_table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
@@ -43,13 +39,12 @@ from app.query import (
     QuerySpec,
     coerce_value,
 )
+from app.repositories import search
 
 T = TypeVar("T", bound=Base)
 
 # Columns the database and the repository maintain; a caller never sets them.
 MANAGED_COLUMNS = frozenset({"id", "created_at", "updated_at", "deleted_at", "version"})
-# Beyond this an integer cannot be an id (PostgreSQL integer), so it is not looked up as one.
-_MAX_ID = 2**31 - 1
 # Ids per IN (...) list: far below SQLite's and asyncpg's limits on bound parameters.
 _IDS_PER_STATEMENT = 500
 
@@ -71,7 +66,7 @@ class BaseRepository(Generic[T]):
     """
 
     model: ClassVar[type[Base]]
-    # Text columns the search box looks in (case-insensitive substring).
+    # Text columns the search box looks in (see app.repositories.search).
     searchable: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, session: AsyncSession) -> None:
@@ -97,8 +92,11 @@ class BaseRepository(Generic[T]):
         return list(result.scalars().all())  # type: ignore[arg-type]
 
     async def count(self, spec: QuerySpec | None = None) -> int:
+        spec = spec or QuerySpec()
         statement = self._filtered(
-            select(func.count()).select_from(self.model), spec or QuerySpec()
+            select(func.count()).select_from(self.model),
+            spec,
+            use_index=await self.search_uses_index(spec.search),
         )
         result = await self.session.execute(statement)
         return int(result.scalar_one())
@@ -186,7 +184,7 @@ class BaseRepository(Generic[T]):
     ) -> Sequence[Row[Any]]:
         """One page of plain rows (every column, in table order). With ``preview``, text
         columns hold at most ``preview + 1`` characters: a value that long was cut."""
-        use_index = await self._search_index_pays(spec.search)
+        use_index = await self.search_uses_index(spec.search)
         statement = self.browse_statement(spec, page, use_index=use_index, preview=preview)
         rows = list((await self.session.execute(statement)).all())
         if isinstance(page, Before):
@@ -198,7 +196,7 @@ class BaseRepository(Generic[T]):
     ) -> tuple[Sequence[Row[Any]], int]:
         """The last ``limit`` rows in sort order and the number of rows in the whole
         result, from one statement: where the result ends when no count can be trusted."""
-        use_index = await self._search_index_pays(spec.search)
+        use_index = await self.search_uses_index(spec.search)
         statement = self.browse_statement(
             spec, Before(None, limit), use_index=use_index, preview=preview
         ).add_columns(func.count().over().label("records_desk_total"))
@@ -229,9 +227,10 @@ class BaseRepository(Generic[T]):
         spec: QuerySpec,
         page: PageRequest,
         *,
-        use_index: bool = True,
+        use_index: bool = False,
         preview: int | None = None,
     ) -> Select[Any]:
+        """The query for one page; ``use_index`` as ``search_uses_index`` answers."""
         keys = self.sort_keys(spec)
         reverse = isinstance(page, Before)
         statement = self._filtered(select(*self._columns(preview)), spec, use_index=use_index)
@@ -265,7 +264,9 @@ class BaseRepository(Generic[T]):
         keys = self.sort_keys(spec)
         position = func.row_number().over(order_by=_ordering(keys, reverse=False))
         numbered = self._filtered(
-            select(*(column for column, _ in keys), position.label("position")), spec
+            select(*(column for column, _ in keys), position.label("position")),
+            spec,
+            use_index=await self.search_uses_index(spec.search),
         ).subquery()
         statement = (
             select(*(numbered.c[column.key] for column, _ in keys))
@@ -280,7 +281,8 @@ class BaseRepository(Generic[T]):
         None where there is no planner estimate (SQLite)."""
         if self.session.bind.dialect.name != "postgresql":
             return None
-        statement = self._filtered(select(self.model.__table__.c.id), spec)
+        # PostgreSQL: the indexes are the planner's business, never part of the query.
+        statement = self._filtered(select(self.model.__table__.c.id), spec, use_index=False)
         plan = (await self.session.execute(Explain(statement))).scalar_one()
         document = json.loads(plan) if isinstance(plan, str) else plan
         return int(document[0]["Plan"]["Plan Rows"])
@@ -290,21 +292,7 @@ class BaseRepository(Generic[T]):
         """The columns and directions of ``spec.order()``: the rows' complete order."""
         return [(cls.column(key.column), key.descending) for key in spec.order()]
 
-    async def _search_index_pays(self, text: str) -> bool:
-        """``search_uses_index``, remembered per term: a page of a result is fetched many
-        times while one scrolls, and the answer only changes the speed, never the rows."""
-        key = (self.model.__tablename__, text.strip())
-        known = _INDEX_PAYS.get(key)
-        if known is None:
-            known = await self.search_uses_index(text)
-            _INDEX_PAYS[key] = known
-            while len(_INDEX_PAYS) > _INDEX_PAYS_KEPT:
-                _INDEX_PAYS.popitem(last=False)
-        return known
-
-    def _filtered(
-        self, statement: Select[Any], spec: QuerySpec, *, use_index: bool = True
-    ) -> Select[Any]:
+    def _filtered(self, statement: Select[Any], spec: QuerySpec, *, use_index: bool) -> Select[Any]:
         model = self.model
         if spec.deleted is DeletedRows.EXCLUDE:
             statement = statement.where(model.deleted_at.is_(None))
@@ -312,43 +300,21 @@ class BaseRepository(Generic[T]):
             statement = statement.where(model.deleted_at.is_not(None))
         for filter_ in spec.filters:
             statement = statement.where(filter_.condition(self.column(filter_.column)))
-        search = self.search_condition(spec.search, use_index=use_index)
-        if search is not None:
-            statement = statement.where(search)
+        matches = self.search_condition(spec.search, use_index=use_index)
+        if matches is not None:
+            statement = statement.where(matches)
         return statement
 
-    def search_condition(self, text: str, *, use_index: bool = True) -> ColumnElement[bool] | None:
-        """Case-insensitive substring match over the searchable columns; an integer also
-        matches the id. ``%``, ``_`` and ``\\`` in the text match themselves.
-
-        ``use_index=False`` leaves SQLite's trigram table out: the same rows, found by
-        testing each row (see ``search_uses_index``)."""
-        return search_condition(
-            self.model,
-            self.searchable,
-            text,
-            self.session.bind.dialect.name,
-            use_index=use_index,
-        )
+    def search_condition(self, text: str, *, use_index: bool = False) -> ColumnElement[bool] | None:
+        """What the search box matches in these records (see app.repositories.search);
+        ``use_index`` as ``search_uses_index`` answers for ``text``."""
+        dialect = self.session.bind.dialect.name
+        return search.condition(self.model, self.searchable, text, dialect, use_index=use_index)
 
     async def search_uses_index(self, text: str) -> bool:
-        """Whether the first page of a search for ``text`` comes sooner from the trigram
-        index than from walking the rows in order — only the speed differs, never the rows.
-
-        SQLite's query planner cannot tell: it collects every match the FTS5 table finds
-        before the first row comes out, which for a term in most rows (``example.org``)
-        costs far more than walking the rows until a page is full. So look first: fewer
-        than ``DENSE_MATCHES`` matches (counting stops there, a few milliseconds) and the
-        index is the way. PostgreSQL's planner weighs this itself from its statistics.
-        """
-        term = text.strip()
-        if not self.searchable or len(term) < TRIGRAM_LENGTH:
-            return False
-        if self.session.bind.dialect.name != "sqlite":
-            return True
-        found = _trigram_matches(self.model, self.searchable, term).limit(DENSE_MATCHES)
-        count = select(func.count()).select_from(found.subquery())
-        return int((await self.session.execute(count)).scalar_one()) < DENSE_MATCHES
+        """Whether a search for ``text`` goes through the trigram index (see
+        ``search.uses_index``): only the speed differs, never the rows."""
+        return await search.uses_index(self.session, self.model, self.searchable, text)
 
     def _keyset_condition(
         self, keys: list[tuple[Column, bool]], key: tuple[Any, ...], *, reverse: bool
@@ -375,99 +341,6 @@ class BaseRepository(Generic[T]):
             alternatives.append(and_(*equal_so_far, greater))
             equal_so_far.append(column.is_(None) if value is None else column == value)
         return or_(*alternatives)
-
-
-# -- searching -----------------------------------------------------------------------------
-
-# The trigram indexes (the trigram_search_indexes migration) serve terms this long or longer;
-# SQLite's FTS5 trigram tables match nothing for shorter ones, which scan instead.
-TRIGRAM_LENGTH = 3
-# From this many matches on, a term is common enough that walking the rows in order fills
-# a page sooner than collecting its matches from SQLite's trigram table.
-DENSE_MATCHES = 5_000
-_LIKE_ESCAPE = "/"
-# Terms whose density was measured (see BaseRepository._search_index_pays).
-_INDEX_PAYS: OrderedDict[tuple[str, str], bool] = OrderedDict()
-_INDEX_PAYS_KEPT = 256
-
-
-def search_table_name(table_name: str) -> str:
-    """The SQLite FTS5 trigram table over ``table_name``'s searchable columns.
-
-    An external-content table (rowid = the record's id) that triggers keep in step; it is
-    not in Base.metadata, so the application never creates or reflects it."""
-    return f"{table_name}_fts"
-
-
-def trigram_index_name(table_name: str, column: str) -> str:
-    """The PostgreSQL GIN (gin_trgm_ops) index on one searchable column."""
-    return f"ix_{table_name}_{column}_trgm"
-
-
-def search_condition(
-    model: type[Base],
-    columns: Sequence[str],
-    text: str,
-    dialect: str,
-    *,
-    use_index: bool = True,
-) -> ColumnElement[bool] | None:
-    """What the search box matches: ``text`` (stripped) as a case-insensitive substring of
-    any of ``columns`` — every character literal, LIKE wildcards and quotes included — or,
-    for a whole number, the id. None for blank text (no condition at all).
-
-    Written so the trigram indexes serve it. PostgreSQL: ``column ILIKE '%term%'``, which a
-    GIN gin_trgm_ops index answers with a bitmap index scan. SQLite (``use_index``, a term
-    of three or more characters): the ids its FTS5 trigram table finds, with the LIKE test
-    kept as well, so the answer is exactly the plain scan's (the trigram tokenizer folds
-    letter case beyond ASCII, where SQLite's lower() and LIKE do not).
-    """
-    term = text.strip()
-    if not term:
-        return None
-    table = model.__table__
-    matches: list[ColumnElement[bool]] = []
-    if columns:
-        contains = or_(*(_contains(table.c[name], term, dialect) for name in columns))
-        if use_index and dialect == "sqlite" and len(term) >= TRIGRAM_LENGTH:
-            found = _trigram_matches(model, columns, term)
-            contains = and_(table.c.id.in_(found), contains)
-        matches.append(contains)
-    if term.isdigit() and int(term) <= _MAX_ID:
-        matches.append(table.c.id == int(term))
-    return or_(*matches) if matches else false()
-
-
-def _contains(column: Column, term: str, dialect: str) -> ColumnElement[bool]:
-    # type_coerce: the pattern is bound as text even on an enum column (order status),
-    # whose own type would refuse a fragment such as "pend".
-    text_column = type_coerce(column, String())
-    if dialect != "postgresql":
-        return text_column.icontains(term, autoescape=True)
-    # ILIKE on the bare column (not lower(column) LIKE) is what gin_trgm_ops serves. The
-    # pattern goes into the SQL as a literal (escaped by SQLAlchemy): with a bound
-    # parameter, a prepared statement run often enough gets PostgreSQL's generic plan,
-    # which cannot see the term and walks the whole id index for a rare one (a second,
-    # not milliseconds, on a million users).
-    escaped = (
-        term.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
-        .replace("%", _LIKE_ESCAPE + "%")
-        .replace("_", _LIKE_ESCAPE + "_")
-    )
-    pattern = literal(f"%{escaped}%", String(), literal_execute=True)
-    return text_column.ilike(pattern, escape=_LIKE_ESCAPE)
-
-
-def _trigram_matches(model: type[Base], columns: Sequence[str], term: str) -> Select[Any]:
-    """``SELECT rowid FROM <table>_fts WHERE <table>_fts MATCH '{cols} : "term"'``.
-
-    The term is one FTS5 string (a doubled ``"`` inside), so operators, ``*``, ``^``,
-    ``NEAR(`` and column names in it are plain text; the trigram tokenizer then finds the
-    rows holding it as a substring, in any letter case, in rowid (id) order."""
-    name = search_table_name(model.__tablename__)
-    index = sa_table(name, sa_column("rowid"))
-    query = "{" + " ".join(columns) + '} : "' + term.replace('"', '""') + '"'
-    return select(index.c.rowid).where(sa_column(name).match(query))
 
 
 def _is_free_text(column: Column) -> bool:

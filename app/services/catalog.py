@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Enum, Integer, String
 from sqlalchemy.sql.schema import Column as SAColumn
 
 from app.models.types import Money, UTCDateTime
+from app.query import IntegerBounds, integer_bounds
 from app.repositories import REPOSITORIES
 from app.services.errors import ValidationError
 
@@ -36,6 +37,8 @@ class ColumnInfo:
     references: str | None = None
     # Left out of a window's columns until asked for (from Columns): secrets, even hashed.
     hidden_by_default: bool = False
+    # For a whole-number column (INTEGER, REFERENCE): the numbers it can hold.
+    bounds: IntegerBounds | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,9 @@ def _build() -> dict[str, EntityInfo]:
                     choices=choices,
                     references=references,
                     hidden_by_default=(name, column.key) in _HIDDEN_BY_DEFAULT,
+                    bounds=integer_bounds(column.type)
+                    if isinstance(column.type, Integer)
+                    else None,
                 )
             )
         label = label_of(name)

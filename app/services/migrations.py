@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from alembic import command
 from app.core.database import SQLITE_BEGIN_OPTION, SQLITE_BUSY_TIMEOUT_MS, Database
+from app.repositories import search
 from app.services.errors import (
     DatabaseOutdatedError,
     DatabaseTooNewError,
@@ -211,6 +212,8 @@ async def _migration_lock(
                         await connection.rollback()
                         raise
                     await connection.commit()
+                    # The search looks up which of its index tables exist once per database.
+                    search.forget(database.url)
                     return
             if not announced:
                 announced = True

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 from app.core.database import Database
 from app.query import Page as ResultPage
 from app.query import PageRequest, QuerySpec
+from app.repositories.search import SearchTerm, glob_pattern, postgres_regex
 from app.services import catalog
 from app.services.records import RecordService
 from tests.perf.common import (
@@ -154,11 +155,12 @@ def measure_native(bench: BenchDatabase, repeat: int) -> dict[str, float]:
 
 
 _LIVE = "SELECT * FROM users WHERE deleted_at IS NULL"
-# What the app asks SQLite for a rare term: the trigram table's ids, the LIKE test kept.
+# What the app asks SQLite for a rare term: the trigram table's ids, the GLOB test kept.
 _SQLITE_SEARCH = (
     f"{_LIVE} AND id IN (SELECT rowid FROM users_fts WHERE users_fts MATCH ?) "  # noqa: S608
-    f"AND (lower(name) LIKE ? OR lower(email) LIKE ?) ORDER BY id LIMIT {PAGE_SIZE}"
+    f"AND (name GLOB ? OR email GLOB ?) ORDER BY id LIMIT {PAGE_SIZE}"
 )
+_COMMON = "example"
 
 
 def _native_sqlite(path: Path, term: str, repeat: int) -> dict[str, float]:
@@ -179,8 +181,8 @@ def _native_sqlite(path: Path, term: str, repeat: int) -> dict[str, float]:
         middle_id = connection.execute(
             f"SELECT id FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT 1 OFFSET {live // 2}"  # noqa: S608
         ).fetchone()[0]
-        like = f"%{term}%"
-        fts = '{name email} : "' + term + '"'
+        glob = glob_pattern(term)
+        fts = SearchTerm.typed(term).fts_query(("name", "email"))
         return {
             "native_count_ms": timed("SELECT count(*) FROM users WHERE deleted_at IS NULL"),
             "native_first_page_ms": timed(f"{_LIVE} ORDER BY id LIMIT {PAGE_SIZE}"),
@@ -194,17 +196,11 @@ def _native_sqlite(path: Path, term: str, repeat: int) -> dict[str, float]:
                 f"{_LIVE} AND id > ? ORDER BY id LIMIT {PAGE_SIZE}", middle_id
             ),
             "native_last_page_ms": timed(f"{_LIVE} ORDER BY id DESC LIMIT {PAGE_SIZE}"),
-            "native_search_ms": timed(
-                _SQLITE_SEARCH,
-                fts,
-                like,
-                like,
-            ),
+            "native_search_ms": timed(_SQLITE_SEARCH, fts, glob, glob),
             "native_search_common_ms": timed(
-                f"{_LIVE} AND (lower(name) LIKE ? OR lower(email) LIKE ?) "
-                f"ORDER BY id LIMIT {PAGE_SIZE}",
-                "%example%",
-                "%example%",
+                f"{_LIVE} AND (name GLOB ? OR email GLOB ?) ORDER BY id LIMIT {PAGE_SIZE}",
+                glob_pattern(_COMMON),
+                glob_pattern(_COMMON),
             ),
         }
     finally:
@@ -243,12 +239,12 @@ async def _native_postgres(dsn: str, term: str, repeat: int) -> dict[str, float]
             "native_last_page_ms": await timed(f"{_LIVE} ORDER BY id DESC LIMIT {PAGE_SIZE}"),
             # Literal patterns, as the app sends them (a generic plan cannot see the term).
             "native_search_ms": await timed(
-                f"{_LIVE} AND (name ILIKE '%{term}%' OR email ILIKE '%{term}%') "
-                f"ORDER BY id LIMIT {PAGE_SIZE}"
+                f"{_LIVE} AND (name ~ '{postgres_regex(term)}' "
+                f"OR email ~ '{postgres_regex(term)}') ORDER BY id LIMIT {PAGE_SIZE}"
             ),
             "native_search_common_ms": await timed(
-                f"{_LIVE} AND (name ILIKE '%example%' OR email ILIKE '%example%') "
-                f"ORDER BY id LIMIT {PAGE_SIZE}"
+                f"{_LIVE} AND (name ~ '{postgres_regex(_COMMON)}' "
+                f"OR email ~ '{postgres_regex(_COMMON)}') ORDER BY id LIMIT {PAGE_SIZE}"
             ),
         }
     finally:

@@ -489,6 +489,28 @@ def test_numbers_become_exact_ranges(
             "1000000000000",
             "Min: 1,000,000,000,000.00 is too large.",
         ),
+        # What PostgreSQL's INTEGER cannot hold (it ended in the bug dialog).
+        (
+            "users",
+            "ID",
+            "Max",
+            "99999999999",
+            "Max: 99,999,999,999 is too large (at most 2,147,483,647).",
+        ),
+        (
+            "order_items",
+            "Quantity",
+            "Min",
+            "-3000000000",
+            "Min: -3,000,000,000 is too small (at least -2,147,483,648).",
+        ),
+        (
+            "order_items",
+            "Quantity",
+            "Max",
+            "9" * 60,
+            "Max: 99999999999999999999999999999… is too large (at most 2,147,483,647).",
+        ),
     ],
 )
 def test_an_invalid_number_keeps_the_editor_open_with_the_text(

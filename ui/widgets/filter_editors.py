@@ -378,7 +378,7 @@ class NumberRangeEditor(ValueEditor):
     def _parse(self, text: str) -> int | Decimal | None:
         if self.column.kind is ColumnKind.MONEY:
             return parse_money(text, self.user_locale)
-        return parse_integer(text, self.user_locale)
+        return parse_integer(text, self.user_locale, self.column.bounds)
 
     def _bounds(self) -> tuple[int | Decimal | None, int | Decimal | None]:
         values: list[int | Decimal | None] = []

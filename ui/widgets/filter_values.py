@@ -18,7 +18,7 @@ from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, QLocale
 
-from app.query import Equals, Filter, IsEmpty, OneOf, Range
+from app.query import BIGINT, MAX_DIGITS, Equals, Filter, IntegerBounds, IsEmpty, OneOf, Range
 from app.services.catalog import ColumnInfo, ColumnKind
 from ui.formatting import format_money, with_locale_separators
 
@@ -28,8 +28,6 @@ ValueLabels = Mapping[tuple[str, object], str]
 # Money columns are NUMERIC(14, 2): twelve digits before the decimal point.
 MONEY_LIMIT = Decimal(10) ** 12
 MONEY_DECIMALS = 2
-# Whole-number columns are 64-bit integers on both engines.
-INTEGER_LIMIT = 2**63
 _CENT = Decimal(1).scaleb(-MONEY_DECIMALS)
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
@@ -161,8 +159,9 @@ def _split_number(text: str, locale: QLocale) -> tuple[str, str, str | None] | N
     return sign, digits or "0", decimals
 
 
-def parse_integer(text: str, locale: QLocale) -> int | None:
-    """A whole number as the user typed it; None when the text is blank."""
+def parse_integer(text: str, locale: QLocale, bounds: IntegerBounds | None = None) -> int | None:
+    """A whole number as the user typed it, within ``bounds`` (the column's, from the
+    catalog; by default the widest integer column's); None when the text is blank."""
     if not text.strip():
         return None
     parts = _split_number(text, locale)
@@ -171,9 +170,18 @@ def parse_integer(text: str, locale: QLocale) -> int | None:
     sign, digits, decimals = parts
     if decimals is not None:
         raise InvalidNumberError(f"“{text.strip()}” is not a whole number.")
-    value = int(sign + digits)
-    if abs(value) >= INTEGER_LIMIT:
-        raise InvalidNumberError(f"{format_integer(value, locale)} is too large.")
+    written = ""
+    if len(digits.lstrip("0")) > MAX_DIGITS:
+        # Beyond every bound, and too long to read as a number (or to show whole).
+        value = int(sign + "1" + "0" * MAX_DIGITS)
+        written = text.strip()
+    else:
+        value = int(sign + digits)
+    refusal = (bounds or BIGINT).refusal(
+        value, lambda number: format_integer(number, locale), written
+    )
+    if refusal is not None:
+        raise InvalidNumberError(f"{refusal}.")
     return value
 
 
