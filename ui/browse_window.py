@@ -119,6 +119,8 @@ class BrowseWindow(QMainWindow):
         # True while the controls are being made to show a view: the signals that a change
         # of header or search text sends then are not the user's, and make no new view.
         self._showing = False
+        # Whether the status line shows a failure, so that its end clears the messages.
+        self._failing = False
 
         self.table = QTableView(self)
         self.table.setAccessibleName("Results")
@@ -382,14 +384,19 @@ class BrowseWindow(QMainWindow):
 
     def on_header_columns_changed(self, *_: object) -> None:
         if self.model is not None and not self._showing:
-            self.set_view(replace(self.view, columns=self._columns_in_header()))
+            self._take_columns_from_header(self._columns_in_header())
 
     def on_header_section_resized(self, section: int, old: int, new: int) -> None:
         # Hiding a section resizes it to 0 and showing it back from 0: a change of columns.
         # The header says so before it counts the section as hidden or shown.
         if (old == 0) != (new == 0) and self.model is not None and not self._showing:
-            columns = self._columns_in_header(hidden_now={section: new == 0})
-            self.set_view(replace(self.view, columns=columns))
+            self._take_columns_from_header(self._columns_in_header(hidden_now={section: new == 0}))
+
+    def _take_columns_from_header(self, columns: tuple[str, ...]) -> None:
+        """The header already shows these columns — it is in the middle of changing them,
+        so it is not told to show them again."""
+        assert self.model is not None
+        self.model.set_view(replace(self.view, columns=columns))
 
     def on_display_preferences_changed(self, *_: object) -> None:
         if self.model is not None:
@@ -520,6 +527,12 @@ class BrowseWindow(QMainWindow):
         self.model.load_failed.connect(self.update_status)
         self.model.modelReset.connect(self.update_status)
         self.table.setModel(self.model)
+        # The header would ask the table's selection whether each column is selected, and
+        # for a selected column that asks every row: after Ctrl+A on a million rows, one
+        # paint took 40 s. Its own, empty selection costs nothing; a selected column is
+        # still plain to see in the cells.
+        header_selection = QItemSelectionModel(self.model, self.table.horizontalHeader())
+        self.table.horizontalHeader().setSelectionModel(header_selection)
         if old_model is not None:
             old_model.deleteLater()
         self.table.selectionModel().currentChanged.connect(self.update_status)
@@ -557,7 +570,12 @@ class BrowseWindow(QMainWindow):
         self.retry_button.setVisible(model.error is not None)
         if model.error is not None:
             self.status_label.setText(model.error)
+            self._failing = True
             return
+        if self._failing:
+            # Over: what the failure left in the status bar (a copy refused) is stale now.
+            self._failing = False
+            self.statusBar().clearMessage()
         locale = QLocale()
         count = model.rowCount()
         if model.count_state is CountState.UNKNOWN and count == 0:
