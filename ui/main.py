@@ -55,8 +55,9 @@ async def run_session(
     database: Database | None = None
     try:
         database = open_database(settings, echo=verbose)
+        progress = Progress(f"Opening {settings.display_name}…")
         prepared = await with_progress(
-            migrations.prepare_for_use(database), f"Opening {settings.display_name}…"
+            migrations.prepare_for_use(database, waiting=progress.say), progress
         )
     except RecordsDeskError as error:
         await show_message(None, "Cannot open the database", str(error))
@@ -90,7 +91,21 @@ def freeze_startup_objects() -> None:
 PROGRESS_DELAY_S = 0.4
 
 
-async def with_progress(work: Coroutine[Any, Any, Any], label: str) -> bool:
+class Progress:
+    """What a progress window says; the work may change it while it runs (a migration
+    waiting for another one to finish), before the window shows or after."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.dialog: QProgressDialog | None = None
+
+    def say(self, label: str) -> None:
+        self.label = label[:1].upper() + label[1:] + "…"
+        if self.dialog is not None:
+            self.dialog.setLabelText(self.label)
+
+
+async def with_progress(work: Coroutine[Any, Any, Any], progress: Progress) -> bool:
     """Run ``work``; if it takes a while (upgrading a big local file), show a busy progress
     window whose Cancel stops it (the upgrade's transaction is rolled back). False when
     cancelled."""
@@ -99,12 +114,13 @@ async def with_progress(work: Coroutine[Any, Any, Any], label: str) -> bool:
     if done:
         task.result()
         return True
-    progress = QProgressDialog(label, "Cancel", 0, 0)
-    progress.setWindowTitle(APP_TITLE)
-    progress.setAccessibleName("Progress")
-    progress.setMinimumDuration(0)
-    progress.canceled.connect(task.cancel)
-    progress.show()
+    dialog = QProgressDialog(progress.label, "Cancel", 0, 0)
+    dialog.setWindowTitle(APP_TITLE)
+    dialog.setAccessibleName("Progress")
+    dialog.setMinimumDuration(0)
+    dialog.canceled.connect(task.cancel)
+    progress.dialog = dialog
+    dialog.show()
     try:
         await task
     except asyncio.CancelledError:
@@ -112,8 +128,9 @@ async def with_progress(work: Coroutine[Any, Any, Any], label: str) -> bool:
             raise
         return False
     finally:
-        progress.canceled.disconnect(task.cancel)
-        progress.close()
+        progress.dialog = None
+        dialog.canceled.disconnect(task.cancel)
+        dialog.close()
     return True
 
 

@@ -288,7 +288,7 @@ def test_a_custom_range_covers_whole_days_either_end_optional(
             high_inclusive=False,
         ),
     )
-    assert chip_texts(bar) == ["Transferred: 2/3/2025 – 2/28/2025"]
+    assert chip_texts(bar) == ["Transferred: 2025-02-03 – 2025-02-28"]  # ISO, as the grid
 
     dialog = bar.edit_filter("transferred_at")
     assert named(dialog, QDateEdit, "From date").date() == QDate(2025, 2, 3)
@@ -299,7 +299,7 @@ def test_a_custom_range_covers_whole_days_either_end_optional(
     assert bar.filters() == (
         Range("transferred_at", local_midnight(date(2025, 2, 3)), None, high_inclusive=False),
     )
-    assert chip_texts(bar) == ["Transferred: from 2/3/2025"]
+    assert chip_texts(bar) == ["Transferred: from 2025-02-03"]
 
 
 def test_a_custom_range_that_ends_before_it_starts_stays_open(
@@ -697,7 +697,9 @@ def test_set_filters_shows_chips_without_a_signal(qtbot: QtBot, pinned_today: da
     assert chip_texts(bar) == ["Author: #5 Ada Lovelace", "Created: last 7 days"]
     created = bar.chip("created_at")
     assert created is not None
-    assert created.text_button.toolTip().startswith("Created: last 7 days (3/9/2025 – 3/15/2025)")
+    assert created.text_button.toolTip().startswith(
+        "Created: last 7 days (2025-03-09 – 2025-03-15)"
+    )
     assert bar.labels() == {("author_id", 5): "#5 Ada Lovelace"}
 
     # A label without the id, or a whole chip text, reads the same; no label shows the id.
@@ -909,3 +911,18 @@ def test_every_control_has_an_accessible_name(
             dialog.reject()
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_filter_dates_follow_the_system_format_when_the_grid_does(
+    qtbot: QtBot, pinned_today: date
+) -> None:
+    from ui.preferences import DateStyle, display_preferences
+
+    display_preferences().set_date_style(DateStyle.SYSTEM)
+    bar = make_bar(qtbot, "transfers")
+    dialog = choose_column(bar, "Transferred")
+    named(dialog, QDateEdit, "From date").setDate(QDate(2025, 2, 3))
+    named(dialog, QDateEdit, "To date").setDate(QDate(2025, 2, 28))
+    apply(qtbot, dialog)
+
+    assert chip_texts(bar) == ["Transferred: 2/3/2025 – 2/28/2025"]

@@ -102,7 +102,10 @@ def test_slow_opening_shows_progress_that_can_cancel(
     never = asyncio.Event()
     stopped: list[bool] = []
 
+    progress = ui_main.Progress("Opening the shop…")
+
     async def long_upgrade() -> None:
+        progress.say("waiting for another migration of the shop to finish")
         try:
             await never.wait()
         except asyncio.CancelledError:
@@ -124,10 +127,10 @@ def test_slow_opening_shows_progress_that_can_cancel(
 
     monkeypatch.setattr(ui_main, "QProgressDialog", CancellingProgress)
 
-    result = qt_loop.run_until_complete(ui_main.with_progress(long_upgrade(), "Opening the shop…"))
+    result = qt_loop.run_until_complete(ui_main.with_progress(long_upgrade(), progress))
 
     assert result is False
-    assert shown == ["Opening the shop…"]
+    assert shown == ["Waiting for another migration of the shop to finish…"]
     assert stopped == [True]
 
 
@@ -135,7 +138,10 @@ def test_quick_opening_shows_no_progress(qt_loop: asyncio.AbstractEventLoop, qtb
     async def quick() -> None:
         return None
 
-    assert qt_loop.run_until_complete(ui_main.with_progress(quick(), "Opening…")) is True
+    assert (
+        qt_loop.run_until_complete(ui_main.with_progress(quick(), ui_main.Progress("Opening…")))
+        is True
+    )
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog)]
 
 

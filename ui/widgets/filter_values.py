@@ -16,11 +16,12 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, QLocale
+from PySide6.QtCore import QDate, QLocale
 
 from app.query import BIGINT, MAX_DIGITS, Equals, Filter, IntegerBounds, IsEmpty, OneOf, Range
 from app.services.catalog import ColumnInfo, ColumnKind
-from ui.formatting import format_money, with_locale_separators
+from ui.formatting import format_datetime, format_money, with_locale_separators
+from ui.preferences import DateStyle, display_preferences
 
 # Labels a caller knows for filter values, e.g. {("author_id", 5): "#5 Ada Lovelace"}.
 ValueLabels = Mapping[tuple[str, object], str]
@@ -221,7 +222,10 @@ def editable_number(value: Any, kind: ColumnKind, locale: QLocale) -> str:
 
 
 def date_format(locale: QLocale) -> str:
-    """The locale's short date format with a four-digit year (11/26/2025, not 11/26/25)."""
+    """How dates read in filters, as in the grid (View > Dates in system format): ISO 8601,
+    or the locale's short date format with a four-digit year (11/26/2025, not 11/26/25)."""
+    if display_preferences().date_style is DateStyle.ISO:
+        return "yyyy-MM-dd"
     pattern = locale.dateFormat(QLocale.FormatType.ShortFormat)
     return pattern if "yyyy" in pattern else pattern.replace("yy", "yyyy")
 
@@ -231,10 +235,8 @@ def format_date(day: date, locale: QLocale) -> str:
 
 
 def format_moment(moment: datetime, locale: QLocale) -> str:
-    """A moment in the user's time zone and locale, to the minute."""
-    local = QDateTime.fromMSecsSinceEpoch(round(moment.timestamp() * 1000))
-    pattern = date_format(locale) + " " + locale.timeFormat(QLocale.FormatType.ShortFormat)
-    return locale.toString(local, pattern)
+    """A moment in the user's time zone, to the minute, as the grid shows it."""
+    return format_datetime(moment, locale)
 
 
 def _days_text(first: date | None, last: date | None, locale: QLocale) -> str:
