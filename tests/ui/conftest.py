@@ -116,3 +116,31 @@ async def wait_until(signal: SignalInstance, condition: Callable[[], bool]) -> N
     """Wait until ``condition()`` holds, checking it now and after each emission."""
     if not condition():
         await wait_for(signal, lambda *_: condition())
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 10 rows, anchors every 40, 3 pages kept: the paging logic at a size tests
+    can seed."""
+    from tests.ui.helpers import use_small_pages
+
+    use_small_pages(monkeypatch)
+
+
+@pytest.fixture
+def windows(qt_loop: asyncio.AbstractEventLoop) -> Iterator[list[Any]]:
+    """Browse windows a test opened, closed afterwards with their work finished while the
+    loop still runs."""
+    from tests.ui.helpers import close_windows
+
+    opened: list[Any] = []
+    yield opened
+    close_windows(qt_loop, opened)
+
+
+@pytest.fixture
+def testers(qtmodeltester: Any) -> Any:
+    """Attaches Qt's model tester to every model a test makes (tests.ui.helpers.ModelWatch)."""
+    from tests.ui.helpers import ModelWatch
+
+    return ModelWatch(qtmodeltester)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +15,6 @@ import pytest
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QLocale, Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
-from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.core.database import Database
@@ -28,14 +26,12 @@ from tests.ui.helpers import (
     ModelWatch,
     RecordingService,
     all_rows,
-    close_windows,
     open_window,
     raw,
     seed_users,
     settled,
     show_row,
     statements_run,
-    use_small_pages,
 )
 from ui import browse_window
 from ui.browse_window import BrowseWindow
@@ -46,23 +42,6 @@ MILLION = 1_000_000
 # Questions about cells (model.flags) that painting a selection may take: a few screens'
 # worth of cells, three orders of magnitude below one per row of a million.
 FLAGS_BUDGET = 10_000
-
-
-@pytest.fixture
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_small_pages(monkeypatch)
-
-
-@pytest.fixture
-def windows(qt_loop: asyncio.AbstractEventLoop) -> Iterator[list[BrowseWindow]]:
-    opened: list[BrowseWindow] = []
-    yield opened
-    close_windows(qt_loop, opened)
-
-
-@pytest.fixture
-def testers(qtmodeltester: ModelTester) -> ModelWatch:
-    return ModelWatch(qtmodeltester)
 
 
 def small_window(window: BrowseWindow) -> BrowseWindow:

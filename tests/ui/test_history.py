@@ -5,13 +5,11 @@ both engines."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from functools import partial
 
 import pytest
 from PySide6.QtCore import QItemSelection, QItemSelectionModel
 from PySide6.QtWidgets import QAbstractItemView
-from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.core.database import Database
@@ -21,7 +19,6 @@ from app.services.records import RecordService
 from tests.ui.conftest import wait_until
 from tests.ui.helpers import (
     ModelWatch,
-    close_windows,
     model_of,
     open_window,
     seed_users,
@@ -34,18 +31,6 @@ from ui.browse_window import BrowseWindow, CellBlock, Place
 AUTHOR_ROW = 154
 AUTHOR_ID = AUTHOR_ROW + 1
 POSTS = 60
-
-
-@pytest.fixture
-def windows(qt_loop: asyncio.AbstractEventLoop) -> Iterator[list[BrowseWindow]]:
-    opened: list[BrowseWindow] = []
-    yield opened
-    close_windows(qt_loop, opened)
-
-
-@pytest.fixture
-def testers(qtmodeltester: ModelTester) -> ModelWatch:
-    return ModelWatch(qtmodeltester)
 
 
 async def add_posts(database: Database, author_id: int, count: int) -> None:

@@ -23,15 +23,9 @@ from tests.ui.helpers import (
     seed_users,
     show_row,
     statements_run,
-    use_small_pages,
     wait_exact,
 )
 from ui.record_table_model import CountState, RecordTableModel
-
-
-@pytest.fixture
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_small_pages(monkeypatch)
 
 
 class CountingService(RecordingService):

@@ -7,13 +7,11 @@ readable line, never a traceback — on both engines."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView
-from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.core.database import Database
@@ -23,7 +21,6 @@ from tests.ui.conftest import seed, settle, wait_until
 from tests.ui.helpers import (
     ModelWatch,
     RecordingService,
-    close_windows,
     model_of,
     open_window,
     seed_users,
@@ -37,19 +34,7 @@ SERVER_DOWN = "The database server is not answering."
 
 
 @pytest.fixture
-def windows(qt_loop: asyncio.AbstractEventLoop) -> Iterator[list[BrowseWindow]]:
-    opened: list[BrowseWindow] = []
-    yield opened
-    close_windows(qt_loop, opened)
-
-
-@pytest.fixture
-def testers(qtmodeltester: ModelTester) -> ModelWatch:
-    return ModelWatch(qtmodeltester)
-
-
-@pytest.fixture
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+def ten_row_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pages of 10 rows (more than a window's worth of them kept), so scrolling a window of
     95 rows reaches rows that are not loaded yet."""
     monkeypatch.setattr(record_table_model, "PAGE_SIZE", 10)
@@ -133,7 +118,7 @@ def test_a_failure_is_reported_once_however_often_the_rows_are_painted(
     qtbot: QtBot,
     testers: ModelWatch,
     windows: list[BrowseWindow],
-    small_pages: None,
+    ten_row_pages: None,
 ) -> None:
     seed_users(qt_loop, ui_database, 95)
     service = FlakyServer(ui_database)
@@ -176,7 +161,7 @@ def test_the_next_user_action_after_the_server_returns_brings_the_rows_back(
     qtbot: QtBot,
     testers: ModelWatch,
     windows: list[BrowseWindow],
-    small_pages: None,
+    ten_row_pages: None,
     no_retry_pause: None,
     user_action: Any,
 ) -> None:
@@ -209,7 +194,7 @@ def test_a_copy_refused_in_the_outage_leaves_no_stale_message_once_the_rows_are_
     qtbot: QtBot,
     testers: ModelWatch,
     windows: list[BrowseWindow],
-    small_pages: None,
+    ten_row_pages: None,
 ) -> None:
     seed_users(qt_loop, ui_database, 95)
     service = FlakyServer(ui_database)

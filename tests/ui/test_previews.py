@@ -6,12 +6,9 @@ on both engines."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QGuiApplication
-from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.core.database import Database
@@ -22,7 +19,6 @@ from tests.ui.helpers import (
     RecordingService,
     all_rows,
     cell,
-    close_windows,
     open_window,
     raw,
     settled,
@@ -32,18 +28,6 @@ from ui.record_table_model import PREVIEW_CHARS, RecordTableModel, is_cut
 
 FIVE_MB = 5 * 1024 * 1024
 LONG_NAME_CHARS = 200_000
-
-
-@pytest.fixture
-def windows(qt_loop: asyncio.AbstractEventLoop) -> Iterator[list[BrowseWindow]]:
-    opened: list[BrowseWindow] = []
-    yield opened
-    close_windows(qt_loop, opened)
-
-
-@pytest.fixture
-def testers(qtmodeltester: ModelTester) -> ModelWatch:
-    return ModelWatch(qtmodeltester)
 
 
 def five_megabyte_post() -> str:

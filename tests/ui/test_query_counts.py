@@ -8,9 +8,7 @@ in memory: tests/ui/test_copy.py.)"""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
-import pytest
 from PySide6.QtGui import QGuiApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -24,31 +22,17 @@ from tests.ui.helpers import (
     RecordingService,
     all_rows,
     analyze,
-    close_windows,
     open_window,
     raw,
     seed_users,
     settled,
     show_row,
     statements_run,
-    use_small_pages,
     wait_exact,
 )
 from ui import record_table_model
 from ui.browse_window import BrowseWindow
 from ui.record_table_model import RecordTableModel
-
-
-@pytest.fixture
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_small_pages(monkeypatch)
-
-
-@pytest.fixture
-def windows(qt_loop: asyncio.AbstractEventLoop) -> Iterator[list[BrowseWindow]]:
-    opened: list[BrowseWindow] = []
-    yield opened
-    close_windows(qt_loop, opened)
 
 
 def make_model(service: RecordingService, qtmodeltester: ModelTester) -> RecordTableModel:

@@ -48,14 +48,6 @@ class RecordingService(RecordService):
         return await super().browse(entity, spec, page, preview=preview)
 
 
-@pytest.fixture
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pages of 10 rows, anchors every 40: the paging logic at a size tests can seed."""
-    monkeypatch.setattr(record_table_model, "PAGE_SIZE", 10)
-    monkeypatch.setattr(record_table_model, "ANCHOR_STRIDE", 40)
-    monkeypatch.setattr(record_table_model, "MAX_CACHED_PAGES", 3)
-
-
 def attach_tester(tester: ModelTester, model: RecordTableModel) -> None:
     """QAbstractItemModelTester watches every later change; a broken rule fails the test
     through the Qt warning it logs (qt_log_level_fail)."""

@@ -8,14 +8,13 @@ both engines."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QRadioButton
-from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.core.database import Database
@@ -27,7 +26,6 @@ from tests.ui.helpers import (
     ModelWatch,
     RecordingService,
     all_rows,
-    close_windows,
     model_of,
     open_window,
     raw,
@@ -36,18 +34,6 @@ from tests.ui.helpers import (
 from ui.browse_window import BrowseWindow, default_columns
 from ui.record_table_model import RecordTableModel
 from ui.window_state import WindowState
-
-
-@pytest.fixture
-def windows(qt_loop: asyncio.AbstractEventLoop) -> Iterator[list[BrowseWindow]]:
-    opened: list[BrowseWindow] = []
-    yield opened
-    close_windows(qt_loop, opened)
-
-
-@pytest.fixture
-def testers(qtmodeltester: ModelTester) -> ModelWatch:
-    return ModelWatch(qtmodeltester)
 
 
 @pytest.fixture
