@@ -43,7 +43,7 @@ from app.services.records import RecordService, title_of
 from ui.dialogs.record_detail import RecordDetailDialog
 from ui.formatting import plain_text
 from ui.preferences import display_preferences
-from ui.record_table_model import CountState, RecordTableModel, is_cut
+from ui.record_table_model import CountState, RecordTableModel, ResultChangedError, is_cut
 from ui.tasks import async_slot
 from ui.widgets.filter_bar import FilterBar
 from ui.window_state import WindowState
@@ -288,8 +288,15 @@ class BrowseWindow(QMainWindow):
         shows its part of it."""
         assert self.model is not None
         assert self.filter_bar is not None
+        if self._search_timer.isActive():
+            # Text typed a moment ago belongs to this view too, not overwritten by it.
+            self._search_timer.stop()
+            search = self.search_box.text().strip()
+            view = replace(view, spec=replace(view.spec, search=search))
         if view == self.model.view:
             return
+        if view.spec != self.model.view.spec:
+            self._pending_position = None  # a place of another query
         self.model.set_view(view)
         self._show_view(view)
 
@@ -500,6 +507,9 @@ class BrowseWindow(QMainWindow):
         self.table.selectionModel().select(
             selection, QItemSelectionModel.SelectionFlag.ClearAndSelect
         )
+        # The rows may have come this very moment: the view must know its new height
+        # before it can scroll there (it would clamp to the old one).
+        self.table.doItemsLayout()
         first_column = self.table.horizontalHeader().logicalIndexAt(0)
         self.table.scrollTo(
             model.index(min(place.top_row, last_row), max(first_column, 0)),
@@ -709,7 +719,7 @@ class BrowseWindow(QMainWindow):
         full value — rows not in memory and text the grid shows cut are fetched, only for
         the rows selected — or nothing is copied and the status bar says why."""
         assert self.model is not None
-        model = self.model
+        model, entity = self.model, self.entity  # the window may move on while this waits
         blocks = self._selected_blocks()
         if not blocks:
             return
@@ -725,7 +735,7 @@ class BrowseWindow(QMainWindow):
             )
             return
         view_columns = self.view.columns
-        names = self.entity.column_names
+        names = entity.column_names
         chosen = {column for _, left, _, right in blocks for column in range(left, right + 1)}
         columns = [names.index(name) for name in view_columns if names.index(name) in chosen]
         if not columns:
@@ -744,11 +754,17 @@ class BrowseWindow(QMainWindow):
                     MESSAGE_MS,
                 )
                 return
-            full = await self._full_values(rows, cells_of_row, columns)
+            full = await self._full_values(entity, rows, cells_of_row, columns)
         except RecordsDeskError as error:
             self.statusBar().showMessage(f"Nothing was copied: {error}", MESSAGE_MS)
             return
-        lines = ["\t".join(_tsv(self.entity.columns[c].label) for c in columns)]
+        except ResultChangedError:
+            self.statusBar().showMessage(
+                "Nothing was copied: the rows changed (a new search or a refresh) meanwhile.",
+                MESSAGE_MS,
+            )
+            return
+        lines = ["\t".join(_tsv(entity.columns[c].label) for c in columns)]
         id_column = names.index("id")
         for row in sorted(cells_of_row):
             values = rows[row]
@@ -766,13 +782,14 @@ class BrowseWindow(QMainWindow):
 
     async def _full_values(
         self,
+        entity: EntityInfo,
         rows: dict[int, tuple[Any, ...]],
         cells_of_row: dict[int, set[int]],
         columns: list[int],
     ) -> dict[int, dict[int, Any]]:
         """The whole text of the selected cells the grid only has a preview of, by record
         id and column: one query for all of them."""
-        names = self.entity.column_names
+        names = entity.column_names
         id_column = names.index("id")
         ids: set[int] = set()
         cut_columns: set[int] = set()
@@ -786,7 +803,7 @@ class BrowseWindow(QMainWindow):
             return {}
         wanted = sorted(cut_columns)
         found = await self.records.values(
-            self.entity.name, sorted(ids), [names[column] for column in wanted]
+            entity.name, sorted(ids), [names[column] for column in wanted]
         )
         return {
             record_id: dict(zip(wanted, values, strict=True)) for record_id, values in found.items()

@@ -83,6 +83,10 @@ _ANSWERED_ROLES = frozenset(
 )
 
 
+class ResultChangedError(Exception):
+    """The query changed (a search, a refresh) while rows of the old one were fetched."""
+
+
 class CountState(enum.Enum):
     UNKNOWN = "unknown"
     ESTIMATED = "estimated"
@@ -138,6 +142,7 @@ class RecordTableModel(QAbstractTableModel):
         self._anchor_task: asyncio.Task[None] | None = None
         self.error: str | None = None
         self._failed_at = 0.0
+        self._failure_expected = True
         self._locale = QLocale()
         self._deleted_font = QFont()
         self._deleted_font.setItalic(True)
@@ -185,8 +190,10 @@ class RecordTableModel(QAbstractTableModel):
         clicking). Rows already shown stay; what failed is asked for again."""
         if self.error is None:
             return
-        if not now and time.monotonic() - self._failed_at < RETRY_INTERVAL_S:
-            return
+        if not now and (
+            not self._failure_expected or time.monotonic() - self._failed_at < RETRY_INTERVAL_S
+        ):
+            return  # our own bug does not go away by itself: only an explicit Retry
         self.error = None
         self.count_changed.emit()
         if self.count_state is not CountState.EXACT and not _running(self._count_task):
@@ -249,7 +256,7 @@ class RecordTableModel(QAbstractTableModel):
                     self.entity.name, self.spec, request, preview=PREVIEW_CHARS
                 )
                 if generation != self._generation:
-                    raise asyncio.CancelledError("the result changed while copying")
+                    raise ResultChangedError
                 for offset, values in enumerate(page.rows):
                     found[row + offset] = values
                 row = end + 1
@@ -420,6 +427,8 @@ class RecordTableModel(QAbstractTableModel):
                 self._set_row_count(end, CountState.EXACT)
             elif end != self._row_count:
                 self._recount(generation)
+        elif not forward and len(rows) < limit:
+            self._recount(generation)  # fewer rows before a known one: the rows changed
         elif end > self._row_count and self.count_state is not CountState.EXACT:
             self._set_row_count(end, self.count_state)
         self._announce(start, end)
@@ -474,11 +483,13 @@ class RecordTableModel(QAbstractTableModel):
         OFFSET only as the last resort."""
         if start == 0:
             return After(None, limit)
+        # A neighbour's key serves only when it is whole: a preview of long text (sorted
+        # by a post's content) comes before the value it was cut from.
         previous = self.row_values(start - 1) or fetched(start - 1)
-        if previous is not None:
+        if previous is not None and not any(map(is_cut, self._key_of(previous))):
             return After(self._key_of(previous), limit)
         following = self.row_values(start + limit)
-        if following is not None:
+        if following is not None and not any(map(is_cut, self._key_of(following))):
             return Before(self._key_of(following), limit)
         at_the_end = start + limit >= self._row_count
         if self.count_state is CountState.EXACT and self.total_rows is None and at_the_end:
@@ -542,6 +553,7 @@ class RecordTableModel(QAbstractTableModel):
         expected = isinstance(error, RecordsDeskError)
         message = str(error) if expected else UNEXPECTED_FAILURE
         self._failed_at = time.monotonic()
+        self._failure_expected = expected
         if self.error is None:
             self.error = message
             self.load_failed.emit(message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -337,5 +338,59 @@ def test_every_control_has_an_accessible_name(
         assert window.table.accessibleName() == "Results"
         assert window.search_box.accessibleName() == "Search"
         assert window.status_label.accessibleName() == "Rows"
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_text_typed_just_before_another_change_is_kept(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    """Typing, then Show deleted within the search pause: both make the new view."""
+
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        window.search_box.setFocus()
+        QTest.keyClicks(window.search_box, "example")
+        window.show_deleted_action.trigger()
+        assert window.search_box.text() == "example"
+        assert model.spec.search == "example"
+        assert model.spec.deleted is DeletedRows.INCLUDE
+        await settled(window)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_a_copy_overtaken_by_a_new_search_says_so(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        model._pages.clear()  # nothing in memory: the copy must fetch
+        window.select_rows(0, 5)
+        copying = asyncio.ensure_future(window.copy_selection())
+        await asyncio.sleep(0)
+        window.search_box.setText("zzz")
+        window.on_search_committed()
+        await copying
+        assert window.statusBar().currentMessage().startswith("Nothing was copied: the rows")
+        await settled(window)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_a_place_not_yet_restored_is_forgotten_when_the_query_changes(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        await settled(window)
+        # Back to a place whose rows were not there yet (its count still running)…
+        window._pending_position = replace(window.current_place(), top_row=40)
+        window.search_box.setText("example")
+        window.on_search_committed()  # …and a new search before they came
+        await settled(window)
+        assert window.table.rowAt(0) == 0  # the new result is not scrolled to the old place
 
     qt_loop.run_until_complete(scenario())

@@ -290,6 +290,11 @@ def test_a_bug_reaches_the_exception_hook_once_and_the_window_shows_a_readable_l
         assert len(reported) == 1
         assert isinstance(reported[0].get("exception"), ValueError)
         assert service.browse_calls == 1
+        model._failed_at -= 60  # long after: a scroll still does not ask again for our bug
+        window.on_user_action()
+        await settle()
+        assert service.browse_calls == 1
+        assert len(reported) == 1
         status = window.status_label.text()
         assert status == UNEXPECTED_FAILURE
         for detail in ("Traceback", "ValueError", "off-by-one", 'File "'):

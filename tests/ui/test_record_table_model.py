@@ -391,3 +391,33 @@ def test_a_superseded_count_stops_in_the_database(
         assert ui_database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_sorting_by_long_text_never_repeats_or_skips_a_row(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtmodeltester: ModelTester,
+    small_pages: None,
+) -> None:
+    """Pages carry previews of long text: a cut value is not a key to continue from (it
+    sorts before the value it was cut from), so the next page starts elsewhere."""
+    seed(qt_loop, ui_database, 15, deleted_fraction=0, posts_per_user=2)
+
+    async def scenario() -> None:
+        service = RecordingService(ui_database)
+        posts = await service.browse("posts", QuerySpec(), OffsetPage(0, 1000))
+        for number, post in enumerate(posts.rows):
+            letter = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"[number]
+            await service.update("posts", post[0], {"content": letter * 1000})
+        spec = QuerySpec(sort=(SortKey("content"),))
+        model = RecordTableModel(service, catalog.entity("posts"), ViewState("posts", spec))
+        attach_tester(qtmodeltester, model)
+        await wait_exact(model)
+        expected = [row[0] for row in (await service.browse("posts", spec, OffsetPage(0, 99))).rows]
+        for row in range(model.rowCount()):
+            await show_row(model, row)
+            assert model.record_id(row) == expected[row]
+        rows = await model.fetch_rows([(0, model.rowCount() - 1)])
+        assert [rows[row][0] for row in range(len(rows))] == expected
+
+    qt_loop.run_until_complete(scenario())
