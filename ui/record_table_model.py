@@ -427,7 +427,7 @@ class RecordTableModel(QAbstractTableModel):
                 self._set_row_count(end, CountState.EXACT)
             elif end != self._row_count:
                 self._recount(generation)
-        elif not forward and len(rows) < limit:
+        elif not forward and len(rows) < request.limit:
             self._recount(generation)  # fewer rows before a known one: the rows changed
         elif end > self._row_count and self.count_state is not CountState.EXACT:
             self._set_row_count(end, self.count_state)

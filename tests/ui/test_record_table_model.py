@@ -421,3 +421,30 @@ def test_sorting_by_long_text_never_repeats_or_skips_a_row(
         assert [rows[row][0] for row in range(len(rows))] == expected
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_reading_the_end_backwards_asks_for_no_recount(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtmodeltester: ModelTester,
+    small_pages: None,
+) -> None:
+    """The last page read backwards is short by design (95 rows: five in the last page);
+    only a backward page shorter than it asked for means the rows changed."""
+    seed(qt_loop, ui_database, 95, deleted_fraction=0)
+
+    class CountingCounts(RecordService):
+        counts = 0
+
+        async def count(self, entity: str, spec: QuerySpec) -> int:
+            CountingCounts.counts += 1
+            return await super().count(entity, spec)
+
+    async def scenario() -> None:
+        model = make_model(CountingCounts(ui_database), qtmodeltester)
+        await wait_exact(model)
+        await show_row(model, 94)
+        await settle()
+        assert CountingCounts.counts == 1
+
+    qt_loop.run_until_complete(scenario())
