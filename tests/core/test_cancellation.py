@@ -5,20 +5,74 @@ not shielded to run to its end, and never left idle in a transaction."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import Database
 
 # Statements that would run for minutes: only a cancel in the database ends them soon.
+# SQLite's calls records_desk_started() as it begins (see run_endless).
 ENDLESS = {
-    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
-    "SELECT count(*) FROM c",
+    "sqlite": "WITH RECURSIVE c(x) AS (SELECT records_desk_started() UNION ALL "
+    "SELECT x + 1 FROM c) SELECT count(*) FROM c",
     "postgresql": "SELECT pg_sleep(600)",
 }
 # Bounds a broken test only: a cancelled statement ends in milliseconds.
 WAIT_S = 20
+# How often the PostgreSQL server is asked whether the statement runs (a condition, not a pause).
+POLL_S = 0.01
+
+
+async def run_endless(session: AsyncSession, started: asyncio.Event) -> None:
+    """Run the endless statement; ``started`` is set once the database is running it —
+    not merely once it was sent: a cancel that comes before has nothing to stop."""
+    connection = await session.connection()
+    dialect = connection.dialect.name
+    watcher: asyncio.Task[None] | None = None
+    if dialect == "sqlite":
+        loop = asyncio.get_running_loop()
+
+        def mark_started() -> int:  # called in the driver's thread by SQLite itself
+            loop.call_soon_threadsafe(started.set)
+            return 1
+
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        await driver.create_function("records_desk_started", 0, mark_started)
+    else:
+        watcher = asyncio.ensure_future(_watch_for_endless(connection.engine.url, started))
+    try:
+        await session.execute(text(ENDLESS[dialect]))
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+
+async def _watch_for_endless(url: Any, started: asyncio.Event) -> None:
+    watcher = Database(url)
+    try:
+        async with asyncio.timeout(WAIT_S):
+            while not started.is_set():
+                async with watcher.get_session() as session:
+                    running = await session.execute(
+                        text(
+                            "SELECT 1 FROM pg_stat_activity WHERE state = 'active' "
+                            "AND query = :query"
+                        ),
+                        {"query": ENDLESS["postgresql"]},
+                    )
+                    if running.first() is not None:
+                        started.set()
+                        return
+                await asyncio.sleep(POLL_S)
+    finally:
+        await watcher.dispose()
 
 
 async def start_endless(database: Database) -> asyncio.Task[None]:
@@ -26,13 +80,10 @@ async def start_endless(database: Database) -> asyncio.Task[None]:
 
     async def endless() -> None:
         async with database.get_session() as session:
-            await session.execute(text("SELECT 1"))
-            started.set()
-            await session.execute(text(ENDLESS[database.dialect_name]))
+            await run_endless(session, started)
 
     task = asyncio.ensure_future(endless())
-    await started.wait()
-    await asyncio.sleep(0.05)  # let the endless statement reach the database
+    await asyncio.wait_for(started.wait(), WAIT_S)
     return task
 
 
@@ -85,13 +136,16 @@ async def test_a_late_interrupt_does_not_break_the_next_statement(
     """SQLite clears an interrupt when the next statement starts: cancelling a task whose
     statement had already finished must not fail the following one."""
 
+    between_statements = asyncio.Event()
+
     async def quick() -> None:
         async with database.get_session() as session:
             await session.execute(text("SELECT 1"))
-            await asyncio.sleep(10)  # cancelled here, between statements
+            between_statements.set()
+            await asyncio.Event().wait()  # cancelled here
 
     task = asyncio.ensure_future(quick())
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(between_statements.wait(), WAIT_S)
     task.cancel()
     await asyncio.wait({task}, timeout=WAIT_S)
     async with database.get_session() as session:

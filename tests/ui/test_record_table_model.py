@@ -357,9 +357,8 @@ def test_a_superseded_count_stops_in_the_database(
 ) -> None:
     """Typing on in the search box: the count of the previous term is cancelled in the
     database (not shielded to run to its end) and its connection is returned."""
-    from sqlalchemy import text
 
-    from tests.core.test_cancellation import ENDLESS
+    from tests.core.test_cancellation import run_endless
 
     seed(qt_loop, ui_database, 20)
     running, ended = asyncio.Event(), asyncio.Event()
@@ -373,16 +372,14 @@ def test_a_superseded_count_stops_in_the_database(
                 return await super().count(entity, spec)
             try:
                 async with self.database.get_session() as session:
-                    running.set()
-                    await session.execute(text(ENDLESS[self.database.dialect_name]))
+                    await run_endless(session, running)
             finally:
                 ended.set()
             raise AssertionError("the endless count ended by itself")
 
     async def scenario() -> None:
         model = make_model(EndlessFirstCount(ui_database), qtmodeltester)
-        await running.wait()
-        await asyncio.sleep(0.05)  # the statement is in the database now
+        await running.wait()  # the statement runs in the database now
         set_spec(model, QuerySpec(search="example"))
         await asyncio.wait_for(ended.wait(), 20)
         await wait_exact(model)
