@@ -141,6 +141,15 @@ class ViewState:
 
 
 @dataclass(frozen=True)
+class KeyRange:
+    """Rows of a result from the row whose sort key is ``first`` to the one whose key is
+    ``last``, both included: a block of selected rows, however many, in two keys."""
+
+    first: tuple[Any, ...]
+    last: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class OffsetPage:
     offset: int
     limit: int

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 from sqlalchemy import event, exc
@@ -30,6 +30,8 @@ from app.config import describe_url
 from app.core import redaction
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # SQLite waits this long for another writer before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 5_000
@@ -158,6 +160,13 @@ class InterruptibleConnection(aiosqlite.Connection):
         if self._stopping is None:
             self._stopping = super().stop()
         return self._stopping
+
+    async def run_in_worker(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        """``function(connection)`` in the worker thread, with the sqlite3 connection:
+        work too long to hand back row by row (an export). It is interrupted like any
+        statement when the awaiting task is cancelled, or by ``interrupt()``."""
+        result: T = await self._execute(function, self._connection)
+        return result
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:

@@ -34,6 +34,7 @@ from app.query import (
     Before,
     Column,
     DeletedRows,
+    KeyRange,
     OffsetPage,
     PageRequest,
     QuerySpec,
@@ -93,13 +94,18 @@ class BaseRepository(Generic[T]):
 
     async def count(self, spec: QuerySpec | None = None) -> int:
         spec = spec or QuerySpec()
-        statement = self._filtered(
-            select(func.count()).select_from(self.model),
-            spec,
-            use_index=await self.search_uses_index(spec.search),
-        )
+        statement = self.count_statement(spec, use_index=await self.search_uses_index(spec.search))
         result = await self.session.execute(statement)
         return int(result.scalar_one())
+
+    def count_statement(
+        self, spec: QuerySpec, *, use_index: bool = False, ranges: Sequence[KeyRange] = ()
+    ) -> Select[Any]:
+        """``SELECT count(*)`` of the result, or of the ``ranges`` of it when given."""
+        statement = self._filtered(
+            select(func.count()).select_from(self.model), spec, use_index=use_index
+        )
+        return self._within(statement, spec, ranges)
 
     async def create(self, **data: Any) -> T:
         instance = self.model(**self._settable(data))
@@ -242,6 +248,59 @@ class BaseRepository(Generic[T]):
         elif isinstance(page, After) and page.skip:
             statement = statement.offset(page.skip)
         return statement
+
+    def export_statement(
+        self,
+        spec: QuerySpec,
+        columns: Sequence[ColumnElement[Any]],
+        *,
+        use_index: bool = False,
+        ranges: Sequence[KeyRange] = (),
+    ) -> Select[Any]:
+        """``columns`` of every row of the result in its order (of the ``ranges`` of it
+        when given): what an export writes, in one statement."""
+        statement = self._filtered(select(*columns), spec, use_index=use_index)
+        statement = self._within(statement, spec, ranges)
+        return statement.order_by(*_ordering(self.sort_keys(spec), reverse=False))
+
+    def _within(
+        self, statement: Select[Any], spec: QuerySpec, ranges: Sequence[KeyRange]
+    ) -> Select[Any]:
+        """Only the rows inside one of ``ranges`` (all of them when there are none)."""
+        if not ranges:
+            return statement
+        keys = self.sort_keys(spec)
+        id_column = self.model.__table__.c.id
+        single = [
+            coerce_value(id_column, block.first[-1])
+            for block in ranges
+            if block.first == block.last
+        ]
+        # One IN list per chunk of single rows: each OR term deepens SQLite's expression
+        # tree, which stops at a depth of 1,000.
+        inside: list[ColumnElement[bool]] = [
+            id_column.in_(single[start : start + _IDS_PER_STATEMENT])
+            for start in range(0, len(single), _IDS_PER_STATEMENT)
+        ]
+        for block in ranges:
+            if block.first == block.last:
+                continue
+            # A key ends with the id, so each end is one row; between them, a row comes
+            # after the first end and before the last.
+            ends = [
+                coerce_value(id_column, block.first[-1]),
+                coerce_value(id_column, block.last[-1]),
+            ]
+            inside.append(
+                or_(
+                    id_column.in_(ends),
+                    and_(
+                        self._keyset_condition(keys, block.first, reverse=False),
+                        self._keyset_condition(keys, block.last, reverse=True),
+                    ),
+                )
+            )
+        return statement.where(or_(*inside))
 
     def _columns(self, preview: int | None) -> list[ColumnElement[Any]]:
         """Every column; with ``preview``, text cut after ``preview + 1`` characters, so a

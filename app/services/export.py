@@ -1,0 +1,675 @@
+"""Export what a browse window shows (or the command line asks for) to a CSV file.
+
+Exactly the rows of the view — its search, filters, sort and deleted rows, or only the
+selected blocks of it — with its columns in order, read in one transaction so the count
+shown while writing is the number of rows written. The database formats the values
+(``app.repositories.export_columns``): PostgreSQL streams the finished CSV through COPY;
+SQLite hands over one line per row in its own worker thread, where the file is written,
+so neither engine formats a million rows on the GUI thread.
+
+The file is written under a temporary name beside the chosen one and moved into place
+only when complete: a cancel, a full disk, a lost server or a crash leave the chosen path
+as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import queue
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+
+from app.core.database import Database, InterruptibleConnection
+from app.query import DeletedRows, Equals, KeyRange, ViewState
+from app.repositories import BaseRepository
+from app.repositories.export_columns import (
+    FORMULA_STARTS,
+    formatted,
+    lines_are_finished,
+    sqlite_line,
+)
+from app.services import catalog
+from app.services.errors import RecordsDeskError, ValidationError, translate_errors
+from app.services.records import repository_for
+
+log = logging.getLogger(__name__)
+
+DELIMITERS = {",": "Comma", ";": "Semicolon", "\t": "Tab"}
+LINE_ENDINGS = {"\r\n": "Windows (CR LF)", "\n": "Unix (LF)"}
+UTF8_BOM = b"\xef\xbb\xbf"
+# Longer than anyone types for "no value"; keeps a pasted paragraph out of every cell.
+MAX_EMPTY_TEXT = 20
+# Separate blocks of selected rows (ctrl-click runs) one export takes: each is a term of
+# the WHERE clause, and SQLite's expression tree stops at a depth of 1,000.
+MAX_SELECTION_BLOCKS = 200
+# Lines per fetch on SQLite: one block of text per fetch keeps every call into C short
+# (the GIL is never held long enough to stall the window) and the Python work per row tiny.
+SQLITE_LINES_PER_FETCH = 1_000
+# A COPY is one statement however long it runs; the connection's command timeout (meant
+# for one page) would cut a large export off. Cancel is the way to stop one.
+POSTGRES_EXPORT_TIMEOUT_S = 24 * 3600.0
+# Blocks waiting for the writer thread: enough to ride out a slow disk for a moment,
+# few enough that memory stays flat whatever the number of rows.
+_QUEUED_WRITES = 64
+# The writer flushes to the disk after this much: the final fsync then has little left.
+_SYNC_EVERY_BYTES = 16 << 20
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?")
+
+
+class ExportError(RecordsDeskError):
+    """The file cannot be written (a folder that is missing or read-only, a full disk)."""
+
+
+@dataclass(frozen=True)
+class CsvOptions:
+    """How the file is written. The defaults follow RFC 4180 and are spreadsheet-safe."""
+
+    delimiter: str = ","
+    header: bool = True
+    bom: bool = False
+    line_ending: str = "\r\n"
+    empty_text: str = ""
+    formula_protection: bool = True
+
+    def validated(self) -> CsvOptions:
+        if self.delimiter not in DELIMITERS:
+            raise ValidationError("The delimiter must be a comma, a semicolon or a tab.")
+        if self.line_ending not in LINE_ENDINGS:
+            raise ValidationError("Lines must end with CR LF or with LF.")
+        text = self.empty_text
+        if len(text) > MAX_EMPTY_TEXT:
+            raise ValidationError(
+                f"The text for empty values can have at most {MAX_EMPTY_TEXT} characters."
+            )
+        if any(character in text for character in (self.delimiter, '"', "\r", "\n", "\0")):
+            raise ValidationError(
+                "The text for empty values cannot hold the delimiter, a double quote "
+                "or a line break: it would be read back as something else."
+            )
+        if self.formula_protection and text.startswith(FORMULA_STARTS):
+            raise ValidationError(
+                "The text for empty values cannot start with = + - @ or a tab: a "
+                "spreadsheet would run it as a formula."
+            )
+        return self
+
+
+def excel_options(decimal_point: str, options: CsvOptions = CsvOptions()) -> CsvOptions:
+    """What Excel opens by double-click: a BOM (or it guesses the wrong encoding), CR LF,
+    and the list separator of the locale: a semicolon where the decimal point is a comma."""
+    delimiter = ";" if decimal_point == "," else ","
+    return replace(options, delimiter=delimiter, bom=True, line_ending="\r\n", header=True)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """The rows and columns to write: the ``view``; with ``ranges``, only those blocks of
+    it (a selection); with ``all_columns``, every column rather than the visible ones."""
+
+    view: ViewState
+    ranges: tuple[KeyRange, ...] = ()
+    all_columns: bool = False
+
+    def columns(self) -> tuple[str, ...]:
+        """The columns in the order they are written; refuses unknown ones in words."""
+        info = catalog.entity(self.view.entity)
+        for name in self.view.columns:
+            info.column(name)
+        if self.all_columns:
+            # A secret (the password hash) only when the window shows it.
+            return tuple(
+                column.name
+                for column in info.columns
+                if not column.hidden_by_default or column.name in self.view.columns
+            )
+        if self.view.columns:
+            return self.view.columns
+        return tuple(column.name for column in info.columns if not column.hidden_by_default)
+
+
+@dataclass
+class ExportProgress:
+    """How far an export is; written by the export (from its worker thread on SQLite),
+    read by whoever shows it. ``total`` is None until the rows are counted."""
+
+    rows: int = 0
+    total: int | None = None
+    bytes: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    rows: int
+    bytes: int
+    path: Path | None  # None when written to a stream (standard output)
+    seconds: float
+
+
+def proposed_file_name(view: ViewState, today: date) -> str:
+    """``users-2026-12-02.csv``; a related view says whose: ``orders-of-user-12-….csv``."""
+    info = catalog.entity(view.entity)
+    name = view.entity.replace("_", "-")
+    for filter_ in view.spec.filters:
+        if not isinstance(filter_, Equals):
+            continue
+        column = info.column(filter_.column)
+        if column.references is not None and str(filter_.value).isascii():
+            owner = catalog.entity(column.references).singular.lower().replace(" ", "-")
+            name += f"-of-{owner}-{filter_.value}"
+            break
+    if view.spec.deleted is DeletedRows.ONLY:
+        name += "-trash"
+    return f"{name}-{today.isoformat()}.csv"
+
+
+def header_line(columns: Sequence[str], options: CsvOptions) -> str:
+    return options.delimiter.join(csv_field(name, options) for name in columns)
+
+
+def csv_field(value: object, options: CsvOptions) -> str:
+    """One value as a CSV field, quoted where RFC 4180 needs it and where PostgreSQL's
+    COPY quotes it: also an empty text, and a text equal to the one for empty values."""
+    if value is None:
+        return options.empty_text
+    text = str(value)
+    if (
+        text == ""
+        or text == options.empty_text
+        or options.delimiter in text
+        or '"' in text
+        or "\r" in text
+        or "\n" in text
+    ):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+async def export_csv(
+    database: Database,
+    request: ExportRequest,
+    options: CsvOptions,
+    target: Path | BinaryIO,
+    progress: ExportProgress | None = None,
+) -> ExportResult:
+    """Write the rows of ``request`` to ``target`` (a file path, or a binary stream such
+    as standard output). Raises ValidationError for what cannot be exported as asked
+    (before anything is written), ExportError for a file that cannot be written, and
+    DatabaseUnavailableError; a cancelled export leaves ``target`` untouched."""
+    options = options.validated()
+    progress = progress or ExportProgress()
+    repository_class = repository_for(request.view.entity)
+    columns = request.columns()
+    if not columns:
+        raise ValidationError("Choose at least one column to export.")
+    _check_request(repository_class, request)
+    started = time.monotonic()
+    with translate_errors(database.url), _Destination(target) as destination:
+        if options.bom:
+            destination.write(UTF8_BOM)
+        if options.header:
+            destination.write((header_line(columns, options) + options.line_ending).encode())
+        if database.is_sqlite:
+            rows = await _export_sqlite(
+                database, repository_class, request, columns, options, destination, progress
+            )
+        else:
+            rows = await _export_postgres(
+                database, repository_class, request, columns, options, destination, progress
+            )
+        destination.publish()
+    progress.rows = rows
+    return ExportResult(
+        rows=rows,
+        bytes=destination.bytes,
+        path=destination.path,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _check_request(repository_class: type[BaseRepository[Any]], request: ExportRequest) -> None:
+    """Refuse a bad filter, sort or selection before any file is made."""
+    spec = request.view.spec
+    for filter_ in spec.filters:
+        filter_.condition(repository_class.column(filter_.column))
+    repository_class.sort_keys(spec)
+    blocks = sum(1 for block in request.ranges if block.first != block.last)
+    if blocks > MAX_SELECTION_BLOCKS:
+        raise ValidationError(
+            f"An export takes at most {MAX_SELECTION_BLOCKS} separate blocks of selected "
+            "rows; select fewer, larger blocks, or export all rows."
+        )
+    width = len(spec.order())
+    if any(len(block.first) != width or len(block.last) != width for block in request.ranges):
+        raise ValidationError("The selection no longer matches the sort order; select again.")
+
+
+# -- SQLite: lines made by the database, written in the connection's worker thread ---------
+
+
+async def _export_sqlite(
+    database: Database,
+    repository_class: type[BaseRepository[Any]],
+    request: ExportRequest,
+    columns: Sequence[str],
+    options: CsvOptions,
+    destination: _Destination,
+    progress: ExportProgress,
+) -> int:
+    spec = request.view.spec
+    table_columns = [repository_class.column(name) for name in columns]
+    id_column = repository_class.column("id")
+    async with database.engine.connect() as connection, connection.begin():
+        # BEGIN (deferred): the snapshot is taken by the count and kept to the last row.
+        repository = repository_class(AsyncSession(bind=connection))
+        use_index = await repository.search_uses_index(spec.search)
+        dialect = connection.dialect
+        count_sql = driver_sql(
+            repository.count_statement(spec, use_index=use_index, ranges=request.ranges),
+            dialect,
+        )
+        line = sqlite_line(
+            table_columns,
+            delimiter=options.delimiter,
+            empty_text=options.empty_text,
+            formula_protection=options.formula_protection,
+        )
+        lines_sql = driver_sql(
+            repository.export_statement(
+                spec, [line, id_column], use_index=use_index, ranges=request.ranges
+            ),
+            dialect,
+        )
+        values = [
+            formatted(column, "sqlite", formula_protection=options.formula_protection)
+            for column in table_columns
+        ]
+        by_id = _ValuesById(select(id_column, *values), id_column, dialect)
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, InterruptibleConnection)
+        writer = _SqliteWriter(count_sql, lines_sql, by_id, len(columns), options, destination)
+        writer.progress = progress
+        job = asyncio.ensure_future(driver.run_in_worker(writer.run))
+        try:
+            return await asyncio.shield(job)
+        except asyncio.CancelledError:
+            writer.stop.set()
+            await driver.interrupt()
+            # The worker stops at its next row; wait for it so that nothing writes to
+            # the file once it is removed.
+            await asyncio.wait([job])
+            raise
+
+
+class _ValuesById:
+    """The formatted values of some rows by id: for a block of lines that needs quoting."""
+
+    def __init__(self, statement: Select[Any], id_column: Any, dialect: Dialect) -> None:
+        self._statement = statement
+        self._id_column = id_column
+        self._dialect = dialect
+
+    def sql(self, ids: Sequence[int]) -> tuple[str, list[Any]]:
+        return driver_sql(self._statement.where(self._id_column.in_(list(ids))), self._dialect)
+
+
+class _SqliteWriter:
+    """The export's loop, run in the SQLite connection's worker thread."""
+
+    def __init__(
+        self,
+        count_sql: tuple[str, list[Any]],
+        lines_sql: tuple[str, list[Any]],
+        by_id: _ValuesById,
+        fields: int,
+        options: CsvOptions,
+        destination: _Destination,
+    ) -> None:
+        self.count_sql = count_sql
+        self.lines_sql = lines_sql
+        self.by_id = by_id
+        self.fields = fields
+        self.options = options
+        self.destination = destination
+        self.progress = ExportProgress()
+        self.stop = threading.Event()
+
+    def run(self, connection: sqlite3.Connection) -> int:
+        options = self.options
+        cursor = connection.execute(*self.count_sql)
+        self.progress.total = int(cursor.fetchone()[0])
+        cursor = connection.execute(*self.lines_sql)
+        written = 0
+        while not self.stop.is_set():
+            rows = cursor.fetchmany(SQLITE_LINES_PER_FETCH)
+            if not rows:
+                break
+            text = "\n".join([row[0] for row in rows])
+            if lines_are_finished(text, len(rows), self.fields, options.delimiter):
+                if options.line_ending != "\n":
+                    text = text.replace("\n", options.line_ending)
+                text += options.line_ending
+            else:
+                text = self._finished(connection, [row[1] for row in rows])
+            self.destination.write(text.encode())
+            written += len(rows)
+            self.progress.rows = written
+            self.progress.bytes = self.destination.bytes
+        if self.stop.is_set():
+            raise asyncio.CancelledError
+        return written
+
+    def _finished(self, connection: sqlite3.Connection, ids: list[int]) -> str:
+        """The lines of these rows, quoted value by value (same snapshot, same values)."""
+        options = self.options
+        found = {row[0]: row[1:] for row in connection.execute(*self.by_id.sql(ids))}
+        ending = options.line_ending
+        delimiter = options.delimiter
+        return "".join(
+            delimiter.join([csv_field(value, options) for value in found[record_id]]) + ending
+            for record_id in ids
+        )
+
+
+# -- PostgreSQL: COPY in a repeatable-read snapshot, counted beside it ----------------------
+
+
+async def _export_postgres(
+    database: Database,
+    repository_class: type[BaseRepository[Any]],
+    request: ExportRequest,
+    columns: Sequence[str],
+    options: CsvOptions,
+    destination: _Destination,
+    progress: ExportProgress,
+) -> int:
+    spec = request.view.spec
+    values = [
+        formatted(
+            repository_class.column(name),
+            "postgresql",
+            formula_protection=options.formula_protection,
+        ).label(f"c{position}")
+        for position, name in enumerate(columns)
+    ]
+    async with database.engine.connect() as plain:
+        connection = await plain.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+        async with connection.begin():
+            # Dates print in the session's zone: UTC, so "+00" is always the offset.
+            await connection.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
+            await connection.exec_driver_sql("SET LOCAL DateStyle = 'ISO'")
+            repository = repository_class(AsyncSession(bind=connection))
+            use_index = await repository.search_uses_index(spec.search)
+            snapshot = str(
+                (await connection.exec_driver_sql("SELECT pg_export_snapshot()")).scalar_one()
+            )
+            count_statement = repository.count_statement(
+                spec, use_index=use_index, ranges=request.ranges
+            )
+            counting = asyncio.ensure_future(
+                _count_in_snapshot(database, snapshot, count_statement)
+            )
+            counting.add_done_callback(lambda task: _take_total(task, progress))
+            sql, arguments = driver_sql(
+                repository.export_statement(
+                    spec, values, use_index=use_index, ranges=request.ranges
+                ),
+                connection.dialect,
+            )
+            raw = await connection.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            sink = _CopySink(destination, options.line_ending, progress)
+            try:
+                status = await driver.copy_from_query(
+                    sql,
+                    *arguments,
+                    output=sink.write,
+                    format="csv",
+                    delimiter=options.delimiter,
+                    null=options.empty_text,
+                    encoding="utf8",
+                    timeout=POSTGRES_EXPORT_TIMEOUT_S,
+                )
+                total = await counting
+            finally:
+                if not counting.done():
+                    counting.cancel()
+                    await asyncio.wait([counting])
+    rows = int(str(status).rsplit(" ", 1)[-1])
+    if rows != total:  # one snapshot: only a bug could make them differ
+        log.error("export wrote %d rows of a result counted as %d", rows, total)
+    return rows
+
+
+async def _count_in_snapshot(database: Database, snapshot: str, statement: Select[Any]) -> int:
+    """Count on a second connection that shares the export's snapshot: the exact number
+    of the rows the COPY writes, without making it wait for a count first."""
+    if not _SNAPSHOT_ID.fullmatch(snapshot):
+        raise RuntimeError(f"unexpected snapshot id {snapshot!r}")
+    async with database.engine.connect() as plain:
+        connection = await plain.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+        async with connection.begin():
+            await connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            return int((await connection.execute(statement)).scalar_one())
+
+
+def _take_total(task: asyncio.Task[int], progress: ExportProgress) -> None:
+    if not task.cancelled() and task.exception() is None:
+        progress.total = task.result()
+
+
+class _CopySink:
+    """Receives COPY's output: writes it, with CR LF line ends when asked for.
+
+    COPY ends lines with LF. Only the LFs outside quotes end a row; inside a quoted
+    value an LF is data and stays as it is, so the conversion follows the quotes across
+    chunks (a doubled quote inside a value toggles twice and changes nothing)."""
+
+    def __init__(self, destination: _Destination, line_ending: str, progress: ExportProgress):
+        self._destination = destination
+        self._crlf = line_ending == "\r\n"
+        self._progress = progress
+        self._in_quotes = False
+
+    async def write(self, data: bytes) -> None:
+        if self._crlf:
+            data = self._with_crlf(data)
+        await self._destination.write_soon(data)
+        progress = self._progress
+        # Only for the progress bar: a line break inside a value counts as a row here.
+        progress.rows = min(progress.rows + data.count(b"\n"), progress.total or 2**63)
+        progress.bytes = self._destination.bytes
+
+    def _with_crlf(self, data: bytes) -> bytes:
+        if b'"' not in data:
+            return data if self._in_quotes else data.replace(b"\n", b"\r\n")
+        parts = data.split(b'"')
+        inside = self._in_quotes
+        for index, part in enumerate(parts):
+            if not inside:
+                parts[index] = part.replace(b"\n", b"\r\n")
+            inside = not inside
+        # One toggle fewer than parts: the last part's state is the one carried on.
+        self._in_quotes = not inside
+        return b'"'.join(parts)
+
+
+# -- shared --------------------------------------------------------------------------------
+
+
+def driver_sql(statement: Select[Any], dialect: Dialect) -> tuple[str, list[Any]]:
+    """``statement`` as SQL text for the driver itself, with its parameters converted as
+    SQLAlchemy converts them (money to cents on SQLite, dates to UTC text)."""
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    parameters = compiled.construct_params()
+    # The converters SQLAlchemy applies when it executes (private, pinned by a test).
+    processors: dict[str, Any] = dict(compiled._bind_processors)
+    names = compiled.positiontup or []
+    return str(compiled), [
+        processors[name](parameters[name]) if name in processors else parameters[name]
+        for name in names
+    ]
+
+
+class _Destination:
+    """The file being written: a temporary one beside the target, moved onto it by
+    ``publish``; removed instead when the export fails or is cancelled.
+
+    A thread of its own does the writing (and flushes to the disk as it goes), so the
+    formatting never waits for the disk and the GUI thread never blocks in write()."""
+
+    def __init__(self, target: Path | BinaryIO) -> None:
+        self.bytes = 0
+        self.path: Path | None = None
+        self._stream: BinaryIO | None = None
+        self._temporary: Path | None = None
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED_WRITES)
+        self._writer: threading.Thread | None = None
+        self._failure: OSError | None = None
+        if isinstance(target, Path):
+            self.path = target
+        else:
+            self._stream = target
+
+    def __enter__(self) -> _Destination:
+        if self.path is not None:
+            self._open(self.path)
+        self._writer = threading.Thread(target=self._write_all, name="csv-writer", daemon=True)
+        self._writer.start()
+        return self
+
+    def _open(self, path: Path) -> None:
+        if path.is_dir():
+            raise ExportError(f"{path} is a folder; choose a file name for the export.")
+        if not path.parent.is_dir():
+            raise ExportError(f"The folder {path.parent} does not exist.")
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
+        try:
+            # 0o666 less the umask, as any new file; O_EXCL: never someone else's file.
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as error:
+            raise _file_error(error, path) from error
+        self._temporary = temporary
+        self._stream = os.fdopen(descriptor, "wb", buffering=0)
+
+    def write(self, data: bytes) -> None:
+        """Queue ``data``; raises the writer's error, if it met one, at the next call."""
+        if self._failure is not None:
+            raise _file_error(self._failure, self.path)
+        self._queue.put(data)
+        self.bytes += len(data)
+
+    async def write_soon(self, data: bytes) -> None:
+        """``write`` for a coroutine on the event loop: when the disk lags behind, wait
+        for it without blocking the loop (and so hold back the COPY stream)."""
+        try:
+            if self._failure is None:
+                self._queue.put_nowait(data)
+                self.bytes += len(data)
+                return
+        except queue.Full:
+            await asyncio.to_thread(self._queue.put, data)
+            self.bytes += len(data)
+            return
+        raise _file_error(self._failure, self.path)
+
+    def _write_all(self) -> None:
+        stream = self._stream
+        assert stream is not None
+        unsynced = 0
+        while (data := self._queue.get()) is not None:
+            if self._failure is not None:
+                continue  # drain: the exporter learns of the failure at its next write
+            try:
+                stream.write(data)
+                unsynced += len(data)
+                if self._temporary is not None and unsynced >= _SYNC_EVERY_BYTES:
+                    # Bit by bit while the rows are formatted, not all at the end.
+                    os.fdatasync(stream.fileno())
+                    unsynced = 0
+            except OSError as error:
+                self._failure = error
+
+    def _finish_writing(self) -> None:
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+
+    def publish(self) -> None:
+        self._finish_writing()
+        if self._failure is not None:
+            raise _file_error(self._failure, self.path)
+        assert self._stream is not None
+        try:
+            self._stream.flush()
+            if self._temporary is None or self.path is None:
+                return
+            # On the disk before the rename: after a crash, the old file or the whole
+            # new one, never a short one.
+            os.fsync(self._stream.fileno())
+            self._stream.close()
+            os.replace(self._temporary, self.path)
+        except OSError as error:
+            raise _file_error(error, self.path) from error
+        self._temporary = None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._finish_writing()
+        if self._temporary is None:
+            return
+        try:
+            if self._stream is not None:
+                self._stream.close()
+        except OSError:
+            pass  # a full disk fails the flush on close too; the file goes anyway
+        try:
+            self._temporary.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as unlink_error:
+            log.warning("could not remove %s: %s", self._temporary, unlink_error)
+
+
+def _file_error(error: OSError, path: Path | None) -> ExportError:
+    where = str(path) if path is not None else "the output"
+    folder = str(path.parent) if path is not None else "the output"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ExportError(f"There is not enough space on the disk for {where}.")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return ExportError(f"Records Desk may not write to {folder}; choose another folder.")
+    if error.errno == errno.EROFS:
+        return ExportError(f"{folder} is on a read-only disk; choose another folder.")
+    if error.errno == errno.ENOENT:
+        return ExportError(f"The folder {folder} does not exist.")
+    if error.errno == errno.EPIPE:
+        return ExportError("The program reading the export stopped reading.")
+    return ExportError(f"Cannot write {where}: {error.strerror or error}.")
