@@ -82,7 +82,88 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"same seed, same data: a whole number (default {_SEED_DEFAULTS.random_seed})",
     )
+
+    export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="write records to a CSV file, as a browse window exports them",
+        description="Write the records of one kind to CSV: the same rows, columns and "
+        "bytes as Export CSV… in a browse window with the same choices.",
+    )
+    export.add_argument("kind", metavar="KIND", help="kind of record: " + ", ".join(_KINDS))
+    export.add_argument("--search", default="", metavar="TEXT", help="the search box's text")
+    export.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="only records whose FIELD equals VALUE (repeat for more filters)",
+    )
+    export.add_argument(
+        "--sort",
+        action="append",
+        default=[],
+        metavar="FIELD[:desc]",
+        help="sort by FIELD, descending with :desc (repeat for more keys; default: id)",
+    )
+    deleted = export.add_mutually_exclusive_group()
+    deleted.add_argument(
+        "--include-deleted", action="store_true", help="also the records in the trash"
+    )
+    deleted.add_argument("--only-deleted", action="store_true", help="only the trash")
+    export.add_argument(
+        "--columns",
+        metavar="a,b,…",
+        help="the columns in this order (default: all but the password hash)",
+    )
+    export.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        default=",",
+        metavar="X",
+        help="comma (default), semicolon or tab; also , ; or \\t",
+    )
+    export.add_argument("--bom", action="store_true", help="start with a UTF-8 byte order mark")
+    export.add_argument("--no-header", action="store_true", help="no row of column names")
+    export.add_argument(
+        "--line-ending",
+        choices=("crlf", "lf"),
+        default="crlf",
+        help="end lines with CR LF (default, RFC 4180) or LF",
+    )
+    export.add_argument(
+        "--empty", default="", metavar="TEXT", help="text for empty values (default: nothing)"
+    )
+    export.add_argument(
+        "--no-formula-protection",
+        action="store_true",
+        help="write text starting with = + - @ tab or CR as it is, for a program to read "
+        "(by default such text gets a leading ' so a spreadsheet never runs it)",
+    )
+    export.add_argument(
+        "--output", required=True, metavar="FILE", help="the CSV file to write, or - for stdout"
+    )
     return parser
+
+
+_DELIMITER_NAMES = {
+    ",": ",",
+    "comma": ",",
+    ";": ";",
+    "semicolon": ";",
+    "tab": "\t",
+    "\t": "\t",
+    "\\t": "\t",
+}
+
+
+def _delimiter(text: str) -> str:
+    try:
+        return _DELIMITER_NAMES[text.lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a delimiter: use comma, semicolon or tab"
+        ) from None
 
 
 # The seed options a user can give, each named after its SeedOptions field.
@@ -136,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
         "migrate": _migrate,
         "seed": _seed,
+        "export": _export,
     }
     try:
         return handlers[arguments.command](settings, arguments)
@@ -217,6 +299,77 @@ def _seed(settings: Settings, arguments: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return EXIT_OK
+
+
+def _export(settings: Settings, arguments: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
+    from app.services import catalog, migrations
+    from app.services.connection import open_database
+    from app.services.export import CsvOptions, ExportRequest, export_csv
+
+    # Everything that can be refused is refused before the database or a file is opened.
+    info = catalog.entity(arguments.kind)
+    filters = []
+    for word in arguments.filter:
+        name, equals, value = word.partition("=")
+        if not equals or not name:
+            raise ValidationError(f"--filter {word!r}: write it as FIELD=VALUE.")
+        info.column(name.strip())
+        filters.append(Equals(name.strip(), value))
+    sort = []
+    for word in arguments.sort:
+        name, _, direction = word.partition(":")
+        if direction not in ("", "asc", "desc"):
+            raise ValidationError(f"--sort {word!r}: the direction is asc or desc.")
+        info.column(name)
+        sort.append(SortKey(name, descending=direction == "desc"))
+    columns: tuple[str, ...] = ()
+    if arguments.columns is not None:
+        columns = tuple(name.strip() for name in arguments.columns.split(",") if name.strip())
+        if not columns:
+            raise ValidationError("--columns names no column.")
+    deleted = DeletedRows.EXCLUDE
+    if arguments.include_deleted:
+        deleted = DeletedRows.INCLUDE
+    elif arguments.only_deleted:
+        deleted = DeletedRows.ONLY
+    spec = QuerySpec(
+        search=arguments.search, filters=tuple(filters), sort=tuple(sort), deleted=deleted
+    )
+    request = ExportRequest(ViewState(info.name, spec, columns))
+    request.columns()  # unknown columns, in words
+    options = CsvOptions(
+        delimiter=arguments.delimiter,
+        header=not arguments.no_header,
+        bom=arguments.bom,
+        line_ending="\r\n" if arguments.line_ending == "crlf" else "\n",
+        empty_text=arguments.empty,
+        formula_protection=not arguments.no_formula_protection,
+    ).validated()
+    to_stdout = arguments.output == "-"
+    target = sys.stdout.buffer if to_stdout else Path(arguments.output)
+
+    async def run() -> None:
+        database = open_database(settings, echo=arguments.verbose)
+        try:
+            await migrations.prepare_for_use(database, waiting=_say_waiting)
+            result = await export_csv(database, request, options, target)
+        finally:
+            await database.dispose()
+        where = "standard output" if to_stdout else str(result.path)
+        print(
+            f"records-desk: wrote {result.rows:,} {info.label.lower()} to {where} "
+            f"({result.bytes:,} bytes) in {result.seconds:.1f} s.",
+            file=sys.stderr,
+        )
+
+    asyncio.run(run())
+    return EXIT_OK
+
+
+_KINDS = ("users", "profiles", "posts", "orders", "order_items", "accounts", "transfers")
 
 
 def _say_waiting(message: str) -> None:

@@ -25,7 +25,6 @@ from sqlalchemy import (
     func,
     literal,
     not_,
-    or_,
 )
 
 from app.models.types import Money, UTCDateTime
@@ -50,29 +49,37 @@ def formatted(column: Column, dialect: str, *, formula_protection: bool) -> Colu
             return _cents_as_decimal(column)
         return column  # NUMERIC(14, 2) prints as 1234.50 already
     if isinstance(column_type, UTCDateTime):
+        # RFC 3339, ISO 8601's profile for timestamps, with the space it allows for "T"
+        # (as PostgreSQL prints them, and spreadsheets read them): swapping in a "T"
+        # costs a third of the export's time on the server.
         if dialect == "sqlite":
             # Stored as UTC text, "2026-06-18 00:24:00.017914".
-            return func.replace(column, " ", "T").op("||")(literal("+00:00"))
+            return column.op("||")(literal("+00:00"))
         # Printed in the session's time zone, which the export sets to UTC: "…+00".
-        return func.replace(cast(column, Text), " ", "T").op("||")(literal(":00"))
+        return cast(column, Text).op("||")(literal(":00"))
     if isinstance(column_type, Boolean):
         return case((column, literal("true")), (not_(column), literal("false")))
     if formula_protection and is_text(column):
+        guarded = literal(FORMULA_GUARD).op("||")(column)
         if dialect == "sqlite":
-            starts_a_formula = func.substr(column, 1, 1).in_(FORMULA_STARTS)
-        else:
-            # ascii() of the first character: cheaper than cutting it off with left().
-            starts_a_formula = func.ascii(column).in_([ord(start) for start in FORMULA_STARTS])
-        return case((starts_a_formula, literal(FORMULA_GUARD).op("||")(column)), else_=column)
+            # Every formula start sorts below "A" (SQLite compares bytes): most text is
+            # passed by one comparison, without cutting off its first character.
+            return case(
+                (column >= "A", column),
+                (func.substr(column, 1, 1).in_(FORMULA_STARTS), guarded),
+                else_=column,
+            )
+        # ascii() of the first character: cheaper than cutting it off with left().
+        starts_a_formula = func.ascii(column).in_([ord(start) for start in FORMULA_STARTS])
+        return case((starts_a_formula, guarded), else_=column)
     return column
 
 
 def _cents_as_decimal(cents: Column) -> ColumnElement[Any]:
     """Whole cents (SQLite's money) as "-1234.05", by integer arithmetic: never a float."""
-    whole = func.abs(cents) / 100
-    hundredths = func.substr(literal("0").op("||")(func.abs(cents) % 100), -2)
     sign = case((cents < 0, literal("-")), else_=literal(""))
-    return sign.op("||")(whole).op("||")(literal(".")).op("||")(hundredths)
+    # Arguments of one printf, not a chain of "||": that binds tighter than "/" and "%".
+    return func.printf("%s%d.%02d", sign, func.abs(cents) // 100, func.abs(cents) % 100)
 
 
 def sqlite_line(
@@ -86,38 +93,46 @@ def sqlite_line(
     a quote or a line break: the caller checks a block of lines for those in one pass
     and finishes a block that has any from the values themselves (``formatted``).
 
-    NULL is written as ``empty_text``; an empty text and one equal to ``empty_text``
-    are quoted, so they read back as themselves (as PostgreSQL's COPY does).
+    NULL is written as ``empty_text``, and a text equal to it is quoted, so that it reads
+    back as itself (as PostgreSQL's COPY does): with the default, an empty text is \"\".
     """
     fields: list[ColumnElement[Any]] = []
     for column in columns:
         value = formatted(column, "sqlite", formula_protection=formula_protection)
+        # printf's %s writes NULL as nothing: only another text for it needs a coalesce.
+        missing = literal(empty_text) if column.nullable and empty_text else None
         if is_text(column) or isinstance(column.type, Enum):
-            fields.append(
-                case(
-                    (column.is_(None), literal(empty_text)),
-                    (
-                        or_(column == "", column == literal(empty_text)),
-                        literal('"').op("||")(value).op("||")(literal('"')),
-                    ),
-                    else_=value,
-                )
-            )
+            quoted = literal('"').op("||")(value).op("||")(literal('"'))
+            whens: list[tuple[Any, Any]] = [(column == literal(empty_text), quoted)]
+            if missing is not None:
+                whens.insert(0, (column.is_(None), missing))
+            fields.append(case(*whens, else_=value))
+        elif missing is not None:
+            fields.append(func.coalesce(value, missing))
         else:
-            fields.append(func.coalesce(value, literal(empty_text)))
+            fields.append(value)
+    if len(fields) < _PRINTF_ARGUMENTS:
+        # One printf builds the line in one buffer; a chain of "||" copies it per field.
+        pattern = delimiter.join(["%s"] * len(fields))
+        return func.printf(pattern, *fields)
     line = fields[0]
     for field in fields[1:]:
-        line = line.op("||")(literal(delimiter)).op("||")(field)
+        line = line.op("||")(literal(delimiter)).op("||")(func.coalesce(field, ""))
     return line
 
 
-def lines_are_finished(text: str, rows: int, fields: int, delimiter: str) -> bool:
-    """Whether ``text`` (``rows`` lines from ``sqlite_line`` joined by "\\n") needs no
-    quoting: no value in it holds a quote, a carriage return, a line feed or the
+# SQLite's limit on the arguments of a function (SQLITE_MAX_FUNCTION_ARG), less the pattern.
+_PRINTF_ARGUMENTS = 127
+
+
+def lines_are_finished(text: str, rows: int, fields: int, delimiter: str, line_ending: str) -> bool:
+    """Whether ``text`` (``rows`` lines from ``sqlite_line`` joined by ``line_ending``)
+    needs no quoting: no value in it holds a quote, a carriage return, a line feed or the
     delimiter. A few scans in C over the whole block, never a loop over its values."""
+    breaks = rows - 1
     return (
         '"' not in text
-        and "\r" not in text
-        and text.count("\n") == rows - 1
+        and text.count("\n") == breaks
+        and text.count("\r") == (breaks if line_ending == "\r\n" else 0)
         and text.count(delimiter) == rows * (fields - 1)
     )

@@ -37,10 +37,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from app.core.database import Database, InterruptibleConnection
+from app.models.types import InvalidValueError
 from app.query import DeletedRows, Equals, KeyRange, ViewState
 from app.repositories import BaseRepository
 from app.repositories.export_columns import (
-    FORMULA_STARTS,
+    FORMULA_STARTS as FORMULA_STARTS,
+)
+from app.repositories.export_columns import (
     formatted,
     lines_are_finished,
     sqlite_line,
@@ -186,13 +189,12 @@ def header_line(columns: Sequence[str], options: CsvOptions) -> str:
 
 def csv_field(value: object, options: CsvOptions) -> str:
     """One value as a CSV field, quoted where RFC 4180 needs it and where PostgreSQL's
-    COPY quotes it: also an empty text, and a text equal to the one for empty values."""
+    COPY quotes it: also a text equal to the one for empty values."""
     if value is None:
         return options.empty_text
     text = str(value)
     if (
-        text == ""
-        or text == options.empty_text
+        text == options.empty_text
         or options.delimiter in text
         or '"' in text
         or "\r" in text
@@ -219,7 +221,10 @@ async def export_csv(
     columns = request.columns()
     if not columns:
         raise ValidationError("Choose at least one column to export.")
-    _check_request(repository_class, request)
+    try:
+        _check_request(repository_class, request)
+    except InvalidValueError as error:
+        raise ValidationError(str(error)) from None
     started = time.monotonic()
     with translate_errors(database.url), _Destination(target) as destination:
         if options.bom:
@@ -362,11 +367,10 @@ class _SqliteWriter:
             rows = cursor.fetchmany(SQLITE_LINES_PER_FETCH)
             if not rows:
                 break
-            text = "\n".join([row[0] for row in rows])
-            if lines_are_finished(text, len(rows), self.fields, options.delimiter):
-                if options.line_ending != "\n":
-                    text = text.replace("\n", options.line_ending)
-                text += options.line_ending
+            ending = options.line_ending
+            text = ending.join([row[0] for row in rows])
+            if lines_are_finished(text, len(rows), self.fields, options.delimiter, ending):
+                text += ending
             else:
                 text = self._finished(connection, [row[1] for row in rows])
             self.destination.write(text.encode())
@@ -452,6 +456,12 @@ async def _export_postgres(
                     timeout=POSTGRES_EXPORT_TIMEOUT_S,
                 )
                 total = await counting
+            except BaseException:
+                # After an aborted COPY, asyncpg waits for the server to confirm the cancel;
+                # when the COPY had already ended there it never does, and the rollback
+                # would hang for the command timeout. Drop the connection instead.
+                await connection.invalidate()
+                raise
             finally:
                 if not counting.done():
                     counting.cancel()
