@@ -1,0 +1,157 @@
+"""``records-desk export``: the same bytes as the window's export for the same choices;
+every refusal is one line, exit 2, and no file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from app.__main__ import _KINDS, main
+from app.core.database import Database
+from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
+from app.services import catalog
+from app.services.export import CsvOptions, ExportRequest, export_csv
+from tests.repositories.factories import force, make_user, moment
+from tests.test_cli import plain, records_desk
+
+
+async def seed(database: Database) -> None:
+    async with database.get_session(write=True) as session:
+        for index, name in enumerate(["Ada; Lovelace", '=cmd|"/c calc"', "Chloé", "Ada B"]):
+            user = await make_user(
+                session, name=name, email=f"u{index}@example.org", is_active=index != 1
+            )
+            if index == 3:
+                await force(session, user, deleted_at=moment(2))
+
+
+def file_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+async def test_the_command_line_writes_the_bytes_the_window_writes(
+    database: Database, database_url: URL, tmp_path: Path
+) -> None:
+    await seed(database)
+    from_cli = tmp_path / "cli.csv"
+    result = records_desk(
+        "export",
+        "users",
+        "--database-url",
+        plain(database_url),
+        "--search",
+        "ada",
+        "--sort",
+        "name:desc",
+        "--include-deleted",
+        "--columns",
+        "name,email,is_active,deleted_at",
+        "--delimiter",
+        "semicolon",
+        "--bom",
+        "--output",
+        str(from_cli),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "wrote 2 users" in result.stderr
+    view = ViewState(
+        "users",
+        QuerySpec(search="ada", sort=(SortKey("name", True),), deleted=DeletedRows.INCLUDE),
+        ("name", "email", "is_active", "deleted_at"),
+    )
+    from_window = tmp_path / "window.csv"
+    options = CsvOptions(delimiter=";", bom=True)
+    await export_csv(database, ExportRequest(view), options, from_window)
+    assert file_bytes(from_cli) == file_bytes(from_window)
+    assert file_bytes(from_cli).startswith(b'\xef\xbb\xbfname;email;is_active;deleted_at\r\n"Ada;')
+
+
+async def test_standard_output_and_the_machine_options(
+    database: Database, database_url: URL, tmp_path: Path
+) -> None:
+    await seed(database)
+    result = records_desk(
+        "export",
+        "users",
+        "--database-url",
+        plain(database_url),
+        "--filter",
+        "is_active=false",
+        "--columns",
+        "name",
+        "--no-header",
+        "--no-formula-protection",
+        "--line-ending",
+        "lf",
+        "--output",
+        "-",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == '"=cmd|""/c calc"""\n'
+    view = ViewState("users", QuerySpec(filters=(Equals("is_active", "false"),)), ("name",))
+    path = tmp_path / "same.csv"
+    options = CsvOptions(header=False, formula_protection=False, line_ending="\n")
+    await export_csv(database, ExportRequest(view), options, path)
+    assert file_bytes(path).decode() == result.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["export", "user"], "There are no 'user' records"),
+        (["export", "users", "--filter", "colour=red"], "Users have no column 'colour'"),
+        (["export", "users", "--filter", "is_active"], "write it as FIELD=VALUE"),
+        (["export", "users", "--filter", "is_active=maybe"], "'maybe' is not a valid yes/no"),
+        (["export", "users", "--filter", "id=12x"], "id: "),
+        (["export", "users", "--sort", "name:up"], "the direction is asc or desc"),
+        (["export", "users", "--sort", "colour"], "no column 'colour'"),
+        (["export", "users", "--columns", "name,colour"], "no column 'colour'"),
+        (["export", "users", "--columns", ","], "--columns names no column"),
+        (["export", "users", "--delimiter", "|"], "is not a delimiter"),
+        (["export", "users", "--empty", "a,b"], "cannot hold the delimiter"),
+        (["export", "users", "--include-deleted", "--only-deleted"], "not allowed with"),
+    ],
+)
+def test_refusals_are_one_line_exit_2_and_leave_no_file(
+    arguments: list[str],
+    message: str,
+    migrated_sqlite_template: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output = tmp_path / "out.csv"
+    url = f"sqlite:///{migrated_sqlite_template}"
+    code = main([*arguments, "--database-url", url, "--output", str(output)])
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert message in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr
+    assert not output.exists()
+
+
+def test_a_database_that_is_down_is_one_line_exit_1_and_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out.csv"
+    code = main(
+        [
+            "export",
+            "users",
+            "--database-url",
+            "postgresql://nobody:secret@127.0.0.1:1/nothing",
+            "--output",
+            str(output),
+        ]
+    )
+    stderr = capsys.readouterr().err
+    assert code == 1
+    assert "refused the connection" in stderr
+    assert "secret" not in stderr
+    assert not output.exists()
+
+
+def test_the_help_names_every_kind() -> None:
+    assert tuple(entity.name for entity in catalog.entities()) == _KINDS
