@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import argparse
 import sys
 
-from tests.perf import browse
+from tests.perf import browse, export
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     browse.add_arguments(browse_parser)
     browse_parser.set_defaults(run=browse.run)
+    export_parser = benchmarks.add_parser(
+        "export", help="every live user to CSV: ours vs the native tool, stalls, memory"
+    )
+    export.add_arguments(export_parser)
+    export_parser.set_defaults(run=export.run)
     arguments = parser.parse_args(argv)
     result: int = arguments.run(arguments)
     return result
