@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import platformdirs
 import pytest
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QLocale, QUrl, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QLocale, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShowEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -194,6 +194,27 @@ def test_the_first_dialog_proposes_a_dated_name_in_documents(qtbot: QtBot, docum
     assert dialog.formula_box.isChecked()
     assert "apostrophe" in dialog.formula_note.text()
     assert dialog.formula_note.isVisible()
+
+
+@pytest.mark.parametrize(
+    ("count_text", "label"),
+    [
+        ("990,242", "All 990,242 rows of this view"),
+        ("about 990,000", "All about 990,000 rows of this view"),
+        ("1,400+", "All 1,400+ rows of this view"),
+        ("", "All rows of this view"),
+    ],
+    ids=["exact", "estimated", "counting", "unknown"],
+)
+def test_all_rows_says_what_the_window_knows_of_the_count(
+    qtbot: QtBot, documents: Path, count_text: str, label: str
+) -> None:
+    dialog = users_dialog(qtbot)
+
+    dialog.set_count_text(count_text)
+
+    assert dialog.all_rows_button.text() == label
+    assert dialog.all_rows_button.accessibleName() == label
 
 
 def test_options_and_folder_are_remembered_for_the_next_dialog(
@@ -520,6 +541,7 @@ def test_cancel_leaves_no_file_and_an_existing_one_as_it_was(
         assert shown.isVisible()
         assert shown.parent() is window  # the window's, and not modal: it stays usable
         assert not shown.isModal()
+        assert shown.windowModality() is Qt.WindowModality.NonModal
         if "2 of 5 rows" not in shown.labelText():
             await wait_for(shown.label_changed, lambda text: "2 of 5 rows" in text)
         assert shown.labelText().startswith("2 of 5 rows\nElapsed 0:0")

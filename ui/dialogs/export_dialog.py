@@ -162,7 +162,9 @@ class ExportDialog(QDialog):
         self.formula_note = QLabel(FORMULA_EXPLANATION, format_box)
         self.formula_note.setWordWrap(True)
         self.formula_note.setTextFormat(Qt.TextFormat.PlainText)
-        form.addRow("", self.formula_note)
+        # A row of its own, the form's full width: in the field column a wrapped label
+        # is given the height of one line and cut.
+        form.addRow(self.formula_note)
         self.excel_button = QPushButton("Excel preset", format_box)
         self.excel_button.setAccessibleName("Excel preset")
         self.excel_button.setToolTip(
@@ -178,7 +180,7 @@ class ExportDialog(QDialog):
         self.file_edit.setAccessibleName("File")
         file_label.setBuddy(self.file_edit)
         self.file_edit.setText(str(self._folder / proposed_file_name(view, today or date.today())))
-        self.file_edit.setMinimumWidth(self.fontMetrics().averageCharWidth() * 48)
+        self.file_edit.setMinimumWidth(self.fontMetrics().averageCharWidth() * 56)
         self.browse_button = QPushButton("Browse…", self)
         self.browse_button.setAccessibleName("Browse…")
         self.browse_button.clicked.connect(self.on_browse_button_clicked)
