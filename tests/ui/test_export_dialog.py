@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,13 +48,22 @@ from app.services.export import (
     proposed_file_name,
 )
 from app.services.records import RecordService
-from tests.ui.conftest import wait_for
-from tests.ui.helpers import ModelWatch, all_rows, model_of, open_window, seed_users, settled
+from tests.ui.conftest import seed, wait_for
+from tests.ui.helpers import (
+    ModelWatch,
+    all_rows,
+    model_of,
+    open_window,
+    raw,
+    seed_users,
+    settled,
+)
 from ui import browse_window, progress
 from ui.browse_window import BrowseWindow
 from ui.dialogs.export_dialog import ExportChoice, ExportDialog
 from ui.export_settings import ExportSettings
 from ui.exporting import file_size_text, progress_text, result_text
+from ui.record_table_model import is_cut
 
 W = TypeVar("W", bound=QWidget)
 ENGLISH = QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
@@ -459,6 +469,81 @@ def test_two_selected_blocks_export_only_those_rows_in_view_order(
         assert read_csv(target) == [["id", "email"], *[[str(r[0]), r[1]] for r in wanted]]
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_a_selection_sorted_by_long_text_keeps_its_last_row(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    testers: ModelWatch,
+    windows: list[BrowseWindow],
+    documents: Path,
+) -> None:
+    """The grid holds a preview of a long post; a block's end key made of it would sort
+    before the post itself and leave that row out of the file."""
+    seed(qt_loop, ui_database, 6, deleted_fraction=0, posts_per_user=1)
+    spec = QuerySpec(sort=(SortKey("content"),))
+    service = RecordService(ui_database)
+
+    async def scenario() -> None:
+        for number, post in enumerate(await all_rows(ui_database, "posts", QuerySpec())):
+            # Equal far beyond the preview; they differ only at the end.
+            await service.update("posts", post[0], {"content": "x" * 600 + f"{number:02d}"})
+        window = open_window(service, windows, qtbot, testers, "posts")
+        await settled(window)
+        window.set_view(ViewState("posts", spec, ("id", "title")))
+        model = await settled(window)
+        assert is_cut(raw(model, 3, "content"))
+        select_rows(window, [(1, 3)])
+
+        dialog = await open_export_dialog(window)
+        dialog.selected_rows_button.setChecked(True)
+        target = documents / "posts.csv"
+        result = await export_to(window, dialog, target)
+
+        everything = await all_rows(ui_database, "posts", spec)
+        assert isinstance(result, ExportResult)
+        expected = [[str(row[0]), row[1]] for row in everything[1:4]]
+        assert read_csv(target) == [["id", "title"], *expected]
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_a_view_of_one_number_column_exports(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    testers: ModelWatch,
+    windows: list[BrowseWindow],
+    documents: Path,
+    engine_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    if engine_name == "sqlite":
+        # app/repositories/export_columns.py sqlite_line: the line of a lone INTEGER column
+        # is that integer, not text, and the writer's join() fails. Strict: this test says
+        # so once the service is fixed.
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason="sqlite_line: a lone number column (app/)")
+        )
+    seed_users(qt_loop, ui_database, 3)
+    reported: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda _kind, error, _tb: reported.append(error))
+
+    async def scenario() -> None:
+        window = open_window(RecordService(ui_database), windows, qtbot, testers)
+        await settled(window)
+        window.set_view(replace(window.view, columns=("id",)))
+        await settled(window)
+        dialog = await open_export_dialog(window)
+        result = await export_to(window, dialog, documents / "ids.csv")
+
+        assert isinstance(result, ExportResult)
+        assert read_csv(documents / "ids.csv") == [["id"], ["1"], ["2"], ["3"]]
+
+    qt_loop.run_until_complete(scenario())
+    assert reported == []
 
 
 class Held:
