@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
@@ -947,8 +948,9 @@ class BrowseWindow(QMainWindow):
             request = ExportRequest(view, ranges, all_columns=choice.all_columns)
             result = await self._run_export(request, choice)
         finally:
-            model.count_changed.disconnect(on_model_count_changed)
-            model.modelReset.disconnect(on_model_reset)
+            if shiboken6.isValid(model):  # a model replaced meanwhile may be gone already
+                model.count_changed.disconnect(on_model_count_changed)
+                model.modelReset.disconnect(on_model_reset)
             self.export_dialog = None
             dialog.deleteLater()
             self.export_finished.emit(result)
