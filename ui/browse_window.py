@@ -8,9 +8,12 @@ box its text, the header its sort or its columns — and ``set_view`` shows it e
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
@@ -18,9 +21,10 @@ from PySide6.QtCore import (
     QModelIndex,
     Qt,
     QTimer,
+    QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -29,22 +33,28 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
+from app.query import DeletedRows, Equals, KeyRange, QuerySpec, SortKey, ViewState
 from app.services import catalog
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
+from app.services.export import ExportProgress, ExportRequest, ExportResult, export_csv
 from app.services.records import RecordService, title_of
+from ui.dialogs.export_dialog import ExportChoice, ExportDialog
 from ui.dialogs.record_detail import RecordDetailDialog
+from ui.export_settings import ExportSettings
+from ui.exporting import ExportProgressWindow, result_text, selection_key_ranges
 from ui.formatting import plain_text
 from ui.preferences import display_preferences
+from ui.progress import with_progress
 from ui.record_table_model import CountState, RecordTableModel, ResultChangedError, is_cut
-from ui.tasks import async_slot
+from ui.tasks import async_slot, spawn
 from ui.widgets.filter_bar import FilterBar
 from ui.window_state import WindowState
 
@@ -54,6 +64,7 @@ SEARCH_DEBOUNCE_MS = 250
 MAX_COPY_ROWS = 10_000
 # How long a passing message (copied, refused) stays in the status bar.
 MESSAGE_MS = 8_000
+EXPORT_SHORTCUT = "Ctrl+E"
 # Column widths by kind, in characters: a header never measures the rows to size itself.
 _WIDTHS = {
     ColumnKind.INTEGER: 8,
@@ -95,6 +106,10 @@ def default_columns(entity: EntityInfo) -> tuple[str, ...]:
 
 class BrowseWindow(QMainWindow):
     closed = Signal()
+    # The export dialog (an ExportDialog), as it opens.
+    export_dialog_shown = Signal(object)
+    # How an export ended: its ExportResult, or None (cancelled, refused or failed).
+    export_finished = Signal(object)
 
     def __init__(
         self,
@@ -121,6 +136,13 @@ class BrowseWindow(QMainWindow):
         self._showing = False
         # Whether the status line shows a failure, so that its end clears the messages.
         self._failing = False
+        # The export under way, its dialog while open, and the last message about one
+        # (referenced: an unreferenced box is deleted at once, DESIGN.md Known traps).
+        self.export_task: asyncio.Task[ExportResult] | None = None
+        self.export_dialog: ExportDialog | None = None
+        self.export_message: QMessageBox | None = None
+        # The copy refusal the Export… button in the status bar belongs to.
+        self._copy_refusal = ""
 
         self.table = QTableView(self)
         self.table.setAccessibleName("Results")
@@ -175,6 +197,14 @@ class BrowseWindow(QMainWindow):
         self.retry_button.clicked.connect(self.on_retry_button_clicked)
         self.retry_button.hide()
         self.statusBar().addPermanentWidget(self.retry_button)
+        # Offered with a copy refused for its size: the same rows belong in a file.
+        self.export_instead_button = QToolButton(self)
+        self.export_instead_button.setText("Export…")
+        self.export_instead_button.setAccessibleName("Export…")
+        self.export_instead_button.clicked.connect(self.on_export_instead_button_clicked)
+        self.export_instead_button.hide()
+        self.statusBar().addPermanentWidget(self.export_instead_button)
+        self.statusBar().messageChanged.connect(self.on_status_bar_message_changed)
 
         self._build_actions()
         self._build_menus_and_toolbar()
@@ -223,6 +253,8 @@ class BrowseWindow(QMainWindow):
             "Show deleted", None, self.on_show_deleted_action_triggered
         )
         self.show_deleted_action.setCheckable(True)
+        self.export_action = self._action("Export CSV…", None, self.on_export_action_triggered)
+        self.export_action.setShortcut(QKeySequence(EXPORT_SHORTCUT))
         self.close_action = self._action("Close", QKeySequence.StandardKey.Close, self.close)
         self.back_action.setEnabled(False)
         self.forward_action.setEnabled(False)
@@ -238,6 +270,8 @@ class BrowseWindow(QMainWindow):
     def _build_menus_and_toolbar(self) -> None:
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         edit_menu = menus.addMenu("&Edit")
         edit_menu.addAction(self.copy_action)
@@ -274,6 +308,11 @@ class BrowseWindow(QMainWindow):
         columns_button.setMenu(self.columns_menu)
         columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         toolbar.addWidget(columns_button)
+        toolbar.addSeparator()
+        toolbar.addAction(self.export_action)
+        export_button = toolbar.widgetForAction(self.export_action)
+        if export_button is not None:
+            export_button.setAccessibleName(self.export_action.text())
         self.columns_menu.aboutToShow.connect(self.on_columns_menu_about_to_show)
 
     # -- the view ----------------------------------------------------------------------------
@@ -598,11 +637,9 @@ class BrowseWindow(QMainWindow):
         last = self.table.rowAt(self.table.viewport().height() - 1)
         if last < 0:
             last = count - 1
-        total = locale.toString(model.total_rows if model.total_rows is not None else count)
-        if model.count_state is CountState.ESTIMATED:
-            total = f"about {total}"
-        elif model.count_state is CountState.UNKNOWN:
-            total = f"{total}+ (counting…)"
+        total = model.count_text(locale)
+        if model.count_state is CountState.UNKNOWN:
+            total += " (counting…)"
         text = f"rows {locale.toString(first + 1)}–{locale.toString(last + 1)} of {total}"
         if model.total_rows is not None:
             text += f" (the first {locale.toString(count)} are shown; narrow the search)"
@@ -727,12 +764,14 @@ class BrowseWindow(QMainWindow):
         selected_rows = sum(last - first + 1 for first, last in row_ranges)
         locale = QLocale()
         if selected_rows > MAX_COPY_ROWS:
-            self.statusBar().showMessage(
+            refusal = (
                 f"Copy takes at most {locale.toString(MAX_COPY_ROWS)} rows and "
                 f"{locale.toString(selected_rows)} are selected: select fewer, "
-                "or export the rows to a file instead.",
-                MESSAGE_MS,
+                "or export the rows to a file instead."
             )
+            self._copy_refusal = refusal
+            self.statusBar().showMessage(refusal, MESSAGE_MS)
+            self.export_instead_button.show()
             return
         view_columns = self.view.columns
         names = entity.column_names
@@ -809,6 +848,12 @@ class BrowseWindow(QMainWindow):
             record_id: dict(zip(wanted, values, strict=True)) for record_id, values in found.items()
         }
 
+    def on_status_bar_message_changed(self, text: str) -> None:
+        # The Export… button goes with the refusal it answers.
+        if text != self._copy_refusal or not text:
+            self._copy_refusal = ""
+            self.export_instead_button.hide()
+
     def _selected_blocks(self) -> list[CellBlock]:
         """The selection as blocks of cells, never as cells: selecting all of a million
         rows is one block, and counting its rows costs nothing."""
@@ -826,6 +871,152 @@ class BrowseWindow(QMainWindow):
             QItemSelectionModel.SelectionFlag.ClearAndSelect,
         )
 
+    # -- exporting ---------------------------------------------------------------------------
+
+    @async_slot()
+    async def on_export_action_triggered(self) -> None:
+        await self._export_from_trigger(prefer_selected=False)
+
+    @async_slot()
+    async def on_export_instead_button_clicked(self) -> None:
+        self.statusBar().clearMessage()
+        await self._export_from_trigger(prefer_selected=True)
+
+    async def _export_from_trigger(self, *, prefer_selected: bool) -> None:
+        # One export at a time per window: its dialog, then its progress.
+        self.export_action.setEnabled(False)
+        self.export_instead_button.setEnabled(False)
+        try:
+            await self.export_rows(prefer_selected=prefer_selected)
+        finally:
+            self.export_action.setEnabled(True)
+            self.export_instead_button.setEnabled(True)
+
+    async def export_rows(self, *, prefer_selected: bool = False) -> None:
+        """Ask what to export and where, then write it with a progress window while the
+        window stays usable. The rows are the view as the dialog opened on it: all of them,
+        or the selected blocks of whole rows (in view order). Ends with ``export_finished``."""
+        assert self.model is not None
+        model, view = self.model, self.view  # the window may move on while this waits
+        row_ranges = _merged((top, bottom) for top, _, bottom, _ in self._selected_blocks())
+        selected_rows = sum(last - first + 1 for first, last in row_ranges)
+        dialog = ExportDialog(
+            view,
+            model.count_text(),
+            selected_rows,
+            ExportSettings(),
+            self,
+            prefer_selected=prefer_selected,
+        )
+        resets: list[None] = []
+
+        def on_model_count_changed() -> None:
+            dialog.set_count_text(model.count_text())
+
+        def on_model_reset() -> None:
+            resets.append(None)
+
+        model.count_changed.connect(on_model_count_changed)
+        model.modelReset.connect(on_model_reset)
+        self.export_dialog = dialog
+        # Emitted before choose() opens it, in the same step: a listener runs once it shows.
+        self.export_dialog_shown.emit(dialog)
+        result: ExportResult | None = None
+        try:
+            choice = await dialog.choose()
+            if choice is None:
+                return
+            ranges: tuple[KeyRange, ...] = ()
+            if choice.selected:
+                if resets or model is not self.model:
+                    self._tell_export_refused(
+                        "The rows changed (a new search or a refresh) while the dialog was "
+                        "open; select the rows again."
+                    )
+                    return
+                try:
+                    ranges = await selection_key_ranges(model, self.records, row_ranges)
+                except ResultChangedError:
+                    self._tell_export_refused(
+                        "The rows changed (a new search or a refresh) meanwhile; select the "
+                        "rows again."
+                    )
+                    return
+                except RecordsDeskError as error:
+                    self._tell_export_refused(str(error))
+                    return
+            request = ExportRequest(view, ranges, all_columns=choice.all_columns)
+            result = await self._run_export(request, choice)
+        finally:
+            if shiboken6.isValid(model):  # a model replaced meanwhile may be gone already
+                model.count_changed.disconnect(on_model_count_changed)
+                model.modelReset.disconnect(on_model_reset)
+            self.export_dialog = None
+            dialog.deleteLater()
+            self.export_finished.emit(result)
+
+    async def _run_export(
+        self, request: ExportRequest, choice: ExportChoice
+    ) -> ExportResult | None:
+        figures = ExportProgress()
+        progress = ExportProgressWindow(figures, f"Exporting {self.entity.label.lower()}")
+        task = spawn(
+            export_csv(self.records.database, request, choice.options, choice.path, figures),
+            name=f"export {self.entity.name}",
+            awaited=True,  # its errors are ours to show (below) or to raise to the hook
+        )
+        self.export_task = task
+        try:
+            finished = await with_progress(task, progress, parent=self)
+        except RecordsDeskError as error:
+            self._tell_export_refused(str(error))
+            return None
+        finally:
+            self.export_task = None
+        if not finished:
+            self.statusBar().showMessage(
+                f"Export cancelled; {choice.path.name} was not written.", MESSAGE_MS
+            )
+            return None
+        result = task.result()
+        self._tell_export_done(result)
+        return result
+
+    def _tell_export_refused(self, text: str) -> None:
+        self._tell(QMessageBox.Icon.Warning, "Export failed", f"Nothing was exported: {text}")
+
+    def _tell_export_done(self, result: ExportResult) -> None:
+        box = self._tell(QMessageBox.Icon.Information, "Export finished", result_text(result))
+        if result.path is None:
+            return
+        box.setInformativeText(str(result.path))
+        folder = result.path.parent
+        show = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
+        show.setAccessibleName("Show in folder")
+        show.clicked.connect(lambda: self.show_folder(folder))
+
+    def show_folder(self, folder: Path) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def _tell(self, icon: QMessageBox.Icon, title: str, text: str) -> QMessageBox:
+        if self.export_message is not None:
+            self.export_message.close()
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAccessibleName(title)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        ok = box.button(QMessageBox.StandardButton.Ok)
+        ok.setAccessibleName(ok.text().replace("&", ""))
+        box.finished.connect(lambda _result: self._forget_message(box))
+        self.export_message = box
+        # Not modal: the message waits while the user goes on browsing.
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()
+        return box
+
+    def _forget_message(self, box: QMessageBox) -> None:
+        if self.export_message is box:
+            self.export_message = None
+
     # -- closing -----------------------------------------------------------------------------
 
     def _save_entity_state(self) -> None:
@@ -836,6 +1027,12 @@ class BrowseWindow(QMainWindow):
         self.window_state.set_geometry(self.entity.name, self.saveGeometry())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.export_dialog is not None:
+            self.export_dialog.reject()  # its rows are this window's
+        if self.export_task is not None and not self.export_task.done():
+            # Its progress and its result had only this window to show in; the partial
+            # file goes, the target stays as it was.
+            self.export_task.cancel()
         if self.model is not None:
             self._save_entity_state()
             self.window_state.sync()

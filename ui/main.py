@@ -7,12 +7,12 @@ import gc
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import qasync
-from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.config import Settings
 from app.core.logs import log_file
@@ -22,6 +22,7 @@ from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from ui.dialogs.error_report import ErrorReport
 from ui.main_window import APP_TITLE, MainWindow
+from ui.progress import Progress, with_progress
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ async def run_session(
     database: Database | None = None
     try:
         database = open_database(settings, echo=verbose)
-        progress = Progress(f"Opening {settings.display_name}…")
+        progress = Progress(f"Opening {settings.display_name}…", APP_TITLE)
         prepared = await with_progress(
             migrations.prepare_for_use(database, waiting=progress.say), progress
         )
@@ -85,53 +86,6 @@ def freeze_startup_objects() -> None:
     session itself makes."""
     gc.collect()
     gc.freeze()
-
-
-# Work that ends sooner than this shows no progress window at all.
-PROGRESS_DELAY_S = 0.4
-
-
-class Progress:
-    """What a progress window says; the work may change it while it runs (a migration
-    waiting for another one to finish), before the window shows or after."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.dialog: QProgressDialog | None = None
-
-    def say(self, label: str) -> None:
-        self.label = label[:1].upper() + label[1:] + "…"
-        if self.dialog is not None:
-            self.dialog.setLabelText(self.label)
-
-
-async def with_progress(work: Coroutine[Any, Any, Any], progress: Progress) -> bool:
-    """Run ``work``; if it takes a while (upgrading a big local file), show a busy progress
-    window whose Cancel stops it (the upgrade's transaction is rolled back). False when
-    cancelled."""
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=PROGRESS_DELAY_S)
-    if done:
-        task.result()
-        return True
-    dialog = QProgressDialog(progress.label, "Cancel", 0, 0)
-    dialog.setWindowTitle(APP_TITLE)
-    dialog.setAccessibleName("Progress")
-    dialog.setMinimumDuration(0)
-    dialog.canceled.connect(task.cancel)
-    progress.dialog = dialog
-    dialog.show()
-    try:
-        await task
-    except asyncio.CancelledError:
-        if not task.cancelled():
-            raise
-        return False
-    finally:
-        progress.dialog = None
-        dialog.canceled.disconnect(task.cancel)
-        dialog.close()
-    return True
 
 
 async def show_message(parent: QWidget | None, title: str, text: str) -> None:

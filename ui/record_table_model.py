@@ -225,6 +225,19 @@ class RecordTableModel(QAbstractTableModel):
         values = self.row_values(row)
         return None if values is None else int(values[self._id_column])
 
+    def count_text(self, locale: QLocale | None = None) -> str:
+        """The size of the result as far as it is known: "990,242", "about 990,000" (an
+        estimate), "1,400+" (still counting; this many rows so far), or "" (nothing yet)."""
+        if self.count_state is CountState.UNKNOWN and self._row_count == 0:
+            return ""
+        used = locale or self._locale
+        total = used.toString(self.total_rows if self.total_rows is not None else self._row_count)
+        if self.count_state is CountState.ESTIMATED:
+            return f"about {total}"
+        if self.count_state is CountState.UNKNOWN:
+            return f"{total}+"
+        return total
+
     def cached_page_count(self) -> int:
         return len(self._pages)
 

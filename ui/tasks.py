@@ -22,15 +22,23 @@ def async_slot(*types: type) -> Callable[[Handler], Callable[..., None]]:
     return cast(Callable[[Handler], Callable[..., None]], qasync.asyncSlot(*types))
 
 
-def spawn(coroutine: Coroutine[Any, Any, T], *, name: str) -> asyncio.Task[T]:
+def spawn(
+    coroutine: Coroutine[Any, Any, T], *, name: str, awaited: bool = False
+) -> asyncio.Task[T]:
     """Start ``coroutine`` as a task whose unexpected failure reaches the app's exception
     hook at once (a dialog and the log), rather than a warning at garbage collection.
-    The caller keeps the returned task: the loop holds only weak references to tasks."""
+    The caller keeps the returned task: the loop holds only weak references to tasks.
+
+    ``awaited``: the caller awaits the task and deals with its failure itself (an export
+    shows the user's kind of error, and lets our bug go on to the hook through its slot);
+    reporting it here as well would report one bug twice. The task is still one that
+    ``finish_pending`` waits for."""
     task = asyncio.ensure_future(coroutine)
     task.set_name(name)
     _RUNNING.add(task)
     task.add_done_callback(_RUNNING.discard)
-    task.add_done_callback(_report_failure)
+    if not awaited:
+        task.add_done_callback(_report_failure)
     return task
 
 

@@ -9,6 +9,7 @@ import asyncio
 import os
 import sys
 import tempfile
+from datetime import date
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -20,9 +21,12 @@ from app.config import sqlite_url
 from app.core.database import Database
 from app.query import OneOf, QuerySpec, SortKey
 from app.services import migrations
+from app.services.export import proposed_file_name
 from app.services.records import RecordService
 from app.services.seeding import SeedOptions, seed_demo_data
 from tests.ui.conftest import wait_for, wait_until
+from ui.dialogs.export_dialog import ExportDialog
+from ui.export_settings import ExportSettings
 from ui.main_window import MainWindow
 from ui.record_table_model import CountState
 from ui.window_state import WindowState
@@ -55,6 +59,18 @@ async def render(folder: Path) -> None:
     window.table.selectRow(2)
     window.update_status()
     window.grab().save(str(SCREENSHOTS / "browse-window.png"))
+
+    window.select_rows(2, 41)
+    dialog = ExportDialog(
+        window.view, model.count_text(), 40, ExportSettings(), window, prefer_selected=True
+    )
+    # A folder that reads the same on every machine, not this one's home.
+    name = proposed_file_name(window.view, date(2026, 12, 2))
+    dialog.file_edit.setText(str(Path("~/Documents") / name))
+    dialog.show()
+    dialog.adjustSize()
+    dialog.grab().save(str(SCREENSHOTS / "export-dialog.png"))
+    dialog.reject()
     main.close()  # disposes the engine once its work has ended
     await wait_for(main.closed)
 

@@ -18,7 +18,7 @@ from app.core.database import Database
 from app.services import migrations
 from app.services.records import RecordService
 from tests.ui.conftest import wait_for
-from ui import main as ui_main
+from ui import progress as ui_progress
 from ui.main import run_session
 from ui.main_window import MainWindow
 from ui.tasks import spawn
@@ -98,11 +98,11 @@ def test_unreachable_database_is_explained_in_a_message_box(
 def test_slow_opening_shows_progress_that_can_cancel(
     qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ui_main, "PROGRESS_DELAY_S", 0)
+    monkeypatch.setattr(ui_progress, "PROGRESS_DELAY_S", 0)
     never = asyncio.Event()
     stopped: list[bool] = []
 
-    progress = ui_main.Progress("Opening the shop…")
+    progress = ui_progress.Progress("Opening the shop…")
 
     async def long_upgrade() -> None:
         progress.say("waiting for another migration of the shop to finish")
@@ -125,9 +125,9 @@ def test_slow_opening_shows_progress_that_can_cancel(
             assert button.text() == "Cancel"
             QTimer.singleShot(0, button.click)
 
-    monkeypatch.setattr(ui_main, "QProgressDialog", CancellingProgress)
+    monkeypatch.setattr(ui_progress, "QProgressDialog", CancellingProgress)
 
-    result = qt_loop.run_until_complete(ui_main.with_progress(long_upgrade(), progress))
+    result = qt_loop.run_until_complete(ui_progress.with_progress(long_upgrade(), progress))
 
     assert result is False
     assert shown == ["Waiting for another migration of the shop to finish…"]
@@ -139,7 +139,9 @@ def test_quick_opening_shows_no_progress(qt_loop: asyncio.AbstractEventLoop, qtb
         return None
 
     assert (
-        qt_loop.run_until_complete(ui_main.with_progress(quick(), ui_main.Progress("Opening…")))
+        qt_loop.run_until_complete(
+            ui_progress.with_progress(quick(), ui_progress.Progress("Opening…"))
+        )
         is True
     )
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog)]

@@ -1,0 +1,376 @@
+"""Where and how to export a browse window's rows to CSV: which rows (all of the view, or
+the selected ones), which columns, the file's format and its name.
+
+The dialog only chooses: it checks what it can before it closes (the options, the file
+name, the folder) and keeps what was typed when something is wrong; the browse window runs
+the export. It never waits on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QLocale, Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.query import ViewState
+from app.services import catalog
+from app.services.errors import ValidationError
+from app.services.export import (
+    DELIMITERS,
+    LINE_ENDINGS,
+    MAX_EMPTY_TEXT,
+    CsvOptions,
+    excel_options,
+    proposed_file_name,
+)
+from ui.export_settings import ExportSettings
+
+TITLE = "Export CSV"
+ENCODINGS = {False: "UTF-8", True: "UTF-8 with BOM"}  # by CsvOptions.bom
+FORMULA_EXPLANATION = (
+    "Text starting with = + - @, a tab or CR is written with a leading apostrophe, so "
+    "spreadsheets show it as text and never run it. Turn this off for programs that read "
+    "the file."
+)
+FILE_FILTER = "CSV files (*.csv);;All files (*)"
+
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """What the user chose: only the selected rows or all of the view, all columns or the
+    visible ones, the options (valid) and the file (in a folder that exists)."""
+
+    selected: bool
+    all_columns: bool
+    options: CsvOptions
+    path: Path
+
+
+class ExportDialog(QDialog):
+    def __init__(
+        self,
+        view: ViewState,
+        count_text: str,
+        selected_rows: int,
+        settings: ExportSettings,
+        parent: QWidget | None = None,
+        *,
+        prefer_selected: bool = False,
+        today: date | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(TITLE)
+        self.setAccessibleName(TITLE)
+        self.view = view
+        self.settings = settings
+        self.choice: ExportChoice | None = None
+        # The question about replacing a file, while it is open (referenced: DESIGN.md,
+        # Known traps).
+        self.replace_box: QMessageBox | None = None
+        self._folder = settings.folder()
+        entity = catalog.entity(view.entity)
+        locale = QLocale()
+
+        rows_box = QGroupBox("Rows", self)
+        rows_box.setAccessibleName("Rows")
+        self.all_rows_button = QRadioButton(rows_box)
+        self.set_count_text(count_text)
+        selected_label = f"Selected rows ({locale.toString(selected_rows)})"
+        self.selected_rows_button = QRadioButton(selected_label, rows_box)
+        self.selected_rows_button.setAccessibleName(selected_label)
+        self.selected_rows_button.setEnabled(selected_rows > 0)
+        rows_group = QButtonGroup(self)
+        rows_group.addButton(self.all_rows_button)
+        rows_group.addButton(self.selected_rows_button)
+        if prefer_selected and selected_rows > 0:
+            self.selected_rows_button.setChecked(True)
+        else:
+            self.all_rows_button.setChecked(True)
+        rows_layout = QVBoxLayout(rows_box)
+        rows_layout.addWidget(self.all_rows_button)
+        rows_layout.addWidget(self.selected_rows_button)
+
+        columns_box = QGroupBox("Columns", self)
+        columns_box.setAccessibleName("Columns")
+        self.visible_columns_button = self._radio(
+            "Visible columns (in on-screen order)", columns_box
+        )
+        self.all_columns_button = self._radio("All columns", columns_box)
+        self.visible_columns_button.setChecked(True)
+        columns_group = QButtonGroup(self)
+        columns_group.addButton(self.visible_columns_button)
+        columns_group.addButton(self.all_columns_button)
+        columns_layout = QVBoxLayout(columns_box)
+        columns_layout.addWidget(self.visible_columns_button)
+        columns_layout.addWidget(self.all_columns_button)
+        hidden = [column.label for column in entity.columns if column.hidden_by_default]
+        self.secrets_note: QLabel | None = None
+        if hidden:
+            # Not even "all" means a secret the window does not show (ExportRequest.columns).
+            names = " and the ".join(label.lower() for label in hidden)
+            self.secrets_note = QLabel(
+                f"All columns leaves out the {names} unless the window shows it.", columns_box
+            )
+            self.secrets_note.setWordWrap(True)
+            self.secrets_note.setIndent(20)
+            columns_layout.addWidget(self.secrets_note)
+
+        format_box = QGroupBox("Format", self)
+        format_box.setAccessibleName("Format")
+        form = QFormLayout(format_box)
+        self.delimiter_box = self._combo(DELIMITERS, "Delimiter", format_box)
+        form.addRow("Delimiter", self.delimiter_box)
+        self.header_box = QCheckBox("Header row", format_box)
+        self.header_box.setAccessibleName("Header row")
+        form.addRow("", self.header_box)
+        self.encoding_box = self._combo(ENCODINGS, "Encoding", format_box)
+        form.addRow("Encoding", self.encoding_box)
+        self.line_endings_box = self._combo(LINE_ENDINGS, "Line endings", format_box)
+        form.addRow("Line endings", self.line_endings_box)
+        self.empty_text_edit = QLineEdit(format_box)
+        self.empty_text_edit.setAccessibleName("Text for empty values")
+        self.empty_text_edit.setMaxLength(MAX_EMPTY_TEXT * 2)  # longer is refused in words
+        self.empty_text_edit.setPlaceholderText("nothing")
+        form.addRow("Text for empty values", self.empty_text_edit)
+        self.formula_box = QCheckBox("Formula protection", format_box)
+        self.formula_box.setAccessibleName("Formula protection")
+        form.addRow("", self.formula_box)
+        self.formula_note = QLabel(FORMULA_EXPLANATION, format_box)
+        self.formula_note.setWordWrap(True)
+        self.formula_note.setTextFormat(Qt.TextFormat.PlainText)
+        # A row of its own, the form's full width: in the field column a wrapped label
+        # is given the height of one line and cut.
+        form.addRow(self.formula_note)
+        self.excel_button = QPushButton("Excel preset", format_box)
+        self.excel_button.setAccessibleName("Excel preset")
+        self.excel_button.setToolTip(
+            "A byte order mark, CR LF, a header row, and the list separator of your locale: "
+            "what Excel opens correctly by double-click."
+        )
+        self.excel_button.clicked.connect(self.on_excel_button_clicked)
+        form.addRow("", self.excel_button)
+
+        file_row = QHBoxLayout()
+        file_label = QLabel("File", self)
+        self.file_edit = QLineEdit(self)
+        self.file_edit.setAccessibleName("File")
+        file_label.setBuddy(self.file_edit)
+        self.file_edit.setText(str(self._folder / proposed_file_name(view, today or date.today())))
+        self.file_edit.setMinimumWidth(self.fontMetrics().averageCharWidth() * 56)
+        self.browse_button = QPushButton("Browse…", self)
+        self.browse_button.setAccessibleName("Browse…")
+        self.browse_button.clicked.connect(self.on_browse_button_clicked)
+        file_row.addWidget(file_label)
+        file_row.addWidget(self.file_edit, 1)
+        file_row.addWidget(self.browse_button)
+
+        self.problem_label = QLabel(self)
+        self.problem_label.setAccessibleName("Problem")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.problem_label.setStyleSheet("font-weight: bold;")
+        self.problem_label.hide()
+
+        buttons = QDialogButtonBox(self)
+        self.export_button = buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.export_button.setAccessibleName("Export")
+        self.export_button.setDefault(True)
+        cancel = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName(cancel.text().replace("&", ""))
+        # Not ``accepted``: Export checks first and closes the dialog only when all is well.
+        self.export_button.clicked.connect(self.on_export_button_clicked)
+        buttons.rejected.connect(self.reject)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(rows_box)
+        layout.addWidget(columns_box)
+        layout.addWidget(format_box)
+        layout.addLayout(file_row)
+        layout.addWidget(self.problem_label)
+        layout.addWidget(buttons)
+
+        self.show_options(settings.options())
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _radio(self, label: str, parent: QWidget) -> QRadioButton:
+        button = QRadioButton(label, parent)
+        button.setAccessibleName(label)
+        return button
+
+    def _combo(self, choices: Mapping[Any, str], label: str, parent: QWidget) -> QComboBox:
+        box = QComboBox(parent)
+        box.setAccessibleName(label)
+        for value, text in choices.items():
+            box.addItem(text, value)
+        return box
+
+    def set_count_text(self, count_text: str) -> None:
+        """The rows of the view as the window counts them so far ("about 1,000")."""
+        label = f"All {count_text} rows of this view" if count_text else "All rows of this view"
+        self.all_rows_button.setText(label)
+        self.all_rows_button.setAccessibleName(label)
+
+    # -- options -----------------------------------------------------------------------------
+
+    def show_options(self, options: CsvOptions) -> None:
+        _choose(self.delimiter_box, options.delimiter)
+        self.header_box.setChecked(options.header)
+        _choose(self.encoding_box, options.bom)
+        _choose(self.line_endings_box, options.line_ending)
+        if self.empty_text_edit.text() != options.empty_text:
+            self.empty_text_edit.setText(options.empty_text)
+        self.formula_box.setChecked(options.formula_protection)
+
+    def options(self) -> CsvOptions:
+        """The options as the fields show them, not yet checked."""
+        return CsvOptions(
+            delimiter=str(self.delimiter_box.currentData()),
+            header=self.header_box.isChecked(),
+            bom=bool(self.encoding_box.currentData()),
+            line_ending=str(self.line_endings_box.currentData()),
+            empty_text=self.empty_text_edit.text(),
+            formula_protection=self.formula_box.isChecked(),
+        )
+
+    def on_excel_button_clicked(self) -> None:
+        self.show_options(excel_options(QLocale().decimalPoint(), self.options()))
+
+    # -- the file ----------------------------------------------------------------------------
+
+    def path(self) -> Path:
+        """The file the field names; a bare name is in the folder proposed, and a name
+        without an extension gets ``.csv``. Raises ValidationError in words."""
+        text = self.file_edit.text().strip()
+        if not text:
+            raise ValidationError("Choose a file name for the export.")
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = self._folder / path
+        if path.is_dir():
+            raise ValidationError(f"{path} is a folder; choose a file name for the export.")
+        if not path.suffix:
+            path = path.with_name(path.name + ".csv")
+        if not path.parent.is_dir():
+            raise ValidationError(f"The folder {path.parent} does not exist.")
+        if not os.access(path.parent, os.W_OK):
+            raise ValidationError(
+                f"Records Desk may not write to {path.parent}; choose another folder."
+            )
+        return path
+
+    def on_browse_button_clicked(self) -> None:
+        current = self.file_edit.text().strip()
+        start = Path(current).expanduser() if current else self._folder
+        if not start.is_absolute():
+            start = self._folder / start
+        # No overwrite question here: Export asks it, for a typed name as well.
+        name, _ = QFileDialog.getSaveFileName(
+            self,
+            TITLE,
+            str(start),
+            FILE_FILTER,
+            options=QFileDialog.Option.DontConfirmOverwrite,
+        )
+        if name:
+            self.file_edit.setText(name)
+            self._folder = Path(name).parent
+            self.show_problem("")
+
+    # -- finishing ---------------------------------------------------------------------------
+
+    def show_problem(self, text: str) -> None:
+        self.problem_label.setText(text)
+        self.problem_label.setVisible(bool(text))
+
+    def on_export_button_clicked(self) -> None:
+        try:
+            choice = ExportChoice(
+                selected=self.selected_rows_button.isChecked(),
+                all_columns=self.all_columns_button.isChecked(),
+                options=self.options().validated(),
+                path=self.path(),
+            )
+        except ValidationError as error:
+            self.show_problem(str(error))  # the dialog stays, with everything as typed
+            return
+        self.show_problem("")
+        if choice.path.exists():
+            self._ask_to_replace(choice)
+        else:
+            self._finish(choice)
+
+    def _ask_to_replace(self, choice: ExportChoice) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            TITLE,
+            f"{choice.path.name} already exists in {choice.path.parent}. Replace it?",
+            QMessageBox.StandardButton.NoButton,
+            self,
+        )
+        box.setAccessibleName("Replace file")
+        replace = box.addButton("Replace", QMessageBox.ButtonRole.AcceptRole)
+        replace.setAccessibleName("Replace")
+        keep = box.addButton(QMessageBox.StandardButton.Cancel)
+        keep.setAccessibleName(keep.text().replace("&", ""))
+        box.setDefaultButton(keep)
+
+        def on_replace_box_finished(_result: int) -> None:
+            self.replace_box = None
+            if box.clickedButton() is replace:
+                self._finish(choice)
+
+        box.finished.connect(on_replace_box_finished)
+        self.replace_box = box
+        box.open()
+
+    def _finish(self, choice: ExportChoice) -> None:
+        # Remembered when chosen: the next export starts from here whatever this one meets.
+        self.settings.set_options(choice.options)
+        self.settings.set_folder(choice.path.parent)
+        self.choice = choice
+        self.accept()
+
+    async def choose(self) -> ExportChoice | None:
+        """Show the dialog (window-modal, without a nested event loop) until it closes:
+        the choice, or None when cancelled."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_dialog_finished(result: int) -> None:
+            if not done.done():
+                done.set_result(result)
+
+        self.finished.connect(on_dialog_finished)
+        self.open()
+        result = await done
+        return self.choice if result == QDialog.DialogCode.Accepted else None
+
+
+def _choose(box: QComboBox, value: object) -> None:
+    index = box.findData(value)
+    if index >= 0:
+        box.setCurrentIndex(index)
