@@ -11,7 +11,7 @@ from PySide6.QtCore import QLocale
 
 from app.query import KeyRange, sort_key_of
 from app.services.errors import RecordsDeskError
-from app.services.export import MAX_SELECTION_BLOCKS, ExportProgress, ExportResult
+from app.services.export import ExportProgress, ExportResult, check_selection_blocks
 from app.services.records import RecordService
 from ui.progress import Progress
 from ui.record_table_model import RecordTableModel, is_cut
@@ -31,13 +31,8 @@ async def selection_key_ranges(
     A key value the page holds only a preview of (sorted by long text) is read whole: a
     cut value sorts before the one it was cut from, and the block would lose its end.
     Raises SelectionGoneError, RecordsDeskError, ResultChangedError (from fetch_rows)."""
-    blocks = sum(1 for first, last in row_ranges if first != last)
-    if blocks > MAX_SELECTION_BLOCKS:
-        # Said before any query (the export says the same, after reading the ends).
-        raise SelectionGoneError(
-            f"An export takes at most {MAX_SELECTION_BLOCKS} separate blocks of selected "
-            "rows; select fewer, larger blocks, or export all rows."
-        )
+    # Said before any query (the export checks again, after reading the ends).
+    check_selection_blocks(sum(1 for first, last in row_ranges if first != last))
     ends = sorted({row for first, last in row_ranges for row in (first, last)})
     rows = await model.fetch_rows([(row, row) for row in ends])
     if any(row not in rows for row in ends):

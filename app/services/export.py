@@ -249,18 +249,22 @@ async def export_csv(
     )
 
 
+def check_selection_blocks(blocks: int) -> None:
+    """Refuse more separate blocks of several selected rows than one export takes."""
+    if blocks > MAX_SELECTION_BLOCKS:
+        raise ValidationError(
+            f"An export takes at most {MAX_SELECTION_BLOCKS} separate blocks of selected "
+            "rows; select fewer, larger blocks, or export all rows."
+        )
+
+
 def _check_request(repository_class: type[BaseRepository[Any]], request: ExportRequest) -> None:
     """Refuse a bad filter, sort or selection before any file is made."""
     spec = request.view.spec
     for filter_ in spec.filters:
         filter_.condition(repository_class.column(filter_.column))
     repository_class.sort_keys(spec)
-    blocks = sum(1 for block in request.ranges if block.first != block.last)
-    if blocks > MAX_SELECTION_BLOCKS:
-        raise ValidationError(
-            f"An export takes at most {MAX_SELECTION_BLOCKS} separate blocks of selected "
-            "rows; select fewer, larger blocks, or export all rows."
-        )
+    check_selection_blocks(sum(1 for block in request.ranges if block.first != block.last))
     width = len(spec.order())
     if any(len(block.first) != width or len(block.last) != width for block in request.ranges):
         raise ValidationError("The selection no longer matches the sort order; select again.")
