@@ -94,12 +94,19 @@ async def test_startup_upgrades_a_local_file_but_not_a_server(empty_database: Da
 
 async def test_a_database_newer_than_the_code_is_refused(database: Database) -> None:
     async with database.get_session(write=True) as session:
+        current = (await session.execute(text("SELECT version_num FROM alembic_version"))).scalar()
         await session.execute(text("UPDATE alembic_version SET version_num = 'fromthefuture'"))
-
-    with pytest.raises(DatabaseTooNewError, match="newer Records Desk"):
-        await migrations.prepare_for_use(database)
-    with pytest.raises(DatabaseTooNewError, match="Update Records Desk"):
-        await migrations.upgrade(database)
+    try:
+        with pytest.raises(DatabaseTooNewError, match="newer Records Desk"):
+            await migrations.prepare_for_use(database)
+        with pytest.raises(DatabaseTooNewError, match="Update Records Desk"):
+            await migrations.upgrade(database)
+    finally:
+        # The PostgreSQL database is shared by the session's tests: leave it at head.
+        async with database.get_session(write=True) as session:
+            await session.execute(
+                text("UPDATE alembic_version SET version_num = :current"), {"current": current}
+            )
 
 
 def run_alembic(url: URL, *arguments: str) -> subprocess.CompletedProcess[str]:
