@@ -50,6 +50,7 @@ from app.services.export import (
     proposed_file_name,
 )
 from app.services.records import RecordService
+from tests.test_cli import plain, records_desk
 from tests.ui.conftest import seed, wait_for
 from tests.ui.helpers import (
     ModelWatch,
@@ -445,6 +446,57 @@ def test_all_rows_of_a_searched_filtered_sorted_view_with_its_columns(
         assert leftovers(documents) == []
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_the_window_writes_the_bytes_the_command_line_writes(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    testers: ModelWatch,
+    windows: list[BrowseWindow],
+    documents: Path,
+) -> None:
+    seed_users(qt_loop, ui_database, 40)
+    spec = QuerySpec(search="1", sort=(SortKey("name", descending=True),))
+    target = documents / "window.csv"
+
+    async def scenario() -> None:
+        window = open_window(RecordService(ui_database), windows, qtbot, testers)
+        await settled(window)
+        window.set_view(ViewState("users", spec, ("name", "is_active", "created_at", "id")))
+        await settled(window)
+        dialog = await open_export_dialog(window)
+        dialog.show_options(
+            CsvOptions(delimiter=";", bom=True, line_ending="\n", empty_text="NULL")
+        )
+        assert isinstance(await export_to(window, dialog, target), ExportResult)
+
+    qt_loop.run_until_complete(scenario())
+    from_cli = documents / "cli.csv"
+    ran = records_desk(
+        "export",
+        "users",
+        "--database-url",
+        plain(ui_database.url),
+        "--search",
+        "1",
+        "--sort",
+        "name:desc",
+        "--columns",
+        "name,is_active,created_at,id",
+        "--delimiter",
+        ";",
+        "--bom",
+        "--line-ending",
+        "lf",
+        "--empty",
+        "NULL",
+        "--output",
+        str(from_cli),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert from_cli.read_bytes() == target.read_bytes()
+    assert target.read_bytes().startswith(b"\xef\xbb\xbfname;is_active;created_at;id\n")
 
 
 def test_two_selected_blocks_export_only_those_rows_in_view_order(
