@@ -14,7 +14,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
 from app.config import Settings, SettingsError, load_settings
 from app.core.logs import configure_logging
@@ -349,7 +349,18 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
         formula_protection=not arguments.no_formula_protection,
     ).validated()
     to_stdout = arguments.output == "-"
-    target = sys.stdout.buffer if to_stdout else Path(arguments.output)
+    target: Path | BinaryIO
+    if to_stdout:
+        if sys.stdout is None:  # started without one (a GUI launcher)
+            raise ValidationError("There is no standard output here; give --output FILE.")
+        target = sys.stdout.buffer
+    else:
+        target = Path(arguments.output)
+        # Said before the database is opened (or, for a new file, made).
+        if target.is_dir():
+            raise ValidationError(f"{target} is a folder; give a file name to --output.")
+        if not target.absolute().parent.is_dir():
+            raise ValidationError(f"The folder {target.absolute().parent} does not exist.")
 
     async def run() -> None:
         database = open_database(settings, echo=arguments.verbose)

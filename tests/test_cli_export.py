@@ -112,6 +112,8 @@ async def test_standard_output_and_the_machine_options(
         (["export", "users", "--delimiter", "|"], "is not a delimiter"),
         (["export", "users", "--empty", "a,b"], "cannot hold the delimiter"),
         (["export", "users", "--include-deleted", "--only-deleted"], "not allowed with"),
+        (["export", "users", "--output", "/nonexistent/x.csv"], "does not exist"),
+        (["export", "users", "--output", "/tmp"], "is a folder"),
     ],
 )
 def test_refusals_are_one_line_exit_2_and_leave_no_file(
@@ -123,7 +125,7 @@ def test_refusals_are_one_line_exit_2_and_leave_no_file(
 ) -> None:
     output = tmp_path / "out.csv"
     url = f"sqlite:///{migrated_sqlite_template}"
-    code = main([*arguments, "--database-url", url, "--output", str(output)])
+    code = main(["--database-url", url, *arguments[:2], "--output", str(output), *arguments[2:]])
     stderr = capsys.readouterr().err
     assert code == 2
     assert message in stderr

@@ -889,8 +889,9 @@ class BrowseWindow(QMainWindow):
         try:
             await self.export_rows(prefer_selected=prefer_selected)
         finally:
-            self.export_action.setEnabled(True)
-            self.export_instead_button.setEnabled(True)
+            if shiboken6.isValid(self):  # closed meanwhile: deleted with its widgets
+                self.export_action.setEnabled(True)
+                self.export_instead_button.setEnabled(True)
 
     async def export_rows(self, *, prefer_selected: bool = False) -> None:
         """Ask what to export and where, then write it with a progress window while the
@@ -924,7 +925,7 @@ class BrowseWindow(QMainWindow):
         result: ExportResult | None = None
         try:
             choice = await dialog.choose()
-            if choice is None:
+            if choice is None or not shiboken6.isValid(self):
                 return
             ranges: tuple[KeyRange, ...] = ()
             if choice.selected:
@@ -951,9 +952,11 @@ class BrowseWindow(QMainWindow):
             if shiboken6.isValid(model):  # a model replaced meanwhile may be gone already
                 model.count_changed.disconnect(on_model_count_changed)
                 model.modelReset.disconnect(on_model_reset)
-            self.export_dialog = None
-            dialog.deleteLater()
-            self.export_finished.emit(result)
+            if shiboken6.isValid(dialog):
+                dialog.deleteLater()
+            if shiboken6.isValid(self):
+                self.export_dialog = None
+                self.export_finished.emit(result)
 
     async def _run_export(
         self, request: ExportRequest, choice: ExportChoice
@@ -969,10 +972,14 @@ class BrowseWindow(QMainWindow):
         try:
             finished = await with_progress(task, progress, parent=self)
         except RecordsDeskError as error:
-            self._tell_export_refused(str(error))
+            if shiboken6.isValid(self):
+                self._tell_export_refused(str(error))
             return None
         finally:
-            self.export_task = None
+            if shiboken6.isValid(self):
+                self.export_task = None
+        if not shiboken6.isValid(self):  # the window was closed, which cancelled the export
+            return None
         if not finished:
             self.statusBar().showMessage(
                 f"Export cancelled; {choice.path.name} was not written.", MESSAGE_MS

@@ -79,7 +79,9 @@ def _cents_as_decimal(cents: Column) -> ColumnElement[Any]:
     """Whole cents (SQLite's money) as "-1234.05", by integer arithmetic: never a float."""
     sign = case((cents < 0, literal("-")), else_=literal(""))
     # Arguments of one printf, not a chain of "||": that binds tighter than "/" and "%".
-    return func.printf("%s%d.%02d", sign, func.abs(cents) // 100, func.abs(cents) % 100)
+    # A plain "/" of two integers: SQLAlchemy's "//" is FLOOR(), which old SQLite lacks.
+    whole = func.abs(cents).op("/")(literal(100))
+    return func.printf("%s%d.%02d", sign, whole, func.abs(cents) % 100)
 
 
 def sqlite_line(
@@ -99,7 +101,7 @@ def sqlite_line(
     fields: list[ColumnElement[Any]] = []
     for column in columns:
         value = formatted(column, "sqlite", formula_protection=formula_protection)
-        # printf's %s writes NULL as nothing: only another text for it needs a coalesce.
+        # printf's %s writes NULL as nothing: only another text for it needs a CASE.
         missing = literal(empty_text) if column.nullable and empty_text else None
         if is_text(column) or isinstance(column.type, Enum):
             quoted = literal('"').op("||")(value).op("||")(literal('"'))
@@ -107,8 +109,16 @@ def sqlite_line(
             if missing is not None:
                 whens.insert(0, (column.is_(None), missing))
             fields.append(case(*whens, else_=value))
-        elif missing is not None:
-            fields.append(func.coalesce(value, missing))
+        elif empty_text:
+            # As COPY does: any value that reads like the text for no value is quoted.
+            quoted = literal('"').op("||")(value).op("||")(literal('"'))
+            fields.append(
+                case(
+                    (value.is_(None), literal(empty_text)),
+                    (value == literal(empty_text), quoted),
+                    else_=value,
+                )
+            )
         else:
             fields.append(value)
     if len(fields) < _PRINTF_ARGUMENTS:

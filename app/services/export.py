@@ -71,6 +71,9 @@ POSTGRES_EXPORT_TIMEOUT_S = 24 * 3600.0
 # Blocks waiting for the writer thread: enough to ride out a slow disk for a moment,
 # few enough that memory stays flat whatever the number of rows.
 _QUEUED_WRITES = 64
+# The size a block of lines aims at (SQLite): long texts mean fewer lines per block.
+_BLOCK_BYTES = 1 << 20
+_IDS_PER_STATEMENT = 500
 # The writer flushes to the disk after this much: the final fsync then has little left.
 _SYNC_EVERY_BYTES = 16 << 20
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?")
@@ -226,20 +229,21 @@ async def export_csv(
     except InvalidValueError as error:
         raise ValidationError(str(error)) from None
     started = time.monotonic()
-    with translate_errors(database.url), _Destination(target) as destination:
-        if options.bom:
-            destination.write(UTF8_BOM)
-        if options.header:
-            destination.write((header_line(columns, options) + options.line_ending).encode())
-        if database.is_sqlite:
-            rows = await _export_sqlite(
-                database, repository_class, request, columns, options, destination, progress
-            )
-        else:
-            rows = await _export_postgres(
-                database, repository_class, request, columns, options, destination, progress
-            )
-        destination.publish()
+    with translate_errors(database.url):
+        async with _Destination(target) as destination:
+            if options.bom:
+                destination.write(UTF8_BOM)
+            if options.header:
+                destination.write((header_line(columns, options) + options.line_ending).encode())
+            if database.is_sqlite:
+                rows = await _export_sqlite(
+                    database, repository_class, request, columns, options, destination, progress
+                )
+            else:
+                rows = await _export_postgres(
+                    database, repository_class, request, columns, options, destination, progress
+                )
+            await destination.publish()
     progress.rows = rows
     return ExportResult(
         rows=rows,
@@ -363,24 +367,37 @@ class _SqliteWriter:
 
     def run(self, connection: sqlite3.Connection) -> int:
         options = self.options
+        ending = options.line_ending
         cursor = connection.execute(*self.count_sql)
         self.progress.total = int(cursor.fetchone()[0])
         cursor = connection.execute(*self.lines_sql)
         written = 0
-        while not self.stop.is_set():
-            rows = cursor.fetchmany(SQLITE_LINES_PER_FETCH)
-            if not rows:
-                break
-            ending = options.line_ending
-            text = ending.join([row[0] for row in rows])
-            if lines_are_finished(text, len(rows), self.fields, options.delimiter, ending):
-                text += ending
-            else:
-                text = self._finished(connection, [row[1] for row in rows])
-            self.destination.write(text.encode())
-            written += len(rows)
-            self.progress.rows = written
-            self.progress.bytes = self.destination.bytes
+        size = SQLITE_LINES_PER_FETCH
+        try:
+            while not self.stop.is_set():
+                rows = cursor.fetchmany(size)
+                if not rows:
+                    break
+                text = ending.join([row[0] for row in rows])
+                if lines_are_finished(text, len(rows), self.fields, options.delimiter, ending):
+                    text += ending
+                else:
+                    text = self._finished(connection, [row[1] for row in rows])
+                self.destination.write(text.encode())
+                written += len(rows)
+                self.progress.rows = written
+                self.progress.bytes = self.destination.bytes
+                # Long texts: fewer lines per block, so that a block (and the writer's
+                # queue of them) stays around a megabyte whatever the values hold.
+                size = max(1, min(SQLITE_LINES_PER_FETCH, len(rows) * _BLOCK_BYTES // len(text)))
+        except sqlite3.OperationalError:
+            if self.stop.is_set():  # the interrupt of a cancel
+                raise asyncio.CancelledError from None
+            raise
+        finally:
+            # Ends the statement: SQLite clears a pending interrupt only once no statement
+            # runs, and would otherwise fail the rollback that follows.
+            cursor.close()
         if self.stop.is_set():
             raise asyncio.CancelledError
         return written
@@ -388,7 +405,11 @@ class _SqliteWriter:
     def _finished(self, connection: sqlite3.Connection, ids: list[int]) -> str:
         """The lines of these rows, quoted value by value (same snapshot, same values)."""
         options = self.options
-        found = {row[0]: row[1:] for row in connection.execute(*self.by_id.sql(ids))}
+        found: dict[int, tuple[Any, ...]] = {}
+        # Old SQLite builds take at most 999 bound values per statement.
+        for start in range(0, len(ids), _IDS_PER_STATEMENT):
+            chunk = ids[start : start + _IDS_PER_STATEMENT]
+            found.update((row[0], row[1:]) for row in connection.execute(*self.by_id.sql(chunk)))
         ending = options.line_ending
         delimiter = options.delimiter
         return "".join(
@@ -459,7 +480,7 @@ async def _export_postgres(
                     encoding="utf8",
                     timeout=POSTGRES_EXPORT_TIMEOUT_S,
                 )
-                total = await counting
+                await asyncio.wait([counting])  # its failure is looked at below
             except BaseException:
                 # After an aborted COPY, asyncpg waits for the server to confirm the cancel;
                 # when the COPY had already ended there it never does, and the rollback
@@ -469,10 +490,14 @@ async def _export_postgres(
             finally:
                 if not counting.done():
                     counting.cancel()
-                    await asyncio.wait([counting])
+                await asyncio.wait([counting])
     rows = int(str(status).rsplit(" ", 1)[-1])
-    if rows != total:  # one snapshot: only a bug could make them differ
-        log.error("export wrote %d rows of a result counted as %d", rows, total)
+    if not counting.cancelled() and counting.exception() is None:
+        if counting.result() != rows:  # one snapshot: only a bug could make them differ
+            log.error("export wrote %d rows of a result counted as %d", rows, counting.result())
+    else:
+        # The count only feeds the progress bar: the rows are written all the same.
+        log.warning("counting the exported rows failed", exc_info=counting.exception())
     return rows
 
 
@@ -487,7 +512,14 @@ async def _count_in_snapshot(database: Database, snapshot: str, statement: Selec
         )
         async with connection.begin():
             await connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-            return int((await connection.execute(statement)).scalar_one())
+            sql, arguments = driver_sql(statement, connection.dialect)
+            raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None
+            # The COPY's timeout, not a page's: the count reads the same rows.
+            counted = await raw.driver_connection.fetchval(
+                sql, *arguments, timeout=POSTGRES_EXPORT_TIMEOUT_S
+            )
+            return int(counted)
 
 
 def _take_total(task: asyncio.Task[int], progress: ExportProgress) -> None:
@@ -562,13 +594,13 @@ class _Destination:
         self._temporary: Path | None = None
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED_WRITES)
         self._writer: threading.Thread | None = None
-        self._failure: OSError | None = None
+        self._failure: Exception | None = None
         if isinstance(target, Path):
             self.path = target
         else:
             self._stream = target
 
-    def __enter__(self) -> _Destination:
+    async def __aenter__(self) -> _Destination:
         if self.path is not None:
             self._open(self.path)
         self._writer = threading.Thread(target=self._write_all, name="csv-writer", daemon=True)
@@ -622,9 +654,9 @@ class _Destination:
                 unsynced += len(data)
                 if self._temporary is not None and unsynced >= _SYNC_EVERY_BYTES:
                     # Bit by bit while the rows are formatted, not all at the end.
-                    os.fdatasync(stream.fileno())
+                    _sync_data(stream.fileno())
                     unsynced = 0
-            except OSError as error:
+            except Exception as error:  # kept, or the queue would never be drained again
                 self._failure = error
 
     def _finish_writing(self) -> None:
@@ -633,7 +665,12 @@ class _Destination:
             self._writer.join()
             self._writer = None
 
-    def publish(self) -> None:
+    async def publish(self) -> None:
+        """Wait for the writer, flush to the disk and move the file into place: in a
+        thread, as the last blocks and the fsync can take a while on a slow disk."""
+        await asyncio.to_thread(self._publish)
+
+    def _publish(self) -> None:
         self._finish_writing()
         if self._failure is not None:
             raise _file_error(self._failure, self.path)
@@ -651,12 +688,16 @@ class _Destination:
             raise _file_error(error, self.path) from error
         self._temporary = None
 
-    def __exit__(
+    async def __aexit__(
         self,
         kind: type[BaseException] | None,
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        # Shielded: a second cancel must not leave the temporary file behind.
+        await asyncio.shield(asyncio.to_thread(self._discard))
+
+    def _discard(self) -> None:
         self._finish_writing()
         if self._temporary is None:
             return
@@ -673,7 +714,15 @@ class _Destination:
             log.warning("could not remove %s: %s", self._temporary, unlink_error)
 
 
-def _file_error(error: OSError, path: Path | None) -> ExportError:
+def _sync_data(descriptor: int) -> None:
+    # fdatasync is POSIX but not macOS's or Windows': fsync does the same and a bit more.
+    getattr(os, "fdatasync", os.fsync)(descriptor)
+
+
+def _file_error(error: Exception, path: Path | None) -> Exception:
+    """An OSError in words; anything else (our bug) as it is."""
+    if not isinstance(error, OSError):
+        return error
     where = str(path) if path is not None else "the output"
     folder = str(path.parent) if path is not None else "the output"
     if error.errno in (errno.ENOSPC, errno.EDQUOT):

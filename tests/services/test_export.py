@@ -204,6 +204,22 @@ async def test_empty_text_and_no_value_are_told_apart(database: Database, tmp_pa
     assert as_null == 'bio,avatar_url\r\nNULL,\r\n"NULL",x\r\n'
 
 
+async def test_a_number_that_reads_like_the_empty_text_is_quoted(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with database.get_session(write=True) as session:
+        user = await make_user(session)
+        await make_account(session, user, balance=Decimal("0.00"), name='a "quoted" one')
+        await make_account(session, user, balance=Decimal("1.00"), name="plain")
+    view = ViewState("accounts", QuerySpec(), ("name", "balance"))
+    options = CsvOptions(empty_text="0.00")
+    expected = 'name,balance\r\n"a ""quoted"" one","0.00"\r\nplain,1.00\r\n'
+    assert await export_text(database, view, tmp_path, options) == expected
+    # Block by block on SQLite: the quoted line and the plain one alike.
+    monkeypatch.setattr(export_module, "SQLITE_LINES_PER_FETCH", 1)
+    assert await export_text(database, view, tmp_path, options) == expected
+
+
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
 async def test_formula_protection_makes_a_spreadsheet_show_text(
     database: Database, tmp_path: Path, start: str
@@ -522,6 +538,8 @@ async def test_cancel_leaves_no_file_and_the_old_one_intact(
     database: Database, existing: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await seed_people(database)
+    # Blocks of two lines: the statement is still running when the export is cancelled.
+    monkeypatch.setattr(export_module, "SQLITE_LINES_PER_FETCH", 2)
     paused = PausedWrites(monkeypatch)
     task = asyncio.ensure_future(
         export_csv(database, ExportRequest(ViewState("users")), CsvOptions(), existing)
@@ -556,6 +574,18 @@ async def test_a_full_disk_leaves_no_file_and_the_old_one_intact(
         await export_csv(database, ExportRequest(ViewState("users")), CsvOptions(), existing)
     assert bytes_of(existing) == b"the previous export\n"
     assert leftovers(existing.parent) == []
+
+
+async def test_without_fdatasync_the_file_is_still_synced(
+    database: Database, existing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """macOS and Windows have no fdatasync; the writer falls back to fsync (and a writer
+    that failed otherwise would be reported, never left with a queue no one drains)."""
+    await seed_people(database)
+    monkeypatch.setattr(export_module, "_SYNC_EVERY_BYTES", 1)
+    monkeypatch.delattr("os.fdatasync")
+    result = await export_csv(database, ExportRequest(ViewState("users")), CsvOptions(), existing)
+    assert result.rows == 25
 
 
 @pytest.fixture

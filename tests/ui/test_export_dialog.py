@@ -40,6 +40,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core.database import Database
 from app.query import QuerySpec, Range, SortKey, ViewState
+from app.services import catalog
 from app.services import export as export_service
 from app.services.errors import ValidationError
 from app.services.export import (
@@ -67,6 +68,7 @@ from ui.dialogs.export_dialog import ExportChoice, ExportDialog
 from ui.export_settings import ExportSettings
 from ui.exporting import file_size_text, progress_text, result_text
 from ui.record_table_model import is_cut
+from ui.window_state import WindowState
 
 W = TypeVar("W", bound=QWidget)
 ENGLISH = QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
@@ -735,6 +737,48 @@ def test_cancel_leaves_no_file_and_an_existing_one_as_it_was(
         assert window.export_action.isEnabled()
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_closing_the_window_mid_export_cancels_it_quietly(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    testers: ModelWatch,
+    windows: list[BrowseWindow],
+    documents: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed_users(qt_loop, ui_database, 5)
+    held = Held()
+    monkeypatch.setattr(export_service, "_export_sqlite", held.run)
+    monkeypatch.setattr(export_service, "_export_postgres", held.run)
+    reported: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda _kind, error, _tb: reported.append(error))
+    target = documents / "users.csv"
+
+    async def scenario() -> None:
+        # Not through open_window: the fixtures would close it again after it is gone.
+        window = BrowseWindow(RecordService(ui_database), catalog.entity("users"), WindowState())
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # as the app's windows are
+        window.show()
+        await settled(window)
+        dialog = await open_export_dialog(window)
+        dialog.file_edit.setText(str(target))
+        dialog.export_button.click()
+        await held.started.wait()
+        task = window.export_task
+        assert task is not None
+        window.close()
+        # The export and the code that waited for it end without touching the window.
+        await asyncio.wait([task])
+        for _ in range(5):  # a few turns of the loop: the slot that awaited it ends too
+            await asyncio.sleep(0)
+
+    qt_loop.run_until_complete(scenario())
+    assert held.cancelled
+    assert reported == []
+    assert leftovers(documents) == []
+    assert not target.exists()
 
 
 def test_a_failure_the_user_can_fix_is_said_in_words_and_the_target_stays(
