@@ -472,7 +472,6 @@ class Rounds:
         database = Database(self.bench.url)
         try:
             progress = ExportProgress()
-            await _ticks(2)  # the loop is running and the timer is armed
             self.heartbeat.start()
             started = time.perf_counter()
             task = spawn(
@@ -487,11 +486,6 @@ class Rounds:
         finally:
             await database.dispose()
         return seconds, result.rows
-
-
-async def _ticks(count: int) -> None:
-    for _ in range(count):
-        await asyncio.sleep(HEARTBEAT_MS / 1000)
 
 
 def live_rows(bench: BenchDatabase, *, up_to_id: int | None = None) -> int:

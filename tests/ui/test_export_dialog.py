@@ -635,6 +635,12 @@ def test_a_view_of_one_number_column_exports(
     assert reported == []
 
 
+def replace_engines(monkeypatch: pytest.MonkeyPatch, run: Any) -> None:
+    """Both engines' part of the export becomes ``run`` (same arguments)."""
+    monkeypatch.setattr(export_service, "_export_sqlite", run)
+    monkeypatch.setattr(export_service, "_export_postgres", run)
+
+
 class Held:
     """Stands in for the engine's part of the export: writes a little, says how far it is,
     then waits until cancelled — which is what the test does."""
@@ -689,8 +695,7 @@ def test_cancel_leaves_no_file_and_an_existing_one_as_it_was(
 ) -> None:
     seed_users(qt_loop, ui_database, 5)
     held = Held()
-    monkeypatch.setattr(export_service, "_export_sqlite", held.run)
-    monkeypatch.setattr(export_service, "_export_postgres", held.run)
+    replace_engines(monkeypatch, held.run)
     monkeypatch.setattr(progress, "PROGRESS_DELAY_S", 0)
     monkeypatch.setattr(progress, "QProgressDialog", WatchedProgressDialog)
     WatchedProgressDialog.shown = []
@@ -750,11 +755,20 @@ def test_closing_the_window_mid_export_cancels_it_quietly(
 ) -> None:
     seed_users(qt_loop, ui_database, 5)
     held = Held()
-    monkeypatch.setattr(export_service, "_export_sqlite", held.run)
-    monkeypatch.setattr(export_service, "_export_postgres", held.run)
+    replace_engines(monkeypatch, held.run)
     reported: list[BaseException] = []
     monkeypatch.setattr(sys, "excepthook", lambda _kind, error, _tb: reported.append(error))
     target = documents / "users.csv"
+    slot_ended = asyncio.Event()
+    export_from_trigger = BrowseWindow._export_from_trigger
+
+    async def watched(window: BrowseWindow, **options: bool) -> None:
+        try:
+            await export_from_trigger(window, **options)
+        finally:
+            slot_ended.set()
+
+    monkeypatch.setattr(BrowseWindow, "_export_from_trigger", watched)
 
     async def scenario() -> None:
         # Not through open_window: the fixtures would close it again after it is gone.
@@ -771,8 +785,7 @@ def test_closing_the_window_mid_export_cancels_it_quietly(
         window.close()
         # The export and the code that waited for it end without touching the window.
         await asyncio.wait([task])
-        for _ in range(5):  # a few turns of the loop: the slot that awaited it ends too
-            await asyncio.sleep(0)
+        await slot_ended.wait()  # the slot that awaited it has ended too
 
     qt_loop.run_until_complete(scenario())
     assert held.cancelled
@@ -795,8 +808,7 @@ def test_a_failure_the_user_can_fix_is_said_in_words_and_the_target_stays(
     async def full_disk(*_: Any) -> int:
         raise ExportError("There is not enough space on the disk for users.csv.")
 
-    monkeypatch.setattr(export_service, "_export_sqlite", full_disk)
-    monkeypatch.setattr(export_service, "_export_postgres", full_disk)
+    replace_engines(monkeypatch, full_disk)
     target = documents / "users.csv"
     target.write_bytes(b"before")
 
@@ -837,8 +849,7 @@ def test_our_own_bug_in_an_export_reaches_the_exception_hook(
     async def broken(*_: Any) -> int:
         raise RuntimeError("a bug in the export")
 
-    monkeypatch.setattr(export_service, "_export_sqlite", broken)
-    monkeypatch.setattr(export_service, "_export_postgres", broken)
+    replace_engines(monkeypatch, broken)
     reported: list[BaseException] = []
     monkeypatch.setattr(sys, "excepthook", lambda _kind, error, _tb: reported.append(error))
 
