@@ -51,6 +51,7 @@ from ui.dialogs.record_detail import RecordDetailDialog
 from ui.export_settings import ExportSettings
 from ui.exporting import ExportProgressWindow, result_text, selection_key_ranges
 from ui.formatting import plain_text
+from ui.icons import set_action_icon
 from ui.preferences import display_preferences
 from ui.progress import with_progress
 from ui.record_table_model import CountState, RecordTableModel, ResultChangedError, is_cut
@@ -231,19 +232,25 @@ class BrowseWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.back_action = self._action("Back", QKeySequence.StandardKey.Back, self.go_back)
+        set_action_icon(self.back_action, "back")
         self.forward_action = self._action(
             "Forward", QKeySequence.StandardKey.Forward, self.go_forward
         )
+        set_action_icon(self.forward_action, "forward")
         self.refresh_action = self._action(
             "Refresh", QKeySequence.StandardKey.Refresh, self.on_refresh_action_triggered
         )
+        set_action_icon(self.refresh_action, "refresh")
         self.find_action = self._action(
             "Find", QKeySequence.StandardKey.Find, self.on_find_action_triggered
         )
+        set_action_icon(self.find_action, "search")
         self.copy_action = self._action(
             "Copy", QKeySequence.StandardKey.Copy, self.on_copy_action_triggered
         )
+        set_action_icon(self.copy_action, "copy")
         self.open_action = self._action("Open record", None, self.open_current)
+        set_action_icon(self.open_action, "open")
         self.open_action.setShortcuts(
             [QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)]
         )
@@ -253,7 +260,9 @@ class BrowseWindow(QMainWindow):
             "Show deleted", None, self.on_show_deleted_action_triggered
         )
         self.show_deleted_action.setCheckable(True)
+        set_action_icon(self.show_deleted_action, "show-deleted")
         self.export_action = self._action("Export CSV…", None, self.on_export_action_triggered)
+        set_action_icon(self.export_action, "export")
         self.export_action.setShortcut(QKeySequence(EXPORT_SHORTCUT))
         self.close_action = self._action("Close", QKeySequence.StandardKey.Close, self.close)
         self.back_action.setEnabled(False)
@@ -279,12 +288,14 @@ class BrowseWindow(QMainWindow):
         view_menu = menus.addMenu("&View")
         view_menu.addAction(self.show_deleted_action)
         self.columns_menu = view_menu.addMenu("&Columns")
+        set_action_icon(self.columns_menu.menuAction(), "columns")
         view_menu.addAction(self.refresh_action)
         go_menu = menus.addMenu("&Go")
         go_menu.addAction(self.back_action)
         go_menu.addAction(self.forward_action)
         go_menu.addAction(self.open_action)
         self.related_menu = go_menu.addMenu("&Related")
+        set_action_icon(self.related_menu.menuAction(), "related")
         self.related_menu.aboutToShow.connect(self.on_related_menu_about_to_show)
 
         toolbar = self.addToolBar("Navigation")

@@ -4,6 +4,7 @@ that stay readable in a light and a dark palette and follow the palette when it 
 from __future__ import annotations
 
 import ast
+import asyncio
 import configparser
 import gc
 import re
@@ -20,8 +21,13 @@ from PySide6.QtGui import QAction, QColor, QIcon, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from app.core.database import Database
+from app.services import catalog
+from app.services.records import RecordService
 from tests.ui import make_icons
+from tests.ui.conftest import drain, wait_until
 from ui import icons
+from ui.browse_window import BrowseWindow
 from ui.icons import (
     ACTION_ICONS,
     APP_ICON_SIZES,
@@ -31,6 +37,8 @@ from ui.icons import (
     resources_dir,
     set_action_icon,
 )
+from ui.record_table_model import CountState
+from ui.window_state import WindowState
 
 UI = Path(icons.__file__).resolve().parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -254,6 +262,7 @@ def icon_names_used_in_ui() -> set[str]:
 
 def test_every_action_icon_named_in_the_code_exists() -> None:
     used = icon_names_used_in_ui()
+    assert {"back", "forward", "search", "export"} <= used  # the browse window's, at least
     assert used <= ACTION_ICONS
     files = {path.stem for path in (icons_dir() / "actions").glob("*.svg")}
     assert files == ACTION_ICONS
@@ -342,3 +351,47 @@ def test_a_followed_action_is_forgotten_when_it_is_deleted(
         owner.deleteLater()
     assert not addresses & follower.followed().keys()
     QApplication.setPalette(dark_palette())  # finds no deleted action to touch
+
+
+# Icons do not depend on the engine: one is enough here.
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+def test_the_browse_window_actions_have_icons_that_follow_the_palette(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    original_palette: QPalette,
+) -> None:
+    async def scenario() -> None:
+        QApplication.setPalette(light_palette())
+        window = BrowseWindow(RecordService(ui_database), catalog.entity("users"), WindowState())
+        qtbot.addWidget(window)
+        window.show()
+        model = window.model
+        assert model is not None
+        await wait_until(model.count_changed, lambda: model.count_state is CountState.EXACT)
+        actions = [
+            window.back_action,
+            window.forward_action,
+            window.refresh_action,
+            window.find_action,
+            window.copy_action,
+            window.open_action,
+            window.show_deleted_action,
+            window.export_action,
+            window.columns_menu.menuAction(),
+            window.related_menu.menuAction(),
+        ]
+        for action in actions:
+            assert mean_luminance(icon_image(action.icon(), 16)) < 0.1, action.text()
+        changed: list[str] = []
+        for action in actions:
+            action.changed.connect(lambda action=action: changed.append(action.text()))
+        # The application hears of the change as setPalette runs, before it returns.
+        QApplication.setPalette(dark_palette())
+        assert set(changed) == {action.text() for action in actions}
+        for action in actions:
+            assert mean_luminance(icon_image(action.icon(), 16)) > 0.8, action.text()
+        window.close()
+
+    qt_loop.run_until_complete(scenario())
+    drain(qt_loop)
