@@ -4,19 +4,25 @@ folder — made first when nothing was logged yet — without ever launching a f
 
 from __future__ import annotations
 
+import asyncio
 import platform
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, qVersion
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLabel, QPushButton
+from PySide6.QtWidgets import QApplication, QLabel, QMenu, QPushButton
 from pytestqt.qtbot import QtBot
 
 import app
 from app.core import redaction
+from app.core.database import Database
+from app.core.logs import log_file
+from app.services.records import RecordService
+from tests.ui.conftest import wait_for
 from ui.dialogs import about_dialog
 from ui.dialogs.about_dialog import AboutDialog
+from ui.main_window import MainWindow
 
 DATABASE = "PostgreSQL me@db.example.org:5432/shop"
 
@@ -146,3 +152,37 @@ def test_escape_closes_the_dialog(qtbot: QtBot, tmp_path: Path) -> None:
     with qtbot.waitSignal(dialog.finished):
         QTest.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite"])
+def test_help_about_opens_the_dialog_for_the_windows_database(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = MainWindow("SQLite file /data/shop.db", RecordService(ui_database))
+        qtbot.addWidget(window)
+        window.show()
+        (help_menu,) = [
+            action.menu() for action in window.menuBar().actions() if action.text() == "&Help"
+        ]
+        assert isinstance(help_menu, QMenu)
+        (about,) = [
+            action for action in help_menu.actions() if action.text() == "&About Records Desk"
+        ]
+
+        about.trigger()
+
+        dialog = window.findChild(AboutDialog)
+        assert dialog is not None
+        assert dialog.isVisible()
+        assert label_named(dialog, "Database").text() == "SQLite file /data/shop.db"
+        assert label_named(dialog, "Log folder").text() == str(log_file().parent)
+        # trigger() came back with the dialog showing: opened, not exec()'d.
+        assert dialog.isModal()
+        with qtbot.waitSignal(dialog.finished):
+            button_named(dialog, "Close").click()
+
+        window.close()
+        await wait_for(window.closed)
+
+    qt_loop.run_until_complete(scenario())
