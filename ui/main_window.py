@@ -13,17 +13,18 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QTableWidget,
     QTableWidgetItem,
     QWidget,
 )
 
+from app.core.logs import log_file
 from app.query import QuerySpec
 from app.services.catalog import EntityInfo, entities
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from ui.browse_window import BrowseWindow
+from ui.dialogs.about_dialog import AboutDialog
 from ui.preferences import DateStyle, display_preferences
 from ui.tasks import finish_pending, spawn
 from ui.window_state import WindowState
@@ -46,6 +47,7 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.database_name = database_name
         self.records = records
         self.window_state = window_state or WindowState()
         self.entities: list[EntityInfo] = entities()
@@ -224,12 +226,7 @@ class MainWindow(QMainWindow):
         self.close()
 
     def on_about_action_triggered(self) -> None:
-        box = QMessageBox(
-            QMessageBox.Icon.Information,
-            f"About {APP_TITLE}",
-            f"{APP_TITLE}: browse, search and export the records of an application database.",
-            QMessageBox.StandardButton.Ok,
-            self,
-        )
-        box.setAccessibleName(f"About {APP_TITLE}")
-        box.open()
+        # Parented, so it lives while open; deleted on close, so a second About makes a fresh one.
+        dialog = AboutDialog(self.database_name, log_file().parent, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()

@@ -3,8 +3,8 @@
 Two nets under the rule that no message is ever built from a password. The passwords of
 the databases opened in this process (``hide``) are blanked out wherever they appear — even
 where a URL typed with an unencoded ``@`` was split so that part of the password looks like
-a host. And any ``scheme://user:password@`` or ``password=…`` in text we did not write (a
-driver's exception quoting a connect string) is masked by its shape.
+a host. And any ``scheme://user:password@``, ``?password=…`` or ``password=…`` in text we did
+not write (a driver's exception quoting a connect string) is masked by its shape.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ _hidden: set[str] = set()
 _URL_CREDENTIALS = re.compile(
     r"(?P<prefix>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s'\"]*:)[^\s'\"]*@", re.ASCII
 )
-# password=secret in a libpq DSN or keyword arguments; password: secret in a mapping.
+# password=secret in a libpq DSN, a URL's query string or keyword arguments; password: secret
+# in a mapping. Any name ending so: sslpassword (libpq's key passphrase), PGPASSWORD, db_pwd.
 _KEYWORD = re.compile(
-    r"(?P<prefix>\b(?:password|passwd|pwd)['\"]?\s*[=:]\s*)"
+    r"(?P<prefix>\b\w*(?:password|passwd|pwd)['\"]?\s*[=:]\s*)"
     r"(?P<quote>['\"]?)[^\s'\",;&)}]+(?P=quote)",
     re.IGNORECASE,
 )

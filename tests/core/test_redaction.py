@@ -24,6 +24,22 @@ from app.core.redaction import redact
         ("dsn: host=db password=hunter2 user=me", "dsn: host=db password=*** user=me"),
         ("{'password': 'hunter2', 'user': 'me'}", "{'password': '***', 'user': 'me'}"),
         ('connect(password="hunter2")', 'connect(password="***")'),
+        # In a URL's query string, whatever else the query holds and however the key is cased.
+        (
+            "postgresql://me@host/shop?password=hunter2&sslmode=require",
+            "postgresql://me@host/shop?password=***&sslmode=require",
+        ),
+        (
+            "postgresql://me@host/shop?ssl=1&PASSWORD=hunter2",
+            "postgresql://me@host/shop?ssl=1&PASSWORD=***",
+        ),
+        # Names that end in password: libpq's key passphrase, its environment variable.
+        (
+            "postgresql://me@host/shop?sslpassword=hunter2",
+            "postgresql://me@host/shop?sslpassword=***",
+        ),
+        ("PGPASSWORD=hunter2 psql", "PGPASSWORD=*** psql"),
+        ("db_password: hunter2", "db_password: ***"),
     ],
 )
 def test_passwords_are_masked(text: str, expected: str) -> None:
