@@ -84,16 +84,64 @@ class Database:
         locked", busy timeout or not.
         """
         maker = self._writer_session_maker if write else self.async_session_maker
-        async with maker() as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        session = maker()
+        try:
+            yield session
+            # A commit also returns the connection to the pool (resetting it): the work is
+            # done by now, and a cancel cutting it short would only spoil the connection.
+            await finish_despite_cancel(session.commit())
+        except BaseException:
+            await finish_despite_cancel(session.rollback())
+            raise
+        finally:
+            await finish_despite_cancel(session.close())
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# A cancelled task's cleanup (rollback, return to the pool) gets this long to end by itself.
+CLEANUP_TIMEOUT_S = 10.0
+# Cleanups that outlived their timeout, kept referenced until they end.
+_LEFT_RUNNING: set[asyncio.Future[Any]] = set()
+
+
+async def finish_despite_cancel(cleanup: Awaitable[Any]) -> None:
+    """Run ``cleanup`` to its end even when the task awaiting it is cancelled meanwhile,
+    then pass the cancel on. A rollback cut short by a cancel leaves its connection half
+    reset: SQLAlchemy logs "Exception during reset" and throws the connection away (and on
+    SQLite the cancel would interrupt the rollback itself). Bounded by CLEANUP_TIMEOUT_S,
+    so that a server gone silent cannot hold a cancelled task for ever."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(cleanup)
+    deadline = loop.time() + CLEANUP_TIMEOUT_S
+    cancelled = False
+    while not task.done():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        try:
+            # asyncio.wait, unlike awaiting the task, leaves it running when we are cancelled.
+            await asyncio.wait({task}, timeout=remaining)
+        except asyncio.CancelledError:
+            cancelled = True
+    if not task.done():
+        log.warning("A rollback took over %s s; leaving it to end by itself.", CLEANUP_TIMEOUT_S)
+        _LEFT_RUNNING.add(task)
+        task.add_done_callback(_LEFT_RUNNING.discard)
+        task.add_done_callback(_retrieve)
+    if cancelled:
+        if task.done():
+            _retrieve(task)
+        raise asyncio.CancelledError
+    if task.done():
+        task.result()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Read a cleanup's failure nobody waits for any more, so it is logged, not lost."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("A cleanup after a cancel failed", exc_info=task.exception())
 
 
 def create_engine(url: URL, *, echo: bool = False, null_pool: bool = False) -> AsyncEngine:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import pytest
@@ -166,3 +167,42 @@ async def test_a_statement_cancelled_twice_still_returns_its_connection(
     await database.engine.dispose()  # would wait for a connection stuck closing
     async with database.get_session() as session:
         assert (await session.execute(text("SELECT 3"))).scalar_one() == 3
+
+
+@pytest.mark.parametrize("ending", ["commit", "failure"])
+async def test_a_cancel_during_the_sessions_end_lets_it_finish_and_pool_the_connection(
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    ending: str,
+) -> None:
+    """A window closing cancels a count whose query has just ended: the cancel can land
+    while its session commits (or, after a failure, rolls back) and the pool resets the
+    connection with a rollback of the driver's. That must still finish, or SQLAlchemy logs
+    "Exception during reset or similar" and drops the connection (seen in the smoke test)."""
+    async with database.get_session() as session:  # the pool's connection, made first:
+        await session.execute(text("SELECT 1"))  # connecting does a rollback of its own
+    outer: list[asyncio.Task[Any]] = []
+    dialect = database.engine.sync_engine.dialect
+    do_rollback = dialect.do_rollback
+
+    def rollback_while_cancelled(connection: Any) -> None:
+        outer[0].cancel()  # lands in the driver's rollback, the next thing awaited
+        do_rollback(connection)
+
+    monkeypatch.setattr(dialect, "do_rollback", rollback_while_cancelled)
+
+    async def read() -> None:
+        async with database.get_session() as session:
+            await session.execute(text("SELECT count(*) FROM users"))
+            if ending == "failure":
+                raise LookupError("the caller's own failure, after the query")
+
+    task = asyncio.ensure_future(read())
+    outer.append(task)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    pool: Any = database.engine.pool  # a QueuePool, which counts what it holds
+    assert (pool.checkedout(), pool.checkedin()) == (0, 1)  # back in the pool, not dropped
