@@ -41,12 +41,34 @@ class SettingsSource(StrEnum):
     DEFAULT = "default"
 
 
+# Set by use_folders_under(): every folder of the user's below one root (the smoke test's
+# throwaway folder), on every OS alike; None means the OS's own places (platformdirs).
+_folders_root: Path | None = None
+
+
+def use_folders_under(root: Path | None) -> None:
+    """Keep settings, data and logs under ``root`` (config/, data/, log/) from now on, or
+    in the user's own folders again with None."""
+    global _folders_root
+    _folders_root = root
+
+
 def config_dir() -> Path:
+    if _folders_root is not None:
+        return _folders_root / "config"
     return platformdirs.user_config_path(APP_NAME, appauthor=False)
 
 
 def data_dir() -> Path:
+    if _folders_root is not None:
+        return _folders_root / "data"
     return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def log_dir() -> Path:
+    if _folders_root is not None:
+        return _folders_root / "log"
+    return platformdirs.user_log_path(APP_NAME, appauthor=False)
 
 
 def settings_file() -> Path:
@@ -263,8 +285,12 @@ def save_database_url(url: URL) -> Path:
     document = _read_document(path)
     document["database_url"] = url.render_as_string(hide_password=False)
     temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(document, indent=2), encoding="utf-8")
-    temporary.chmod(0o600)
+    temporary.unlink(missing_ok=True)
+    # Private from the first byte: a file made readable and chmod'ed afterwards can be read
+    # in between.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(json.dumps(document, indent=2))
     temporary.replace(path)
     return path
 

@@ -291,3 +291,40 @@ def test_shown_name_of_a_password_with_url_characters() -> None:
 
     assert describe_url(url) == "PostgreSQL me@db.example.org:5432/shop"
     assert_reveals_nothing_of("Kv@Wq/Zj", repr(url) + str(url))
+
+
+def test_every_folder_of_the_user_can_be_moved_under_one_root(tmp_path: Path) -> None:
+    from app.config import config_dir, data_dir, log_dir, use_folders_under
+    from app.core.logs import log_file
+
+    root = tmp_path / "elsewhere"
+    use_folders_under(root)
+    try:
+        assert config_dir() == root / "config"
+        assert data_dir() == root / "data"
+        assert log_dir() == root / "log"
+        assert log_file().parent == root / "log"
+        assert settings_file().is_relative_to(root)
+        assert load_settings(environ={}).sqlite_path == root / "data" / "records.db"
+    finally:
+        use_folders_under(None)
+    assert not config_dir().is_relative_to(root)
+
+
+def test_the_settings_file_is_never_readable_by_others_even_while_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    modes: list[int] = []
+    real_open = os.open
+
+    def watched_open(path: str, flags: int, mode: int = 0o777, *args: object) -> int:
+        modes.append(mode)
+        return real_open(path, flags, mode, *args)
+
+    monkeypatch.setattr(os, "open", watched_open)
+    path = save_database_url(postgresql_url(host="h", database="d", password="secret"))
+
+    assert modes == [0o600]  # created private, not chmod'ed after the password was in it
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

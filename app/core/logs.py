@@ -10,9 +10,7 @@ import logging
 import logging.handlers
 from pathlib import Path
 
-import platformdirs
-
-from app.config import APP_NAME
+from app.config import log_dir
 from app.core.redaction import redact
 
 LOG_FILE_NAME = "records-desk.log"
@@ -20,7 +18,7 @@ _installed: list[logging.Handler] = []
 
 
 def log_file() -> Path:
-    return platformdirs.user_log_path(APP_NAME, appauthor=False) / LOG_FILE_NAME
+    return log_dir() / LOG_FILE_NAME
 
 
 def configure_logging(*, verbose: bool = False) -> Path | None:
