@@ -14,13 +14,14 @@ from typing import Any
 import qasync
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from app.config import Settings
+from app.config import Settings, save_database_url
 from app.core.logs import log_file
 from app.services import migrations
 from app.services.connection import Database, open_database
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from ui.dialogs.error_report import ErrorReport
+from ui.icons import app_icon
 from ui.main_window import APP_TITLE, MainWindow
 from ui.progress import Progress, with_progress
 
@@ -29,15 +30,24 @@ log = logging.getLogger(__name__)
 
 def run_gui(settings: Settings, *, verbose: bool = False) -> int:
     """Run Records Desk until its last window closes; the process exit code."""
+    loop = start_qt()
+    install_exception_hooks(loop)
+    with loop:
+        return int(loop.run_until_complete(run_session(settings, verbose=verbose)))
+
+
+def start_qt() -> qasync.QEventLoop:
+    """The QApplication (with its name and icon) and the qasync loop on it, made current."""
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_TITLE)
     app.setOrganizationName("Records Desk")
+    # Linux desktops match the window to resources/records-desk.desktop by this name.
+    app.setDesktopFileName("records-desk")
+    app.setWindowIcon(app_icon())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    install_exception_hooks(loop)
-    with loop:
-        return int(loop.run_until_complete(run_session(settings, verbose=verbose)))
+    return loop
 
 
 async def run_session(
@@ -47,12 +57,47 @@ async def run_session(
     on_opened: Callable[[MainWindow], None] | None = None,
 ) -> int:
     """Open the database (upgrading a local file), show the window, wait for it to close;
-    the window disposes the engine as it closes (MainWindow.closeEvent)."""
+    the window disposes the engine as it closes (MainWindow.closeEvent).
+
+    Open another database… in the window closes it and opens the chosen one in its place,
+    remembered for the next start; one that cannot be opened is explained and the one
+    before it opened again."""
     # The session, not Qt, decides when the app ends: the main window still disposes the
     # engine after the last browse window closes, on a loop that is still running.
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
+    frozen = False
+    current, previous = settings, None
+    while True:
+        database = await open_prepared(current, verbose=verbose)
+        if database is None:
+            if previous is None:
+                return 1
+            current, previous = previous, None
+            continue
+        if previous is not None:
+            save_database_url(current.database_url)
+        window = MainWindow(current.display_name, RecordService(database))
+        chosen: list[Settings] = []
+        closed = asyncio.Event()
+        window.closed.connect(closed.set)
+        window.database_chosen.connect(chosen.append)
+        window.show()
+        if not frozen:
+            freeze_startup_objects()
+            frozen = True
+        if on_opened is not None:
+            on_opened(window)
+        await closed.wait()
+        if not chosen:
+            return 0
+        current, previous = chosen[-1], current
+
+
+async def open_prepared(settings: Settings, *, verbose: bool = False) -> Database | None:
+    """The database, opened and ready (a local file upgraded first, with progress); None
+    when it cannot be used, after a message that says why."""
     database: Database | None = None
     try:
         database = open_database(settings, echo=verbose)
@@ -63,20 +108,11 @@ async def run_session(
     except RecordsDeskError as error:
         await show_message(None, "Cannot open the database", str(error))
         prepared = False
-    if not prepared:
-        if database is not None:
-            await database.dispose()
-        return 1
-    assert database is not None
-    window = MainWindow(settings.display_name, RecordService(database))
-    closed = asyncio.Event()
-    window.closed.connect(closed.set)
-    window.show()
-    freeze_startup_objects()
-    if on_opened is not None:
-        on_opened(window)
-    await closed.wait()
-    return 0
+    if prepared:
+        return database
+    if database is not None:
+        await database.dispose()
+    return None
 
 
 def freeze_startup_objects() -> None:

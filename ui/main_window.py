@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -13,20 +15,28 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
+from app.config import Settings, SettingsSource, sqlite_url
 from app.core.logs import log_file
 from app.query import QuerySpec
 from app.services.catalog import EntityInfo, entities
+from app.services.connection import sqlite_file_problem
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
+from app.services.seeding import DEMO_DATA, seed_demo_data
 from ui.browse_window import BrowseWindow
 from ui.dialogs.about_dialog import AboutDialog
+from ui.first_run import EmptyDatabasePanel, database_file_dialog, demo_data_summary
+from ui.icons import set_action_icon
 from ui.preferences import DateStyle, display_preferences
-from ui.tasks import finish_pending, spawn
+from ui.progress import Progress, with_progress
+from ui.tasks import async_slot, finish_pending, spawn
 from ui.window_state import WindowState
 
 APP_TITLE = "Records Desk"
@@ -38,6 +48,12 @@ class MainWindow(QMainWindow):
     closed = Signal()
     # entity name, once its count is exact
     count_loaded = Signal(str)
+    # every count is exact, with their total
+    counts_loaded = Signal(int)
+    # the Settings of another database to open in this window's place; the window closes
+    database_chosen = Signal(object)
+    # Load demo data has ended: the status line's sentence (added, stopped or why not)
+    demo_data_finished = Signal(str)
 
     def __init__(
         self,
@@ -77,7 +93,6 @@ class MainWindow(QMainWindow):
             self._count_items.append(count)
         self.entity_table.selectRow(0)
         self.entity_table.doubleClicked.connect(self.on_entity_table_double_clicked)
-        self.setCentralWidget(self.entity_table)
 
         self.database_label = QLabel(f"Connected to {database_name}")
         self.database_label.setAccessibleName("Database")
@@ -94,11 +109,36 @@ class MainWindow(QMainWindow):
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         self.quit_action.triggered.connect(self.close)
+        self.load_demo_action = QAction("Load &demo data", self)
+        self.load_demo_action.setToolTip(
+            f"Add {QLocale().toString(DEMO_DATA.users)} made-up users with their records"
+        )
+        self.load_demo_action.setEnabled(False)  # until the counts say the database is empty
+        self.load_demo_action.triggered.connect(self.on_load_demo_action_triggered)
+        self.open_database_action = QAction("Open &another database…", self)
+        self.open_database_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.open_database_action.triggered.connect(self.on_open_database_action_triggered)
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.open_database_action)
+        file_menu.addAction(self.load_demo_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+
+        self.empty_panel = EmptyDatabasePanel(
+            [self.load_demo_action, self.open_database_action], self
+        )
+        self.empty_panel.hide()
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.empty_panel)
+        layout.addWidget(self.entity_table)
+        self.setCentralWidget(central)
+        self._demo_task: asyncio.Task[None] | None = None
+        self._count_failure_shown = False
         view_menu = self.menuBar().addMenu("&View")
         self.system_dates_action = QAction("Dates in system format", self)
         self.system_dates_action.setCheckable(True)
@@ -117,6 +157,11 @@ class MainWindow(QMainWindow):
         about_action = QAction("&About Records Desk", self)
         about_action.triggered.connect(self.on_about_action_triggered)
         help_menu.addAction(about_action)
+        set_action_icon(self.open_action, "open")
+        set_action_icon(self.refresh_action, "refresh")
+        set_action_icon(self.open_database_action, "open-database")
+        set_action_icon(self.load_demo_action, "load-demo-data")
+        set_action_icon(about_action, "about")
 
         self.refresh_counts()
 
@@ -138,6 +183,7 @@ class MainWindow(QMainWindow):
             except RecordsDeskError:
                 pass  # the exact count below reports the problem
         failed = False
+        total = 0
         for item, entity in zip(self._count_items, self.entities, strict=True):
             try:
                 count = await self.records.count(entity.name, spec)
@@ -146,13 +192,24 @@ class MainWindow(QMainWindow):
                 item.setToolTip(str(error))
                 if not failed:  # one message for the lot: the same cause, most likely
                     self.statusBar().showMessage(f"{error} Use Refresh counts to try again.")
+                    self._count_failure_shown = True
                 failed = True
                 continue
             item.setText(locale.toString(count))
             item.setToolTip("")
+            total += count
             self.count_loaded.emit(entity.name)
         if not failed:
-            self.statusBar().clearMessage()  # an earlier failure is over
+            if self._count_failure_shown:
+                self.statusBar().clearMessage()  # an earlier failure is over
+                self._count_failure_shown = False
+            self._show_whether_empty(total == 0)
+            self.counts_loaded.emit(total)
+
+    def _show_whether_empty(self, empty: bool) -> None:
+        adding = self._demo_task is not None and not self._demo_task.done()
+        self.empty_panel.setVisible(empty)
+        self.load_demo_action.setEnabled(empty and not adding)
 
     def count_text(self, entity_name: str) -> str:
         """What the Count column says for ``entity_name``."""
@@ -182,6 +239,85 @@ class MainWindow(QMainWindow):
         row = self.entity_table.currentRow()
         if 0 <= row < len(self.entities):
             self.open_browser(self.entities[row].name)
+
+    # -- a database with no records -------------------------------------------------------
+
+    @async_slot()
+    async def on_load_demo_action_triggered(self) -> None:
+        if self._demo_task is not None and not self._demo_task.done():
+            return
+        self._demo_task = spawn(self.load_demo_data(), name="load demo data")
+        await asyncio.wait({self._demo_task})
+
+    async def load_demo_data(self) -> None:
+        """Add DEMO_DATA with a progress window whose Cancel stops it after the batch being
+        written is rolled back; the batches before it stay. Ends with demo_data_finished."""
+        self.load_demo_action.setEnabled(False)
+        users = DEMO_DATA.users
+        locale = QLocale()
+        progress = Progress(f"Adding demo data: 0 of {locale.toString(users)} users…")
+        progress.show_steps(0, users)
+        added = [0]
+        report: list[dict[str, int]] = []
+
+        def on_batch(done: int, total: int) -> None:
+            added[0] = done
+            progress.show_text(
+                f"Adding demo data: {locale.toString(done)} of {locale.toString(total)} users…"
+            )
+            progress.show_steps(done, total)
+
+        async def add() -> None:
+            result = await seed_demo_data(self.records.database, DEMO_DATA, on_batch)
+            report.append(result.counts)
+
+        try:
+            finished = await with_progress(add(), progress, parent=self)
+        except RecordsDeskError as error:
+            message = f"No demo data was added: {error}"
+            if added[0]:
+                message = f"Demo data stopped after {locale.toString(added[0])} users: {error}"
+        else:
+            if finished and report:
+                message = demo_data_summary(report[0])
+            elif added[0]:
+                message = (
+                    f"Demo data stopped: the first {locale.toString(added[0])} of "
+                    f"{locale.toString(users)} users were added."
+                )
+            else:
+                message = "Demo data cancelled: nothing was added."
+        if not shiboken6.isValid(self):
+            return  # the window closed meanwhile
+        self.statusBar().showMessage(message)
+        self.refresh_counts()
+        self.demo_data_finished.emit(message)
+
+    def on_open_database_action_triggered(self) -> None:
+        path = self.records.database.url.database if self.records.database.is_sqlite else None
+        folder = Path(path).parent if path else Path.home()
+        dialog = database_file_dialog(self, folder)
+        dialog.fileSelected.connect(self.open_database_file)
+        dialog.open()
+
+    def open_database_file(self, name: str) -> None:
+        """Open the SQLite file ``name`` in place of this window's database, or say why not
+        and stay."""
+        path = Path(name).expanduser().absolute()
+        problem = sqlite_file_problem(path)
+        if problem is not None:
+            box = QMessageBox(
+                QMessageBox.Icon.Warning,
+                "Cannot open the database",
+                problem,
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            box.setAccessibleName("Cannot open the database")
+            box.open()
+            return
+        self.database_chosen.emit(Settings(sqlite_url(path), SettingsSource.SETTINGS_FILE))
+        self.close()
 
     # -- display -----------------------------------------------------------------------------
 

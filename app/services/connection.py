@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from app.config import Settings, SettingsSource
 from app.core.database import Database
 from app.services.errors import DatabaseUnavailableError
@@ -20,4 +22,27 @@ def open_database(settings: Settings, *, echo: bool = False) -> Database:
     return Database(settings.database_url, echo=echo)
 
 
-__all__ = ["Database", "open_database"]
+# The first 16 bytes of every SQLite 3 database file (sqlite.org/fileformat.html).
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def sqlite_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be opened as a local database, in words; None when it can (a
+    SQLite file, or an empty file: SQLite makes a new database in it)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return f"{path} does not exist."
+    except IsADirectoryError:
+        return f"{path} is a folder, not a database file."
+    except PermissionError:
+        return f"{path} cannot be read: permission denied."
+    except OSError as error:
+        return f"{path} cannot be read: {error.strerror}."
+    if header and header != SQLITE_HEADER:
+        return f"{path} is not a SQLite database."
+    return None
+
+
+__all__ = ["Database", "open_database", "sqlite_file_problem"]

@@ -99,6 +99,12 @@ class SeedOptions:
     now: datetime | None = None
 
 
+# What Load demo data adds to an empty database: every kind of record, enough to scroll,
+# search and filter, in batches small enough for its progress to move and for Cancel to
+# stop it within one batch (those before it are kept).
+DEMO_DATA = SeedOptions(users=1_000, batch_users=100)
+
+
 @dataclass(frozen=True)
 class SeedReport:
     counts: dict[str, int]  # table name -> rows inserted

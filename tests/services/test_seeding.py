@@ -415,3 +415,29 @@ def test_the_batch_is_lowered_to_fit_in_memory_only_when_needed() -> None:
     validate_options(fitted)
     with pytest.raises(ValidationError, match=f"under {MAX_ROWS_PER_BATCH:,} rows"):
         validate_options(replace(fitted, batch_users=fitted.batch_users * 2))
+
+
+async def test_cancelled_seeding_keeps_whole_batches_only(database: Database) -> None:
+    """Load demo data's Cancel: the batch being written is rolled back, those before stay."""
+    import asyncio
+
+    options = SeedOptions(users=300, batch_users=100, deleted_fraction=0)
+    task: asyncio.Task[Any] | None = None
+
+    def progress(done: int, _total: int) -> None:
+        assert task is not None
+        if done == 100:
+            task.cancel()  # lands inside the second batch's transaction
+
+    task = asyncio.ensure_future(seed_demo_data(database, options, progress))
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    async with database.get_session() as session:
+        users = (await session.execute(select(func.count()).select_from(User))).scalar_one()
+        orphans = (
+            await session.execute(
+                select(func.count()).select_from(Order).where(Order.user_id > 100)
+            )
+        ).scalar_one()
+    assert (users, orphans) == (100, 0)

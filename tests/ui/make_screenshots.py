@@ -37,6 +37,8 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "resources" / "screenshots"
 async def render(folder: Path) -> None:
     database = Database(sqlite_url(folder / "records.db"))
     await migrations.upgrade(database)
+    await render_first_run(RecordService(database))
+    database = Database(sqlite_url(folder / "records.db"))
     await seed_demo_data(database, SeedOptions(users=5_000, random_seed=7))
     records = RecordService(database)
     state = WindowState()
@@ -72,6 +74,17 @@ async def render(folder: Path) -> None:
     dialog.grab().save(str(SCREENSHOTS / "export-dialog.png"))
     dialog.reject()
     main.close()  # disposes the engine once its work has ended
+    await wait_for(main.closed)
+
+
+async def render_first_run(records: RecordService) -> None:
+    """The main window on a database with no records: what a first start shows."""
+    main = MainWindow("SQLite file ~/.local/share/records-desk/records.db", records)
+    main.resize(520, 420)
+    main.show()
+    await wait_for(main.counts_loaded)
+    main.grab().save(str(SCREENSHOTS / "first-run.png"))
+    main.close()
     await wait_for(main.closed)
 
 

@@ -1,0 +1,261 @@
+"""A database with no records says so and offers demo data or another database; choosing
+another database opens it in the main window's place and remembers it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMessageBox,
+    QProgressDialog,
+    QPushButton,
+)
+from pytestqt.qtbot import QtBot
+
+from app.config import Settings, load_settings, settings_file
+from app.core.database import Database
+from app.services import seeding
+from app.services.records import RecordService
+from tests.ui.conftest import seed, wait_for
+from ui import main_window as main_window_module
+from ui import progress as ui_progress
+from ui.first_run import EMPTY_TITLE
+from ui.main import run_session
+from ui.main_window import MainWindow
+
+SMALL_DEMO = replace(seeding.DEMO_DATA, users=50, batch_users=25, deleted_fraction=0)
+
+
+def open_main(qtbot: QtBot, database: Database) -> MainWindow:
+    window = MainWindow("test database", RecordService(database))
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+async def closed(window: MainWindow) -> None:
+    window.close()
+    await wait_for(window.closed)
+
+
+def visible_boxes() -> list[QMessageBox]:
+    return [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    ]
+
+
+def test_an_empty_database_says_so_and_offers_demo_data_or_another_database(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_main(qtbot, ui_database)
+        assert await wait_for(window.counts_loaded) == (0,)
+        panel = window.empty_panel
+        assert panel.isVisible()
+        assert panel.accessibleName() == "Empty database"
+        assert EMPTY_TITLE in [label.text() for label in panel.findChildren(QLabel)]
+        labels = [(b.text(), b.accessibleName(), b.isEnabled()) for b in panel.buttons]
+        assert labels == [
+            ("Load demo data", "Load demo data", True),
+            ("Open another database…", "Open another database…", True),
+        ]
+        assert window.load_demo_action.isEnabled()
+        await closed(window)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_a_database_with_records_shows_no_notice_and_offers_no_demo_data(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
+) -> None:
+    seed(qt_loop, ui_database, 3)
+
+    async def scenario() -> None:
+        window = open_main(qtbot, ui_database)
+        (total,) = await wait_for(window.counts_loaded)
+        assert total > 0
+        assert not window.empty_panel.isVisible()
+        assert not window.load_demo_action.isEnabled()
+        assert window.open_database_action.isEnabled()  # always there, in the File menu
+        await closed(window)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_load_demo_data_fills_the_database_and_the_counts_follow(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(main_window_module, "DEMO_DATA", SMALL_DEMO)
+
+    async def scenario() -> None:
+        window = open_main(qtbot, ui_database)
+        await wait_for(window.counts_loaded)
+        finished = asyncio.ensure_future(wait_for(window.demo_data_finished))
+        recounted = asyncio.ensure_future(wait_for(window.counts_loaded, lambda total: total > 0))
+        window.empty_panel.buttons[0].click()
+        (message,) = await finished
+        assert message.startswith("Added 50 users, ")
+        assert message.endswith(" as demo data.")
+        assert "order items" in message
+        assert window.statusBar().currentMessage() == message
+        await recounted
+        assert window.count_text("users") == "50"
+        assert not window.empty_panel.isVisible()
+        assert not window.load_demo_action.isEnabled()  # no second helping on top
+        await closed(window)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_cancelling_demo_data_keeps_the_batches_already_written_and_says_so(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(main_window_module, "DEMO_DATA", SMALL_DEMO)
+    monkeypatch.setattr(ui_progress, "PROGRESS_DELAY_S", 0)
+    first_batch_written = asyncio.Event()
+    stopped: list[bool] = []
+
+    async def seed_one_batch_then_wait(database: Database, options: Any, progress: Any) -> Any:
+        # The real seeding of the first batch; the second one never ends until cancelled.
+        first = replace(options, users=25)
+        await seeding.seed_demo_data(database, first, lambda done, _: progress(done, options.users))
+        first_batch_written.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            stopped.append(True)
+            raise
+
+    monkeypatch.setattr(main_window_module, "seed_demo_data", seed_one_batch_then_wait)
+
+    async def scenario() -> None:
+        window = open_main(qtbot, ui_database)
+        await wait_for(window.counts_loaded)
+        finished = asyncio.ensure_future(wait_for(window.demo_data_finished))
+        window.load_demo_action.trigger()
+        await first_batch_written.wait()
+        (dialog,) = [d for d in window.findChildren(QProgressDialog) if d.isVisible()]
+        assert dialog.labelText() == "Adding demo data: 25 of 50 users…"
+        assert (dialog.value(), dialog.maximum()) == (25, 50)
+        button = dialog.findChild(QPushButton)
+        assert button is not None
+        button.click()
+        assert await finished == ("Demo data stopped: the first 25 of 50 users were added.",)
+        assert stopped == [True]
+        await wait_for(window.counts_loaded)
+        assert window.count_text("users") == "25"
+        await closed(window)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_the_window_stays(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_text("shopping list\n", encoding="utf-8")
+    chosen: list[Settings] = []
+
+    async def scenario() -> None:
+        window = open_main(qtbot, ui_database)
+        window.database_chosen.connect(chosen.append)
+        await wait_for(window.counts_loaded)
+        window.open_database_file(str(notes))
+        (box,) = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+        assert box.text() == f"{notes} is not a SQLite database."
+        assert box.accessibleName() == "Cannot open the database"
+        box.accept()
+        assert window.isVisible()
+        window.open_database_file(str(tmp_path / "missing.db"))
+        boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+        assert [b.text() for b in boxes] == [f"{tmp_path / 'missing.db'} does not exist."]
+        boxes[0].accept()
+        await closed(window)
+
+    qt_loop.run_until_complete(scenario())
+    assert chosen == []
+
+
+def make_sqlite_file(path: Path, revision: str | None = None) -> Path:
+    with sqlite3.connect(path) as connection:
+        if revision is not None:
+            connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+            connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+        else:
+            connection.execute("CREATE TABLE scratch (x)")
+            connection.execute("DROP TABLE scratch")
+    connection.close()
+    return path
+
+
+def test_open_another_database_opens_it_in_the_windows_place_and_remembers_it(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    other = make_sqlite_file(tmp_path / "other shop.sqlite")
+    titles: list[str] = []
+
+    def on_opened(window: MainWindow) -> None:
+        titles.append(window.windowTitle())
+        if len(titles) == 1:
+            window.open_database_action.trigger()
+            (dialog,) = [d for d in window.findChildren(QFileDialog) if d.isVisible()]
+            assert dialog.accessibleName() == "Open another database"
+            dialog.selectFile(str(other))
+            dialog.accept()
+        else:
+            window.close()
+
+    code = qt_loop.run_until_complete(run_session(load_settings(), on_opened=on_opened))
+
+    assert code == 0
+    assert titles[1] == f"Records Desk — SQLite file {other}"
+    assert len(titles) == 2
+    assert settings_file().exists()
+    assert load_settings().database_url.database == str(other)  # the next start opens it
+
+
+def test_a_chosen_database_that_cannot_be_used_is_explained_and_the_one_before_reopens(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    too_new = make_sqlite_file(tmp_path / "newer.db", revision="fromthefuture")
+    first = load_settings()
+    titles: list[str] = []
+    messages: list[str] = []
+
+    def on_opened(window: MainWindow) -> None:
+        titles.append(window.windowTitle())
+        if len(titles) == 1:
+            qt_loop.call_soon(answer_message_box)
+            window.open_database_file(str(too_new))
+        else:
+            window.close()
+
+    def answer_message_box() -> None:
+        boxes = visible_boxes()
+        if boxes:
+            messages.append(boxes[0].text())
+            boxes[0].accept()
+        else:
+            qt_loop.call_soon(answer_message_box)
+
+    code = qt_loop.run_until_complete(run_session(first, on_opened=on_opened))
+
+    assert code == 0
+    assert titles == [f"Records Desk — {first.display_name}"] * 2
+    assert len(messages) == 1
+    assert "newer" in messages[0]
+    assert not settings_file().exists()  # nothing remembered of a database that failed
