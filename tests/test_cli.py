@@ -129,6 +129,11 @@ def test_default_database_is_created_in_the_user_data_folder(tmp_path: Path) -> 
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["--database-url", "mysql://root@localhost/shop", "migrate"], "not 'mysql'"),
         (["migrate", "--database-url", ""], "The database URL is empty"),
+        (["--smoke-test", "migrate"], "--smoke-test takes no command and no database"),
+        (
+            ["--smoke-test", "--database-url", "sqlite:///x.db"],
+            "--smoke-test takes no command and no database",
+        ),
     ],
 )
 def test_bad_arguments_get_one_line_and_exit_2(

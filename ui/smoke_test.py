@@ -1,0 +1,268 @@
+"""``records-desk --smoke-test``: proof that a build starts, migrates and shows rows.
+
+In a throwaway folder (settings, data and log alike) it makes a local database the way a
+first start does, adds a little demo data, starts the GUI through the same ``run_session``
+as a user's start, opens one browse window per kind and waits until each shows its first
+rows. It prints one JSON object — ``startup_ms`` (process start to the main window
+painted) and ``first_rows_ms`` (process start to the first browse window's rows painted)
+among others — and exits 0; any error, warning, timeout or window without rows makes it
+exit 1 with ``"problems"`` saying what. CI runs the packaged executable this way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QEvent,
+    QMessageLogContext,
+    QObject,
+    QtMsgType,
+    qInstallMessageHandler,
+    qVersion,
+)
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app import __version__, config
+from app.core.logs import configure_logging, stop_logging
+from app.services import migrations
+from app.services.connection import open_database
+from app.services.seeding import SeedOptions, seed_demo_data
+from ui.browse_window import BrowseWindow
+from ui.main import install_exception_hooks, run_session, start_qt
+from ui.main_window import MainWindow
+from ui.record_table_model import CountState
+
+SMOKE_USERS = 30
+# Generous for a slow CI machine; a healthy run takes about a second.
+TIMEOUT_S = 60.0
+# Qt says these on a headless run (offscreen has no window manager); they are not faults.
+HARMLESS_QT_MESSAGES = ("This plugin does not support propagateSizeHints",)
+
+
+class Problems:
+    """Everything that went wrong, from any source: the run fails if this is not empty."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def run_smoke_test(first_line_ran: float) -> int:
+    """The smoke test's exit code. ``first_line_ran`` (a ``time.perf_counter()`` value) is
+    the start of the clock where the OS does not say when the process started."""
+    process_started, clock = process_start(first_line_ran)
+    # Where the time before the first window goes, for whoever makes startup faster.
+    phases = {"imported_ms": _ms_since(process_started)}
+    root = Path(tempfile.mkdtemp(prefix="records-desk-smoke-"))
+    config.use_folders_under(root)
+    problems = Problems()
+    collector: logging.Handler | None = None
+    try:
+        configure_logging()
+        collector = watch_logging(problems)
+        previous_handler = qInstallMessageHandler(qt_message_watcher(problems))
+        loop = start_qt()
+        phases["qt_started_ms"] = _ms_since(process_started)
+        report = install_exception_hooks(loop)
+        try:
+            with loop:
+                result = loop.run_until_complete(smoke(process_started, problems))
+                result["clock"] = clock
+                result["phases"] = phases | result.get("phases", {})
+        finally:
+            qInstallMessageHandler(previous_handler)
+        if report.count:
+            problems.add(f"{report.count} unexpected error(s); see the log")
+    except Exception as error:  # the smoke test reports every failure, ours included
+        logging.getLogger(__name__).exception("smoke test failed")
+        problems.add(f"{type(error).__name__}: {error}")
+        result = {}
+    finally:
+        config.use_folders_under(None)
+        if collector is not None:
+            logging.getLogger().removeHandler(collector)
+            logging.captureWarnings(False)
+        stop_logging()
+    result["ok"] = not problems.lines
+    result["problems"] = problems.lines
+    if problems.lines:
+        result["kept_folder"] = str(root)  # its log says more
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    if sys.stdout is not None:  # a windowed build on Windows has no stdout
+        print(json.dumps(result), flush=True)
+    return 0 if result["ok"] else 1
+
+
+async def smoke(process_started: float, problems: Problems) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "phases": {},
+        "version": __version__,
+        "frozen": bool(getattr(sys, "frozen", False)),
+        "platform": QApplication.platformName(),
+        "qt": qVersion(),
+        "python": platform.python_version(),
+    }
+    since_start: Callable[[], float] = lambda: round(  # noqa: E731
+        (time.perf_counter() - process_started) * 1000, 1
+    )
+    settings = config.load_settings(environ={})
+    database = open_database(settings)
+    try:
+        began = time.perf_counter()
+        await migrations.prepare_for_use(database)
+        result["migrate_ms"] = _ms_since(began)
+        began = time.perf_counter()
+        await seed_demo_data(database, SeedOptions(users=SMOKE_USERS, batch_users=SMOKE_USERS))
+        result["seed_ms"] = _ms_since(began)
+    finally:
+        await database.dispose()
+
+    result["phases"]["database_ready_ms"] = since_start()
+    opened: asyncio.Future[MainWindow] = asyncio.get_running_loop().create_future()
+    session = asyncio.ensure_future(run_session(settings, on_opened=opened.set_result))
+    try:
+        async with asyncio.timeout(TIMEOUT_S):
+            window = await _first_of(opened, session)
+            result["phases"]["main_window_made_ms"] = since_start()
+            await painted(window)
+            result["startup_ms"] = since_start()
+            rows: dict[str, int] = {}
+            for index, entity in enumerate(window.entities):
+                browser = window.open_browser(entity.name)
+                rows[entity.name] = await first_rows(browser)
+                if index == 0:
+                    result["first_rows_ms"] = since_start()
+                if rows[entity.name] == 0:
+                    problems.add(f"the {entity.label} window shows no rows")
+            result["all_windows_ms"] = since_start()
+            result["rows_shown"] = rows
+            window.close()
+            code = await session
+            if code != 0:
+                problems.add(f"the session ended with exit code {code}")
+    except TimeoutError:
+        problems.add(f"timed out after {TIMEOUT_S:.0f} s")
+    finally:
+        if not session.done():
+            session.cancel()
+    return result
+
+
+async def _first_of(opened: asyncio.Future[MainWindow], session: asyncio.Future[int]) -> MainWindow:
+    waiting: list[asyncio.Future[Any]] = [opened, session]
+    done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    if opened in done:
+        return opened.result()
+    raise RuntimeError(f"the main window never opened (exit code {session.result()})")
+
+
+async def painted(widget: QWidget) -> None:
+    """Until ``widget`` has been painted on screen (at once if it has been already)."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    class Watcher(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Paint and not done.done():
+                done.set_result(None)
+            return False
+
+    watcher = Watcher(widget)
+    widget.installEventFilter(watcher)
+    try:
+        widget.update()
+        await done
+    finally:
+        widget.removeEventFilter(watcher)
+
+
+async def first_rows(window: BrowseWindow) -> int:
+    """Until the window's first rows are loaded and painted; how many rows it has (0 when
+    its count says the view is empty)."""
+    model = window.model
+    assert model is not None
+    changed = asyncio.Event()
+    signals = (model.rows_loaded, model.count_changed, model.load_failed, model.modelReset)
+    for signal in signals:
+        signal.connect(changed.set)
+    try:
+        while True:
+            if model.error is not None:
+                raise RuntimeError(f"the {window.entity.label} window failed: {model.error}")
+            if model.rowCount() and model.is_loaded(0):
+                break
+            if model.count_state is CountState.EXACT and model.rowCount() == 0:
+                return 0
+            changed.clear()
+            await changed.wait()
+    finally:
+        for signal in signals:
+            signal.disconnect(changed.set)
+    await painted(window.table.viewport())
+    return model.rowCount()
+
+
+def watch_logging(problems: Problems) -> logging.Handler:
+    """A warning or error logged anywhere (Python warnings included) is a problem."""
+
+    class Collector(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.name == __name__:
+                return  # the smoke test's own report of a problem it has added already
+            problems.add(f"log {record.levelname.lower()}: {record.getMessage()}")
+
+    collector = Collector(logging.WARNING)
+    logging.captureWarnings(True)
+    logging.getLogger().addHandler(collector)
+    return collector
+
+
+def qt_message_watcher(
+    problems: Problems,
+) -> Callable[[QtMsgType, QMessageLogContext, str], None]:
+    """Qt's warnings are problems too (and still reach stderr, as without a handler)."""
+
+    def handle(kind: QtMsgType, _context: QMessageLogContext, message: str) -> None:
+        if kind == QtMsgType.QtDebugMsg or kind == QtMsgType.QtInfoMsg:
+            return
+        if message.startswith(HARMLESS_QT_MESSAGES):
+            return
+        problems.add(f"Qt: {message}")
+        print(f"qt: {message}", file=sys.stderr)
+
+    return handle
+
+
+def _ms_since(began: float) -> float:
+    return round((time.perf_counter() - began) * 1000, 1)
+
+
+def process_start(first_line_ran: float) -> tuple[float, str]:
+    """When this process started, as a ``time.perf_counter()`` value, and how that is
+    known: "proc" (Linux's own record, to the 10 ms of a clock tick) or "interpreter"
+    (the first line of ours that ran, which misses the interpreter's own start)."""
+    now = time.perf_counter()
+    try:
+        stat = Path(f"/proc/{os.getpid()}/stat").read_text()
+        # The command name (field 2) is in parentheses and may hold spaces.
+        fields = stat.rsplit(")", 1)[1].split()
+        ticks = int(fields[19])  # field 22, starttime: clock ticks since boot
+        started = ticks / os.sysconf("SC_CLK_TCK")
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - started
+        return now - age, "proc"
+    except (OSError, ValueError, IndexError, AttributeError):
+        return first_line_ran, "interpreter"
