@@ -1,20 +1,6 @@
 """Records Desk: the data layer, services and command line (no Qt here)."""
 
-from __future__ import annotations
-
-from importlib.metadata import PackageNotFoundError, version
-
-DISTRIBUTION_NAME = "records-desk"
-UNKNOWN_VERSION = "unknown"
-
-
-def installed_version(distribution: str = DISTRIBUTION_NAME) -> str:
-    """The version the installed metadata names, or "unknown" where there is none (a
-    bundle built without PyInstaller's copy_metadata, a source tree never installed)."""
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return UNKNOWN_VERSION
-
-
-__version__ = installed_version()
+# The one place the version is written: pyproject.toml reads it from here (hatch's dynamic
+# version), so the package metadata, the bundle and Help → About agree, and no start pays
+# for a metadata lookup.
+__version__ = "0.1.0"

@@ -122,6 +122,7 @@ def freeze_startup_objects() -> None:
     session itself makes."""
     gc.collect()
     gc.freeze()
+    gc.enable()  # if startup had it off (app.__main__)
 
 
 async def show_message(parent: QWidget | None, title: str, text: str) -> None:

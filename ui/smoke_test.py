@@ -66,7 +66,10 @@ def run_smoke_test(first_line_ran: float) -> int:
     the start of the clock where the OS does not say when the process started."""
     process_started, clock = process_start(first_line_ran)
     # Where the time before the first window goes, for whoever makes startup faster.
-    phases = {"imported_ms": _ms_since(process_started)}
+    phases = {
+        "python_started_ms": round((first_line_ran - process_started) * 1000, 1),
+        "imported_ms": _ms_since(process_started),
+    }
     root = Path(tempfile.mkdtemp(prefix="records-desk-smoke-"))
     config.use_folders_under(root)
     problems = Problems()

@@ -12,6 +12,7 @@ write lock (``BEGIN IMMEDIATE``), a PostgreSQL advisory lock held by the transac
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -88,10 +89,16 @@ class Upgrade:
     after: SchemaState
 
 
+@functools.cache
+def script_directory() -> ScriptDirectory:
+    """The migrations this code carries, read once: they cannot change while it runs."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def resolve_revision(revision: str) -> str:
     """The revision id that ``revision`` names: ``head``, or a revision id or a prefix of one
     (at least four characters, and matching only one). Else a ValidationError in words."""
-    script = ScriptDirectory.from_config(alembic_config())
+    script = script_directory()
     if revision == "head":
         head = script.get_current_head()
         assert head is not None, "the alembic/versions folder has no revisions"
@@ -177,7 +184,7 @@ def _too_new(database: Database, state: SchemaState) -> DatabaseTooNewError:
 
 
 def _schema_state(connection: Connection) -> SchemaState:
-    script = ScriptDirectory.from_config(alembic_config())
+    script = script_directory()
     head = script.get_current_head()
     assert head is not None, "the alembic/versions folder has no revisions"
     current = MigrationContext.configure(connection).get_current_revision()

@@ -30,7 +30,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Table, func, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -288,16 +287,20 @@ async def _insert(driver: Any, is_sqlite: bool, table: str, rows: Sequence[Row])
         statement = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
     else:
         statement = f"COPY {table} ({names}) FROM STDIN (FORMAT binary)"  # what asyncpg sends
-    try:
-        if is_sqlite:
+    if is_sqlite:
+        try:
             cursor = await driver.executemany(statement, rows)
             await cursor.close()
-        else:
-            await driver.copy_records_to_table(table, records=rows, columns=list(columns))
-    except sqlite3.IntegrityError as error:
-        # The raw driver's errors are not wrapped by SQLAlchemy: wrap them as it would, so
-        # they are worded like every other broken rule (say, an email already taken).
-        raise describe_integrity_error(sa_exc.IntegrityError(statement, None, error)) from error
+        except sqlite3.IntegrityError as error:
+            # The raw driver's errors are not wrapped by SQLAlchemy: wrap them as it would,
+            # so they are worded like every other broken rule (say, an email already taken).
+            statement_error = sa_exc.IntegrityError(statement, None, error)
+            raise describe_integrity_error(statement_error) from error
+        return
+    import asyncpg  # only here: a start on SQLite never loads the PostgreSQL driver
+
+    try:
+        await driver.copy_records_to_table(table, records=rows, columns=list(columns))
     except asyncpg.exceptions.IntegrityConstraintViolationError as error:
         # SQLAlchemy's asyncpg adapter keeps the asyncpg error, which names the constraint,
         # as the cause of its own; describe_integrity_error looks for it there.

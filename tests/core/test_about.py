@@ -1,4 +1,4 @@
-"""The version comes from the installed metadata and never fails without it; the environment
+"""The version is the package's own, with no metadata lookup; the environment
 lines name the version, Python, the libraries the UI adds, the OS and whether it is a bundle."""
 
 from __future__ import annotations
@@ -14,11 +14,8 @@ from app.core.about import environment_lines
 
 
 def test_the_version_is_the_installed_distributions() -> None:
+    """pyproject.toml takes its version from app/__init__.py: the two cannot differ."""
     assert app.__version__ == importlib.metadata.version("records-desk")
-
-
-def test_without_metadata_the_version_is_unknown() -> None:
-    assert app.installed_version("records-desk-never-installed") == "unknown"
 
 
 def test_the_environment_lines_name_version_python_libraries_and_os() -> None:
