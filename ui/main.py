@@ -14,12 +14,13 @@ from typing import Any
 import qasync
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from app.config import Settings, save_database_url
+from app.config import Settings, SettingsError, save_database_url
 from app.core.logs import log_file
 from app.services import migrations
 from app.services.connection import Database, open_database
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
+from ui import system_libraries
 from ui.dialogs.error_report import ErrorReport
 from ui.icons import app_icon
 from ui.main_window import APP_TITLE, MainWindow
@@ -30,6 +31,11 @@ log = logging.getLogger(__name__)
 
 def run_gui(settings: Settings, *, verbose: bool = False) -> int:
     """Run Records Desk until its last window closes; the process exit code."""
+    if system_libraries.xcb_will_be_used():
+        missing = system_libraries.missing_packages()
+        if missing:
+            system_libraries.tell(system_libraries.explanation(missing))
+            return 1
     loop = start_qt()
     install_exception_hooks(loop)
     with loop:
@@ -69,30 +75,46 @@ async def run_session(
     app.setQuitOnLastWindowClosed(False)
     frozen = False
     current, previous = settings, None
-    while True:
-        database = await open_prepared(current, verbose=verbose)
-        if database is None:
-            if previous is None:
-                return 1
-            current, previous = previous, None
-            continue
-        if previous is not None:
-            save_database_url(current.database_url)
-        window = MainWindow(current.display_name, RecordService(database))
-        chosen: list[Settings] = []
-        closed = asyncio.Event()
-        window.closed.connect(closed.set)
-        window.database_chosen.connect(chosen.append)
-        window.show()
-        if not frozen:
-            freeze_startup_objects()
-            frozen = True
-        if on_opened is not None:
-            on_opened(window)
-        await closed.wait()
-        if not chosen:
-            return 0
-        current, previous = chosen[-1], current
+    try:
+        while True:
+            database = await open_prepared(current, verbose=verbose)
+            if database is None:
+                if previous is None:
+                    return 1
+                current, previous = previous, None
+                continue
+            window = MainWindow(current.display_name, RecordService(database))
+            if previous is not None:
+                remember(current, window)
+            chosen: list[Settings] = []
+            closed = asyncio.Event()
+            window.closed.connect(closed.set)
+            window.database_chosen.connect(chosen.append)
+            window.show()
+            if not frozen:
+                freeze_startup_objects()
+                frozen = True
+            if on_opened is not None:
+                on_opened(window)
+            await closed.wait()
+            if not chosen:
+                return 0
+            current, previous = chosen[-1], current
+    finally:
+        gc.enable()  # if startup had it off (app.__main__) and never got as far as a window
+
+
+def remember(settings: Settings, window: MainWindow) -> None:
+    """The database just chosen is the one the next start opens; if that cannot be
+    written down, the window says so and carries on."""
+    try:
+        save_database_url(settings.database_url)
+    except (SettingsError, OSError) as error:
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        log.warning("Could not remember the database chosen: %s", reason)
+        window.statusBar().showMessage(
+            f"The next start will not open this database by itself: {reason}"
+        )
 
 
 async def open_prepared(settings: Settings, *, verbose: bool = False) -> Database | None:
@@ -107,6 +129,11 @@ async def open_prepared(settings: Settings, *, verbose: bool = False) -> Databas
         )
     except RecordsDeskError as error:
         await show_message(None, "Cannot open the database", str(error))
+        prepared = False
+    except Exception as error:
+        # Our bug: logged and reported like any other (install_exception_hooks); the
+        # session goes on with the database before this one, if there was one.
+        sys.excepthook(type(error), error, error.__traceback__)
         prepared = False
     if prepared:
         return database

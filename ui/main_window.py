@@ -339,6 +339,9 @@ class MainWindow(QMainWindow):
         task … while another task is being executed") and spins forever. So the first close
         is refused, the shutdown runs as a task, and the shutdown closes the window again."""
         if self._shutdown is None:
+            # Gone at once, and nothing in it can start new work on the engine going away.
+            self.setEnabled(False)
+            self.hide()
             for window in list(self.browse_windows):
                 window.close()
             if self._count_task is not None and not self._count_task.done():

@@ -100,7 +100,14 @@ async def with_progress(
     task = asyncio.ensure_future(work)
     # Even with no delay the work takes its first step before the window shows: what it
     # says at once (waiting for another migration) is the window's first text.
-    done, _ = await asyncio.wait({task}, timeout=PROGRESS_DELAY_S)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=PROGRESS_DELAY_S)
+    except asyncio.CancelledError:
+        # Cancelled before any window showed (the main window closing): the work stops
+        # too, rather than go on with nobody waiting for it.
+        task.cancel()
+        await asyncio.wait({task})
+        raise
     if done:
         task.result()
         return True

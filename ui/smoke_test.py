@@ -20,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ from ui.main_window import MainWindow
 from ui.record_table_model import CountState
 
 SMOKE_USERS = 30
+# Where the JSON goes when the process has no stdout (a windowed build on Windows).
+REPORT_FILE_NAME = "smoke-test.json"
 # Generous for a slow CI machine; a healthy run takes about a second.
 TIMEOUT_S = 60.0
 # Qt says these on a headless run (offscreen has no window manager); they are not faults.
@@ -80,6 +83,8 @@ def run_smoke_test(first_line_ran: float) -> int:
         previous_handler = qInstallMessageHandler(qt_message_watcher(problems))
         loop = start_qt()
         phases["qt_started_ms"] = _ms_since(process_started)
+        if QApplication.windowIcon().isNull():
+            problems.add("the application icon did not load (resources/icons missing?)")
         report = install_exception_hooks(loop)
         try:
             with loop:
@@ -106,8 +111,11 @@ def run_smoke_test(first_line_ran: float) -> int:
         result["kept_folder"] = str(root)  # its log says more
     else:
         shutil.rmtree(root, ignore_errors=True)
-    if sys.stdout is not None:  # a windowed build on Windows has no stdout
-        print(json.dumps(result), flush=True)
+    text = json.dumps(result)
+    if sys.stdout is not None:
+        print(text, flush=True)
+    else:  # a windowed build on Windows has no stdout: the JSON goes beside the program
+        Path(sys.executable).with_name(REPORT_FILE_NAME).write_text(text, encoding="utf-8")
     return 0 if result["ok"] else 1
 
 
@@ -229,6 +237,9 @@ def watch_logging(problems: Problems) -> logging.Handler:
             problems.add(f"log {record.levelname.lower()}: {record.getMessage()}")
 
     collector = Collector(logging.WARNING)
+    # Every warning, once per place: Python hides deprecations and unclosed resources
+    # by default, which are exactly what a packaging slip shows as.
+    warnings.simplefilter("default")
     logging.captureWarnings(True)
     logging.getLogger().addHandler(collector)
     return collector

@@ -90,17 +90,31 @@ class Database:
             # A commit also returns the connection to the pool (resetting it): the work is
             # done by now, and a cancel cutting it short would only spoil the connection.
             await finish_despite_cancel(session.commit())
+        except AbandonedCleanup:
+            raise  # the session is still busy ending: no rollback or close beside it
         except BaseException:
-            await finish_despite_cancel(session.rollback())
+            cancelled: asyncio.CancelledError | None = None
+            for ending in (session.rollback, session.close):
+                try:
+                    await finish_despite_cancel(ending())
+                except AbandonedCleanup:
+                    raise
+                except asyncio.CancelledError as error:
+                    cancelled = cancelled or error  # cancelled meanwhile: end, then say so
+                except Exception:
+                    # The failure being raised says more than its rollback's.
+                    log.debug("Ending a failed unit of work failed too", exc_info=True)
+            if cancelled is not None:
+                raise cancelled from None
             raise
-        finally:
-            await finish_despite_cancel(session.close())
+        await finish_despite_cancel(session.close())
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
-# A cancelled task's cleanup (rollback, return to the pool) gets this long to end by itself.
+# After a cancel, the cleanup under way (commit, rollback, return to the pool) gets this
+# long to end by itself before the cancel goes on without it.
 CLEANUP_TIMEOUT_S = 10.0
 # Cleanups that outlived their timeout, kept referenced until they end.
 _LEFT_RUNNING: set[asyncio.Future[Any]] = set()
@@ -110,32 +124,47 @@ async def finish_despite_cancel(cleanup: Awaitable[Any]) -> None:
     """Run ``cleanup`` to its end even when the task awaiting it is cancelled meanwhile,
     then pass the cancel on. A rollback cut short by a cancel leaves its connection half
     reset: SQLAlchemy logs "Exception during reset" and throws the connection away (and on
-    SQLite the cancel would interrupt the rollback itself). Bounded by CLEANUP_TIMEOUT_S,
-    so that a server gone silent cannot hold a cancelled task for ever."""
-    loop = asyncio.get_running_loop()
+    SQLite the cancel would interrupt the rollback itself).
+
+    Uncancelled, it is simply awaited. Once cancelled, it gets CLEANUP_TIMEOUT_S more, so
+    that a server gone silent cannot hold a cancelled task for ever; then it is left to end
+    by itself and raises ``AbandonedCleanup`` (a CancelledError), so that nothing else is
+    done with a session whose cleanup still runs."""
     task = asyncio.ensure_future(cleanup)
-    deadline = loop.time() + CLEANUP_TIMEOUT_S
-    cancelled = False
-    while not task.done():
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            break
+    try:
+        # asyncio.wait, unlike awaiting the task, leaves it running when we are cancelled.
+        await asyncio.wait({task})
+    except asyncio.CancelledError:
+        done, _ = await _wait_uncancellable(task, CLEANUP_TIMEOUT_S)
+        if not done:
+            log.warning(
+                "A cleanup took over %s s after a cancel; left to end by itself.", CLEANUP_TIMEOUT_S
+            )
+            _LEFT_RUNNING.add(task)
+            task.add_done_callback(_LEFT_RUNNING.discard)
+            task.add_done_callback(_retrieve)
+            raise AbandonedCleanup from None
+        _retrieve(task)
+        raise
+    task.result()
+
+
+class AbandonedCleanup(asyncio.CancelledError):
+    """A cancelled unit of work whose cleanup was left running (finish_despite_cancel)."""
+
+
+async def _wait_uncancellable(
+    task: asyncio.Future[Any], limit_s: float
+) -> tuple[set[asyncio.Future[Any]], set[asyncio.Future[Any]]]:
+    """asyncio.wait for ``task`` up to ``limit_s`` seconds, riding out further cancels."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while not task.done() and (remaining := deadline - loop.time()) > 0:
         try:
-            # asyncio.wait, unlike awaiting the task, leaves it running when we are cancelled.
             await asyncio.wait({task}, timeout=remaining)
         except asyncio.CancelledError:
-            cancelled = True
-    if not task.done():
-        log.warning("A rollback took over %s s; leaving it to end by itself.", CLEANUP_TIMEOUT_S)
-        _LEFT_RUNNING.add(task)
-        task.add_done_callback(_LEFT_RUNNING.discard)
-        task.add_done_callback(_retrieve)
-    if cancelled:
-        if task.done():
-            _retrieve(task)
-        raise asyncio.CancelledError
-    if task.done():
-        task.result()
+            continue
+    return ({task}, set()) if task.done() else (set(), {task})
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from app.config import Settings, SettingsSource
 from app.core.database import Database
-from app.services.errors import DatabaseUnavailableError
+from app.services.errors import DatabaseUnavailableError, not_ours
 
 
 def open_database(settings: Settings, *, echo: bool = False) -> Database:
@@ -42,6 +44,18 @@ def sqlite_file_problem(path: Path) -> str | None:
         return f"{path} cannot be read: {error.strerror}."
     if header and header != SQLITE_HEADER:
         return f"{path} is not a SQLite database."
+    if not header:
+        return None
+    # Read-only, before any engine opens it: even switching its journal mode would write
+    # into another program's file.
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as connection:
+            rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            tables = sorted(name for (name,) in rows)
+    except sqlite3.DatabaseError as error:
+        return f"{path} cannot be read as a SQLite database: {error}."
+    if tables and "alembic_version" not in tables:
+        return not_ours(str(path), tables)
     return None
 
 

@@ -13,7 +13,7 @@ import errno
 import logging
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import exc as sa_exc
@@ -50,6 +50,19 @@ class DatabaseUnavailableError(RecordsDeskError):
 
 class DatabaseTooNewError(DatabaseUnavailableError):
     """The database was upgraded by a newer Records Desk than this one."""
+
+
+class ForeignDatabaseError(DatabaseUnavailableError):
+    """A local file that another program made: Records Desk will not write its tables in."""
+
+
+def not_ours(name: str, tables: Sequence[str]) -> str:
+    """Why a database holding ``tables`` (and no revision of ours) is refused."""
+    shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
+    return (
+        f"{name} is not a Records Desk database: it holds tables of another program "
+        f"({shown}). Choose a database Records Desk made, or an empty file."
+    )
 
 
 class DatabaseOutdatedError(DatabaseUnavailableError):

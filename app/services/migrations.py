@@ -25,7 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,7 +35,9 @@ from app.repositories import search
 from app.services.errors import (
     DatabaseOutdatedError,
     DatabaseTooNewError,
+    ForeignDatabaseError,
     ValidationError,
+    not_ours,
     translate_errors,
 )
 
@@ -69,6 +71,8 @@ class SchemaState:
     current: str | None
     head: str
     known: bool
+    # With no revision recorded: the tables already there (another program's database).
+    other_tables: tuple[str, ...] = ()
 
     @property
     def up_to_date(self) -> bool:
@@ -168,6 +172,9 @@ async def prepare_for_use(database: Database, *, waiting: Waiting | None = None)
     if state.up_to_date:
         return state
     if database.is_sqlite:
+        if state.other_tables:
+            # Upgrading would write forty tables of ours into another program's file.
+            raise ForeignDatabaseError(not_ours(database.display_name, state.other_tables))
         return await upgrade(database, waiting=waiting)
     raise DatabaseOutdatedError(
         f"{database.display_name} has an older schema than this Records Desk "
@@ -192,7 +199,10 @@ def _schema_state(connection: Connection) -> SchemaState:
         known = current is None or script.get_revision(current) is not None
     except CommandError:
         known = False
-    return SchemaState(current=current, head=head, known=known)
+    other: tuple[str, ...] = ()
+    if current is None:
+        other = tuple(sorted(inspect(connection).get_table_names()))
+    return SchemaState(current=current, head=head, known=known, other_tables=other)
 
 
 def _alembic(connection: Connection, operation: Callable[[Config], None]) -> None:

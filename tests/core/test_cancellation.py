@@ -206,3 +206,53 @@ async def test_a_cancel_during_the_sessions_end_lets_it_finish_and_pool_the_conn
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     pool: Any = database.engine.pool  # a QueuePool, which counts what it holds
     assert (pool.checkedout(), pool.checkedin()) == (0, 1)  # back in the pool, not dropped
+
+
+async def test_a_slow_cleanup_that_nobody_cancels_is_simply_awaited(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.core import database as database_module
+
+    monkeypatch.setattr(database_module, "CLEANUP_TIMEOUT_S", 0.0)
+    release = asyncio.Event()
+    ended: list[bool] = []
+
+    async def slow_commit() -> str:
+        await release.wait()
+        ended.append(True)
+        return "committed"
+
+    waiting = asyncio.ensure_future(database_module.finish_despite_cancel(slow_commit()))
+    await asyncio.wait({waiting}, timeout=0.05)  # a bound only: it must still be waiting
+    assert not waiting.done()  # the limit counts from a cancel, not from the start
+    release.set()
+    await waiting
+    assert ended == [True]
+
+
+async def test_a_cleanup_that_outlasts_its_time_after_a_cancel_is_left_to_end_by_itself(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from app.core import database as database_module
+
+    monkeypatch.setattr(database_module, "CLEANUP_TIMEOUT_S", 0.01)
+    started, release = asyncio.Event(), asyncio.Event()
+    ended: list[bool] = []
+
+    async def stuck_rollback() -> None:
+        started.set()
+        await release.wait()  # a server gone silent
+        ended.append(True)
+
+    waiting = asyncio.ensure_future(database_module.finish_despite_cancel(stuck_rollback()))
+    await started.wait()
+    waiting.cancel()
+    with pytest.raises(database_module.AbandonedCleanup):
+        await waiting
+    assert "left to end by itself" in caplog.text
+    assert len(database_module._LEFT_RUNNING) == 1  # still referenced, still running
+    release.set()
+    (left,) = database_module._LEFT_RUNNING
+    await asyncio.wait({left})
+    assert ended == [True]
+    assert not database_module._LEFT_RUNNING

@@ -13,12 +13,19 @@ from app.services.connection import sqlite_file_problem
 def test_a_sqlite_database_and_an_empty_file_can_be_opened(tmp_path: Path) -> None:
     database = tmp_path / "shop.db"
     with sqlite3.connect(database) as connection:
-        connection.execute("CREATE TABLE t (x)")
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+        connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    connection.close()
+    blank = tmp_path / "blank.db"
+    with sqlite3.connect(blank) as connection:
+        connection.execute("CREATE TABLE scratch (x)")
+        connection.execute("DROP TABLE scratch")  # a database file with no tables in it
     connection.close()
     empty = tmp_path / "new.db"
     empty.touch()
 
     assert sqlite_file_problem(database) is None
+    assert sqlite_file_problem(blank) is None
     assert sqlite_file_problem(empty) is None  # SQLite makes a new database in it
 
 
@@ -48,3 +55,33 @@ def test_an_unreadable_file_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(Path, "open", refused)
 
     assert sqlite_file_problem(locked) == f"{locked} cannot be read: permission denied."
+
+
+def test_another_programs_database_is_refused_before_anything_opens_it(tmp_path: Path) -> None:
+    places = tmp_path / "places.sqlite"
+    with sqlite3.connect(places) as connection:
+        connection.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY)")
+    connection.close()
+    before = places.read_bytes()
+    ours = tmp_path / "ours.db"
+    with sqlite3.connect(ours) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+        connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+    connection.close()
+
+    assert sqlite_file_problem(places) == (
+        f"{places} is not a Records Desk database: it holds tables of another program "
+        "(moz_places). Choose a database Records Desk made, or an empty file."
+    )
+    assert places.read_bytes() == before  # read only: not even its journal mode changed
+    assert sqlite_file_problem(ours) is None
+
+
+def test_a_damaged_database_file_says_so(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
+
+    problem = sqlite_file_problem(damaged)
+
+    assert problem is not None
+    assert problem.startswith(f"{damaged} cannot be read as a SQLite database: ")

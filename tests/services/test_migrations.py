@@ -306,3 +306,29 @@ async def test_two_migrate_commands_at_once_both_end_at_head(fresh_database_url:
         assert await table_names(database) == TABLES
     finally:
         await database.dispose()
+
+
+async def test_another_programs_sqlite_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    from app.services.errors import ForeignDatabaseError
+
+    path = tmp_path / "places.sqlite"
+    with sqlite3.connect(path) as connection:
+        for table in ("moz_places", "moz_bookmarks", "moz_origins", "moz_keywords"):
+            connection.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY)")
+    connection.close()
+    database = Database(sqlite_url(path))
+    try:
+        with pytest.raises(ForeignDatabaseError) as refused:
+            await migrations.prepare_for_use(database)
+    finally:
+        await database.dispose()
+
+    assert str(refused.value) == (
+        f"SQLite file {path} is not a Records Desk database: it holds tables of another "
+        "program (moz_bookmarks, moz_keywords, moz_origins, …). Choose a database Records "
+        "Desk made, or an empty file."
+    )
+    with sqlite3.connect(path) as connection:
+        tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
+    connection.close()
+    assert sorted(tables) == ["moz_bookmarks", "moz_keywords", "moz_origins", "moz_places"]

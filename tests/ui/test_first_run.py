@@ -259,3 +259,135 @@ def test_a_chosen_database_that_cannot_be_used_is_explained_and_the_one_before_r
     assert len(messages) == 1
     assert "newer" in messages[0]
     assert not settings_file().exists()  # nothing remembered of a database that failed
+
+
+def make_foreign_file(path: Path) -> Path:
+    """Another program's SQLite database: tables of its own, no Records Desk revision."""
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY, url TEXT)")
+        connection.execute("INSERT INTO moz_places (url) VALUES ('https://example.org')")
+    connection.close()
+    return path
+
+
+def tables_of(path: Path) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        names = sorted(name for (name,) in rows)
+    connection.close()
+    return names
+
+
+def test_another_programs_database_is_refused_untouched_and_the_window_stays(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot, tmp_path: Path
+) -> None:
+    foreign = make_foreign_file(tmp_path / "places.sqlite")
+    chosen: list[Settings] = []
+    messages: list[str] = []
+
+    async def scenario() -> None:
+        window = open_main(qtbot, ui_database)
+        window.database_chosen.connect(chosen.append)
+        await wait_for(window.counts_loaded)
+        window.open_database_file(str(foreign))
+        (box,) = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+        messages.append(box.text())
+        box.accept()
+        assert window.isVisible()
+        await closed(window)
+
+    qt_loop.run_until_complete(scenario())
+
+    assert chosen == []
+    assert messages == [
+        f"{foreign} is not a Records Desk database: it holds tables of another program "
+        "(moz_places). Choose a database Records Desk made, or an empty file."
+    ]
+    assert tables_of(foreign) == ["moz_places"]  # not one table of ours written into it
+    assert not settings_file().exists()
+
+
+def test_a_bug_while_opening_the_chosen_database_is_reported_and_the_one_before_reopens(
+    qt_loop: asyncio.AbstractEventLoop,
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from app.services import migrations
+
+    other = make_sqlite_file(tmp_path / "other.db")
+    reported: list[BaseException] = []
+    monkeypatch.setattr(sys, "excepthook", lambda _kind, error, _tb: reported.append(error))
+    prepare = migrations.prepare_for_use
+
+    async def failing_for_the_other(database: Database, **kwargs: Any) -> Any:
+        if database.url.database == str(other):
+            raise RuntimeError("a bug of ours")
+        return await prepare(database, **kwargs)
+
+    monkeypatch.setattr(migrations, "prepare_for_use", failing_for_the_other)
+    windows: list[MainWindow] = []
+
+    def on_opened(window: MainWindow) -> None:
+        windows.append(window)
+        if len(windows) == 1:
+            window.open_database_file(str(other))
+        else:
+            window.close()
+
+    code = qt_loop.run_until_complete(run_session(load_settings(), on_opened=on_opened))
+
+    assert code == 0
+    assert [str(error) for error in reported] == ["a bug of ours"]
+    assert windows[1].windowTitle() == windows[0].windowTitle()
+
+
+def test_a_choice_that_cannot_be_remembered_is_said_and_the_window_opens_anyway(
+    qt_loop: asyncio.AbstractEventLoop,
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ui import main as ui_main
+
+    other = make_sqlite_file(tmp_path / "other.db")
+
+    def read_only_folder(_url: object) -> Path:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(ui_main, "save_database_url", read_only_folder)
+    messages: list[str] = []
+
+    def on_opened(window: MainWindow) -> None:
+        if not messages:
+            messages.append("")
+            window.open_database_file(str(other))
+        else:
+            messages.append(window.statusBar().currentMessage())
+            messages.append(window.windowTitle())
+            window.close()
+
+    code = qt_loop.run_until_complete(run_session(load_settings(), on_opened=on_opened))
+
+    assert code == 0
+    assert messages[1:] == [
+        "The next start will not open this database by itself: Permission denied",
+        f"Records Desk — SQLite file {other}",
+    ]
+
+
+def test_a_closing_window_is_gone_at_once_and_can_start_nothing(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_main(qtbot, ui_database)
+        await wait_for(window.counts_loaded)
+        ended = asyncio.ensure_future(wait_for(window.closed))
+        window.close()
+        assert not window.isVisible()
+        assert not window.isEnabled()  # its actions cannot start work on the old engine
+        await ended
+
+    qt_loop.run_until_complete(scenario())

@@ -186,3 +186,32 @@ def test_closing_disposes_the_engine_after_the_work_in_flight(
         assert events == ["query ended", "disposed"]
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_work_whose_caller_is_cancelled_before_any_progress_shows_stops_too(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot
+) -> None:
+    """The main window closing within the first moments of Load demo data: the seeding
+    must stop with it, not go on into a database being closed."""
+    started = asyncio.Event()
+    stopped: list[bool] = []
+
+    async def long_work() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            stopped.append(True)
+            raise
+
+    async def scenario() -> None:
+        caller = asyncio.ensure_future(
+            ui_progress.with_progress(long_work(), ui_progress.Progress("Adding…"))
+        )
+        await started.wait()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        assert stopped == [True]
+
+    qt_loop.run_until_complete(scenario())
