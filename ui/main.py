@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 import qasync
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication
 
 from app.config import Settings, SettingsError, save_database_url
 from app.core.logs import log_file
@@ -24,6 +24,7 @@ from ui import system_libraries
 from ui.dialogs.error_report import ErrorReport
 from ui.icons import app_icon
 from ui.main_window import APP_TITLE, MainWindow
+from ui.messages import show_message
 from ui.progress import Progress, with_progress
 
 log = logging.getLogger(__name__)
@@ -150,21 +151,6 @@ def freeze_startup_objects() -> None:
     gc.collect()
     gc.freeze()
     gc.enable()  # if startup had it off (app.__main__)
-
-
-async def show_message(parent: QWidget | None, title: str, text: str) -> None:
-    """A warning box that does not block the event loop (no nested exec())."""
-    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
-    box.setAccessibleName(title)
-    done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-    def on_box_finished(result: int) -> None:
-        if not done.done():
-            done.set_result(result)
-
-    box.finished.connect(on_box_finished)
-    box.open()
-    await done
 
 
 def install_exception_hooks(loop: asyncio.AbstractEventLoop) -> ErrorReport:

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -34,6 +33,7 @@ from ui.browse_window import BrowseWindow
 from ui.dialogs.about_dialog import AboutDialog
 from ui.first_run import EmptyDatabasePanel, database_file_dialog, demo_data_summary
 from ui.icons import set_action_icon
+from ui.messages import warning_box
 from ui.preferences import DateStyle, display_preferences
 from ui.progress import Progress, with_progress
 from ui.tasks import async_slot, finish_pending, spawn
@@ -306,15 +306,7 @@ class MainWindow(QMainWindow):
         path = Path(name).expanduser().absolute()
         problem = sqlite_file_problem(path)
         if problem is not None:
-            box = QMessageBox(
-                QMessageBox.Icon.Warning,
-                "Cannot open the database",
-                problem,
-                QMessageBox.StandardButton.Ok,
-                self,
-            )
-            box.setAccessibleName("Cannot open the database")
-            box.open()
+            warning_box(self, "Cannot open the database", problem).open()
             return
         self.database_chosen.emit(Settings(sqlite_url(path), SettingsSource.SETTINGS_FILE))
         self.close()
