@@ -40,6 +40,8 @@ from ui.tasks import async_slot, finish_pending, spawn
 from ui.window_state import WindowState
 
 APP_TITLE = "Records Desk"
+# The main window's place and size in the window state, beside each kind's browse window.
+MAIN_WINDOW_STATE_KEY = "main-window"
 # Queries still running when the window closes get this long to end cleanly.
 FINISH_TIMEOUT_S = 3.0
 
@@ -71,7 +73,9 @@ class MainWindow(QMainWindow):
         self._count_task: asyncio.Task[None] | None = None
         self._shutdown: asyncio.Task[None] | None = None
         self.setWindowTitle(f"{APP_TITLE} — {database_name}")
-        self.resize(520, 420)
+        geometry = self.window_state.geometry(MAIN_WINDOW_STATE_KEY)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(520, 420)
 
         self.entity_table = QTableWidget(len(self.entities), 2, self)
         self.entity_table.setAccessibleName("Records")
@@ -331,6 +335,7 @@ class MainWindow(QMainWindow):
         task … while another task is being executed") and spins forever. So the first close
         is refused, the shutdown runs as a task, and the shutdown closes the window again."""
         if self._shutdown is None:
+            self.window_state.set_geometry(MAIN_WINDOW_STATE_KEY, self.saveGeometry())
             # Gone at once, and nothing in it can start new work on the engine going away.
             self.setEnabled(False)
             self.hide()

@@ -391,3 +391,17 @@ def test_a_closing_window_is_gone_at_once_and_can_start_nothing(
         await ended
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_the_main_window_comes_back_where_and_as_large_as_it_was(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_main(qtbot, ui_database)
+        window.resize(700, 530)
+        await closed(window)
+        again = open_main(qtbot, ui_database)
+        assert (again.width(), again.height()) == (700, 530)
+        await closed(again)
+
+    qt_loop.run_until_complete(scenario())
