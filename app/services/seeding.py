@@ -436,7 +436,10 @@ class _Generator:
             for topic in _TOPICS
             for ending in _TITLE_ENDINGS
         ]
-        self.contents = [self._paragraph(rng) for _ in range(4096)]
+        # A post's text comes from this pool; a small run needs no more than its posts (a
+        # smoke test's thirty users spent most of their seeding time writing 4,096).
+        wanted = math.ceil(options.users * options.posts_per_user)
+        self.contents = [self._paragraph(rng) for _ in range(min(4096, max(16, wanted)))]
         self.bios = [" ".join(rng.sample(_BIO_PARTS, k=rng.randint(1, 3))) for _ in range(512)]
         self.products: list[tuple[str, int, Any]] = []
         for adjective in _PRODUCT_ADJECTIVES:
