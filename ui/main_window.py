@@ -28,7 +28,7 @@ from app.services.catalog import EntityInfo, entities
 from app.services.connection import sqlite_file_problem
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
-from app.services.seeding import DEMO_DATA, seed_demo_data
+from app.services.seeding import DEMO_DATA, SeedOptions, seed_demo_data
 from ui.browse_window import BrowseWindow
 from ui.dialogs.about_dialog import AboutDialog
 from ui.first_run import EmptyDatabasePanel, database_file_dialog, demo_data_summary
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.empty_panel)
         layout.addWidget(self.entity_table)
         self.setCentralWidget(central)
-        self._demo_task: asyncio.Task[None] | None = None
+        self._demo_task: asyncio.Task[str] | None = None
         self._count_failure_shown = False
         view_menu = self.menuBar().addMenu("&View")
         self.system_dates_action = QAction("Dates in system format", self)
@@ -253,11 +253,13 @@ class MainWindow(QMainWindow):
         self._demo_task = spawn(self.load_demo_data(), name="load demo data")
         await asyncio.wait({self._demo_task})
 
-    async def load_demo_data(self) -> None:
-        """Add DEMO_DATA with a progress window whose Cancel stops it after the batch being
-        written is rolled back; the batches before it stay. Ends with demo_data_finished."""
+    async def load_demo_data(self, options: SeedOptions | None = None) -> str:
+        """Add DEMO_DATA (or ``options``: the smoke test's few) with a progress window whose
+        Cancel stops it after the batch being written is rolled back; the batches before it
+        stay. Ends with demo_data_finished; returns the sentence it shows."""
         self.load_demo_action.setEnabled(False)
-        users = DEMO_DATA.users
+        options = options or DEMO_DATA
+        users = options.users
         locale = QLocale()
         progress = Progress(f"Adding demo data: 0 of {locale.toString(users)} users…")
         progress.show_steps(0, users)
@@ -272,7 +274,7 @@ class MainWindow(QMainWindow):
             progress.show_steps(done, total)
 
         async def add() -> None:
-            result = await seed_demo_data(self.records.database, DEMO_DATA, on_batch)
+            result = await seed_demo_data(self.records.database, options, on_batch)
             report.append(result.counts)
 
         try:
@@ -292,10 +294,11 @@ class MainWindow(QMainWindow):
             else:
                 message = "Demo data cancelled: nothing was added."
         if not shiboken6.isValid(self):
-            return  # the window closed meanwhile
+            return message  # the window closed meanwhile
         self.statusBar().showMessage(message)
         self.refresh_counts()
         self.demo_data_finished.emit(message)
+        return message
 
     def on_open_database_action_triggered(self) -> None:
         path = self.records.database.url.database if self.records.database.is_sqlite else None

@@ -17,7 +17,7 @@ from PySide6.QtCore import QMessageLogContext, QtMsgType
 from PySide6.QtWidgets import QApplication
 
 from app.config import config_dir
-from ui import smoke_test
+from ui import smoke_test, tasks
 from ui.browse_window import BrowseWindow
 
 KINDS = ["users", "profiles", "posts", "orders", "order_items", "accounts", "transfers"]
@@ -41,6 +41,7 @@ def test_a_healthy_run_prints_its_timings_and_exits_0(tmp_path: Path) -> None:
     assert report["ok"] is True
     assert report["problems"] == []
     assert 0 < report["startup_ms"] <= report["first_rows_ms"] <= report["all_windows_ms"]
+    assert report["demo_data_ms"] > 0  # the empty database's Load demo data ran
     assert report["clock"] == "proc"  # Linux says when the process started
     assert list(report["rows_shown"]) == KINDS
     assert all(rows > 0 for rows in report["rows_shown"].values())
@@ -76,6 +77,8 @@ def test_a_window_that_fails_makes_the_run_fail_and_say_why(
     assert kept.parent == tmp_path
     assert "server went away" in (kept / "log" / "records-desk.log").read_text(encoding="utf-8")
     assert not config_dir().exists()
+    # Its window closed and its work ended: nothing left to hold up the next session.
+    assert [task for task in tasks._RUNNING if not task.done()] == []
 
 
 @pytest.mark.parametrize(
