@@ -332,3 +332,49 @@ async def test_another_programs_sqlite_file_is_refused_and_left_untouched(tmp_pa
         tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master")]
     connection.close()
     assert sorted(tables) == ["moz_bookmarks", "moz_keywords", "moz_origins", "moz_places"]
+
+
+def test_the_head_revision_the_startup_check_knows_is_the_scripts_head() -> None:
+    """A new migration must move HEAD_REVISION too, or every start would take the database
+    for one that is behind."""
+    assert migrations.HEAD_REVISION == migrations.script_directory().get_current_head()
+
+
+def test_a_start_on_a_current_database_never_loads_alembic(tmp_path: Path) -> None:
+    """Alembic costs a start about 90 ms of imports: a database at head needs none of it."""
+    path = tmp_path / "current.db"
+    script = f"""
+import asyncio, sys
+from app.config import sqlite_url
+from app.core.database import Database
+from app.services import migrations
+
+async def main() -> None:
+    database = Database(sqlite_url({str(path)!r}))
+    try:
+        await migrations.upgrade(database)
+    finally:
+        await database.dispose()
+
+asyncio.run(main())
+for name in [m for m in sys.modules if m == "alembic" or m.startswith("alembic.")]:
+    del sys.modules[name]
+
+async def again() -> None:
+    database = Database(sqlite_url({str(path)!r}))
+    try:
+        state = await migrations.prepare_for_use(database)
+    finally:
+        await database.dispose()
+    assert state.up_to_date
+    loaded = sorted(m for m in sys.modules if m == "alembic" or m.startswith("alembic."))
+    print("loaded:", loaded)
+
+asyncio.run(again())
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "loaded: []"
