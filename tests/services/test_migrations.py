@@ -337,7 +337,7 @@ async def test_another_programs_sqlite_file_is_refused_and_left_untouched(tmp_pa
 def test_the_head_revision_the_startup_check_knows_is_the_scripts_head() -> None:
     """A new migration must move HEAD_REVISION too, or every start would take the database
     for one that is behind."""
-    assert migrations.HEAD_REVISION == migrations.script_directory().get_current_head()
+    assert migrations.script_directory().get_current_head() == migrations.HEAD_REVISION
 
 
 def test_a_start_on_a_current_database_never_loads_alembic(tmp_path: Path) -> None:
