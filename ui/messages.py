@@ -1,10 +1,10 @@
-"""Warning boxes that never block the event loop (opened, not exec()'d)."""
+"""Warning boxes and dialogs that never block the event loop (opened, not exec()'d)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 
 def warning_box(parent: QWidget | None, title: str, text: str) -> QMessageBox:
@@ -17,13 +17,17 @@ def warning_box(parent: QWidget | None, title: str, text: str) -> QMessageBox:
 
 async def show_message(parent: QWidget | None, title: str, text: str) -> None:
     """A warning box, awaited until the user dismisses it."""
-    box = warning_box(parent, title, text)
+    await finished(warning_box(parent, title, text))
+
+
+async def finished(dialog: QDialog) -> int:
+    """Open ``dialog`` (window-modal at most, no nested event loop) and await its result."""
     done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
-    def on_box_finished(result: int) -> None:
+    def on_dialog_finished(result: int) -> None:
         if not done.done():
             done.set_result(result)
 
-    box.finished.connect(on_box_finished)
-    box.open()
-    await done
+    dialog.finished.connect(on_dialog_finished)
+    dialog.open()
+    return await done

@@ -38,6 +38,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app import __version__, config
+from app.core.about import is_frozen
 from app.core.logs import configure_logging, stop_logging
 from app.services.seeding import SeedOptions
 from ui.browse_window import BrowseWindow
@@ -126,14 +127,15 @@ async def smoke(process_started: float, problems: Problems) -> dict[str, Any]:
     result: dict[str, Any] = {
         "phases": {},
         "version": __version__,
-        "frozen": bool(getattr(sys, "frozen", False)),
+        "frozen": is_frozen(),
         "platform": QApplication.platformName(),
         "qt": qVersion(),
         "python": platform.python_version(),
     }
-    since_start: Callable[[], float] = lambda: round(  # noqa: E731
-        (time.perf_counter() - process_started) * 1000, 1
-    )
+
+    def since_start() -> float:
+        return _ms_since(process_started)
+
     settings = config.load_settings(environ={})
     opened: asyncio.Future[MainWindow] = asyncio.get_running_loop().create_future()
     # The user's own start: the local database made and migrated, the main window shown.
@@ -145,7 +147,7 @@ async def smoke(process_started: float, problems: Problems) -> dict[str, Any]:
             await painted(window)
             result["startup_ms"] = since_start()
             # What a first start offers, and its Load demo data (a little of it).
-            await until(window.counts_loaded, lambda: window.load_demo_action.isEnabled())
+            await until((window.counts_loaded,), window.load_demo_action.isEnabled)
             if not window.empty_panel.isVisible():
                 problems.add("the empty database's notice did not show")
             began = time.perf_counter()
@@ -196,7 +198,7 @@ async def _first_of(opened: asyncio.Future[MainWindow], session: asyncio.Future[
 
 
 async def painted(widget: QWidget) -> None:
-    """Until ``widget`` has been painted on screen (at once if it has been already)."""
+    """Until ``widget`` is next painted on screen (an update is asked for at once)."""
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     class Watcher(QObject):
@@ -219,37 +221,34 @@ async def first_rows(window: BrowseWindow) -> int:
     its count says the view is empty)."""
     model = window.model
     assert model is not None
-    changed = asyncio.Event()
-    signals = (model.rows_loaded, model.count_changed, model.load_failed, model.modelReset)
-    for signal in signals:
-        signal.connect(changed.set)
-    try:
-        while True:
-            if model.error is not None:
-                raise RuntimeError(f"the {window.entity.label} window failed: {model.error}")
-            if model.rowCount() and model.is_loaded(0):
-                break
-            if model.count_state is CountState.EXACT and model.rowCount() == 0:
-                return 0
-            changed.clear()
-            await changed.wait()
-    finally:
-        for signal in signals:
-            signal.disconnect(changed.set)
-    await painted(window.table.viewport())
+
+    def settled() -> bool:
+        if model.error is not None:
+            raise RuntimeError(f"the {window.entity.label} window failed: {model.error}")
+        if model.rowCount():
+            return model.is_loaded(0)
+        return model.count_state is CountState.EXACT
+
+    await until(
+        (model.rows_loaded, model.count_changed, model.load_failed, model.modelReset), settled
+    )
+    if model.rowCount():
+        await painted(window.table.viewport())
     return model.rowCount()
 
 
-async def until(signal: Any, condition: Callable[[], bool]) -> None:
-    """Until ``condition()`` holds, checking it now and after each emission of ``signal``."""
+async def until(signals: tuple[Any, ...], condition: Callable[[], bool]) -> None:
+    """Until ``condition()`` holds, checking it now and after each emission of ``signals``."""
     changed = asyncio.Event()
-    signal.connect(changed.set)
+    for signal in signals:
+        signal.connect(changed.set)
     try:
         while not condition():
             changed.clear()
             await changed.wait()
     finally:
-        signal.disconnect(changed.set)
+        for signal in signals:
+            signal.disconnect(changed.set)
 
 
 def watch_logging(problems: Problems) -> logging.Handler:

@@ -8,7 +8,6 @@ the export. It never waits on the database.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from app.services.export import (
     proposed_file_name,
 )
 from ui.export_settings import ExportSettings
+from ui.messages import finished
 
 TITLE = "Export CSV"
 ENCODINGS = {False: "UTF-8", True: "UTF-8 with BOM"}  # by CsvOptions.bom
@@ -358,15 +358,7 @@ class ExportDialog(QDialog):
     async def choose(self) -> ExportChoice | None:
         """Show the dialog (window-modal, without a nested event loop) until it closes:
         the choice, or None when cancelled."""
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-        def on_dialog_finished(result: int) -> None:
-            if not done.done():
-                done.set_result(result)
-
-        self.finished.connect(on_dialog_finished)
-        self.open()
-        result = await done
+        result = await finished(self)
         return self.choice if result == QDialog.DialogCode.Accepted else None
 
 
