@@ -40,6 +40,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from app import __version__, config
 from app.core.about import is_frozen
 from app.core.logs import configure_logging, stop_logging
+from app.services import migrations
 from app.services.seeding import SeedOptions
 from ui.browse_window import BrowseWindow
 from ui.main import install_exception_hooks, run_session, start_qt
@@ -89,6 +90,9 @@ def run_smoke_test(first_line_ran: float) -> int:
         phases["qt_started_ms"] = _ms_since(process_started)
         if QApplication.windowIcon().isNull():
             problems.add("the application icon did not load (resources/icons missing?)")
+        if is_frozen() and not migrations.empty_database_template().is_file():
+            # Not fatal to a user (the migrations make the database instead) but slower.
+            problems.add(f"the bundle has no {migrations.empty_database_template().name}")
         report = install_exception_hooks(loop)
         try:
             with loop:
@@ -148,6 +152,7 @@ async def smoke(process_started: float, problems: Problems) -> dict[str, Any]:
             result["startup_ms"] = since_start()
             # What a first start offers, and its Load demo data (a little of it).
             await until((window.counts_loaded,), window.load_demo_action.isEnabled)
+            result["phases"]["counts_ms"] = since_start()
             if not window.empty_panel.isVisible():
                 problems.add("the empty database's notice did not show")
             began = time.perf_counter()
@@ -158,6 +163,8 @@ async def smoke(process_started: float, problems: Problems) -> dict[str, Any]:
             rows: dict[str, int] = {}
             for index, entity in enumerate(window.entities):
                 browser = window.open_browser(entity.name)
+                if index == 0:
+                    result["phases"]["first_window_made_ms"] = since_start()
                 rows[entity.name] = await first_rows(browser)
                 if index == 0:
                     result["first_rows_ms"] = since_start()
