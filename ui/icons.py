@@ -11,6 +11,7 @@ palette changes (the user switched the desktop to dark, say).
 from __future__ import annotations
 
 import functools
+import weakref
 from pathlib import Path
 from typing import Final
 
@@ -27,6 +28,7 @@ from PySide6.QtGui import (
     QPixmap,
 )
 from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QApplication
 
 # The one colour every action SVG is drawn in, replaced by the palette's.
 PLACEHOLDER_COLOUR: Final = "#000000"
@@ -138,37 +140,52 @@ def _render(renderer: QSvgRenderer, pixels: int, opacity: float) -> QPixmap:
     return QPixmap.fromImage(image)
 
 
+# The dynamic property that names a followed action's icon.
+_ICON_PROPERTY = "recordsDeskIcon"
+
+
 class _PaletteFollower(QObject):
     """Hears the application palette change and draws the followed actions' icons again.
 
-    It holds no reference to an action: only its address and icon name, forgotten when the
-    action's ``destroyed`` signal says it is gone, so a followed action is never kept alive
-    by being followed, and an address is never used after its object went.
+    It keeps no address of an action: at each change it finds the live ones, by the icon
+    name they carry as a property, in the object trees of the application and its windows
+    — an action in a tree is alive by being found there — and among the parentless ones it
+    holds weakly (their Python wrapper owns them, so the wrapper's end is theirs). A raw
+    address kept across a deletion, however carefully forgotten, once ended in a crash.
     """
 
     def __init__(self, app: QCoreApplication) -> None:
         super().__init__(app)
-        self._followed: dict[int, str] = {}
+        self._loose: weakref.WeakSet[QAction] = weakref.WeakSet()
         app.installEventFilter(self)
 
     def follow(self, action: QAction, name: str) -> None:
-        address = shiboken6.getCppPointer(action)[0]
-        if address not in self._followed:
-            action.destroyed.connect(functools.partial(self._forget, address))
-        self._followed[address] = name
+        action.setProperty(_ICON_PROPERTY, name)
+        if action.parent() is None:
+            self._loose.add(action)
 
     def followed(self) -> dict[int, str]:
-        return dict(self._followed)
-
-    def _forget(self, address: int, *_destroyed: object) -> None:
-        self._followed.pop(address, None)
+        """The live followed actions, by address, with their icon names."""
+        return {shiboken6.getCppPointer(action)[0]: name for action, name in self._live()}
 
     def recolour(self) -> None:
-        for address, name in list(self._followed.items()):
-            # The wrapper the action already has (shiboken hands back the one it knows).
-            action = shiboken6.wrapInstance(address, QAction)
-            assert isinstance(action, QAction)
+        for action, name in self._live():
             action.setIcon(action_icon(name))
+
+    def _live(self) -> list[tuple[QAction, str]]:
+        candidates = [*self._loose]
+        roots: list[QObject] = [*QApplication.topLevelWidgets()]
+        app = self.parent()
+        if app is not None:
+            roots.append(app)
+        for root in roots:
+            candidates.extend(root.findChildren(QAction))
+        live: dict[int, tuple[QAction, str]] = {}  # a window may be found twice
+        for action in candidates:
+            name = action.property(_ICON_PROPERTY) if shiboken6.isValid(action) else None
+            if isinstance(name, str) and name:
+                live[id(action)] = (action, name)
+        return list(live.values())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         # A filter on the application sees every event of every object; the change is
