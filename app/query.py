@@ -256,8 +256,16 @@ def coerce_value(column: Column, value: Any) -> Any:
     Every value is refused in words (an InvalidValueError) unless both engines can hold it
     in this column: an integer beyond the column's range, a date outside Python's years
     1–9999 in UTC, text with a NUL."""
+    try:
+        return column_value(column, value)
+    except InvalidValueError as error:
+        raise InvalidValueError(f"{column.key}: {error}") from None
+
+
+def column_value(column: Column, value: Any) -> Any:
+    """``coerce_value`` without the column's name in its refusal: what a form shows beside
+    the field."""
     python_type = column.type.python_type
-    name = column.key
     try:
         if python_type is bool:
             return _to_bool(value)
@@ -271,14 +279,14 @@ def coerce_value(column: Column, value: Any) -> Any:
             return python_type(value)
         if python_type is str:
             return _to_text(value)
-    except InvalidValueError as error:
-        raise InvalidValueError(f"{name}: {error}") from None
+    except InvalidValueError:
+        raise
     except (TypeError, ValueError, ArithmeticError):
         shown = _shortened(repr(value))
         raise InvalidValueError(
-            f"{name}: {shown} is not a valid {_type_description(python_type)}."
+            f"{shown} is not a valid {_type_description(python_type)}."
         ) from None
-    raise InvalidValueError(f"{name}: cannot filter on this column")  # pragma: no cover
+    raise InvalidValueError("this column takes no value")  # pragma: no cover
 
 
 def _to_integer(value: Any, bounds: IntegerBounds) -> int:

@@ -3,16 +3,20 @@ data, so the UI can generate its columns, filters and relation menus without SQL
 
 from __future__ import annotations
 
+import enum
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Enum, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Enum, FromClause, Integer, String, Text
 from sqlalchemy.sql.schema import Column as SAColumn
 
 from app.models.types import Money, UTCDateTime
 from app.query import IntegerBounds, integer_bounds
 from app.repositories import REPOSITORIES
+from app.repositories.base import MANAGED_COLUMNS
 from app.services.errors import ValidationError
 
 
@@ -39,6 +43,30 @@ class ColumnInfo:
     hidden_by_default: bool = False
     # For a whole-number column (INTEGER, REFERENCE): the numbers it can hold.
     bounds: IntegerBounds | None = None
+    # Kept by Records Desk (id, timestamps, version, deleted): shown, never edited.
+    managed: bool = False
+    # A new record needs a value: no default, and NULL or (for text) blank is refused.
+    required: bool = False
+    # What a new record holds when the form leaves the field alone (None: nothing).
+    default: Any = None
+    # For TEXT: the most characters the column holds (None: no limit), and whether it is
+    # meant for paragraphs rather than one line.
+    length: int | None = None
+    multiline: bool = False
+    # For TEXT with a shape: "email" or "url".
+    text_format: str = ""
+    # For INTEGER and MONEY: the smallest value the schema's CHECK allows, and whether the
+    # value must be greater than it (``> 0``) rather than at least it (``>= 0``).
+    minimum: Decimal | None = None
+    minimum_exclusive: bool = False
+    # No two records hold the same value (deleted ones included).
+    unique: bool = False
+    # Set through its own dialog and never shown in a form: a password's hash.
+    secret: bool = False
+
+    @property
+    def editable(self) -> bool:
+        return not self.managed and not self.secret
 
 
 @dataclass(frozen=True)
@@ -60,6 +88,9 @@ class EntityInfo:
     # Shown to name a record in pickers and titles, after its id.
     title_columns: tuple[str, ...]
     relations: tuple[Relation, ...]
+    # Why the record dialog cannot create or edit this kind ("" when it can): a transfer
+    # is written by Transfer funds, which moves the balances with it.
+    read_only_reason: str = ""
 
     def column(self, name: str) -> ColumnInfo:
         for column in self.columns:
@@ -91,6 +122,11 @@ _LABELS = {
 _SINGULAR = {"order_items": "Order item", "users": "User", "accounts": "Account"}
 # (entity, column) pairs no window shows unasked: a password hash is a secret to an analyst.
 _HIDDEN_BY_DEFAULT = frozenset({("users", "hashed_password")})
+# Columns set through their own dialog (Set password…), never typed into a form.
+_SECRET = frozenset({("users", "hashed_password")})
+_READ_ONLY = {
+    "transfers": "Transfers are made with Transfer funds, which moves the balances with them.",
+}
 _TITLE_COLUMNS = {
     "users": ("name", "email"),
     "profiles": ("user_id",),
@@ -139,6 +175,44 @@ def _column_kind(column: SAColumn[Any]) -> tuple[ColumnKind, tuple[str, ...], st
     raise TypeError(f"no column kind for {column!r}")  # a new column type needs a kind
 
 
+# CHECK constraints the form can apply itself: "column >= 0", "column > 0", "column <> ''".
+_MINIMUM_CHECK = re.compile(r"^\s*(\w+)\s*(>=|>)\s*(-?\d+(?:\.\d+)?)\s*$")
+_NOT_EMPTY_CHECK = re.compile(r"^\s*(\w+)\s*<>\s*''\s*$")
+
+
+def _checks(table: FromClause) -> tuple[dict[str, tuple[Decimal, bool]], set[str]]:
+    """The minimums (value, exclusive) and the not-empty text columns the CHECKs name."""
+    minimums: dict[str, tuple[Decimal, bool]] = {}
+    not_empty: set[str] = set()
+    for constraint in getattr(table, "constraints", ()):
+        if not isinstance(constraint, CheckConstraint):
+            continue
+        sql = str(constraint.sqltext)
+        if match := _MINIMUM_CHECK.match(sql):
+            minimums[match.group(1)] = (Decimal(match.group(3)), match.group(2) == ">")
+        elif match := _NOT_EMPTY_CHECK.match(sql):
+            not_empty.add(match.group(1))
+    return minimums, not_empty
+
+
+def _default_of(column: SAColumn[Any]) -> Any:
+    """The Python default a new record gets, as the form shows it (None when there is none
+    or it is computed, like a timestamp's now())."""
+    default = column.default
+    if default is None or not getattr(default, "is_scalar", False):
+        return None
+    value = default.arg  # type: ignore[attr-defined]
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _text_format(name: str) -> str:
+    if name == "email":
+        return "email"
+    if name.endswith("_url"):
+        return "url"
+    return ""
+
+
 def _build() -> dict[str, EntityInfo]:
     tables = {name: repository.model.__table__ for name, repository in REPOSITORIES.items()}
     relations: dict[str, list[Relation]] = {name: [] for name in tables}
@@ -160,8 +234,13 @@ def _build() -> dict[str, EntityInfo]:
     catalog: dict[str, EntityInfo] = {}
     for name, table in tables.items():
         columns = []
+        minimums, not_empty = _checks(table)
         for column in table.columns:
             kind, choices, references = _column_kind(column)  # type: ignore[arg-type]
+            managed = column.key in MANAGED_COLUMNS
+            default = _default_of(column)  # type: ignore[arg-type]
+            has_default = column.default is not None or column.server_default is not None
+            minimum = minimums.get(column.key)
             columns.append(
                 ColumnInfo(
                     name=column.key,
@@ -174,6 +253,18 @@ def _build() -> dict[str, EntityInfo]:
                     bounds=integer_bounds(column.type)
                     if isinstance(column.type, Integer)
                     else None,
+                    managed=managed,
+                    required=not managed
+                    and not column.nullable
+                    and (not has_default or column.key in not_empty),
+                    default=default,
+                    length=column.type.length if isinstance(column.type, String) else None,
+                    multiline=isinstance(column.type, Text),
+                    text_format=_text_format(column.key) if kind is ColumnKind.TEXT else "",
+                    minimum=minimum[0] if minimum else None,
+                    minimum_exclusive=minimum[1] if minimum else False,
+                    unique=bool(column.unique),
+                    secret=(name, column.key) in _SECRET,
                 )
             )
         label = label_of(name)
@@ -185,6 +276,7 @@ def _build() -> dict[str, EntityInfo]:
             searchable=REPOSITORIES[name].searchable,
             title_columns=_TITLE_COLUMNS[name],
             relations=tuple(relations[name]),
+            read_only_reason=_READ_ONLY.get(name, ""),
         )
     return catalog
 

@@ -29,7 +29,14 @@ log = logging.getLogger(__name__)
 
 
 class RecordsDeskError(Exception):
-    """A failure the user can read and act on; ``str()`` is the message to show."""
+    """A failure the user can read and act on; ``str()`` is the message to show.
+
+    ``field``: the column the failure belongs to, when it is one value's fault (a form
+    shows the message beside that field)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ValidationError(RecordsDeskError):
@@ -42,6 +49,26 @@ class NotFoundError(RecordsDeskError):
 
 class ConflictError(RecordsDeskError):
     """Someone else changed the same data first, or the value must be unique."""
+
+
+class FieldValuesError(ValidationError):
+    """Values of a record that break its rules, each with why: {column: message}, the
+    message as it reads beside its field; ``str()`` names the fields by ``labels``."""
+
+    def __init__(self, errors: dict[str, str], labels: dict[str, str] | None = None) -> None:
+        names = labels or {}
+        text = " ".join(f"{names.get(name, name)}: {message}" for name, message in errors.items())
+        super().__init__(text, field=next(iter(errors), None))
+        self.errors = errors
+
+
+class DuplicateInTrashError(ConflictError):
+    """A unique value belongs to a record in the trash, which can be restored instead."""
+
+    def __init__(self, message: str, *, field: str, entity: str, record_id: int) -> None:
+        super().__init__(message, field=field)
+        self.entity = entity
+        self.record_id = record_id
 
 
 class DatabaseUnavailableError(RecordsDeskError):
@@ -140,28 +167,50 @@ def describe_integrity_error(error: sa_exc.IntegrityError) -> RecordsDeskError:
     lowered = detail.lower()
     if sqlstate == "23505" or "unique constraint" in lowered:
         column = _unique_column(constraint, detail)
-        return ConflictError(f"Another record already has this {column}.")
+        return ConflictError(
+            f"Another record already has this {(column or 'value').replace('_', ' ')}.",
+            field=column,
+        )
     if sqlstate == "23503" or "foreign key constraint" in lowered:
-        return ValidationError("The record refers to a record that does not exist.")
+        match = re.search(r"\((\w+)\)=", str(getattr(cause, "detail", "") or detail))
+        return ValidationError(
+            "The record refers to a record that does not exist.",
+            field=match.group(1) if match else None,
+        )
     if sqlstate == "23502" or "not null constraint" in lowered:
         match = re.search(r'column "(\w+)"|NOT NULL constraint failed: \w+\.(\w+)', detail)
-        column = next((group for group in match.groups() if group), "value") if match else "value"
-        return ValidationError(f"The {column.replace('_', ' ')} is required.")
+        column = next((group for group in match.groups() if group), None) if match else None
+        return ValidationError(
+            f"The {(column or 'value').replace('_', ' ')} is required.", field=column
+        )
     name = constraint or _check_name(detail)
     for rule, message in _RULES.items():
         if name.endswith(rule):
-            return ValidationError(message)
+            return ValidationError(message, field=_RULE_FIELDS.get(rule))
     return ValidationError("The change breaks a rule of the database.")
 
 
-def _unique_column(constraint: str, detail: str) -> str:
+# The column a CHECK constraint is about, where it is about one.
+_RULE_FIELDS = {
+    "balance_not_negative": "balance",
+    "total_not_negative": "total",
+    "quantity_positive": "quantity",
+    "unit_price_not_negative": "unit_price",
+    "amount_positive": "amount",
+    "email_not_empty": "email",
+    "name_not_empty": "name",
+    "title_not_empty": "title",
+    "product_not_empty": "product",
+    "order_status": "status",
+}
+
+
+def _unique_column(constraint: str, detail: str) -> str | None:
     match = re.search(r"UNIQUE constraint failed: \w+\.(\w+)", detail)
     if match:
-        return match.group(1).replace("_", " ")
+        return match.group(1)
     parts = constraint.split("_", 2)  # uq_<table>_<column>
-    return (
-        parts[2].replace("_", " ") if constraint.startswith("uq_") and len(parts) == 3 else "value"
-    )
+    return parts[2] if constraint.startswith("uq_") and len(parts) == 3 else None
 
 
 def _check_name(detail: str) -> str:

@@ -6,16 +6,32 @@ ORM objects, and every call is one short unit of work.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.core.database import Database
-from app.models import Base
+from app.models import Account, Base
+from app.models.types import utcnow
 from app.query import After, Page, PageRequest, QuerySpec
 from app.repositories import REPOSITORIES, BaseRepository
+from app.repositories.base import StaleVersionError
 from app.services import catalog
-from app.services.errors import NotFoundError, ValidationError
+from app.services.errors import (
+    ConflictError,
+    DuplicateInTrashError,
+    FieldValuesError,
+    NotFoundError,
+    ValidationError,
+)
+from app.services.passwords import hash_password
 from app.services.unit_of_work import unit_of_work
+from app.services.validation import checked_values
 
 Record = dict[str, Any]
 
@@ -93,52 +109,314 @@ class RecordService:
                 raise _not_found(entity, record_id)
             return _record(instance)
 
-    async def create(self, entity: str, values: Record) -> Record:
-        repository_class = repository_for(entity)
+    async def create(self, entity: str, values: Record, *, password: str | None = None) -> Record:
+        """A new record from what a form holds (checked first: FieldValuesError name each field
+        that breaks a rule). A kind with a secret column (a user's password) needs
+        ``password``, which is stored hashed."""
+        info = _writable(entity)
+        checked = checked_values(info, values, creating=True)
+        secret = next((column for column in info.columns if column.secret), None)
+        if secret is not None:
+            if password is None:
+                raise FieldValuesError(
+                    {secret.name: "Set a password."}, {secret.name: secret.label}
+                )
+            checked[secret.name] = await asyncio.to_thread(hash_password, password)
         async with unit_of_work(self.database, write=True) as session:
-            instance = await repository_class(session).create(**values)
+            await _check_references(session, info, checked)
+            await _check_unique(session, info, checked, None)
+            instance = await REPOSITORIES[entity](session).create(**checked)
             return _record(instance)
 
     async def update(
         self, entity: str, record_id: int, values: Record, *, expected_version: int | None = None
     ) -> Record:
-        repository_class = repository_for(entity)
+        """Change the fields in ``values``; a record changed since ``expected_version`` is
+        refused (ConflictError) rather than overwritten."""
+        info = _writable(entity)
+        checked = checked_values(info, values, creating=False)
         async with unit_of_work(self.database, write=True) as session:
-            instance = await repository_class(session).update(
-                record_id, expected_version=expected_version, **values
+            await _check_references(session, info, checked)
+            await _check_unique(session, info, checked, record_id)
+            instance = await REPOSITORIES[entity](session).update(
+                record_id, expected_version=expected_version, **checked
             )
             if instance is None:
                 raise _not_found(entity, record_id)
             return _record(instance)
 
+    async def set_password(
+        self, entity: str, record_id: int, password: str, *, expected_version: int | None = None
+    ) -> Record:
+        """Store the hash of a new ``password`` (the text itself goes nowhere)."""
+        info = _writable(entity)
+        secret = next((column for column in info.columns if column.secret), None)
+        if secret is None:
+            raise ValidationError(f"{info.label} have no password.")
+        hashed = await asyncio.to_thread(hash_password, password)
+        async with unit_of_work(self.database, write=True) as session:
+            instance = await REPOSITORIES[entity](session).update(
+                record_id, expected_version=expected_version, **{secret.name: hashed}
+            )
+            if instance is None:
+                raise _not_found(entity, record_id)
+            return _record(instance)
+
+    async def related_counts(self, entity: str, ids: Sequence[int]) -> list[RelatedCount]:
+        """The live records that trashing ``ids`` together with their related records
+        would trash too, per kind (a user's posts, orders and their items, accounts…)."""
+        async with unit_of_work(self.database) as session:
+            counts = []
+            for level in _related_levels(entity, ids, deleted=False):
+                number = await session.scalar(
+                    select(func.count()).select_from(level.query.subquery())
+                )
+                if number:
+                    counts.append(RelatedCount(level.entity, level.label, int(number)))
+            return counts
+
     async def delete(
         self, entity: str, record_id: int, *, expected_version: int | None = None
     ) -> Record:
         """Soft-delete: the record goes to the trash, from where ``restore`` brings it back."""
-        return await self._set_deleted(entity, record_id, True, expected_version)
+        versions = {record_id: expected_version}
+        await self.trash(entity, versions, with_related=False)
+        return await self.get(entity, record_id)
 
     async def restore(
         self, entity: str, record_id: int, *, expected_version: int | None = None
     ) -> Record:
-        return await self._set_deleted(entity, record_id, False, expected_version)
+        await self.restore_many(entity, {record_id: expected_version})
+        return await self.get(entity, record_id)
 
-    async def _set_deleted(
-        self, entity: str, record_id: int, deleted: bool, expected_version: int | None
-    ) -> Record:
-        repository_class = repository_for(entity)
+    async def trash(
+        self, entity: str, versions: Mapping[int, int | None], *, with_related: bool
+    ) -> dict[str, int]:
+        """Put the records ``versions`` names (id: the version the user saw, or None) in the
+        trash, all or none, with their related records when ``with_related`` (all stamped
+        with the same moment, which is how ``restore_many`` brings them back together).
+        Returns how many records of each kind went."""
+        info = catalog.entity(entity)
         async with unit_of_work(self.database, write=True) as session:
-            repository = repository_class(session)
+            await _check_versions(session, info, versions, deleted=False)
+            levels = _related_levels(entity, list(versions), deleted=False) if with_related else []
+            await _refuse_money_left(session, entity, list(versions), levels)
+            now = utcnow()
+            counts: dict[str, int] = {}
+            # Deepest first: each level's query reads the level above, still unchanged.
+            for level in reversed(levels):
+                counts[level.entity] = counts.get(level.entity, 0) + await _stamp(
+                    session, level, now
+                )
+            model = REPOSITORIES[entity].model
+            counts[entity] = await _stamp(
+                session,
+                _Level(entity, info.label, select(model.id).where(model.id.in_(list(versions)))),
+                now,
+            )
+            return counts
+
+    async def restore_many(self, entity: str, versions: Mapping[int, int | None]) -> dict[str, int]:
+        """Bring the records back from the trash, with the related records that were
+        trashed together with them (and only those). Returns how many of each kind."""
+        info = catalog.entity(entity)
+        model = REPOSITORIES[entity].model
+        async with unit_of_work(self.database, write=True) as session:
+            await _check_versions(session, info, versions, deleted=True)
+            stamps = set(
+                (
+                    await session.scalars(
+                        select(model.deleted_at).where(model.id.in_(list(versions)))
+                    )
+                ).all()
+            )
+            levels = _related_levels(entity, list(versions), deleted=True, stamps=stamps)
+            counts: dict[str, int] = {}
+            for level in reversed(levels):
+                counts[level.entity] = counts.get(level.entity, 0) + await _stamp(
+                    session, level, None
+                )
+            counts[entity] = await _stamp(
+                session,
+                _Level(entity, info.label, select(model.id).where(model.id.in_(list(versions)))),
+                None,
+            )
+            return counts
+
+
+@dataclass(frozen=True)
+class RelatedCount:
+    entity: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class _Level:
+    """Records of ``entity`` related (at some depth) to the ones being trashed or restored:
+    ``query`` selects their ids."""
+
+    entity: str
+    label: str
+    query: Select[Any]
+
+
+# Relations a trash does not follow: a transfer is the ledger's history of both accounts.
+_NOT_FOLLOWED = frozenset({"transfers"})
+
+
+def _related_levels(
+    entity: str,
+    ids: Sequence[int],
+    *,
+    deleted: bool,
+    stamps: set[datetime | None] | None = None,
+) -> list[_Level]:
+    """Every kind of record reachable from ``ids`` through the catalog's relations, top
+    down: live ones (``deleted`` False), or the ones in the trash since one of ``stamps``."""
+    model = REPOSITORIES[entity].model
+    top: Select[Any] = select(model.id).where(model.id.in_(list(ids)))
+    levels: list[_Level] = []
+    pending = [(entity, top)]
+    while pending:
+        parent, parent_ids = pending.pop(0)
+        for relation in catalog.entity(parent).relations:
+            if relation.entity in _NOT_FOLLOWED:
+                continue
+            child = REPOSITORIES[relation.entity].model
+            reference = getattr(child, relation.column)
+            query = select(child.id).where(reference.in_(parent_ids.scalar_subquery()))
             if deleted:
-                changed = await repository.delete(record_id, expected_version)
+                query = query.where(child.deleted_at.in_([s for s in stamps or () if s]))
             else:
-                changed = await repository.restore(record_id, expected_version)
-            instance = await repository.find_by_id(record_id, include_deleted=True)
-            if instance is None:
-                raise _not_found(entity, record_id)
-            if not changed:
-                state = "already in the trash" if deleted else "not in the trash"
-                raise ValidationError(f"{_record_kind(entity)} {record_id} is {state}.")
-            return _record(instance)
+                query = query.where(child.deleted_at.is_(None))
+            levels.append(_Level(relation.entity, catalog.entity(relation.entity).label, query))
+            pending.append((relation.entity, query))
+    return levels
+
+
+async def _stamp(session: AsyncSession, level: _Level, moment: datetime | None) -> int:
+    """Set (a moment) or clear (None) ``deleted_at`` of the level's records."""
+    model = REPOSITORIES[level.entity].model
+    condition = model.deleted_at.is_(None) if moment is not None else model.deleted_at.is_not(None)
+    result = await session.execute(
+        update(model)
+        .where(model.id.in_(level.query.scalar_subquery()), condition)
+        .values(deleted_at=moment, updated_at=utcnow(), version=model.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def _check_versions(
+    session: AsyncSession,
+    info: catalog.EntityInfo,
+    versions: Mapping[int, int | None],
+    *,
+    deleted: bool,
+) -> None:
+    """Every record is there, in the state the action needs, at the version the user saw."""
+    model = REPOSITORIES[info.name].model
+    rows = {
+        row.id: row
+        for row in (
+            await session.execute(
+                select(model.id, model.version, model.deleted_at).where(
+                    model.id.in_(list(versions))
+                )
+            )
+        ).all()
+    }
+    for record_id, expected in versions.items():
+        row = rows.get(record_id)
+        if row is None:
+            raise _not_found(info.name, record_id)
+        if expected is not None and row.version != expected:
+            raise StaleVersionError(expected, row.version)
+        if deleted and row.deleted_at is None:
+            raise ValidationError(f"{info.singular} #{record_id} is not in the trash.")
+        if not deleted and row.deleted_at is not None:
+            raise ValidationError(f"{info.singular} #{record_id} is already in the trash.")
+
+
+async def _refuse_money_left(
+    session: AsyncSession, entity: str, ids: Sequence[int], levels: Sequence[_Level]
+) -> None:
+    """An account that holds money stays out of the trash: the money would vanish with it."""
+    account = Account
+    queries = [level.query for level in levels if level.entity == "accounts"]
+    if entity == "accounts":
+        queries.append(select(account.id).where(account.id.in_(list(ids))))
+    for query in queries:
+        holding = (
+            await session.execute(
+                select(account.id, account.balance)
+                .where(account.id.in_(query.scalar_subquery()), account.balance != 0)
+                .order_by(account.id)
+                .limit(1)
+            )
+        ).first()
+        if holding is not None:
+            raise ValidationError(
+                f"Account #{holding.id} holds {holding.balance}: move the money to another "
+                "account before putting it in the trash."
+            )
+
+
+def _writable(entity: str) -> catalog.EntityInfo:
+    info = catalog.entity(entity)
+    if info.read_only_reason:
+        raise ValidationError(info.read_only_reason)
+    return info
+
+
+async def _check_references(
+    session: AsyncSession, info: catalog.EntityInfo, values: Record
+) -> None:
+    """Each referenced record exists and is not in the trash (said at its field)."""
+    errors: dict[str, str] = {}
+    for column in info.columns:
+        target = values.get(column.name)
+        if column.references is None or target is None:
+            continue
+        model = REPOSITORIES[column.references].model
+        row = (await session.execute(select(model.deleted_at).where(model.id == target))).first()
+        singular = catalog.entity(column.references).singular
+        if row is None:
+            errors[column.name] = f"There is no {singular} #{target}."
+        elif row.deleted_at is not None:
+            errors[column.name] = f"{singular} #{target} is in the trash."
+    if errors:
+        raise FieldValuesError(errors, {column.name: column.label for column in info.columns})
+
+
+async def _check_unique(
+    session: AsyncSession, info: catalog.EntityInfo, values: Record, record_id: int | None
+) -> None:
+    """No other record holds a unique value; one in the trash is named, to restore."""
+    model = REPOSITORIES[info.name].model
+    for column in info.columns:
+        if not column.unique or values.get(column.name) is None:
+            continue
+        statement = select(model.id, model.deleted_at).where(
+            getattr(model, column.name) == values[column.name]
+        )
+        if record_id is not None:
+            statement = statement.where(model.id != record_id)
+        other = (await session.execute(statement.limit(1))).first()
+        if other is None:
+            continue
+        what = column.label.lower()
+        if other.deleted_at is not None:
+            raise DuplicateInTrashError(
+                f"{info.singular} #{other.id}, in the trash, has this {what}. Restore it instead?",
+                field=column.name,
+                entity=info.name,
+                record_id=other.id,
+            )
+        raise ConflictError(
+            f"{info.singular} #{other.id} already has this {what}.", field=column.name
+        )
 
 
 def _record_kind(entity: str) -> str:

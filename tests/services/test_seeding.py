@@ -29,6 +29,7 @@ from app.services.seeding import (
     validate_options,
     with_batch_that_fits,
 )
+from app.services.transfers import transfer_funds
 
 NOW = datetime(2026, 1, 15, 12, 30, tzinfo=UTC)
 SMALL = SeedOptions(users=300, batch_users=128, random_seed=7, now=NOW)
@@ -230,7 +231,7 @@ async def test_sqlite_stores_what_sqlalchemy_stores(sqlite_database: Database) -
     database = sqlite_database
     await seed_demo_data(database, SeedOptions(users=20, now=NOW))
     created = await RecordService(database).create(
-        "users", {"email": "orm@example.org", "name": "Through the ORM", "hashed_password": "x"}
+        "users", {"email": "orm@example.org", "name": "Through the ORM"}, password="long enough"
     )
 
     async with database.get_session() as session:
@@ -272,7 +273,7 @@ async def test_seeding_twice_appends_and_the_app_can_add_rows_after(database: Da
     # Each table's id sequence (PostgreSQL) moved past the seeded ids.
     service = RecordService(database)
     user = await service.create(
-        "users", {"email": "new@example.org", "name": "New Person", "hashed_password": "x"}
+        "users", {"email": "new@example.org", "name": "New Person"}, password="long enough"
     )
     assert user["id"] == 301
     made = {
@@ -287,10 +288,8 @@ async def test_seeding_twice_appends_and_the_app_can_add_rows_after(database: Da
         "order_items",
         {"order_id": made["orders"]["id"], "product": "Pen", "quantity": 1, "unit_price": "1.50"},
     )
-    made["transfers"] = await service.create(
-        "transfers",
-        {"from_account_id": made["accounts"]["id"], "to_account_id": 1, "amount": "2.00"},
-    )
+    receipt = await transfer_funds(database, made["accounts"]["id"], 1, "2.00")
+    made["transfers"] = {"id": receipt.transfer_id}
     for table, record in made.items():
         assert record["id"] == counts[table] + 1, table
 
@@ -342,7 +341,7 @@ async def test_an_email_already_taken_is_a_conflict(database: Database) -> None:
     generator.batch(dict.fromkeys(TABLE_COLUMNS, 2), 1)
     taken = generator.batch(dict.fromkeys(TABLE_COLUMNS, 3), 1)["users"][0][1]
     await RecordService(database).create(
-        "users", {"email": taken, "name": "Got There First", "hashed_password": "x"}
+        "users", {"email": taken, "name": "Got There First"}, password="long enough"
     )
 
     with pytest.raises(ConflictError, match="already has this email"):
