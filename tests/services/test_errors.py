@@ -112,11 +112,11 @@ async def test_rule_breaks_are_validation_errors_in_words(database: Database) ->
         database, "users", {"email": "a@example.org", "name": "Ann", "hashed_password": "x"}
     )
 
-    with pytest.raises(ConflictError, match="Another record already has this email") as raised:
+    with pytest.raises(ConflictError, match="Another record already has this email") as twin:
         await raw_create(
             database, "users", {"email": "a@example.org", "name": "Twin", "hashed_password": "x"}
         )
-    assert raised.value.field == "email"
+    assert twin.value.field == "email"
     with pytest.raises(ValidationError, match="The name cannot be empty") as raised:
         await raw_update(database, "users", user.id, {"name": ""})
     assert raised.value.field == "name"
