@@ -54,6 +54,7 @@ from ui.formatting import plain_text
 from ui.icons import set_action_icon
 from ui.preferences import display_preferences
 from ui.progress import with_progress
+from ui.record_editing import RecordEditing
 from ui.record_table_model import CountState, RecordTableModel, ResultChangedError, is_cut
 from ui.tasks import async_slot, spawn
 from ui.widgets.filter_bar import FilterBar
@@ -208,6 +209,7 @@ class BrowseWindow(QMainWindow):
         self.statusBar().messageChanged.connect(self.on_status_bar_message_changed)
 
         self._build_actions()
+        self.editing = RecordEditing(self)
         self._build_menus_and_toolbar()
         display_preferences().changed.connect(self.on_display_preferences_changed)
 
@@ -279,14 +281,21 @@ class BrowseWindow(QMainWindow):
     def _build_menus_and_toolbar(self) -> None:
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
+        file_menu.addAction(self.editing.new_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         edit_menu = menus.addMenu("&Edit")
+        edit_menu.addAction(self.editing.edit_action)
+        edit_menu.addAction(self.editing.trash_action)
+        edit_menu.addAction(self.editing.restore_action)
+        edit_menu.addSeparator()
         edit_menu.addAction(self.copy_action)
         edit_menu.addAction(self.find_action)
         view_menu = menus.addMenu("&View")
         view_menu.addAction(self.show_deleted_action)
+        view_menu.addAction(self.editing.trash_view_action)
         self.columns_menu = view_menu.addMenu("&Columns")
         set_action_icon(self.columns_menu.menuAction(), "columns")
         view_menu.addAction(self.refresh_action)
@@ -305,8 +314,14 @@ class BrowseWindow(QMainWindow):
         toolbar.addAction(self.forward_action)
         toolbar.addAction(self.refresh_action)
         toolbar.addSeparator()
+        toolbar.addAction(self.editing.new_action)
+        toolbar.addAction(self.editing.edit_action)
+        toolbar.addAction(self.editing.trash_action)
+        toolbar.addAction(self.editing.restore_action)
+        toolbar.addSeparator()
         toolbar.addWidget(self.search_box)
         toolbar.addAction(self.show_deleted_action)
+        toolbar.addAction(self.editing.trash_view_action)
         related_button = QToolButton(self)
         related_button.setText("Related")
         related_button.setAccessibleName("Related")
@@ -367,7 +382,8 @@ class BrowseWindow(QMainWindow):
         if self.search_box.text().strip() != spec.search:
             self.search_box.setText(spec.search)
             self._search_timer.stop()
-        self.show_deleted_action.setChecked(spec.deleted is not DeletedRows.EXCLUDE)
+        self.show_deleted_action.setChecked(spec.deleted is DeletedRows.INCLUDE)
+        self.editing.show_deleted_rows(spec.deleted)
         self._show_sort(spec.sort)
         self._show_columns(view.columns)
 
@@ -423,6 +439,7 @@ class BrowseWindow(QMainWindow):
 
     def on_show_deleted_action_triggered(self, checked: bool) -> None:
         deleted = DeletedRows.INCLUDE if checked else DeletedRows.EXCLUDE
+        self.editing.trash_view_action.setChecked(False)
         view = self.view
         self.set_view(replace(view, spec=replace(view.spec, deleted=deleted)))
 
@@ -467,6 +484,15 @@ class BrowseWindow(QMainWindow):
         assert self.model is not None
         self.statusBar().clearMessage()
         self.model.refresh()
+
+    def reload_keeping_place(self) -> None:
+        """Run the view again (records joined or left it) and come back to the rows that
+        were in view. The selection is not kept: the rows under it are others now."""
+        assert self.model is not None
+        place = replace(self.current_place(), selection=(), current=None)
+        self.model.refresh()
+        self._pending_position = place if place.top_row else None
+        self._restore_position()
 
     # -- places and history ------------------------------------------------------------------
 
@@ -572,6 +598,7 @@ class BrowseWindow(QMainWindow):
             self._make_model(entity, view)
         finally:
             self._showing = False
+        self.editing.show_entity()
 
     def _make_model(self, entity: EntityInfo, view: ViewState) -> None:
         if self.model is not None:
@@ -699,6 +726,7 @@ class BrowseWindow(QMainWindow):
         dialog = RecordDetailDialog(self.entity, values, self.records, self)
         dialog.relation_chosen.connect(self.follow_relation)
         dialog.reference_chosen.connect(self.follow_reference)
+        dialog.edit_requested.connect(self.editing.open_form)
         dialog.open()
 
     def current_record(self) -> tuple[int, str] | None:

@@ -40,16 +40,20 @@ ACTION_ICONS: Final = frozenset(
         "back",
         "columns",
         "copy",
+        "edit",
         "export",
         "forward",
         "load-demo-data",
+        "new",
         "open",
         "open-database",
         "refresh",
         "related",
+        "restore",
         "retry",
         "search",
         "show-deleted",
+        "trash",
     }
 )
 # Menus draw 16 px icons, toolbars 24 px (some styles 32 px); each is also drawn at twice

@@ -18,7 +18,7 @@ import enum
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +183,41 @@ class RecordTableModel(QAbstractTableModel):
         self.endResetModel()
         self.count_changed.emit()
         self._start()
+
+    async def refresh_records(self, ids: Collection[int]) -> int:
+        """Bring the cached rows of these records up to date in place: no reset, so the
+        scroll position and the selection stay. Returns how many rows changed."""
+        generation = self._generation
+        where = [
+            (number, offset)
+            for number, page in self._pages.items()
+            for offset, row in enumerate(page.rows)
+            if row[self._id_column] in ids
+        ]
+        if not where:
+            return 0
+        shown = tuple(column.name for column in self._columns)
+        found = await self._records.values(
+            self.entity.name, [self._pages[n].rows[o][self._id_column] for n, o in where], shown
+        )
+        if generation != self._generation:
+            return 0
+        changed = 0
+        for number, offset in where:
+            page = self._pages.get(number)
+            if page is None or offset >= len(page.rows):
+                continue
+            fresh = found.get(page.rows[offset][self._id_column])
+            if fresh is None:
+                continue
+            page.rows[offset] = tuple(
+                value[: PREVIEW_CHARS + 1] if isinstance(value, str) else value for value in fresh
+            )
+            page.texts = {key: text for key, text in page.texts.items() if key[0] != offset}
+            row = number * PAGE_SIZE + offset
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(self._columns) - 1))
+            changed += 1
+        return changed
 
     def retry(self, *, now: bool = False) -> None:
         """After a failure, try again: at once for an explicit Retry, at most every

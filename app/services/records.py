@@ -100,6 +100,13 @@ class RecordService:
             (row[page.columns.index("id")], title_of(info, page.columns, row)) for row in page.rows
         ]
 
+    async def lookup_ids(self, entity: str, ids: Sequence[int]) -> dict[int, str]:
+        """The titles of records by id (deleted or not), for a picker showing its value."""
+        info = catalog.entity(entity)
+        columns = ("id", *info.title_columns)
+        found = await self.values(entity, ids, columns)
+        return {record_id: title_of(info, columns, row) for record_id, row in found.items()}
+
     async def get(self, entity: str, record_id: int) -> Record:
         """The record, deleted or not (its ``deleted_at`` tells)."""
         repository_class = repository_for(entity)
@@ -110,17 +117,22 @@ class RecordService:
             return _record(instance)
 
     async def create(self, entity: str, values: Record, *, password: str | None = None) -> Record:
-        """A new record from what a form holds (checked first: FieldValuesError name each field
-        that breaks a rule). A kind with a secret column (a user's password) needs
+        """A new record from what a form holds (checked first: a FieldValuesError names each
+        field that breaks a rule). A kind with a secret column (a user's password) needs
         ``password``, which is stored hashed."""
         info = _writable(entity)
-        checked = checked_values(info, values, creating=True)
         secret = next((column for column in info.columns if column.secret), None)
+        try:
+            checked = checked_values(info, values, creating=True)
+        except FieldValuesError as error:
+            if secret is None or password is not None:
+                raise
+            # Every field's problem at once, the missing password among them.
+            errors = {**error.errors, secret.name: "Set a password."}
+            raise FieldValuesError(errors, _labels(info)) from None
         if secret is not None:
             if password is None:
-                raise FieldValuesError(
-                    {secret.name: "Set a password."}, {secret.name: secret.label}
-                )
+                raise FieldValuesError({secret.name: "Set a password."}, _labels(info))
             checked[secret.name] = await asyncio.to_thread(hash_password, password)
         async with unit_of_work(self.database, write=True) as session:
             await _check_references(session, info, checked)
@@ -363,6 +375,10 @@ async def _refuse_money_left(
             )
 
 
+def _labels(info: catalog.EntityInfo) -> dict[str, str]:
+    return {column.name: column.label for column in info.columns}
+
+
 def _writable(entity: str) -> catalog.EntityInfo:
     info = catalog.entity(entity)
     if info.read_only_reason:
@@ -387,7 +403,7 @@ async def _check_references(
         elif row.deleted_at is not None:
             errors[column.name] = f"{singular} #{target} is in the trash."
     if errors:
-        raise FieldValuesError(errors, {column.name: column.label for column in info.columns})
+        raise FieldValuesError(errors, _labels(info))
 
 
 async def _check_unique(

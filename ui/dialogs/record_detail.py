@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -44,6 +45,8 @@ class RecordDetailDialog(QDialog):
     loaded = Signal()
     # The full record could not be loaded; the fields keep the row's values. (the message)
     load_failed = Signal(str)
+    # Edit… was chosen: the record's id (the window opens its form).
+    edit_requested = Signal(int)
 
     def __init__(
         self,
@@ -94,6 +97,12 @@ class RecordDetailDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.setAccessibleName(close.text().replace("&", ""))
+        self.edit_button = buttons.addButton("Edit…", QDialogButtonBox.ButtonRole.ActionRole)
+        self.edit_button.setAccessibleName("Edit…")
+        self.edit_button.setShortcut(QKeySequence(Qt.Key.Key_F2))
+        self.edit_button.setToolTip(entity.read_only_reason or "Edit this record (F2)")
+        self.edit_button.setEnabled(not entity.read_only_reason)
+        self.edit_button.clicked.connect(self.on_edit_button_clicked)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self._show_values(initial=True)
@@ -126,6 +135,10 @@ class RecordDetailDialog(QDialog):
     def _fail(self, message: str) -> None:
         self.status_label.setText(message)
         self.load_failed.emit(message)
+
+    def on_edit_button_clicked(self) -> None:
+        self.edit_requested.emit(self.record_id)
+        self.accept()
 
     def on_dialog_finished(self, _result: int) -> None:
         # The rest of a long value is not worth laying out for a closed dialog.

@@ -1,0 +1,445 @@
+"""The record form: create a record of any kind, or edit one, with an editor per column
+made from the catalog and every refusal shown beside its field.
+
+Nothing the user typed is lost: the form stays open with its contents until a save
+succeeds or the user chooses to discard them (Esc, Cancel or closing a changed form asks
+first). A save names the version the form was opened at, so a record someone else changed
+meanwhile is refused rather than overwritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.catalog import ColumnInfo, EntityInfo
+from app.services.errors import (
+    DuplicateInTrashError,
+    FieldValuesError,
+    RecordsDeskError,
+)
+from app.services.records import Record, RecordService
+from app.services.validation import PASSWORD_MIN_CHARS
+from ui.messages import finished
+from ui.tasks import spawn
+from ui.widgets.field_editors import FieldEditor, Invalid, editor_for
+
+TITLE_CHARS = 80
+
+
+class RecordFormDialog(QDialog):
+    # The record as stored after a save (a Record dict).
+    saved = Signal(object)
+    # A save or a load ended with this message shown (for tests and the status bar).
+    refused = Signal(str)
+    # The record to edit has loaded into the fields.
+    loaded = Signal()
+
+    def __init__(
+        self,
+        entity: EntityInfo,
+        records: RecordService,
+        record_id: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.entity = entity
+        self.records = records
+        self.record_id = record_id
+        self.version: int | None = None
+        # A password set for a record not saved yet (stored hashed with it).
+        self.pending_password: str | None = None
+        self._original: dict[str, Any] = {}
+        self._dirty = False
+        self._closing = False
+        self._task: Any = None
+        self._trashed_holder: DuplicateInTrashError | None = None
+
+        self.editors: dict[str, FieldEditor] = {}
+        self.error_labels: dict[str, QLabel] = {}
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        for column in entity.columns:
+            if column.editable:
+                form.addRow(self._label(column), self._field(column))
+        self.password_button: QPushButton | None = None
+        if any(column.secret for column in entity.columns):
+            self.password_button = QPushButton("Set password…", self)
+            self.password_button.setAccessibleName("Set password…")
+            self.password_button.clicked.connect(self.on_password_button_clicked)
+            secret = next(column for column in entity.columns if column.secret)
+            form.addRow("Password", self._with_error(secret, self.password_button))
+        body = QWidget(self)
+        body.setLayout(form)
+        scroll = QScrollArea(self)
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+
+        self.status_label = QLabel(self)
+        self.status_label.setAccessibleName("Status")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.restore_button = QPushButton(self)
+        self.restore_button.setAccessibleName("Restore from the trash")
+        self.restore_button.clicked.connect(self.on_restore_button_clicked)
+        self.restore_button.hide()
+        status = QHBoxLayout()
+        status.addWidget(self.status_label, 1)
+        status.addWidget(self.restore_button)
+
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        for button in self.buttons.buttons():
+            button.setAccessibleName(button.text().replace("&", ""))
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        save_action = QAction("Save", self)
+        save_action.setShortcut(QKeySequence.StandardKey.Save)
+        save_action.triggered.connect(self.save)
+        self.addAction(save_action)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(status)
+        layout.addWidget(self.buttons)
+        self.resize(560, min(120 + 56 * len(self.editors), 720))
+
+        if record_id is None:
+            for column in entity.columns:
+                if column.name in self.editors and column.default is not None:
+                    self.editors[column.name].set_value(column.default)
+            self._take_original()
+            self._show_title()
+        else:
+            self._set_enabled(False)
+            self.status_label.setText("Loading the record…")
+            self._show_title()
+            self._task = spawn(self._load(record_id), name=f"form {entity.name} {record_id}")
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _label(self, column: ColumnInfo) -> str:
+        return f"{column.label} *" if column.required else column.label
+
+    def _field(self, column: ColumnInfo) -> QWidget:
+        editor = editor_for(column, self.records, self)
+        editor.changed.connect(lambda name=column.name: self._on_edited(name))
+        self.editors[column.name] = editor
+        return self._with_error(column, editor.widget)
+
+    def _with_error(self, column: ColumnInfo, widget: QWidget) -> QWidget:
+        holder = QWidget(self)
+        box = QVBoxLayout(holder)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        box.addWidget(widget)
+        error = QLabel(holder)
+        error.setAccessibleName(f"{column.label} problem")
+        error.setWordWrap(True)
+        error.setTextFormat(Qt.TextFormat.PlainText)
+        error.setStyleSheet("color: #c62828;")  # reads on light and dark palettes alike
+        error.hide()
+        box.addWidget(error)
+        self.error_labels[column.name] = error
+        return holder
+
+    def _show_title(self) -> None:
+        if self.record_id is None:
+            self.setWindowTitle(f"New {self.entity.singular.lower()}")
+        else:
+            self.setWindowTitle(f"Edit {self.entity.singular} #{self.record_id}")
+        self.setAccessibleName(self.windowTitle())
+
+    # -- state -------------------------------------------------------------------------------
+
+    async def _load(self, record_id: int) -> None:
+        try:
+            record = await self.records.get(self.entity.name, record_id)
+        except RecordsDeskError as error:
+            self._tell(f"Could not load the record: {error}")
+            return
+        self.show_record(record)
+        self._set_enabled(True)
+        self.status_label.setText("")
+        self.loaded.emit()
+
+    def show_record(self, record: Record) -> None:
+        """Fill the fields from ``record``, which they now edit."""
+        self.record_id = int(record["id"])
+        self.version = int(record["version"])
+        for name, editor in self.editors.items():
+            editor.set_value(record.get(name))
+        self._take_original()
+        self._show_title()
+
+    def _take_original(self) -> None:
+        self._original = {name: editor.value() for name, editor in self.editors.items()}
+        self._dirty = False
+
+    def _on_edited(self, name: str) -> None:
+        self._dirty = True
+        self.error_labels[name].hide()
+
+    @property
+    def changed(self) -> bool:
+        """Whether the form holds something the database does not."""
+        return self._dirty and (
+            self.pending_password is not None or self.values() != self._original
+        )
+
+    def values(self) -> dict[str, Any]:
+        return {name: editor.value() for name, editor in self.editors.items()}
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for editor in self.editors.values():
+            editor.widget.setEnabled(enabled)
+        self.save_button.setEnabled(enabled)
+        if self.password_button is not None:
+            self.password_button.setEnabled(enabled)
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        if not self.save_button.isEnabled():
+            return
+        self._task = spawn(self._save(), name=f"save {self.entity.name}")
+
+    async def _save(self) -> None:
+        self._clear_errors()
+        values = self.values()
+        invalid = {
+            name: value.reason for name, value in values.items() if isinstance(value, Invalid)
+        }
+        if invalid:
+            self._show_field_errors(invalid)
+            return
+        if self.record_id is not None:
+            # Only what changed: a field left alone is not rewritten over someone else's.
+            values = {
+                name: value for name, value in values.items() if value != self._original.get(name)
+            }
+        self._set_enabled(False)
+        self.status_label.setText("Saving…")
+        try:
+            if self.record_id is None:
+                record = await self.records.create(
+                    self.entity.name, values, password=self.pending_password
+                )
+            else:
+                record = await self.records.update(
+                    self.entity.name, self.record_id, values, expected_version=self.version
+                )
+        except FieldValuesError as error:
+            self._show_field_errors(error.errors)
+            return
+        except DuplicateInTrashError as error:
+            self._trashed_holder = error
+            self._show_field_errors({error.field or "": str(error)})
+            self.restore_button.setText(f"Restore {self.entity.singular} #{error.record_id}")
+            self.restore_button.show()
+            return
+        except RecordsDeskError as error:
+            if error.field in self.error_labels:
+                self._show_field_errors({error.field: str(error)})
+            else:
+                self._tell(str(error))
+            return
+        finally:
+            self._set_enabled(True)
+        self.pending_password = None
+        self.show_record(record)
+        self.status_label.setText("")
+        self.saved.emit(record)
+        self._closing = True
+        self.accept()
+
+    def _clear_errors(self) -> None:
+        for label in self.error_labels.values():
+            label.hide()
+        self.restore_button.hide()
+        self._trashed_holder = None
+        self.status_label.setText("")
+
+    def _show_field_errors(self, errors: dict[str, str]) -> None:
+        shown = []
+        first: QWidget | None = None
+        for name, message in errors.items():
+            label = self.error_labels.get(name)
+            if label is None:
+                shown.append(message)
+                continue
+            label.setText(message)
+            label.show()
+            editor = self.editors.get(name)
+            if first is None and editor is not None:
+                first = editor.widget
+        if first is not None:
+            first.setFocus()
+        count = len(errors)
+        summary = "1 field needs attention." if count == 1 else f"{count} fields need attention."
+        self._tell(" ".join([summary, *shown]))
+
+    def _tell(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.refused.emit(text)
+
+    async def _restore_holder(self) -> None:
+        holder = self._trashed_holder
+        if holder is None:
+            return
+        typed = self.values()
+        try:
+            record = await self.records.restore(holder.entity, holder.record_id)
+        except RecordsDeskError as error:
+            self._tell(str(error))
+            return
+        self.restore_button.hide()
+        self._trashed_holder = None
+        # The form now edits the restored record, with what the user typed still in it.
+        self.show_record(record)
+        for name, value in typed.items():
+            if value != self._original.get(name) and not isinstance(value, Invalid):
+                self.editors[name].set_value(value)
+        self._dirty = True
+        self._clear_errors()
+        self.status_label.setText(
+            f"{self.entity.singular} #{record['id']} is back from the trash. "
+            "Save to apply what you typed to it."
+        )
+        self.saved.emit(record)
+
+    def on_restore_button_clicked(self) -> None:
+        self._task = spawn(self._restore_holder(), name="restore from the form")
+
+    # -- password ----------------------------------------------------------------------------
+
+    def on_password_button_clicked(self) -> None:
+        self._task = spawn(self._ask_password(), name="set password")
+
+    async def _ask_password(self) -> None:
+        dialog = PasswordDialog(self)
+        if await finished(dialog) != QDialog.DialogCode.Accepted:
+            return
+        password = dialog.password()
+        secret = next(column for column in self.entity.columns if column.secret)
+        if self.record_id is None:
+            self.pending_password = password
+            self._dirty = True
+            self.error_labels[secret.name].hide()
+            self.status_label.setText("The password is stored when you save.")
+            return
+        try:
+            record = await self.records.set_password(
+                self.entity.name, self.record_id, password, expected_version=self.version
+            )
+        except RecordsDeskError as error:
+            self._tell(str(error))
+            return
+        self.version = int(record["version"])
+        self.status_label.setText("The new password is stored.")
+        self.saved.emit(record)
+
+    # -- leaving -----------------------------------------------------------------------------
+
+    def reject(self) -> None:
+        if self._closing or not self.changed or not _loop_running():
+            # (No loop: the app is ending, and nothing is left to ask with.)
+            self._closing = True
+            super().reject()
+            return
+        self._task = spawn(self._ask_to_discard(), name="discard changes?")
+
+    async def _ask_to_discard(self) -> None:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Discard changes?",
+            "This form holds changes that are not saved. Discard them?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setAccessibleName("Discard changes?")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.discard_box = box
+        answer = await finished(box)
+        if answer == QMessageBox.StandardButton.Discard:
+            self._closing = True
+            super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self._closing or not self.changed:
+            self._closing = True
+            event.accept()
+            return
+        event.ignore()
+        self.reject()
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class PasswordDialog(QDialog):
+    """A new password, typed twice and never shown."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Set password")
+        self.setAccessibleName("Set password")
+        self.first = QLineEdit(self)
+        self.second = QLineEdit(self)
+        for line, name in ((self.first, "New password"), (self.second, "Repeat password")):
+            line.setEchoMode(QLineEdit.EchoMode.Password)
+            line.setAccessibleName(name)
+            line.textEdited.connect(self._check)
+        self.problem = QLabel(self)
+        self.problem.setAccessibleName("Password problem")
+        self.problem.setWordWrap(True)
+        form = QFormLayout(self)
+        form.addRow("New password", self.first)
+        form.addRow("Repeat password", self.second)
+        form.addRow(self.problem)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        self._check()
+
+    def password(self) -> str:
+        return self.first.text()
+
+    def _check(self, *_: object) -> None:
+        first, second = self.first.text(), self.second.text()
+        problem = ""
+        if len(first) < PASSWORD_MIN_CHARS:
+            problem = f"At least {PASSWORD_MIN_CHARS} characters."
+        elif first != second:
+            problem = "The two passwords differ."
+        self.problem.setText(problem)
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(not problem)

@@ -1,0 +1,275 @@
+"""A browse window's changes to records: New, Edit, Move to trash, Restore and the Trash
+view, with what each needs asked first, and every open window told afterwards."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QMessageBox
+
+from app.query import DeletedRows
+from app.services import catalog
+from app.services.errors import RecordsDeskError
+from app.services.records import Record, RelatedCount
+from ui.dialogs.record_form import RecordFormDialog
+from ui.icons import set_action_icon
+from ui.messages import finished, show_message
+from ui.record_changes import record_changes
+from ui.tasks import spawn
+
+if TYPE_CHECKING:
+    from ui.browse_window import BrowseWindow
+
+# A confirmation lists this many selected records by id; the rest are counted.
+LISTED_IDS = 10
+
+
+def quantity(count: int, entity: str) -> str:
+    """``1 user``, ``3 order items``."""
+    info = catalog.entity(entity)
+    if count == 1:
+        return f"1 {info.singular.lower()}"
+    return f"{count:,} {info.label.lower()}"
+
+
+class RecordEditing(QObject):
+    # A trash or a restore ended: {entity: how many records} (empty when refused).
+    trash_finished = Signal(object)
+    # A record form opened (the RecordFormDialog).
+    form_opened = Signal(object)
+    # The confirmation before a trash opened (the QMessageBox).
+    confirmation_shown = Signal(object)
+
+    def __init__(self, window: BrowseWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._task: Any = None
+        self.confirmation: QMessageBox | None = None
+        self.new_action = self._action("New…", self.on_new_action_triggered)
+        set_action_icon(self.new_action, "new")
+        self.new_action.setShortcut(QKeySequence.StandardKey.New)
+        self.edit_action = self._action("Edit…", self.on_edit_action_triggered)
+        set_action_icon(self.edit_action, "edit")
+        self.edit_action.setShortcut(QKeySequence(Qt.Key.Key_F2))
+        self.trash_action = self._action("Move to trash…", self.on_trash_action_triggered)
+        set_action_icon(self.trash_action, "trash")
+        # On the table only: Delete in the search box deletes text.
+        self.trash_action.setShortcut(QKeySequence.StandardKey.Delete)
+        self.trash_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        window.table.addAction(self.trash_action)
+        self.restore_action = self._action("Restore", self.on_restore_action_triggered)
+        set_action_icon(self.restore_action, "restore")
+        self.trash_view_action = self._action("Trash", self.on_trash_view_toggled)
+        set_action_icon(self.trash_view_action, "trash")
+        self.trash_view_action.setCheckable(True)
+        self.trash_view_action.setToolTip("Show only the records in the trash")
+        changes = record_changes()
+        changes.updated.connect(self.on_records_updated)
+        changes.moved.connect(self.on_records_moved)
+        window.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        window.table.customContextMenuRequested.connect(self.on_table_context_menu_requested)
+        self.show_entity()
+
+    def _action(self, text: str, slot: Any) -> QAction:
+        action = QAction(text, self.window)
+        action.triggered.connect(slot)
+        self.window.addAction(action)
+        return action
+
+    def show_entity(self) -> None:
+        """The actions as the window's kind allows (a transfer is made by Transfer funds)."""
+        reason = self.window.entity.read_only_reason
+        for action in (self.new_action, self.edit_action):
+            action.setEnabled(not reason)
+            action.setToolTip(reason or action.text().removesuffix("…"))
+
+    def show_deleted_rows(self, deleted: DeletedRows) -> None:
+        self.trash_view_action.setChecked(deleted is DeletedRows.ONLY)
+
+    # -- opening forms -----------------------------------------------------------------------
+
+    def on_new_action_triggered(self) -> None:
+        self.open_form(None)
+
+    def on_edit_action_triggered(self) -> None:
+        selected = self.selected_records()
+        if selected:
+            self.open_form(selected[0][0])
+
+    def open_form(self, record_id: int | None) -> RecordFormDialog | None:
+        entity = self.window.entity
+        if entity.read_only_reason:
+            self.window.statusBar().showMessage(entity.read_only_reason, 8000)
+            return None
+        form = RecordFormDialog(entity, self.window.records, record_id, self.window)
+        form.saved.connect(lambda record, created=record_id is None: self._saved(record, created))
+        form.open()
+        self.form_opened.emit(form)
+        return form
+
+    def _saved(self, record: Record, created: bool) -> None:
+        entity = self.window.entity
+        if created:
+            record_changes().announce_moves({entity.name: 1})
+            self.window.statusBar().showMessage(f"Created {entity.singular} #{record['id']}.", 8000)
+        else:
+            record_changes().announce_update(entity.name, [int(record["id"])])
+            self.window.statusBar().showMessage(f"Saved {entity.singular} #{record['id']}.", 8000)
+
+    # -- the selection -----------------------------------------------------------------------
+
+    def selected_records(self) -> list[tuple[int, int, bool]]:
+        """(id, version, in the trash) of each selected row that is loaded, in row order;
+        the current row when nothing is selected."""
+        model = self.window.model
+        if model is None:
+            return []
+        rows = {index.row() for index in self.window.table.selectionModel().selectedIndexes()}
+        if not rows and self.window.table.currentIndex().isValid():
+            rows = {self.window.table.currentIndex().row()}
+        id_column = model.column_index("id")
+        version_column = model.column_index("version")
+        deleted_column = model.column_index("deleted_at")
+        found = []
+        for row in sorted(rows):
+            values = model.row_values(row)
+            if values is not None:
+                found.append(
+                    (
+                        int(values[id_column]),
+                        int(values[version_column]),
+                        values[deleted_column] is not None,
+                    )
+                )
+        return found
+
+    # -- trash and restore -------------------------------------------------------------------
+
+    def on_trash_action_triggered(self) -> None:
+        self._task = spawn(self.trash_selected(), name="move to trash")
+
+    def on_restore_action_triggered(self) -> None:
+        self._task = spawn(self.restore_selected(), name="restore")
+
+    async def trash_selected(self) -> dict[str, int]:
+        entity = self.window.entity
+        live = {rid: version for rid, version, deleted in self.selected_records() if not deleted}
+        if not live:
+            self.window.statusBar().showMessage("Select the records to move to the trash.", 8000)
+            self.trash_finished.emit({})
+            return {}
+        try:
+            related = await self.window.records.related_counts(entity.name, list(live))
+        except RecordsDeskError as error:
+            await show_message(self.window, "Move to trash", str(error))
+            self.trash_finished.emit({})
+            return {}
+        with_related = await self._confirm_trash(list(live), related)
+        if with_related is None:
+            self.trash_finished.emit({})
+            return {}
+        try:
+            counts = await self.window.records.trash(entity.name, live, with_related=with_related)
+        except RecordsDeskError as error:
+            await show_message(self.window, "Move to trash", str(error))
+            self.trash_finished.emit({})
+            return {}
+        record_changes().announce_moves(counts)
+        self.window.statusBar().showMessage(f"Moved {_listed(counts)} to the trash.", 8000)
+        self.trash_finished.emit(counts)
+        return counts
+
+    async def _confirm_trash(self, ids: list[int], related: list[RelatedCount]) -> bool | None:
+        """True: trash the related records too; False: only these; None: cancelled."""
+        entity = self.window.entity
+        what = quantity(len(ids), entity.name)
+        shown = ", ".join(f"#{record_id}" for record_id in ids[:LISTED_IDS])
+        if len(ids) > LISTED_IDS:
+            shown += f" and {len(ids) - LISTED_IDS:,} more"
+        box = QMessageBox(self.window)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Move to trash")
+        box.setAccessibleName("Move to trash")
+        box.setText(f"Move {what} ({shown}) to the trash?")
+        together = alone = None
+        if related:
+            lines = "\n".join(f"• {quantity(count.count, count.entity)}" for count in related)
+            box.setInformativeText(
+                f"Records that belong to them:\n{lines}\n\nTrashed together, they come back "
+                "together with Restore."
+            )
+            together = box.addButton("Trash with related", QMessageBox.ButtonRole.AcceptRole)
+            alone = box.addButton(
+                f"Trash only the {entity.label.lower()}", QMessageBox.ButtonRole.ActionRole
+            )
+        else:
+            box.setInformativeText("Restore brings them back from the Trash view.")
+            alone = box.addButton("Move to trash", QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        self.confirmation = box
+        self.confirmation_shown.emit(box)
+        await finished(box)
+        self.confirmation = None
+        clicked = box.clickedButton()
+        if clicked is together:
+            return True
+        if clicked is alone:
+            return False
+        return None
+
+    async def restore_selected(self) -> dict[str, int]:
+        entity = self.window.entity
+        trashed = {rid: version for rid, version, deleted in self.selected_records() if deleted}
+        if not trashed:
+            self.window.statusBar().showMessage(
+                "Select records in the trash (View → Trash) to restore them.", 8000
+            )
+            self.trash_finished.emit({})
+            return {}
+        try:
+            counts = await self.window.records.restore_many(entity.name, trashed)
+        except RecordsDeskError as error:
+            await show_message(self.window, "Restore", str(error))
+            self.trash_finished.emit({})
+            return {}
+        record_changes().announce_moves(counts)
+        self.window.statusBar().showMessage(f"Restored {_listed(counts)}.", 8000)
+        self.trash_finished.emit(counts)
+        return counts
+
+    def on_trash_view_toggled(self, checked: bool) -> None:
+        window = self.window
+        deleted = DeletedRows.ONLY if checked else DeletedRows.EXCLUDE
+        window.show_deleted_action.setChecked(False)
+        window.set_view(replace(window.view, spec=replace(window.view.spec, deleted=deleted)))
+
+    # -- other windows' changes --------------------------------------------------------------
+
+    def on_records_updated(self, entity: str, ids: frozenset[int]) -> None:
+        model = self.window.model
+        if model is not None and entity == self.window.entity.name:
+            self._task = spawn(model.refresh_records(ids), name="refresh changed rows")
+
+    def on_records_moved(self, counts: dict[str, int]) -> None:
+        if self.window.model is not None and self.window.entity.name in counts:
+            self.window.reload_keeping_place()
+
+    def on_table_context_menu_requested(self, position: Any) -> None:
+        menu = QMenu(self.window)
+        menu.addAction(self.window.open_action)
+        menu.addAction(self.edit_action)
+        menu.addSeparator()
+        menu.addAction(self.trash_action)
+        menu.addAction(self.restore_action)
+        menu.addSeparator()
+        menu.addAction(self.window.copy_action)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.window.table.viewport().mapToGlobal(position))
+
+
+def _listed(counts: dict[str, int]) -> str:
+    return ", ".join(quantity(count, entity) for entity, count in counts.items() if count)

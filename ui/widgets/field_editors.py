@@ -1,0 +1,275 @@
+"""One editor per kind of column, made from the catalog: what the record form lays out.
+
+Each editor shows a value, says when the user changed it, and gives back what it holds in
+the column's terms — or an ``Invalid`` with the reason, in words, for text that is not a
+number or an id yet (the form shows it beside the field and saves nothing). Rules about
+the value itself (lengths, ranges, formats) are the service's: one place decides them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QDateTime, QObject, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateTimeEdit,
+    QLineEdit,
+    QPlainTextEdit,
+    QWidget,
+)
+
+from app.services.catalog import ColumnInfo, ColumnKind
+from app.services.errors import RecordsDeskError
+from app.services.records import RecordService
+from ui.tasks import spawn
+from ui.widgets.filter_values import (
+    InvalidNumberError,
+    editable_number,
+    parse_integer,
+    parse_money,
+)
+
+# How long typing in a record picker rests before it looks the text up.
+LOOKUP_DEBOUNCE_MS = 250
+_TYPED_ID = re.compile(r"^\s*#?\s*(\d{1,18})\b")
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """What an editor holds is not a value of its column yet; ``reason`` says why."""
+
+    reason: str
+
+
+class FieldEditor(QObject):
+    """A column's editor: ``widget`` goes in the form; ``changed`` fires on every edit."""
+
+    changed = Signal()
+
+    def __init__(self, column: ColumnInfo, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.column = column
+        self.widget = widget
+        widget.setAccessibleName(column.label)
+
+    def value(self) -> Any:
+        raise NotImplementedError
+
+    def set_value(self, value: Any) -> None:
+        raise NotImplementedError
+
+
+class LineEditor(FieldEditor):
+    """One line of text; for numbers and money, the text as the user types it back."""
+
+    def __init__(self, column: ColumnInfo, parent: QWidget | None = None) -> None:
+        self.line = QLineEdit(parent)
+        super().__init__(column, self.line)
+        if column.text_format == "email":
+            self.line.setPlaceholderText("name@example.org")
+        elif column.text_format == "url":
+            self.line.setPlaceholderText("https://")
+        self.line.textEdited.connect(self.changed)
+
+    def value(self) -> Any:
+        text = self.line.text()
+        locale = self.line.locale()
+        try:
+            if self.column.kind is ColumnKind.MONEY:
+                return parse_money(text, locale)
+            if self.column.kind is ColumnKind.INTEGER:
+                return parse_integer(text, locale, self.column.bounds)
+        except InvalidNumberError as error:
+            return Invalid(str(error))
+        if self.column.nullable and not text:
+            return None
+        return text
+
+    def set_value(self, value: Any) -> None:
+        if value is None:
+            self.line.setText("")
+        elif self.column.kind in (ColumnKind.MONEY, ColumnKind.INTEGER):
+            self.line.setText(editable_number(value, self.column.kind, self.line.locale()))
+        else:
+            self.line.setText(str(value))
+        self.line.setCursorPosition(0)
+
+
+class ParagraphEditor(FieldEditor):
+    def __init__(self, column: ColumnInfo, parent: QWidget | None = None) -> None:
+        self.text = QPlainTextEdit(parent)
+        super().__init__(column, self.text)
+        self.text.setTabChangesFocus(True)
+        self.text.setMinimumHeight(self.text.fontMetrics().height() * 5)
+        self.text.textChanged.connect(self.changed)
+
+    def value(self) -> Any:
+        text = self.text.toPlainText()
+        return None if self.column.nullable and not text else text
+
+    def set_value(self, value: Any) -> None:
+        self.text.blockSignals(True)  # a value shown is not an edit
+        self.text.setPlainText("" if value is None else str(value))
+        self.text.blockSignals(False)
+
+
+class CheckEditor(FieldEditor):
+    def __init__(self, column: ColumnInfo, parent: QWidget | None = None) -> None:
+        self.box = QCheckBox(parent)
+        super().__init__(column, self.box)
+        self.box.clicked.connect(self.changed)
+
+    def value(self) -> Any:
+        return self.box.isChecked()
+
+    def set_value(self, value: Any) -> None:
+        self.box.setChecked(bool(value))
+
+
+class ChoiceEditor(FieldEditor):
+    def __init__(self, column: ColumnInfo, parent: QWidget | None = None) -> None:
+        self.combo = QComboBox(parent)
+        super().__init__(column, self.combo)
+        if column.nullable:
+            self.combo.addItem("", None)
+        for choice in column.choices:
+            self.combo.addItem(choice.capitalize(), choice)
+        self.combo.activated.connect(self.changed)
+
+    def value(self) -> Any:
+        return self.combo.currentData()
+
+    def set_value(self, value: Any) -> None:
+        found = self.combo.findData(getattr(value, "value", value))
+        self.combo.setCurrentIndex(max(found, 0))
+
+
+class MomentEditor(FieldEditor):
+    """A date and time in the user's time zone, kept in UTC."""
+
+    def __init__(self, column: ColumnInfo, parent: QWidget | None = None) -> None:
+        self.edit = QDateTimeEdit(parent)
+        super().__init__(column, self.edit)
+        self.edit.setCalendarPopup(True)
+        self.edit.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
+        self.edit.setDateTime(QDateTime.currentDateTime())
+        self.edit.dateTimeChanged.connect(self.changed)
+
+    def value(self) -> Any:
+        seconds = self.edit.dateTime().toSecsSinceEpoch()
+        return datetime.fromtimestamp(seconds, UTC)
+
+    def set_value(self, value: Any) -> None:
+        self.edit.blockSignals(True)
+        if isinstance(value, datetime):
+            self.edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(value.timestamp())))
+        self.edit.blockSignals(False)
+
+
+class RecordPicker(FieldEditor):
+    """A related record, found by typing part of its name or its id: the list below the
+    field fills from the database as the user types (in the background, the latest text
+    only), and "#12" or "12" picks record 12 directly."""
+
+    # The lookup for the latest text has filled the list.
+    looked_up = Signal()
+
+    def __init__(
+        self, column: ColumnInfo, records: RecordService, parent: QWidget | None = None
+    ) -> None:
+        self.combo = QComboBox(parent)
+        super().__init__(column, self.combo)
+        assert column.references is not None
+        self.records = records
+        self.combo.setEditable(True)
+        self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        line = self.combo.lineEdit()
+        assert line is not None
+        line.setPlaceholderText("Type a name or #id")
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(LOOKUP_DEBOUNCE_MS)
+        self._timer.timeout.connect(self.look_up)
+        line.textEdited.connect(self._on_text_edited)
+        self.combo.activated.connect(self.changed)
+        self._task: Any = None
+        self._title_task: Any = None
+
+    def _on_text_edited(self, _text: str) -> None:
+        self.changed.emit()
+        self._timer.start()
+
+    def look_up(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._task = spawn(self._look_up(self.combo.currentText()), name="record picker")
+
+    async def _look_up(self, text: str) -> None:
+        assert self.column.references is not None
+        query = "" if _TYPED_ID.match(text) else text
+        try:
+            found = await self.records.lookup(self.column.references, query)
+        except RecordsDeskError:
+            return  # the field keeps what was typed; saving says what is wrong
+        typed = self.combo.currentText()
+        self.combo.blockSignals(True)
+        self.combo.clear()
+        for record_id, title in found:
+            self.combo.addItem(title, record_id)
+        self.combo.setEditText(typed)
+        self.combo.blockSignals(False)
+        self.looked_up.emit()
+
+    def value(self) -> Any:
+        text = self.combo.currentText().strip()
+        if not text:
+            return None
+        index = self.combo.findText(text)
+        if index >= 0:
+            return self.combo.itemData(index)
+        match = _TYPED_ID.match(text)
+        if match is None:
+            return Invalid("Choose a record from the list, or type its number (#12).")
+        return int(match.group(1))
+
+    def set_value(self, value: Any) -> None:
+        if value is None:
+            self.combo.setEditText("")
+            return
+        self.combo.setEditText(f"#{value}")
+        self._title_task = spawn(self._show_title(int(value)), name="record picker title")
+
+    async def _show_title(self, record_id: int) -> None:
+        assert self.column.references is not None
+        try:
+            found = await self.records.lookup_ids(self.column.references, [record_id])
+        except RecordsDeskError:
+            return
+        title = found.get(record_id)
+        if title is not None and self.combo.currentText() == f"#{record_id}":
+            self.combo.blockSignals(True)
+            self.combo.clear()
+            self.combo.addItem(title, record_id)
+            self.combo.setCurrentIndex(0)
+            self.combo.blockSignals(False)
+
+
+def editor_for(
+    column: ColumnInfo, records: RecordService, parent: QWidget | None = None
+) -> FieldEditor:
+    if column.kind is ColumnKind.REFERENCE:
+        return RecordPicker(column, records, parent)
+    if column.kind is ColumnKind.BOOLEAN:
+        return CheckEditor(column, parent)
+    if column.kind is ColumnKind.CHOICE:
+        return ChoiceEditor(column, parent)
+    if column.kind is ColumnKind.DATETIME:
+        return MomentEditor(column, parent)
+    if column.kind is ColumnKind.TEXT and column.multiline:
+        return ParagraphEditor(column, parent)
+    return LineEditor(column, parent)
