@@ -282,6 +282,8 @@ class BrowseWindow(QMainWindow):
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
         file_menu.addAction(self.editing.new_action)
+        file_menu.addAction(self.editing.transfer_action)
+        file_menu.addAction(self.editing.order_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
@@ -322,6 +324,10 @@ class BrowseWindow(QMainWindow):
         toolbar.addWidget(self.search_box)
         toolbar.addAction(self.show_deleted_action)
         toolbar.addAction(self.editing.trash_view_action)
+        trash_button = toolbar.widgetForAction(self.editing.trash_view_action)
+        if isinstance(trash_button, QToolButton):
+            # Beside Move to trash and Show deleted, the view is told apart by its name.
+            trash_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         related_button = QToolButton(self)
         related_button.setText("Related")
         related_button.setAccessibleName("Related")

@@ -8,15 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox
+from PySide6.QtWidgets import QDialog, QMenu, QMessageBox
 
 from app.query import DeletedRows
 from app.services import catalog
 from app.services.errors import RecordsDeskError
+from app.services.orders import OrderCreated
 from app.services.records import Record, RelatedCount
+from app.services.transfers import TransferReceipt
 from ui.dialogs.record_form import RecordFormDialog
+from ui.dialogs.transactions import OrderDialog, TransferDialog, order_summary
+from ui.formatting import format_money
 from ui.icons import set_action_icon
-from ui.messages import finished, show_message
+from ui.messages import finished, show_message, warning_box
 from ui.record_changes import record_changes
 from ui.tasks import spawn
 
@@ -48,6 +52,7 @@ class RecordEditing(QObject):
         self.window = window
         self._task: Any = None
         self.confirmation: QMessageBox | None = None
+        self.message: QMessageBox | None = None
         self.new_action = self._action("New…", self.on_new_action_triggered)
         set_action_icon(self.new_action, "new")
         self.new_action.setShortcut(QKeySequence.StandardKey.New)
@@ -66,6 +71,8 @@ class RecordEditing(QObject):
         set_action_icon(self.trash_view_action, "trash")
         self.trash_view_action.setCheckable(True)
         self.trash_view_action.setToolTip("Show only the records in the trash")
+        self.transfer_action = self._action("Transfer funds…", self.on_transfer_action_triggered)
+        self.order_action = self._action("New order with items…", self.on_order_action_triggered)
         changes = record_changes()
         changes.updated.connect(self.on_records_updated)
         changes.moved.connect(self.on_records_moved)
@@ -80,11 +87,17 @@ class RecordEditing(QObject):
         return action
 
     def show_entity(self) -> None:
-        """The actions as the window's kind allows (a transfer is made by Transfer funds)."""
-        reason = self.window.entity.read_only_reason
-        for action in (self.new_action, self.edit_action):
-            action.setEnabled(not reason)
-            action.setToolTip(reason or action.text().removesuffix("…"))
+        """The actions as the window's kind allows: a transfer is made by Transfer funds
+        (New… opens it) and never edited; a new order comes with its items."""
+        entity = self.window.entity
+        reason = entity.read_only_reason
+        self.edit_action.setEnabled(not reason)
+        self.edit_action.setToolTip(reason or "Edit the record (F2)")
+        self.new_action.setToolTip(
+            {"transfers": "Transfer funds", "orders": "New order with items"}.get(
+                entity.name, f"New {entity.singular.lower()}"
+            )
+        )
 
     def show_deleted_rows(self, deleted: DeletedRows) -> None:
         self.trash_view_action.setChecked(deleted is DeletedRows.ONLY)
@@ -99,8 +112,12 @@ class RecordEditing(QObject):
         if selected:
             self.open_form(selected[0][0])
 
-    def open_form(self, record_id: int | None) -> RecordFormDialog | None:
+    def open_form(self, record_id: int | None) -> QDialog | None:
         entity = self.window.entity
+        if record_id is None and entity.name == "transfers":
+            return self.open_transfer()
+        if record_id is None and entity.name == "orders":
+            return self.open_order()
         if entity.read_only_reason:
             self.window.statusBar().showMessage(entity.read_only_reason, 8000)
             return None
@@ -109,6 +126,48 @@ class RecordEditing(QObject):
         form.open()
         self.form_opened.emit(form)
         return form
+
+    def on_transfer_action_triggered(self) -> None:
+        self.open_transfer()
+
+    def on_order_action_triggered(self) -> None:
+        self.open_order()
+
+    def open_transfer(self) -> TransferDialog:
+        dialog = TransferDialog(self.window.records, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.completed.connect(self._transferred)
+        dialog.open()
+        self.form_opened.emit(dialog)
+        return dialog
+
+    def open_order(self) -> OrderDialog:
+        dialog = OrderDialog(self.window.records, self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.completed.connect(self._ordered)
+        dialog.open()
+        self.form_opened.emit(dialog)
+        return dialog
+
+    def _transferred(self, receipt: TransferReceipt) -> None:
+        changes = record_changes()
+        changes.announce_update("accounts", [receipt.from_account, receipt.to_account])
+        changes.announce_moves({"transfers": 1})
+        amount = format_money(receipt.amount)
+        self.window.statusBar().showMessage(
+            f"Moved {amount} from account #{receipt.from_account} to #{receipt.to_account} "
+            f"(transfer #{receipt.transfer_id}).",
+            8000,
+        )
+
+    def _ordered(self, created: OrderCreated) -> None:
+        record_changes().announce_moves({"orders": 1, "order_items": len(created.item_ids)})
+        summary = order_summary(created)
+        self.window.statusBar().showMessage(summary.split("\n")[0], 8000)
+        if created.skipped:
+            # Referenced, so a test (and the window's close) can find it.
+            self.message = warning_box(self.window, "Some items were not saved", summary)
+            self.message.open()
 
     def _saved(self, record: Record, created: bool) -> None:
         entity = self.window.entity

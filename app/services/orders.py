@@ -10,10 +10,17 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.database import Database
 from app.models import Order, OrderItem, OrderStatus
-from app.models.types import InvalidValueError, to_money
+from app.models.types import InvalidValueError
 from app.repositories import UserRepository
-from app.services.errors import NotFoundError, describe_integrity_error
+from app.services import catalog
+from app.services.errors import (
+    FieldValuesError,
+    NotFoundError,
+    ValidationError,
+    describe_integrity_error,
+)
 from app.services.unit_of_work import unit_of_work
+from app.services.validation import checked_values
 
 
 @dataclass(frozen=True)
@@ -42,7 +49,7 @@ async def create_order_with_items(
     database: Database,
     user_id: int,
     items: Sequence[OrderItemInput],
-    status: OrderStatus = OrderStatus.PENDING,
+    status: OrderStatus | str = OrderStatus.PENDING,
 ) -> OrderCreated:
     """Create the order and one savepoint per item: an item the database refuses is rolled
     back alone and reported in ``skipped``; the order and its good items are kept."""
@@ -50,7 +57,11 @@ async def create_order_with_items(
         user = await UserRepository(session).find_by_id(user_id)
         if user is None:
             raise NotFoundError(f"User {user_id} does not exist.")
-        order = Order(user_id=user_id, status=status)
+        try:
+            chosen = OrderStatus(status)
+        except ValueError:
+            raise ValidationError(f"{status!r} is not an order status.", field="status") from None
+        order = Order(user_id=user_id, status=chosen)
         session.add(order)
         await session.flush()
 
@@ -83,9 +94,16 @@ async def create_order_with_items(
 
 
 def _checked(item: OrderItemInput) -> tuple[int, Decimal]:
-    # Only what the database cannot judge is checked here; its CHECK constraints judge the rest.
+    """The item's quantity and price, by the rules the record form applies (lengths,
+    ranges, cents): an item breaking one is skipped in words before any SQL. The database's
+    CHECK constraints stay the last line."""
     if isinstance(item.quantity, bool) or not isinstance(item.quantity, int):
         raise InvalidValueError(f"The quantity must be a whole number, not {item.quantity!r}.")
     if not isinstance(item.product, str):
         raise InvalidValueError("The product must be text.")
-    return item.quantity, to_money(item.unit_price)
+    values = {"product": item.product, "quantity": item.quantity, "unit_price": item.unit_price}
+    try:
+        checked = checked_values(catalog.entity("order_items"), values, creating=False)
+    except FieldValuesError as error:
+        raise InvalidValueError(str(error)) from None
+    return checked["quantity"], checked["unit_price"]

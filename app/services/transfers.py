@@ -37,25 +37,27 @@ async def transfer_funds(
     try:
         value = to_money(amount)
     except InvalidValueError as error:
-        raise ValidationError(str(error)) from None
+        raise ValidationError(str(error), field="amount") from None
     if value <= 0:
-        raise ValidationError("The amount must be greater than zero.")
+        raise ValidationError("The amount must be greater than zero.", field="amount")
     if from_account == to_account:
-        raise ValidationError("The two accounts must be different.")
+        raise ValidationError("The two accounts must be different.", field="to_account_id")
     async with unit_of_work(database, write=True) as session:
         accounts = await AccountRepository(session).lock_for_update([from_account, to_account])
-        for account_id in (from_account, to_account):
+        for account_id, field in ((from_account, "from_account_id"), (to_account, "to_account_id")):
             account = accounts.get(account_id)
             if account is None:
-                raise NotFoundError(f"Account {account_id} does not exist.")
+                raise NotFoundError(f"Account {account_id} does not exist.", field=field)
             if account.is_deleted:
                 raise ValidationError(
-                    f"Account {account_id} is in the trash; restore it before moving money."
+                    f"Account {account_id} is in the trash; restore it before moving money.",
+                    field=field,
                 )
         source, target = accounts[from_account], accounts[to_account]
         if source.balance < value:
             raise ValidationError(
-                f"Account {from_account} holds {source.balance}, not enough to transfer {value}."
+                f"Account {from_account} holds {source.balance}, not enough to transfer {value}.",
+                field="amount",
             )
         source.balance -= value
         target.balance += value

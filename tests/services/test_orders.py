@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.core.database import Database
 from app.models import Order, OrderItem, OrderStatus, User
+from app.services import orders
 from app.services.errors import NotFoundError
 from app.services.orders import OrderItemInput, create_order_with_items
 from app.services.records import RecordService
@@ -64,23 +65,29 @@ async def test_bad_items_are_skipped_and_reported_and_the_rest_is_kept(
     user_id = await make_user(database)
     items = [
         OrderItemInput("Lamp", 2, "10.00"),
-        OrderItemInput("Broken", 0, "1.00"),  # refused by the CHECK constraint
+        OrderItemInput("Broken", 0, "1.00"),
         OrderItemInput("Free gift", 1, "0"),
-        OrderItemInput("Negative", 1, "-3.00"),  # refused by the CHECK constraint
-        OrderItemInput("", 1, "1.00"),  # empty product, refused by the CHECK constraint
-        OrderItemInput("Too precise", 1, "1.005"),  # refused before reaching the database
+        OrderItemInput("Negative", 1, "-3.00"),
+        OrderItemInput("", 1, "1.00"),
+        OrderItemInput("Too precise", 1, "1.005"),
         OrderItemInput("Half", 1.5, "1.00"),  # type: ignore[arg-type]
+        # Beyond PostgreSQL's varchar(200), and a NUL: either would end the whole order
+        # there (a DataError, not a constraint), were they not refused first.
+        OrderItemInput("P" * 201, 1, "1.00"),
+        OrderItemInput("Nul\x00", 1, "1.00"),
         OrderItemInput("Bulb", 4, "0.25"),
     ]
 
     created = await create_order_with_items(database, user_id, items)
 
     assert [(skip.index, skip.reason) for skip in created.skipped] == [
-        (1, "The quantity must be at least 1."),
-        (3, "The unit price cannot be negative."),
-        (4, "The product cannot be empty."),
-        (5, "1.005 has more than 2 decimal places"),
+        (1, "Quantity: Must be at least 1."),
+        (3, "Unit price: Must be at least 0."),
+        (4, "Product: Required."),
+        (5, "Unit price: 1.005 has more than 2 decimal places."),
         (6, "The quantity must be a whole number, not 1.5."),
+        (7, "Product: At most 200 characters (this has 201)."),
+        (8, "Product: Text cannot contain the NUL character."),
     ]
     assert await items_of(database, created.order_id) == [
         ("Lamp", 2, Decimal("20.00") / 2),
@@ -114,3 +121,23 @@ async def test_unknown_or_deleted_user_gets_no_order(database: Database, deleted
 
     async with database.get_session() as session:
         assert (await session.execute(select(Order))).first() is None
+
+
+async def test_an_item_only_the_database_refuses_is_rolled_back_alone(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The savepoint behind each item: what slips past the checks (here, all of them
+    switched off) is refused by a CHECK constraint, and only that item goes."""
+    monkeypatch.setattr(
+        orders, "_checked", lambda item: (item.quantity, Decimal(str(item.unit_price)))
+    )
+    user_id = await make_user(database)
+    items = [OrderItemInput("Lamp", 2, "10.00"), OrderItemInput("Broken", 0, "1.00")]
+
+    created = await create_order_with_items(database, user_id, items)
+
+    assert [(skip.index, skip.reason) for skip in created.skipped] == [
+        (1, "The quantity must be at least 1.")
+    ]
+    assert await items_of(database, created.order_id) == [("Lamp", 2, Decimal("10.00"))]
+    assert created.total == Decimal("20.00")

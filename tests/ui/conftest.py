@@ -7,6 +7,7 @@ A scenario runs inside the loop (``qt_loop.run_until_complete``) and waits on si
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -109,7 +110,8 @@ async def wait_for(
     try:
         return await asyncio.wait_for(arrived, WAIT_TIMEOUT_S)
     finally:
-        signal.disconnect(on_signal)
+        with contextlib.suppress(RuntimeError):  # its sender may be gone: a closed dialog
+            signal.disconnect(on_signal)
 
 
 async def wait_until(signal: SignalInstance, condition: Callable[[], bool]) -> None:

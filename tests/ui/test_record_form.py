@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update as sa_update
 
@@ -25,9 +26,12 @@ from tests.ui.conftest import seed, settle, wait_for
 from tests.ui.helpers import all_rows, open_window, settled
 from ui.browse_window import BrowseWindow
 from ui.dialogs.record_form import PasswordDialog, RecordFormDialog
+from ui.dialogs.transactions import OrderDialog, TransferDialog, order_summary
+from ui.record_table_model import RAW_VALUE_ROLE
 from ui.widgets.field_editors import CheckEditor, ChoiceEditor, LineEditor, RecordPicker
 
 _OPEN: list[RecordFormDialog] = []
+_OPEN_DIALOGS: list[QDialog] = []
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +42,11 @@ def close_forms() -> Iterator[None]:
         if shiboken6.isValid(form):
             form._closing = True
             form.close()
+    for dialog in _OPEN_DIALOGS:
+        if shiboken6.isValid(dialog):
+            dialog.close()
     _OPEN.clear()
+    _OPEN_DIALOGS.clear()
 
 
 def form_for(
@@ -54,8 +62,8 @@ def is_closed(form: RecordFormDialog) -> bool:
     return not shiboken6.isValid(form) or not form.isVisible()
 
 
-def type_into(form: RecordFormDialog, name: str, text: str) -> None:
-    editor = form.editors[name]
+def type_into(form: RecordFormDialog | QDialog, name: str, text: str) -> None:
+    editor = form.editors[name]  # type: ignore[union-attr]
     assert isinstance(editor, LineEditor)
     editor.line.setText(text)
     editor.line.textEdited.emit(text)
@@ -340,7 +348,7 @@ def test_an_edit_elsewhere_refreshes_the_row_in_place(
         resets: list[bool] = []
         model.modelReset.connect(lambda: resets.append(True))
         form = window.editing.open_form(user_id)
-        assert form is not None
+        assert isinstance(form, RecordFormDialog)
         _OPEN.append(form)
         await wait_for(form.loaded)
         type_into(form, "name", "Renamed In Place")
@@ -355,19 +363,108 @@ def test_an_edit_elsewhere_refreshes_the_row_in_place(
     qt_loop.run_until_complete(scenario())
 
 
-def test_a_transfer_is_not_made_in_the_generic_form(
+def test_new_in_the_transfers_window_is_transfer_funds_and_a_refusal_changes_nothing(
     qt_loop: asyncio.AbstractEventLoop,
     ui_database: Database,
     qtbot: QtBot,
     windows: list[BrowseWindow],
 ) -> None:
     async def scenario() -> None:
-        window = open_window(RecordService(ui_database), windows, qtbot, None, "transfers")
+        records = RecordService(ui_database)
+        owner = await records.create(
+            "users", {"email": "o@example.org", "name": "Owner"}, password="correct horse"
+        )
+        rich = await records.create(
+            "accounts", {"owner_id": owner["id"], "name": "Rich", "balance": "50.00"}
+        )
+        poor = await records.create("accounts", {"owner_id": owner["id"], "name": "Poor"})
+        window = open_window(records, windows, qtbot, None, "transfers")
+        accounts = open_window(records, windows, qtbot, None, "accounts")
         await settled(window)
-        assert not window.editing.new_action.isEnabled()
+        await settled(accounts)
         assert not window.editing.edit_action.isEnabled()
-        assert "Transfer funds" in window.editing.new_action.toolTip()
-        assert window.editing.open_form(None) is None
-        assert "Transfer funds" in window.statusBar().currentMessage()
+        dialog = window.editing.open_form(None)
+        assert isinstance(dialog, TransferDialog)
+        _OPEN_DIALOGS.append(dialog)
+        dialog.editors["from_account_id"].set_value(rich["id"])
+        dialog.editors["to_account_id"].set_value(poor["id"])
+        for amount, field, words in (
+            ("80.00", "amount", "not enough"),
+            ("0", "amount", "greater than zero"),
+            ("1.001", "amount", "decimal"),
+        ):
+            type_into(dialog, "amount", amount)
+            refused = await listening(wait_for(dialog.refused))
+            dialog.save()
+            await refused
+            assert words in dialog.error_labels[field].text()
+        dialog.editors["to_account_id"].set_value(rich["id"])
+        type_into(dialog, "amount", "5")
+        refused = await listening(wait_for(dialog.refused))
+        dialog.save()
+        await refused
+        assert "must be different" in dialog.error_labels["to_account_id"].text()
+        balances = [(await records.get("accounts", a["id"]))["balance"] for a in (rich, poor)]
+        assert balances == [Decimal("50.00"), Decimal("0.00")]  # nothing changed
+
+        dialog.editors["to_account_id"].set_value(poor["id"])
+        type_into(dialog, "amount", "20.50")
+        completed = await listening(wait_for(dialog.completed))
+        dialog.save()
+        (receipt,) = await completed
+        assert (receipt.from_balance, receipt.to_balance) == (Decimal("29.50"), Decimal("20.50"))
+        model = await settled(window)
+        assert model.rowCount() == 1
+        await settle()
+        accounts_model = accounts.model
+        assert accounts_model is not None
+        balance = accounts_model.column_index("balance")
+        shown = {
+            accounts_model.record_id(row): accounts_model.index(row, balance).data(RAW_VALUE_ROLE)
+            for row in range(accounts_model.rowCount())
+        }
+        assert shown == {rich["id"]: Decimal("29.50"), poor["id"]: Decimal("20.50")}
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_an_order_with_bad_items_keeps_the_good_ones_and_lists_the_others(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    windows: list[BrowseWindow],
+) -> None:
+    async def scenario() -> None:
+        records = RecordService(ui_database)
+        user = await records.create(
+            "users", {"email": "b@example.org", "name": "Buyer"}, password="correct horse"
+        )
+        window = open_window(records, windows, qtbot, None, "orders")
+        await settled(window)
+        dialog = window.editing.open_form(None)
+        assert isinstance(dialog, OrderDialog)
+        _OPEN_DIALOGS.append(dialog)
+        dialog.editors["user_id"].set_value(user["id"])
+        dialog.items.removeRow(0)
+        dialog.add_item("Lamp", "2", "10.00")
+        dialog.add_item("Broken", "0", "1.00")
+        dialog.add_item("P" * 201, "1", "1.00")
+        dialog.add_item("Bulb", "4", "0.25")
+        completed = await listening(wait_for(dialog.completed))
+        dialog.save()
+        (created,) = await completed
+        assert created.total == Decimal("21.00")
+        assert [skip.index for skip in created.skipped] == [1, 2]
+        summary = order_summary(created)
+        assert "2 items" in summary
+        assert "Item 2 (Broken): Quantity: Must be at least 1." in summary
+        assert "At most 200 characters" in summary
+        model = await settled(window)
+        assert model.rowCount() == 1
+        box = window.editing.message
+        assert box is not None
+        assert box.isVisible()
+        assert "These items were not saved" in box.text()
+        box.accept()
 
     qt_loop.run_until_complete(scenario())

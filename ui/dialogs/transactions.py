@@ -1,0 +1,260 @@
+"""The seed's transactional forms: Transfer funds (both balances and the ledger in one
+transaction, or nothing) and New order with items (one savepoint per item: the items the
+database refuses are listed, the order and the good ones are kept).
+
+Like the record form, each stays open with what was typed until it succeeds or the user
+cancels, and says beside the field what is wrong."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services import catalog
+from app.services.errors import RecordsDeskError, ValidationError
+from app.services.orders import OrderCreated, OrderItemInput, create_order_with_items
+from app.services.records import RecordService
+from app.services.transfers import TransferReceipt, transfer_funds
+from ui.formatting import format_money
+from ui.tasks import spawn
+from ui.widgets.field_editors import FieldEditor, Invalid, editor_for
+from ui.widgets.filter_values import InvalidNumberError, parse_integer, parse_money
+
+
+class _TransactionDialog(QDialog):
+    """A form of a few fields from the catalog, a status line and Save / Cancel."""
+
+    # The result of the transaction (a TransferReceipt or an OrderCreated).
+    completed = Signal(object)
+    # The transaction was refused with this message, nothing changed.
+    refused = Signal(str)
+
+    def __init__(
+        self,
+        title: str,
+        records: RecordService,
+        fields: list[tuple[str, str]],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
+        self.records = records
+        self.editors: dict[str, FieldEditor] = {}
+        self.error_labels: dict[str, QLabel] = {}
+        self.form = QFormLayout()
+        for entity, name in fields:
+            column = catalog.entity(entity).column(name)
+            editor = editor_for(column, records, self)
+            self.editors[name] = editor
+            error = QLabel(self)
+            error.setAccessibleName(f"{column.label} problem")
+            error.setStyleSheet("color: #c62828;")
+            error.setWordWrap(True)
+            error.hide()
+            editor.changed.connect(error.hide)
+            self.error_labels[name] = error
+            holder = QWidget(self)
+            box = QVBoxLayout(holder)
+            box.setContentsMargins(0, 0, 0, 0)
+            box.addWidget(editor.widget)
+            box.addWidget(error)
+            self.form.addRow(f"{column.label} *", holder)
+        self.status_label = QLabel(self)
+        self.status_label.setAccessibleName("Status")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setShortcut(QKeySequence(QKeySequence.StandardKey.Save))
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        self._task: Any = None
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.addLayout(self.form)
+
+    def finish_layout(self) -> None:
+        self.layout_.addWidget(self.status_label)
+        self.layout_.addWidget(self.buttons)
+
+    def save(self) -> None:
+        if self.save_button.isEnabled():
+            self._task = spawn(self._save(), name=self.windowTitle())
+
+    async def _save(self) -> None:
+        for label in self.error_labels.values():
+            label.hide()
+        values = {name: editor.value() for name, editor in self.editors.items()}
+        problems = {
+            name: value.reason if isinstance(value, Invalid) else "Required."
+            for name, value in values.items()
+            if isinstance(value, Invalid) or value is None
+        }
+        if problems:
+            self.show_problems(problems)
+            return
+        self.save_button.setEnabled(False)
+        self.status_label.setText("Saving…")
+        try:
+            result = await self.run(values)
+        except RecordsDeskError as error:
+            if error.field in self.error_labels:
+                self.show_problems({error.field: str(error)})
+            else:
+                self._tell(str(error))
+            return
+        finally:
+            self.save_button.setEnabled(True)
+        self.status_label.setText("")
+        self.completed.emit(result)
+        self.accept()
+
+    async def run(self, values: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def show_problems(self, problems: dict[str, str]) -> None:
+        for name, message in problems.items():
+            self.error_labels[name].setText(message)
+            self.error_labels[name].show()
+        self._tell("Nothing was changed. " + " ".join(problems.values()))
+
+    def _tell(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.refused.emit(text)
+
+
+class TransferDialog(_TransactionDialog):
+    def __init__(self, records: RecordService, parent: QWidget | None = None) -> None:
+        super().__init__(
+            "Transfer funds",
+            records,
+            [
+                ("transfers", "from_account_id"),
+                ("transfers", "to_account_id"),
+                ("transfers", "amount"),
+            ],
+            parent,
+        )
+        self.finish_layout()
+        self.resize(480, self.sizeHint().height())
+
+    async def run(self, values: dict[str, Any]) -> TransferReceipt:
+        return await transfer_funds(
+            self.records.database,
+            int(values["from_account_id"]),
+            int(values["to_account_id"]),
+            values["amount"],
+        )
+
+
+# The item grid's columns: (title, catalog column of order_items).
+ITEM_COLUMNS = (("Product", "product"), ("Quantity", "quantity"), ("Unit price", "unit_price"))
+
+
+class OrderDialog(_TransactionDialog):
+    """An order for a user with a grid of items; Save stores the order and every item the
+    database accepts, and lists the others with why."""
+
+    def __init__(self, records: RecordService, parent: QWidget | None = None) -> None:
+        super().__init__(
+            "New order with items", records, [("orders", "user_id"), ("orders", "status")], parent
+        )
+        self.editors["status"].set_value("pending")
+        self.items = QTableWidget(0, len(ITEM_COLUMNS), self)
+        self.items.setAccessibleName("Items")
+        self.items.setHorizontalHeaderLabels([title for title, _ in ITEM_COLUMNS])
+        self.items.horizontalHeader().setStretchLastSection(True)
+        self.items.setColumnWidth(0, 220)
+        add = QPushButton("Add item", self)
+        add.setAccessibleName("Add item")
+        add.clicked.connect(lambda: self.add_item())
+        remove = QPushButton("Remove item", self)
+        remove.setAccessibleName("Remove item")
+        remove.clicked.connect(self.remove_item)
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        buttons.addStretch(1)
+        self.layout_.addWidget(QLabel("Items", self))
+        self.layout_.addWidget(self.items, 1)
+        self.layout_.addLayout(buttons)
+        self.finish_layout()
+        self.add_item()
+        self.resize(560, 460)
+
+    def add_item(self, product: str = "", quantity: str = "1", unit_price: str = "") -> None:
+        row = self.items.rowCount()
+        self.items.insertRow(row)
+        for column, text in enumerate((product, quantity, unit_price)):
+            self.items.setItem(row, column, QTableWidgetItem(text))
+
+    def remove_item(self) -> None:
+        row = self.items.currentRow()
+        if row >= 0:
+            self.items.removeRow(row)
+
+    def item_inputs(self) -> list[OrderItemInput] | str:
+        """The grid's rows (blank ones left out), or why one cannot be read at all."""
+        locale = self.locale()
+        inputs = []
+        for row in range(self.items.rowCount()):
+            texts = [self._text(row, column) for column in range(len(ITEM_COLUMNS))]
+            if not any(text.strip() for text in texts):
+                continue
+            product, quantity_text, price_text = texts
+            try:
+                quantity = parse_integer(quantity_text, locale)
+                price = parse_money(price_text, locale)
+            except InvalidNumberError as error:
+                return f"Item {row + 1}: {error}"
+            inputs.append(
+                OrderItemInput(
+                    product, quantity if quantity is not None else 0, price or Decimal("0")
+                )
+            )
+        return inputs
+
+    def _text(self, row: int, column: int) -> str:
+        item = self.items.item(row, column)
+        return item.text() if item is not None else ""
+
+    async def run(self, values: dict[str, Any]) -> OrderCreated:
+        items = self.item_inputs()
+        if isinstance(items, str):
+            raise ValidationError(items)
+        return await create_order_with_items(
+            self.records.database, int(values["user_id"]), items, str(values["status"])
+        )
+
+
+def order_summary(created: OrderCreated, locale: Any = None) -> str:
+    """What a saved order holds, and which items were left out and why."""
+    kept = len(created.item_ids)
+    text = (
+        f"Order #{created.order_id} is saved with {kept} item{'s' if kept != 1 else ''}, "
+        f"total {format_money(created.total, locale)}."
+    )
+    if created.skipped:
+        lines = "\n".join(
+            f"• Item {skip.index + 1} ({skip.item.product[:40] or 'no product'}): {skip.reason}"
+            for skip in created.skipped
+        )
+        text += f"\n\nThese items were not saved:\n{lines}"
+    return text
