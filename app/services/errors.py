@@ -51,6 +51,10 @@ class ConflictError(RecordsDeskError):
     """Someone else changed the same data first, or the value must be unique."""
 
 
+class EditConflictError(ConflictError):
+    """The record changed since the user read it: their save would overwrite that."""
+
+
 class FieldValuesError(ValidationError):
     """Values of a record that break its rules, each with why: {column: message}, the
     message as it reads beside its field; ``str()`` names the fields by ``labels``."""
@@ -128,13 +132,13 @@ def translate_errors(url: URL) -> Iterator[None]:
     except (InvalidValueError, SettingsError) as error:
         raise ValidationError(str(error)) from error
     except StaleVersionError as error:
-        raise ConflictError(
+        raise EditConflictError(
             "Someone else changed this record after you opened it "
             f"(your copy is version {error.expected}, the database has {error.actual}). "
             "Reload it and apply your change again."
         ) from error
     except StaleDataError as error:
-        raise ConflictError(
+        raise EditConflictError(
             "Someone else changed or removed this record at the same time. "
             "Reload it and apply your change again."
         ) from error

@@ -188,22 +188,63 @@ def test_editing_loads_the_record_and_saves_only_what_changed(
         assert outcome == "refused"
         assert "more than 2 decimal places" in visible_errors(form)["balance"]
         type_into(form, "balance", "12.34")
-        # Someone else renames the account meanwhile: a different field, so no conflict
-        # is lost... but the version moved, and the save must not overwrite blindly.
+        # Someone else renames the account meanwhile: another field, merged by itself.
         await records.update("accounts", account_id, {"name": "Renamed elsewhere"})
         outcome, text = await saved_or_refused(form)
         assert outcome == "refused"
-        assert "Someone else changed this record" in text
+        assert "saved by someone else meanwhile" in text
+        assert "Their change to Name is in the form now" in text
         assert form.isVisible()
-        assert (
-            form.editors["balance"].value() == 12.34
-            or str(form.editors["balance"].value()) == "12.34"
-        )
+        assert form.conflict_box.isHidden()
+        assert form.editors["name"].value() == "Renamed elsewhere"
+        assert str(form.editors["balance"].value()) == "12.34"
         stored = await records.get("accounts", account_id)
-        assert stored["name"] == "Renamed elsewhere"
-        assert (
-            stored["balance"] == account[catalog.entity("accounts").column_names.index("balance")]
+        balance = catalog.entity("accounts").column_names.index("balance")
+        assert stored["balance"] == account[balance]  # nothing overwritten yet
+        outcome, record = await saved_or_refused(form)
+        assert outcome == "saved"
+        assert (record["name"], str(record["balance"])) == ("Renamed elsewhere", "12.34")
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_a_field_both_sides_changed_is_chosen_then_saved_on_the_new_version(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
+) -> None:
+    """Another analyst (another session: the service, as a second window would) changes
+    the same record's name and activity; this form changed the name and the email."""
+
+    async def scenario() -> None:
+        records = RecordService(ui_database)
+        user = await records.create(
+            "users", {"email": "ada@example.org", "name": "Ada"}, password="correct horse"
         )
+        form = form_for(qtbot, ui_database, "users", user["id"])
+        await wait_for(form.loaded)
+        type_into(form, "name", "Ada Lovelace")
+        type_into(form, "email", "ada@lovelace.org")
+        await records.update("users", user["id"], {"name": "Ada Byron", "is_active": False})
+
+        outcome, text = await saved_or_refused(form)
+
+        assert outcome == "refused"
+        assert "Choose for each field below" in text
+        assert [c.name for c in form.conflicts] == ["name"]
+        assert form.conflict_box.isVisible()
+        assert form.editors["is_active"].value() is False  # theirs, merged by itself
+        assert form.editors["email"].value() == "ada@lovelace.org"  # mine, merged
+        outcome, text = await saved_or_refused(form)
+        assert outcome == "refused"  # not chosen yet
+        assert "Choose yours or the stored value" in text
+        form.choose("name", "stored")
+        outcome, record = await saved_or_refused(form)
+        assert outcome == "saved"
+        assert (record["name"], record["email"], record["is_active"]) == (
+            "Ada Byron",
+            "ada@lovelace.org",
+            False,
+        )
+        assert record["version"] == user["version"] + 2
 
     qt_loop.run_until_complete(scenario())
 

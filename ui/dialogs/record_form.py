@@ -15,14 +15,18 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QRadioButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -31,11 +35,14 @@ from PySide6.QtWidgets import (
 from app.services.catalog import ColumnInfo, EntityInfo
 from app.services.errors import (
     DuplicateInTrashError,
+    EditConflictError,
     FieldValuesError,
     RecordsDeskError,
 )
+from app.services.merging import FieldConflict, merge
 from app.services.records import Record, RecordService
 from app.services.validation import PASSWORD_MIN_CHARS
+from ui.formatting import display_text
 from ui.messages import finished
 from ui.tasks import spawn
 from ui.widgets.field_editors import FieldEditor, Invalid, editor_for
@@ -71,6 +78,9 @@ class RecordFormDialog(QDialog):
         self._closing = False
         self._task: Any = None
         self._trashed_holder: DuplicateInTrashError | None = None
+        # Fields changed here and by someone else, while the user has not chosen for each.
+        self.conflicts: list[FieldConflict] = []
+        self._choices: dict[str, QButtonGroup] = {}
 
         self.editors: dict[str, FieldEditor] = {}
         self.error_labels: dict[str, QLabel] = {}
@@ -118,8 +128,14 @@ class RecordFormDialog(QDialog):
         save_action.triggered.connect(self.save)
         self.addAction(save_action)
 
+        self.conflict_box = QGroupBox("Changed by someone else meanwhile", self)
+        self.conflict_box.setAccessibleName("Edit conflict")
+        self.conflict_grid = QGridLayout(self.conflict_box)
+        self.conflict_box.hide()
+
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.conflict_box)
         layout.addLayout(status)
         layout.addWidget(self.buttons)
         self.resize(560, min(120 + 56 * len(self.editors), 720))
@@ -225,6 +241,9 @@ class RecordFormDialog(QDialog):
         self._task = spawn(self._save(), name=f"save {self.entity.name}")
 
     async def _save(self) -> None:
+        if self.conflicts and not self._take_choices():
+            self._tell("Choose yours or the stored value for each field in conflict.")
+            return
         self._clear_errors()
         values = self.values()
         invalid = {
@@ -252,6 +271,9 @@ class RecordFormDialog(QDialog):
         except FieldValuesError as error:
             self._show_field_errors(error.errors)
             return
+        except EditConflictError:
+            await self._merge_with_stored()
+            return
         except DuplicateInTrashError as error:
             self._trashed_holder = error
             self._show_field_errors({error.field or "": str(error)})
@@ -272,6 +294,94 @@ class RecordFormDialog(QDialog):
         self.saved.emit(record)
         self._closing = True
         self.accept()
+
+    # -- edit conflicts ----------------------------------------------------------------------
+
+    async def _merge_with_stored(self) -> None:
+        """Someone saved this record since the form opened: merge their change with the
+        user's, field by field, and ask only where both changed the same field."""
+        assert self.record_id is not None
+        mine = self.values()
+        try:
+            stored = await self.records.get(self.entity.name, self.record_id)
+        except RecordsDeskError as error:
+            self._tell(f"Someone else changed this record, and it cannot be read now: {error}")
+            return
+        merged, conflicts = merge(self._original, mine, stored)
+        # From now on the form edits the stored version, with the merge in its fields.
+        self.version = int(stored["version"])
+        self._original = {name: stored.get(name) for name in self.editors}
+        for name, value in merged.items():
+            self.editors[name].set_value(value)
+        self._dirty = True
+        self.conflicts = conflicts
+        self._show_conflicts(stored)
+        taken = [
+            self.entity.column(name).label
+            for name, value in merged.items()
+            if value != mine.get(name) and name not in {c.name for c in conflicts}
+        ]
+        parts = [f"{self.entity.singular} #{self.record_id} was saved by someone else meanwhile."]
+        if taken:
+            parts.append(f"Their change to {', '.join(taken)} is in the form now.")
+        if conflicts:
+            parts.append("Choose for each field below, then save.")
+        else:
+            parts.append("Save again to store your changes on top of theirs.")
+        self._tell(" ".join(parts))
+
+    def _show_conflicts(self, stored: Record) -> None:
+        while self.conflict_grid.count():
+            item = self.conflict_grid.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self._choices = {}
+        if not self.conflicts:
+            self.conflict_box.hide()
+            return
+        for column, title in enumerate(("Field", "When you opened it", "Yours", "Stored now")):
+            header = QLabel(f"<b>{title}</b>", self.conflict_box)
+            self.conflict_grid.addWidget(header, 0, column)
+        for row, conflict in enumerate(self.conflicts, start=1):
+            info = self.entity.column(conflict.name)
+            self.conflict_grid.addWidget(QLabel(info.label, self.conflict_box), row, 0)
+            self.conflict_grid.addWidget(self._shown(info, conflict.original), row, 1)
+            group = QButtonGroup(self.conflict_box)
+            for column, (value, name) in enumerate(
+                ((conflict.mine, "Yours"), (conflict.stored, "Stored")), start=2
+            ):
+                text = display_text(info, value) if not isinstance(value, Invalid) else "?"
+                button = QRadioButton(_shortened(text) or "(empty)", self.conflict_box)
+                button.setAccessibleName(f"{info.label}: {name.lower()}")
+                button.setToolTip(text)
+                group.addButton(button, column)
+                self.conflict_grid.addWidget(button, row, column)
+            self._choices[conflict.name] = group
+        self.conflict_box.show()
+
+    def _shown(self, column: ColumnInfo, value: Any) -> QLabel:
+        text = display_text(column, value)
+        label = QLabel(_shortened(text) or "(empty)", self.conflict_box)
+        label.setToolTip(text)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        return label
+
+    def choose(self, name: str, side: str) -> None:
+        """Pick ``"mine"`` or ``"stored"`` for a field in conflict (what its buttons do)."""
+        self._choices[name].button(2 if side == "mine" else 3).setChecked(True)
+
+    def _take_choices(self) -> bool:
+        """Put each chosen value in its field; False while a field is not chosen yet."""
+        if any(group.checkedId() < 0 for group in self._choices.values()):
+            return False
+        for conflict in self.conflicts:
+            side = self._choices[conflict.name].checkedId()
+            self.editors[conflict.name].set_value(conflict.mine if side == 2 else conflict.stored)
+        self.conflicts = []
+        self._choices = {}
+        self.conflict_box.hide()
+        return True
 
     def _clear_errors(self) -> None:
         for label in self.error_labels.values():
@@ -392,6 +502,11 @@ class RecordFormDialog(QDialog):
             return
         event.ignore()
         self.reject()
+
+
+def _shortened(text: str, limit: int = 40) -> str:
+    line = text.replace("\n", " ")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _loop_running() -> bool:
