@@ -38,6 +38,7 @@ from ui.preferences import DateStyle, display_preferences
 from ui.progress import Progress, with_progress
 from ui.record_changes import record_changes
 from ui.tasks import async_slot, finish_pending, spawn
+from ui.undo import undo_history
 from ui.window_state import WindowState
 
 APP_TITLE = "Records Desk"
@@ -150,6 +151,8 @@ class MainWindow(QMainWindow):
         self.system_dates_action.setChecked(display_preferences().date_style is DateStyle.SYSTEM)
         self.system_dates_action.toggled.connect(self.on_system_dates_action_toggled)
         display_preferences().changed.connect(self.on_display_preferences_changed)
+        # Each database has its own history: steps of another one would name other records.
+        undo_history().clear()
         # Records made, trashed or restored in any window change the counts.
         record_changes().moved.connect(lambda _counts: self.refresh_counts())
         view_menu.addAction(self.system_dates_action)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDialog, QMenu, QMessageBox
 
 from app.query import DeletedRows
 from app.services import catalog
-from app.services.errors import RecordsDeskError
+from app.services.errors import EditConflictError, RecordsDeskError
 from app.services.orders import OrderCreated
 from app.services.records import Record, RelatedCount
 from app.services.transfers import TransferReceipt
@@ -23,6 +23,7 @@ from ui.icons import set_action_icon
 from ui.messages import finished, show_message, warning_box
 from ui.record_changes import record_changes
 from ui.tasks import spawn
+from ui.undo import Step, undo_history
 
 if TYPE_CHECKING:
     from ui.browse_window import BrowseWindow
@@ -71,8 +72,18 @@ class RecordEditing(QObject):
         set_action_icon(self.trash_view_action, "trash")
         self.trash_view_action.setCheckable(True)
         self.trash_view_action.setToolTip("Show only the records in the trash")
+        self.undo_action = self._action("Undo", self.on_undo_action_triggered)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action("Redo", self.on_redo_action_triggered)
+        self.redo_action.setShortcuts(
+            [QKeySequence("Ctrl+Shift+Z"), *QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)]
+        )
+        history = undo_history()
+        history.changed.connect(self.show_history)
+        self.show_history()
         self.transfer_action = self._action("Transfer funds…", self.on_transfer_action_triggered)
         self.order_action = self._action("New order with items…", self.on_order_action_triggered)
+        self.conflict_form: RecordFormDialog | None = None
         changes = record_changes()
         changes.updated.connect(self.on_records_updated)
         changes.moved.connect(self.on_records_moved)
@@ -121,8 +132,14 @@ class RecordEditing(QObject):
         if entity.read_only_reason:
             self.window.statusBar().showMessage(entity.read_only_reason, 8000)
             return None
+        return self._form(entity, record_id)
+
+    def _form(self, entity: catalog.EntityInfo, record_id: int | None) -> RecordFormDialog:
         form = RecordFormDialog(entity, self.window.records, record_id, self.window)
-        form.saved.connect(lambda record, created=record_id is None: self._saved(record, created))
+        form.saved.connect(
+            lambda record, created=record_id is None: self._saved(form, record, created)
+        )
+        form.restored.connect(lambda record: self._restored_from_form(form, record))
         form.open()
         self.form_opened.emit(form)
         return form
@@ -169,14 +186,71 @@ class RecordEditing(QObject):
             self.message = warning_box(self.window, "Some items were not saved", summary)
             self.message.open()
 
-    def _saved(self, record: Record, created: bool) -> None:
-        entity = self.window.entity
+    def _saved(self, form: RecordFormDialog, record: Record, created: bool) -> None:
+        entity = form.entity
+        record_id = int(record["id"])
+        versions = {record_id: int(record["version"])}
+        if created:
+            undo_history().push(Step("create", entity.name, versions))
+        else:
+            before, after = form.last_change
+            if after:
+                undo_history().push(Step("update", entity.name, versions, before, after))
+            else:
+                undo_history().remember(entity.name, versions)
         if created:
             record_changes().announce_moves({entity.name: 1})
             self.window.statusBar().showMessage(f"Created {entity.singular} #{record['id']}.", 8000)
         else:
             record_changes().announce_update(entity.name, [int(record["id"])])
             self.window.statusBar().showMessage(f"Saved {entity.singular} #{record['id']}.", 8000)
+
+    def _restored_from_form(self, form: RecordFormDialog, record: Record) -> None:
+        entity = form.entity
+        versions = {int(record["id"]): int(record["version"])}
+        undo_history().push(Step("restore", entity.name, versions))
+        record_changes().announce_moves({entity.name: 1})
+
+    # -- undo --------------------------------------------------------------------------------
+
+    def show_history(self) -> None:
+        history = undo_history()
+        self.undo_action.setText(history.undo_text())
+        self.redo_action.setText(history.redo_text())
+        self.undo_action.setEnabled(bool(history.done) and not history.busy)
+        self.redo_action.setEnabled(bool(history.undone) and not history.busy)
+
+    def on_undo_action_triggered(self) -> None:
+        self._task = spawn(self.undo(), name="undo")
+
+    def on_redo_action_triggered(self) -> None:
+        self._task = spawn(self.redo(), name="redo")
+
+    async def undo(self) -> str:
+        return await self._step(undo_history().undo, "Undo")
+
+    async def redo(self) -> str:
+        return await self._step(undo_history().redo, "Redo")
+
+    async def _step(self, move: Any, title: str) -> str:
+        try:
+            text = str(await move(self.window.records))
+        except EditConflictError as error:
+            conflict = undo_history().last_conflict
+            text = f"{error} {title} did not change it; its form is open to decide."
+            self.window.statusBar().showMessage(text, 8000)
+            if conflict is not None:
+                entity, record_id, wanted = conflict
+                # The conflict view: the record as stored now, what the step wanted typed in.
+                self.conflict_form = self._form(catalog.entity(entity), record_id)
+                form = self.conflict_form
+                form.loaded.connect(lambda: _type_values(form, wanted, title))
+            return text
+        except RecordsDeskError as error:
+            await show_message(self.window, title, str(error))
+            return str(error)
+        self.window.statusBar().showMessage(text, 8000)
+        return text
 
     # -- the selection -----------------------------------------------------------------------
 
@@ -237,6 +311,14 @@ class RecordEditing(QObject):
             self.trash_finished.emit({})
             return {}
         record_changes().announce_moves(counts)
+        undo_history().push(
+            Step(
+                "trash",
+                entity.name,
+                {rid: version + 1 for rid, version in live.items()},
+                with_related=with_related,
+            )
+        )
         self.window.statusBar().showMessage(f"Moved {_listed(counts)} to the trash.", 8000)
         self.trash_finished.emit(counts)
         return counts
@@ -296,6 +378,14 @@ class RecordEditing(QObject):
             self.trash_finished.emit({})
             return {}
         record_changes().announce_moves(counts)
+        undo_history().push(
+            Step(
+                "restore",
+                entity.name,
+                {rid: version + 1 for rid, version in trashed.items()},
+                with_related=len(counts) > 1,
+            )
+        )
         self.window.statusBar().showMessage(f"Restored {_listed(counts)}.", 8000)
         self.trash_finished.emit(counts)
         return counts
@@ -328,6 +418,16 @@ class RecordEditing(QObject):
         menu.addAction(self.window.copy_action)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(self.window.table.viewport().mapToGlobal(position))
+
+
+def _type_values(form: RecordFormDialog, values: dict[str, Any], title: str) -> None:
+    for name, value in values.items():
+        if name in form.editors:
+            form.editors[name].set_value(value)
+    form.mark_changed(
+        f"Someone else changed this record since. The values {title} wanted are typed in: "
+        "save them over the stored version, or cancel to keep it."
+    )
 
 
 def _listed(counts: dict[str, int]) -> str:

@@ -28,6 +28,7 @@ from ui.browse_window import BrowseWindow
 from ui.dialogs.record_form import PasswordDialog, RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog, order_summary
 from ui.record_table_model import RAW_VALUE_ROLE
+from ui.undo import UndoHistory, undo_history
 from ui.widgets.field_editors import CheckEditor, ChoiceEditor, LineEditor, RecordPicker
 
 _OPEN: list[RecordFormDialog] = []
@@ -157,7 +158,7 @@ def test_a_duplicate_email_of_a_trashed_user_offers_to_restore_that_user(
         assert "in the trash" in visible_errors(form)["email"]
         assert form.restore_button.isVisible()
         assert form.restore_button.text() == f"Restore User #{ada['id']}"
-        restored = await listening(wait_for(form.saved))
+        restored = await listening(wait_for(form.restored))
         form.restore_button.click()
         await restored
         # The form now edits the restored user, what was typed still in it.
@@ -509,3 +510,108 @@ def test_an_order_with_bad_items_keeps_the_good_ones_and_lists_the_others(
         box.accept()
 
     qt_loop.run_until_complete(scenario())
+
+
+@pytest.fixture
+def history() -> Iterator[UndoHistory]:
+    undo_history().clear()
+    yield undo_history()
+    undo_history().clear()
+
+
+def test_undo_and_redo_an_edit_a_creation_and_a_trash(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    windows: list[BrowseWindow],
+    history: UndoHistory,
+) -> None:
+    async def scenario() -> None:
+        records = RecordService(ui_database)
+        window = open_window(records, windows, qtbot, None, "users")
+        await settled(window)
+        editing = window.editing
+        assert not editing.undo_action.isEnabled()
+
+        form = editing.open_form(None)
+        assert isinstance(form, RecordFormDialog)
+        _OPEN.append(form)
+        type_into(form, "email", "ada@example.org")
+        type_into(form, "name", "Ada")
+        form.pending_password = "correct horse"
+        outcome, user = await saved_or_refused(form)
+        assert outcome == "saved"
+        edit = editing.open_form(user["id"])
+        assert isinstance(edit, RecordFormDialog)
+        _OPEN.append(edit)
+        await wait_for(edit.loaded)
+        type_into(edit, "name", "Ada Lovelace")
+        outcome, _ = await saved_or_refused(edit)
+        assert outcome == "saved"
+        assert editing.undo_action.text() == f"Undo edit of User #{user['id']}"
+
+        assert await editing.undo() == f"Undid edit of User #{user['id']}."
+        assert (await records.get("users", user["id"]))["name"] == "Ada"
+        assert editing.redo_action.text() == f"Redo edit of User #{user['id']}"
+        await editing.redo()
+        assert (await records.get("users", user["id"]))["name"] == "Ada Lovelace"
+
+        window.select_rows(0, 0)
+        shown = await listening(wait_for(editing.confirmation_shown))
+        finished = await listening(wait_for(editing.trash_finished))
+        editing.trash_action.trigger()
+        (box,) = await shown
+        next(b for b in box.buttons() if b.text() == "Move to trash").click()
+        await finished
+        assert editing.undo_action.text() == f"Undo trash of User #{user['id']}"
+        await editing.undo()
+        assert (await records.get("users", user["id"]))["deleted_at"] is None
+        await editing.undo()  # the edit
+        await editing.undo()  # the creation: the user goes to the trash
+        assert (await records.get("users", user["id"]))["deleted_at"] is not None
+        assert not editing.undo_action.isEnabled()
+        await editing.redo()
+        assert (await records.get("users", user["id"]))["deleted_at"] is None
+        model = await settled(window)
+        assert model.rowCount() == 1
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_an_undo_blocked_by_someone_elses_change_opens_the_form_instead(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    windows: list[BrowseWindow],
+    history: UndoHistory,
+) -> None:
+    async def scenario() -> None:
+        records = RecordService(ui_database)
+        user = await records.create(
+            "users", {"email": "ada@example.org", "name": "Ada"}, password="correct horse"
+        )
+        window = open_window(records, windows, qtbot, None, "users")
+        await settled(window)
+        edit = window.editing.open_form(user["id"])
+        assert isinstance(edit, RecordFormDialog)
+        _OPEN.append(edit)
+        await wait_for(edit.loaded)
+        type_into(edit, "name", "Ada Lovelace")
+        outcome, _ = await saved_or_refused(edit)
+        assert outcome == "saved"
+        # Another analyst changes the record after our save.
+        await records.update("users", user["id"], {"name": "Ada King"})
+
+        text = await window.editing.undo()
+
+        assert "Someone else changed this record" in text
+        stored = await records.get("users", user["id"])
+        assert stored["name"] == "Ada King"  # not overwritten
+        form = window.editing.conflict_form
+        assert form is not None
+        _OPEN.append(form)
+        await wait_for(form.loaded)
+        await settle()
+        assert form.editors["name"].value() == "Ada"  # what the undo wanted, typed in
+        assert form.changed
+        assert history.done  # the step stays, to try again

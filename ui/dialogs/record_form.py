@@ -57,6 +57,8 @@ class RecordFormDialog(QDialog):
     refused = Signal(str)
     # The record to edit has loaded into the fields.
     loaded = Signal()
+    # A record in the trash holding a unique value was restored from here (its Record).
+    restored = Signal(object)
 
     def __init__(
         self,
@@ -78,6 +80,7 @@ class RecordFormDialog(QDialog):
         self._closing = False
         self._task: Any = None
         self._trashed_holder: DuplicateInTrashError | None = None
+        self.last_change: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
         # Fields changed here and by someone else, while the user has not chosen for each.
         self.conflicts: list[FieldConflict] = []
         self._choices: dict[str, QButtonGroup] = {}
@@ -208,6 +211,11 @@ class RecordFormDialog(QDialog):
         self._take_original()
         self._show_title()
 
+    def mark_changed(self, text: str) -> None:
+        """The fields hold something the database does not (put there for the user)."""
+        self._dirty = True
+        self.status_label.setText(text)
+
     def _take_original(self) -> None:
         self._original = {name: editor.value() for name, editor in self.editors.items()}
         self._dirty = False
@@ -289,6 +297,11 @@ class RecordFormDialog(QDialog):
         finally:
             self._set_enabled(True)
         self.pending_password = None
+        # What changed, for Undo: the fields' values before and after this save.
+        self.last_change = (
+            {name: self._original.get(name) for name in values},
+            {name: record.get(name) for name in values},
+        )
         self.show_record(record)
         self.status_label.setText("")
         self.saved.emit(record)
@@ -436,7 +449,7 @@ class RecordFormDialog(QDialog):
             f"{self.entity.singular} #{record['id']} is back from the trash. "
             "Save to apply what you typed to it."
         )
-        self.saved.emit(record)
+        self.restored.emit(record)
 
     def on_restore_button_clicked(self) -> None:
         self._task = spawn(self._restore_holder(), name="restore from the form")
@@ -467,6 +480,7 @@ class RecordFormDialog(QDialog):
             return
         self.version = int(record["version"])
         self.status_label.setText("The new password is stored.")
+        self.last_change = ({}, {})  # a password's hash is not undone
         self.saved.emit(record)
 
     # -- leaving -----------------------------------------------------------------------------

@@ -1,0 +1,170 @@
+"""Undo and redo of this run's saves, trashes and restores, every window's alike.
+
+Each step names the versions its records had right after it, and undoing or redoing it
+names them again: a record someone else changed since is never overwritten (the service
+refuses it, and the record's form opens to merge by hand instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.services import catalog
+from app.services.errors import EditConflictError
+from app.services.records import RecordService
+from ui.record_changes import record_changes
+
+# The most steps kept: older ones are forgotten (they stay in the database, of course).
+MAX_STEPS = 100
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change: ``kind`` is "create", "update", "trash" or "restore"; ``versions``
+    holds each record's version right after the change (after its undo, once undone)."""
+
+    kind: str
+    entity: str
+    versions: dict[int, int]
+    # For an update: the changed fields' values before and after.
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+    # For a trash or a restore: whether related records went (or came back) with them.
+    with_related: bool = False
+
+    @property
+    def text(self) -> str:
+        info = catalog.entity(self.entity)
+        ids = sorted(self.versions)
+        what = (
+            f"{info.singular} #{ids[0]}" if len(ids) == 1 else f"{len(ids):,} {info.label.lower()}"
+        )
+        verb = {"create": "creation of", "update": "edit of", "trash": "trash of"}.get(
+            self.kind, "restore of"
+        )
+        return f"{verb} {what}"
+
+
+class UndoHistory(QObject):
+    # What can be undone or redone changed (the menus rename their actions).
+    changed = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done: list[Step] = []
+        self.undone: list[Step] = []
+        self.busy = False
+        # The last undo or redo someone else's change stopped: (entity, id, wanted values).
+        self.last_conflict: tuple[str, int, dict[str, Any]] | None = None
+        # The version each record touched here was left at by this history's last change.
+        self._known: dict[tuple[str, int], int] = {}
+
+    def push(self, step: Step) -> None:
+        self._remember(step)
+        self.done.append(step)
+        del self.done[:-MAX_STEPS]
+        self.undone.clear()
+        self.changed.emit()
+
+    def _remember(self, step: Step) -> None:
+        self.remember(step.entity, step.versions)
+
+    def remember(self, entity: str, versions: dict[int, int]) -> None:
+        """Records this run changed outside the history (a new password): their new
+        versions are this run's own, not someone else's change."""
+        for rid, version in versions.items():
+            self._known[(entity, rid)] = version
+
+    def clear(self) -> None:
+        """Forget every step (another database: its records are others)."""
+        self._known.clear()
+        self.done.clear()
+        self.undone.clear()
+        self.changed.emit()
+
+    def undo_text(self) -> str:
+        return f"Undo {self.done[-1].text}" if self.done else "Undo"
+
+    def redo_text(self) -> str:
+        return f"Redo {self.undone[-1].text}" if self.undone else "Redo"
+
+    async def undo(self, records: RecordService) -> str:
+        """Undo the last step; returns what was done, in words. RecordsDeskError when the
+        database refuses (the step stays to try again)."""
+        return await self._move(records, self.done, self.undone, undo=True)
+
+    async def redo(self, records: RecordService) -> str:
+        return await self._move(records, self.undone, self.done, undo=False)
+
+    async def _move(
+        self, records: RecordService, source: list[Step], target: list[Step], *, undo: bool
+    ) -> str:
+        if not source or self.busy:
+            return ""
+        # Each record must still be at the version this history last left it at: one that
+        # someone else changed since is refused by the service, not overwritten.
+        step = source[-1]
+        step = replace(
+            step,
+            versions={
+                rid: self._known.get((step.entity, rid), version)
+                for rid, version in step.versions.items()
+            },
+        )
+        self.busy = True
+        self.changed.emit()
+        try:
+            moved = await _apply(records, step, undo=undo, history=self)
+        finally:
+            self.busy = False
+        source.pop()
+        target.append(moved)
+        self._remember(moved)
+        self.changed.emit()
+        return f"{'Undid' if undo else 'Redid'} {step.text}."
+
+
+async def _apply(
+    records: RecordService,
+    step: Step,
+    *,
+    undo: bool,
+    history: UndoHistory,
+) -> Step:
+    """Undo (or redo) ``step`` against the versions it names; the step as it is after."""
+    changes = record_changes()
+    entity = step.entity
+    removing = (step.kind in ("create", "restore")) == undo  # the records leave the views
+    if step.kind == "update":
+        (record_id,) = step.versions
+        wanted = step.before if undo else step.after
+        try:
+            record = await records.update(
+                entity, record_id, wanted, expected_version=step.versions[record_id]
+            )
+        except EditConflictError:
+            history.last_conflict = (entity, record_id, wanted)
+            raise
+        changes.announce_update(entity, [record_id])
+        return replace(step, versions={record_id: int(record["version"])})
+    if removing:
+        counts = await records.trash(
+            entity, step.versions, with_related=step.with_related and step.kind != "create"
+        )
+    else:
+        counts = await records.restore_many(entity, step.versions)
+    changes.announce_moves(counts)
+    return replace(step, versions={rid: version + 1 for rid, version in step.versions.items()})
+
+
+_current: UndoHistory | None = None
+
+
+def undo_history() -> UndoHistory:
+    global _current
+    if _current is None:
+        _current = UndoHistory()
+    return _current
