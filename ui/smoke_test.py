@@ -41,6 +41,9 @@ from app import __version__, config
 from app.core.about import is_frozen
 from app.core.logs import configure_logging, stop_logging
 from app.services import migrations
+from app.services.errors import RecordsDeskError
+from app.services.passwords import password_matches
+from app.services.records import RecordService
 from app.services.seeding import SeedOptions
 from ui.browse_window import BrowseWindow
 from ui.main import install_exception_hooks, run_session, start_qt
@@ -49,6 +52,7 @@ from ui.record_table_model import CountState
 
 # What the smoke test's Load demo data adds: every kind of record, in one quick batch.
 SMOKE_DATA = SeedOptions(users=30, batch_users=30, deleted_fraction=0)
+SMOKE_PASSWORD = "smoke test password"
 # Where the JSON goes when the process has no stdout (a windowed build on Windows).
 REPORT_FILE_NAME = "smoke-test.json"
 # Generous for a slow CI machine; a healthy run takes about a second.
@@ -172,6 +176,7 @@ async def smoke(process_started: float, problems: Problems) -> dict[str, Any]:
                     problems.add(f"the {entity.label} window shows no rows")
             result["all_windows_ms"] = since_start()
             result["rows_shown"] = rows
+            await save_a_record(window.records, problems)
             window.close()
             code = await session
             if code != 0:
@@ -181,6 +186,20 @@ async def smoke(process_started: float, problems: Problems) -> dict[str, Any]:
     finally:
         await wind_up(session, opened)
     return result
+
+
+async def save_a_record(records: RecordService, problems: Problems) -> None:
+    """What a record form does on Save, password hash included (its library is loaded only
+    then: a bundle missing it would fail here, not in a user's first form)."""
+    try:
+        user = await records.create(
+            "users", {"email": "smoke@example.org", "name": "Smoke Test"}, password=SMOKE_PASSWORD
+        )
+    except RecordsDeskError as error:
+        problems.add(f"saving a new user failed: {error}")
+        return
+    if not password_matches(user["hashed_password"], SMOKE_PASSWORD):
+        problems.add("a saved password does not verify against its hash")
 
 
 async def wind_up(session: asyncio.Future[int], opened: asyncio.Future[MainWindow]) -> None:
