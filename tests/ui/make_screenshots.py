@@ -26,9 +26,11 @@ from app.services.records import RecordService
 from app.services.seeding import SeedOptions, seed_demo_data
 from tests.ui.conftest import wait_for, wait_until
 from ui.dialogs.export_dialog import ExportDialog
+from ui.dialogs.record_form import RecordFormDialog
 from ui.export_settings import ExportSettings
 from ui.main_window import MainWindow
 from ui.record_table_model import CountState
+from ui.widgets.field_editors import LineEditor
 from ui.window_state import WindowState
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "resources" / "screenshots"
@@ -73,8 +75,58 @@ async def render(folder: Path) -> None:
     dialog.adjustSize()
     dialog.grab().save(str(SCREENSHOTS / "export-dialog.png"))
     dialog.reject()
+    await render_editing(main, records)
     main.close()  # disposes the engine once its work has ended
     await wait_for(main.closed)
+
+
+async def render_editing(main: MainWindow, records: RecordService) -> None:
+    """A record form refusing two fields, an edit conflict, and the trash confirmation."""
+    users = main.open_browser("users")
+    users.resize(980, 420)
+    model = users.model
+    assert model is not None
+    await wait_until(model.rows_loaded, lambda: model.is_loaded(0))
+    form = users.editing.open_form(None)
+    assert isinstance(form, RecordFormDialog)
+    for name, text in (("email", "ada at example.org"), ("name", "Ada Lovelace")):
+        editor = form.editors[name]
+        assert isinstance(editor, LineEditor)
+        editor.line.setText(text)
+    refused = asyncio.ensure_future(wait_for(form.refused))
+    form.save()
+    await refused
+    form.resize(560, 300)
+    form.grab().save(str(SCREENSHOTS / "record-form.png"))
+    form._closing = True
+    form.close()
+
+    user_id = model.record_id(0)
+    assert user_id is not None
+    edit = users.editing.open_form(user_id)
+    assert isinstance(edit, RecordFormDialog)
+    await wait_for(edit.loaded)
+    name_editor = edit.editors["name"]
+    assert isinstance(name_editor, LineEditor)
+    name_editor.line.setText("Ada Lovelace")
+    name_editor.line.textEdited.emit("Ada Lovelace")
+    await records.update("users", user_id, {"name": "Ada King", "is_active": False})
+    refused = asyncio.ensure_future(wait_for(edit.refused))
+    edit.save()
+    await refused
+    edit.resize(620, 420)
+    edit.grab().save(str(SCREENSHOTS / "edit-conflict.png"))
+    edit._closing = True
+    edit.close()
+
+    users.select_rows(1, 3)
+    shown = asyncio.ensure_future(wait_for(users.editing.confirmation_shown))
+    trashing = asyncio.ensure_future(users.editing.trash_selected())
+    (box,) = await shown
+    box.grab().save(str(SCREENSHOTS / "trash-confirmation.png"))
+    box.reject()
+    await trashing
+    users.close()
 
 
 async def render_first_run(records: RecordService) -> None:
