@@ -3,6 +3,7 @@ field before any SQL, the database's refusals said at the field too, passwords h
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,10 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.core.database import Database
+from app.query import After, QuerySpec
 from app.repositories import REPOSITORIES
+from app.services import catalog
+from app.services.catalog import ColumnKind
 from app.services.errors import (
     ConflictError,
     DuplicateInTrashError,
@@ -23,6 +27,7 @@ from app.services.errors import (
 )
 from app.services.passwords import password_matches
 from app.services.records import RecordService
+from app.services.validation import checked_values
 
 PASSWORD = "correct horse"
 
@@ -225,3 +230,75 @@ async def _count(database: Database, entity: str) -> int:
     model = REPOSITORIES[entity].model
     async with database.get_session() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+# Every field a form types text into, of every kind a form creates.
+TYPED_FIELDS = [
+    (info.name, column.name)
+    for info in catalog.entities()
+    if not info.read_only_reason
+    for column in info.columns
+    if column.editable and column.kind is not ColumnKind.BOOLEAN
+]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(field=st.sampled_from(TYPED_FIELDS), text=st.text(max_size=300))
+async def test_any_text_in_any_field_is_stored_as_checked_or_refused_at_that_field(
+    database: Database, field: tuple[str, str], text: str
+) -> None:
+    service = RecordService(database)
+    parents = await _parents(service)
+    entity, name = field
+    values = {**await _valid(service, entity, parents), name: text}
+    outcome = await _outcome(
+        service.create(entity, values, password=PASSWORD if entity == "users" else None)
+    )
+    if isinstance(outcome, Exception):
+        if isinstance(outcome, FieldValuesError):
+            assert set(outcome.errors) == {name}, outcome.errors
+        else:
+            assert isinstance(outcome, ConflictError), outcome  # a unique value taken
+            assert outcome.field == name
+        return
+    stored = await service.get(entity, outcome["id"])
+    column = catalog.entity(entity).column(name)
+    checked = checked_values(catalog.entity(entity), {name: text}, creating=False)[name]
+    assert stored[name] == checked
+    if column.kind is ColumnKind.TEXT and checked is not None:
+        assert column.length is None or len(checked) <= column.length
+        assert "\x00" not in checked
+
+
+async def _parents(service: RecordService) -> dict[str, int]:
+    """A user and an order to refer to, made once per database."""
+    page = await service.browse("users", QuerySpec(search="parent@example.org"), After(None, 1))
+    if page.rows:
+        user_id = page.rows[0][0]
+        orders = await service.browse("orders", QuerySpec(), After(None, 1))
+        return {"user": user_id, "order": orders.rows[0][0]}
+    user = await service.create(
+        "users", {"email": "parent@example.org", "name": "Parent"}, password=PASSWORD
+    )
+    order = await service.create("orders", {"user_id": user["id"]})
+    return {"user": user["id"], "order": order["id"]}
+
+
+async def _valid(service: RecordService, entity: str, parents: dict[str, int]) -> dict[str, Any]:
+    user, order = parents["user"], parents["order"]
+    if entity == "profiles":  # one per user: each gets a user of its own
+        made = await service.create("users", _valid_user(), password=PASSWORD)
+        return {"user_id": made["id"]}
+    return {
+        "users": _valid_user(),
+        "posts": {"title": "A title", "author_id": user},
+        "orders": {"user_id": user},
+        "order_items": {"order_id": order, "product": "Pen", "quantity": 1, "unit_price": "1"},
+        "accounts": {"owner_id": user, "name": "Main"},
+    }[entity]
+
+
+def _valid_user() -> dict[str, Any]:
+    return {"email": f"u{uuid.uuid4().hex}@example.org", "name": "Someone"}
