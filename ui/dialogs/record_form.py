@@ -232,11 +232,14 @@ class RecordFormDialog(QDialog):
         )
 
     def values(self) -> dict[str, Any]:
-        return {name: editor.value() for name, editor in self.editors.items()}
+        """What the fields hold (a value too long to edit is left out: it stays as it is)."""
+        return {
+            name: editor.value() for name, editor in self.editors.items() if not editor.kept_as_is
+        }
 
     def _set_enabled(self, enabled: bool) -> None:
         for editor in self.editors.values():
-            editor.widget.setEnabled(enabled)
+            editor.widget.setEnabled(enabled and not editor.kept_as_is)
         self.save_button.setEnabled(enabled)
         if self.password_button is not None:
             self.password_button.setEnabled(enabled)

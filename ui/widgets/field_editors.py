@@ -34,6 +34,10 @@ from ui.widgets.filter_values import (
     parse_money,
 )
 
+# Text longer than this is not put in an editor: Qt lays a paragraph out whole, and one
+# of 5 MB held the window for 1.5 s (100,000 characters: ~20 ms, measured offscreen). The
+# form keeps such a value as it is; the record view shows it whole.
+EDITABLE_CHARS = 100_000
 # How long typing in a record picker rests before it looks the text up.
 LOOKUP_DEBOUNCE_MS = 250
 _TYPED_ID = re.compile(r"^\s*#?\s*(\d{1,18})\b")
@@ -55,7 +59,19 @@ class FieldEditor(QObject):
         super().__init__(widget)
         self.column = column
         self.widget = widget
+        # The value is too long to edit here and is left as it is (see EDITABLE_CHARS).
+        self.kept_as_is = False
         widget.setAccessibleName(column.label)
+
+    def keep_as_is(self, length: int) -> None:
+        """Leave a value of ``length`` characters alone: the editor says so, saves never
+        touch it."""
+        self.kept_as_is = True
+        self.widget.setEnabled(False)
+        self.widget.setToolTip(
+            f"{length:,} characters: too long to edit here, and kept as it is. "
+            "Open the record to read it whole."
+        )
 
     def value(self) -> Any:
         raise NotImplementedError
@@ -91,7 +107,11 @@ class LineEditor(FieldEditor):
         return text
 
     def set_value(self, value: Any) -> None:
-        if value is None:
+        if isinstance(value, str) and len(value) > EDITABLE_CHARS:
+            self.line.setText("")
+            self.line.setPlaceholderText(f"{len(value):,} characters, kept as they are")
+            self.keep_as_is(len(value))
+        elif value is None:
             self.line.setText("")
         elif self.column.kind in (ColumnKind.MONEY, ColumnKind.INTEGER):
             self.line.setText(editable_number(value, self.column.kind, self.line.locale()))
@@ -114,7 +134,12 @@ class ParagraphEditor(FieldEditor):
 
     def set_value(self, value: Any) -> None:
         self.text.blockSignals(True)  # a value shown is not an edit
-        self.text.setPlainText("" if value is None else str(value))
+        if isinstance(value, str) and len(value) > EDITABLE_CHARS:
+            self.text.setPlainText("")
+            self.text.setPlaceholderText(f"{len(value):,} characters, kept as they are")
+            self.keep_as_is(len(value))
+        else:
+            self.text.setPlainText("" if value is None else str(value))
         self.text.blockSignals(False)
 
 
