@@ -258,6 +258,12 @@ class BrowseWindow(QMainWindow):
         )
         self.open_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.table.addAction(self.open_action)
+        # Every field read-only, long text whole, relations and references as buttons.
+        self.view_action = self._action("View record", None, self.view_current)
+        set_action_icon(self.view_action, "open")
+        self.view_action.setShortcuts([QKeySequence("Shift+Return"), QKeySequence("Shift+Enter")])
+        self.view_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.table.addAction(self.view_action)
         self.show_deleted_action = self._action(
             "Show deleted", None, self.on_show_deleted_action_triggered
         )
@@ -308,6 +314,7 @@ class BrowseWindow(QMainWindow):
         go_menu.addAction(self.back_action)
         go_menu.addAction(self.forward_action)
         go_menu.addAction(self.open_action)
+        go_menu.addAction(self.view_action)
         self.related_menu = go_menu.addMenu("&Related")
         set_action_icon(self.related_menu.menuAction(), "related")
         self.related_menu.aboutToShow.connect(self.on_related_menu_about_to_show)
@@ -721,16 +728,26 @@ class BrowseWindow(QMainWindow):
         if index.isValid():
             self.open_index(index)
 
-    def open_index(self, index: QModelIndex) -> None:
-        """A reference cell opens the record it names; any other cell opens its row."""
+    def view_current(self) -> None:
+        index = self.table.currentIndex()
+        if index.isValid():
+            self.open_index(index, view=True)
+
+    def open_index(self, index: QModelIndex, *, view: bool = False) -> None:
+        """A reference cell opens the record it names; any other cell opens its row in
+        the record form (Enter, double-click), or read-only with ``view`` (Shift+Enter; a
+        kind the form does not edit, transfers, always)."""
         assert self.model is not None
         values = self.model.row_values(index.row())
         if values is None:
             return
         column = self.entity.columns[index.column()]
         value = values[index.column()]
-        if column.kind is ColumnKind.REFERENCE and value is not None:
+        if column.kind is ColumnKind.REFERENCE and value is not None and not view:
             self.follow_reference(column, int(value))
+            return
+        if not view and not self.entity.read_only_reason:
+            self.editing.open_form(int(values[self.model.column_index("id")]))
             return
         dialog = RecordDetailDialog(self.entity, values, self.records, self)
         dialog.relation_chosen.connect(self.follow_relation)

@@ -409,8 +409,8 @@ class RecordEditing(QObject):
 
     def on_table_context_menu_requested(self, position: Any) -> None:
         menu = QMenu(self.window)
-        menu.addAction(self.window.open_action)
         menu.addAction(self.edit_action)
+        menu.addAction(self.window.view_action)
         menu.addSeparator()
         menu.addAction(self.trash_action)
         menu.addAction(self.restore_action)
