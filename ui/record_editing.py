@@ -240,17 +240,23 @@ class RecordEditing(QObject):
             text = f"{error} {title} did not change it; its form is open to decide."
             self.window.statusBar().showMessage(text, 8000)
             if conflict is not None:
-                entity, record_id, wanted = conflict
-                # The conflict view: the record as stored now, what the step wanted typed in.
+                entity, record_id, expected, wanted = conflict
+                # The conflict view: the record as stored now, merged with what the step
+                # wanted where only one side changed a field, the rest for the user.
                 self.conflict_form = self._form(catalog.entity(entity), record_id)
                 form = self.conflict_form
-                form.loaded.connect(lambda: _type_values(form, wanted, title))
+                form.loaded.connect(lambda: self._merge_into(form, expected, wanted))
             return text
         except RecordsDeskError as error:
             await show_message(self.window, title, str(error))
             return str(error)
         self.window.statusBar().showMessage(text, 8000)
         return text
+
+    def _merge_into(
+        self, form: RecordFormDialog, expected: dict[str, Any], wanted: dict[str, Any]
+    ) -> None:
+        self._merge_task = spawn(form.merge_change(expected, wanted), name="undo conflict")
 
     # -- the selection -----------------------------------------------------------------------
 
@@ -418,16 +424,6 @@ class RecordEditing(QObject):
         menu.addAction(self.window.copy_action)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(self.window.table.viewport().mapToGlobal(position))
-
-
-def _type_values(form: RecordFormDialog, values: dict[str, Any], title: str) -> None:
-    for name, value in values.items():
-        if name in form.editors:
-            form.editors[name].set_value(value)
-    form.mark_changed(
-        f"Someone else changed this record since. The values {title} wanted are typed in: "
-        "save them over the stored version, or cancel to keep it."
-    )
 
 
 def _listed(counts: dict[str, int]) -> str:

@@ -57,8 +57,9 @@ class UndoHistory(QObject):
         self.done: list[Step] = []
         self.undone: list[Step] = []
         self.busy = False
-        # The last undo or redo someone else's change stopped: (entity, id, wanted values).
-        self.last_conflict: tuple[str, int, dict[str, Any]] | None = None
+        # The last undo or redo someone else's change stopped: (entity, id, the values
+        # the fields were expected to hold, the values it wanted to give them).
+        self.last_conflict: tuple[str, int, dict[str, Any], dict[str, Any]] | None = None
         # The version each record touched here was left at by this history's last change.
         self._known: dict[tuple[str, int], int] = {}
 
@@ -140,13 +141,13 @@ async def _apply(
     removing = (step.kind in ("create", "restore")) == undo  # the records leave the views
     if step.kind == "update":
         (record_id,) = step.versions
-        wanted = step.before if undo else step.after
+        wanted, expected = (step.before, step.after) if undo else (step.after, step.before)
         try:
             record = await records.update(
                 entity, record_id, wanted, expected_version=step.versions[record_id]
             )
         except EditConflictError:
-            history.last_conflict = (entity, record_id, wanted)
+            history.last_conflict = (entity, record_id, expected, wanted)
             raise
         changes.announce_update(entity, [record_id])
         return replace(step, versions={record_id: int(record["version"])})

@@ -637,9 +637,18 @@ def test_an_undo_blocked_by_someone_elses_change_opens_the_form_instead(
         _OPEN.append(form)
         await wait_for(form.loaded)
         await settle()
-        assert form.editors["name"].value() == "Ada"  # what the undo wanted, typed in
+        # The conflict view: the name is what the undo wanted, theirs, or what it was.
+        assert [(c.original, c.mine, c.stored) for c in form.conflicts] == [
+            ("Ada Lovelace", "Ada", "Ada King")
+        ]
+        assert form.conflict_box.isVisible()
+        assert form.editors["name"].value() == "Ada"
         assert form.changed
         assert history.done  # the step stays, to try again
+        form.choose("name", "stored")
+        outcome, record = await saved_or_refused(form)
+        assert outcome == "saved"
+        assert record["name"] == "Ada King"
 
 
 def test_a_value_too_long_to_edit_is_kept_as_it_is(

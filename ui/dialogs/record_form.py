@@ -211,11 +211,6 @@ class RecordFormDialog(QDialog):
         self._take_original()
         self._show_title()
 
-    def mark_changed(self, text: str) -> None:
-        """The fields hold something the database does not (put there for the user)."""
-        self._dirty = True
-        self.status_label.setText(text)
-
     def _take_original(self) -> None:
         self._original = {name: editor.value() for name, editor in self.editors.items()}
         self._dirty = False
@@ -313,17 +308,28 @@ class RecordFormDialog(QDialog):
 
     # -- edit conflicts ----------------------------------------------------------------------
 
-    async def _merge_with_stored(self) -> None:
+    async def merge_change(self, expected: dict[str, Any], wanted: dict[str, Any]) -> None:
+        """A change made from elsewhere (an undo) met someone else's: the fields were
+        ``expected`` to hold one thing and are to become ``wanted``. The conflict view:
+        merged where only one side changed a field, chosen by the user where both did."""
+        original = {**self._original, **expected}
+        mine = {**self.values(), **wanted}
+        await self._merge_with_stored(original, mine)
+
+    async def _merge_with_stored(
+        self, original: dict[str, Any] | None = None, mine: dict[str, Any] | None = None
+    ) -> None:
         """Someone saved this record since the form opened: merge their change with the
         user's, field by field, and ask only where both changed the same field."""
         assert self.record_id is not None
-        mine = self.values()
+        mine = self.values() if mine is None else mine
+        original = self._original if original is None else original
         try:
             stored = await self.records.get(self.entity.name, self.record_id)
         except RecordsDeskError as error:
             self._tell(f"Someone else changed this record, and it cannot be read now: {error}")
             return
-        merged, conflicts = merge(self._original, mine, stored)
+        merged, conflicts = merge(original, mine, stored)
         # From now on the form edits the stored version, with the merge in its fields.
         self.version = int(stored["version"])
         self._original = {name: stored.get(name) for name in self.editors}
