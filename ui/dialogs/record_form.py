@@ -45,7 +45,7 @@ from app.services.validation import PASSWORD_MIN_CHARS
 from ui.formatting import display_text
 from ui.messages import finished
 from ui.tasks import spawn
-from ui.widgets.field_editors import FieldEditor, Invalid, editor_for
+from ui.widgets.field_editors import FieldEditor, Invalid, editor_for, with_problem_label
 
 TITLE_CHARS = 80
 
@@ -167,19 +167,7 @@ class RecordFormDialog(QDialog):
         return self._with_error(column, editor.widget)
 
     def _with_error(self, column: ColumnInfo, widget: QWidget) -> QWidget:
-        holder = QWidget(self)
-        box = QVBoxLayout(holder)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(2)
-        box.addWidget(widget)
-        error = QLabel(holder)
-        error.setAccessibleName(f"{column.label} problem")
-        error.setWordWrap(True)
-        error.setTextFormat(Qt.TextFormat.PlainText)
-        error.setStyleSheet("color: #c62828;")  # reads on light and dark palettes alike
-        error.hide()
-        box.addWidget(error)
-        self.error_labels[column.name] = error
+        holder, self.error_labels[column.name] = with_problem_label(column, widget)
         return holder
 
     def _show_title(self) -> None:

@@ -32,7 +32,7 @@ from app.services.records import RecordService
 from app.services.transfers import TransferReceipt, transfer_funds
 from ui.formatting import format_money
 from ui.tasks import spawn
-from ui.widgets.field_editors import FieldEditor, Invalid, editor_for
+from ui.widgets.field_editors import FieldEditor, Invalid, editor_for, with_problem_label
 from ui.widgets.filter_values import InvalidNumberError, parse_integer, parse_money
 
 
@@ -62,18 +62,9 @@ class _TransactionDialog(QDialog):
             column = catalog.entity(entity).column(name)
             editor = editor_for(column, records, self)
             self.editors[name] = editor
-            error = QLabel(self)
-            error.setAccessibleName(f"{column.label} problem")
-            error.setStyleSheet("color: #c62828;")
-            error.setWordWrap(True)
-            error.hide()
-            editor.changed.connect(error.hide)
-            self.error_labels[name] = error
-            holder = QWidget(self)
-            box = QVBoxLayout(holder)
-            box.setContentsMargins(0, 0, 0, 0)
-            box.addWidget(editor.widget)
-            box.addWidget(error)
+            holder, problem = with_problem_label(column, editor.widget)
+            editor.changed.connect(problem.hide)
+            self.error_labels[name] = problem
             self.form.addRow(f"{column.label} *", holder)
         self.status_label = QLabel(self)
         self.status_label.setAccessibleName("Status")

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QDateTime, QObject, QTimer, Signal
+from PySide6.QtCore import QDateTime, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
+    QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -282,6 +284,24 @@ class RecordPicker(FieldEditor):
             self.combo.addItem(title, record_id)
             self.combo.setCurrentIndex(0)
             self.combo.blockSignals(False)
+
+
+def with_problem_label(column: ColumnInfo, widget: QWidget) -> tuple[QWidget, QLabel]:
+    """``widget`` with a line under it for what is wrong with its value (hidden until
+    there is something to say): what a form puts in its row for the field."""
+    holder = QWidget(widget.parentWidget())
+    box = QVBoxLayout(holder)
+    box.setContentsMargins(0, 0, 0, 0)
+    box.setSpacing(2)
+    box.addWidget(widget)
+    problem = QLabel(holder)
+    problem.setAccessibleName(f"{column.label} problem")
+    problem.setWordWrap(True)
+    problem.setTextFormat(Qt.TextFormat.PlainText)
+    problem.setStyleSheet("color: #c62828;")  # reads on light and dark palettes alike
+    problem.hide()
+    box.addWidget(problem)
+    return holder, problem
 
 
 def editor_for(
