@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,13 @@ from ui.dialogs.record_form import PasswordDialog, RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog, order_summary
 from ui.record_table_model import RAW_VALUE_ROLE
 from ui.undo import UndoHistory, undo_history
-from ui.widgets.field_editors import CheckEditor, ChoiceEditor, LineEditor, RecordPicker
+from ui.widgets.field_editors import (
+    CheckEditor,
+    ChoiceEditor,
+    LineEditor,
+    MomentEditor,
+    RecordPicker,
+)
 
 _OPEN: list[RecordFormDialog] = []
 _OPEN_DIALOGS: list[QDialog] = []
@@ -677,3 +684,14 @@ def test_a_value_too_long_to_edit_is_kept_as_it_is(
         assert record["content"] == content
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_the_date_and_time_editor_keeps_a_moment_in_utc(qtbot: QtBot) -> None:
+    """No form edits a date yet (a transfer's moment is Transfer funds'); the editor the
+    catalog would give one keeps the moment, to the second, whatever the time zone."""
+    column = catalog.entity("transfers").column("transferred_at")
+    editor = MomentEditor(column)
+    qtbot.addWidget(editor.widget)
+    moment = datetime(2026, 6, 18, 0, 24, 5, tzinfo=UTC)
+    editor.set_value(moment)
+    assert editor.value() == moment
