@@ -75,9 +75,13 @@ class RecordEditing(QObject):
         self.undo_action = self._action("Undo", self.on_undo_action_triggered)
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo_action = self._action("Redo", self.on_redo_action_triggered)
-        self.redo_action.setShortcuts(
-            [QKeySequence("Ctrl+Shift+Z"), *QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)]
-        )
+        # Ctrl+Shift+Z everywhere, and the platform's own (Ctrl+Y on Windows) once each: a
+        # sequence listed twice would be ambiguous and trigger nothing.
+        redo_keys = [QKeySequence("Ctrl+Shift+Z")]
+        for key in QKeySequence.keyBindings(QKeySequence.StandardKey.Redo):
+            if key not in redo_keys:
+                redo_keys.append(key)
+        self.redo_action.setShortcuts(redo_keys)
         history = undo_history()
         history.changed.connect(self.show_history)
         self.show_history()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt, SignalInstance
+from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -695,3 +696,20 @@ def test_the_date_and_time_editor_keeps_a_moment_in_utc(qtbot: QtBot) -> None:
     moment = datetime(2026, 6, 18, 0, 24, 5, tzinfo=UTC)
     editor.set_value(moment)
     assert editor.value() == moment
+
+
+def test_undo_and_redo_have_their_standard_keys_once_each(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    windows: list[BrowseWindow],
+) -> None:
+    async def scenario() -> None:
+        window = open_window(RecordService(ui_database), windows, qtbot, None, "users")
+        await settled(window)
+        redo = window.editing.redo_action.shortcuts()
+        assert QKeySequence("Ctrl+Shift+Z") in redo
+        assert len(redo) == len(set(key.toString() for key in redo))
+        assert QKeySequence(QKeySequence.StandardKey.Undo) in window.editing.undo_action.shortcuts()
+
+    qt_loop.run_until_complete(scenario())
