@@ -40,6 +40,7 @@ from ui.widgets.field_editors import (
     RecordPicker,
 )
 
+PASSWORD = "correct horse"
 _OPEN: list[RecordFormDialog] = []
 _OPEN_DIALOGS: list[QDialog] = []
 
@@ -119,6 +120,10 @@ def catch(signal: SignalInstance) -> Awaitable[tuple[Any, ...]]:
     return asyncio.wait_for(catcher.caught, WAIT_TIMEOUT_S)
 
 
+async def make_user(records: RecordService, email: str, name: str) -> dict[str, Any]:
+    return await records.create("users", {"email": email, "name": name}, password=PASSWORD)
+
+
 def visible_errors(form: RecordFormDialog) -> dict[str, str]:
     return {name: label.text() for name, label in form.error_labels.items() if not label.isHidden()}
 
@@ -159,7 +164,7 @@ def test_a_new_user_with_bad_fields_keeps_everything_typed_until_it_saves(
         assert form.editors["name"].value() == "n" * 101  # nothing lost
         type_into(form, "email", "ada@example.org")
         type_into(form, "name", "Ada Lovelace")
-        form.pending_password = "correct horse"
+        form.pending_password = PASSWORD
         outcome, record = await saved_or_refused(form)
         assert outcome == "saved"
         assert (record["email"], record["name"]) == ("ada@example.org", "Ada Lovelace")
@@ -173,14 +178,12 @@ def test_a_duplicate_email_of_a_trashed_user_offers_to_restore_that_user(
 ) -> None:
     async def scenario() -> None:
         records = RecordService(ui_database)
-        ada = await records.create(
-            "users", {"email": "ada@example.org", "name": "Ada"}, password="correct horse"
-        )
+        ada = await make_user(records, "ada@example.org", "Ada")
         await records.delete("users", ada["id"])
         form = form_for(qtbot, ui_database, "users")
         type_into(form, "email", "ada@example.org")
         type_into(form, "name", "Ada Byron")
-        form.pending_password = "correct horse"
+        form.pending_password = PASSWORD
         outcome, _ = await saved_or_refused(form)
         assert outcome == "refused"
         assert "in the trash" in visible_errors(form)["email"]
@@ -245,9 +248,7 @@ def test_a_field_both_sides_changed_is_chosen_then_saved_on_the_new_version(
 
     async def scenario() -> None:
         records = RecordService(ui_database)
-        user = await records.create(
-            "users", {"email": "ada@example.org", "name": "Ada"}, password="correct horse"
-        )
+        user = await make_user(records, "ada@example.org", "Ada")
         form = form_for(qtbot, ui_database, "users", user["id"])
         await wait_for(form.loaded)
         type_into(form, "name", "Ada Lovelace")
@@ -285,17 +286,18 @@ def test_closing_a_changed_form_asks_first(
         form = form_for(qtbot, ui_database, "posts")
         type_into(form, "title", "Draft")
         form.reject()  # Esc
-        await asyncio.sleep(0)
         box = form.discard_box
+        assert box is not None
         assert box.isVisible()
+        form.reject()  # Esc again while asking: still the one question
+        assert form.discard_box is box
         box.button(QMessageBox.StandardButton.Cancel).click()
-        await asyncio.sleep(0)
         assert form.isVisible()
         assert form.editors["title"].value() == "Draft"
         form.reject()
-        await asyncio.sleep(0)
-        form.discard_box.button(QMessageBox.StandardButton.Discard).click()
-        await asyncio.sleep(0)
+        box = form.discard_box
+        assert box is not None
+        box.button(QMessageBox.StandardButton.Discard).click()
         assert is_closed(form)
 
     qt_loop.run_until_complete(scenario())
@@ -441,9 +443,7 @@ def test_new_in_the_transfers_window_is_transfer_funds_and_a_refusal_changes_not
 ) -> None:
     async def scenario() -> None:
         records = RecordService(ui_database)
-        owner = await records.create(
-            "users", {"email": "o@example.org", "name": "Owner"}, password="correct horse"
-        )
+        owner = await make_user(records, "o@example.org", "Owner")
         rich = await records.create(
             "accounts", {"owner_id": owner["id"], "name": "Rich", "balance": "50.00"}
         )
@@ -506,9 +506,7 @@ def test_an_order_with_bad_items_keeps_the_good_ones_and_lists_the_others(
 ) -> None:
     async def scenario() -> None:
         records = RecordService(ui_database)
-        user = await records.create(
-            "users", {"email": "b@example.org", "name": "Buyer"}, password="correct horse"
-        )
+        user = await make_user(records, "b@example.org", "Buyer")
         window = open_window(records, windows, qtbot, None, "orders")
         await settled(window)
         dialog = window.editing.open_form(None)
@@ -570,7 +568,7 @@ def test_undo_and_redo_an_edit_a_creation_and_a_trash(
         _OPEN.append(form)
         type_into(form, "email", "ada@example.org")
         type_into(form, "name", "Ada")
-        form.pending_password = "correct horse"
+        form.pending_password = PASSWORD
         outcome, user = await saved_or_refused(form)
         assert outcome == "saved"
         edit = editing.open_form(user["id"])
@@ -620,9 +618,7 @@ def test_an_undo_blocked_by_someone_elses_change_opens_the_form_instead(
 ) -> None:
     async def scenario() -> None:
         records = RecordService(ui_database)
-        user = await records.create(
-            "users", {"email": "ada@example.org", "name": "Ada"}, password="correct horse"
-        )
+        user = await make_user(records, "ada@example.org", "Ada")
         window = open_window(records, windows, qtbot, None, "users")
         await settled(window)
         edit = window.editing.open_form(user["id"])

@@ -9,7 +9,6 @@ meanwhile is refused rather than overwritten.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -80,6 +79,8 @@ class RecordFormDialog(QDialog):
         self._closing = False
         self._task: Any = None
         self._trashed_holder: DuplicateInTrashError | None = None
+        # The question before discarding changes, while it is open.
+        self.discard_box: QMessageBox | None = None
         self.last_change: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
         # Fields changed here and by someone else, while the user has not chosen for each.
         self.conflicts: list[FieldConflict] = []
@@ -483,14 +484,12 @@ class RecordFormDialog(QDialog):
     # -- leaving -----------------------------------------------------------------------------
 
     def reject(self) -> None:
-        if self._closing or not self.changed or not _loop_running():
-            # (No loop: the app is ending, and nothing is left to ask with.)
+        if self._closing or not self.changed:
             self._closing = True
             super().reject()
             return
-        self._task = spawn(self._ask_to_discard(), name="discard changes?")
-
-    async def _ask_to_discard(self) -> None:
+        if self.discard_box is not None:
+            return  # already asking
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Discard changes?",
@@ -500,9 +499,15 @@ class RecordFormDialog(QDialog):
         )
         box.setAccessibleName("Discard changes?")
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.finished.connect(self._on_discard_box_finished)
         self.discard_box = box
-        answer = await finished(box)
-        if answer == QMessageBox.StandardButton.Discard:
+        box.open()
+
+    def _on_discard_box_finished(self, _result: int) -> None:
+        box, self.discard_box = self.discard_box, None
+        if box is not None and box.clickedButton() is box.button(
+            QMessageBox.StandardButton.Discard
+        ):
             self._closing = True
             super().reject()
 
@@ -518,14 +523,6 @@ class RecordFormDialog(QDialog):
 def _shortened(text: str, limit: int = 40) -> str:
     line = text.replace("\n", " ")
     return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 class PasswordDialog(QDialog):

@@ -7,6 +7,7 @@ cancels, and says beside the field what is wrong."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -49,9 +50,12 @@ class _TransactionDialog(QDialog):
         title: str,
         records: RecordService,
         fields: list[tuple[str, str]],
+        run: Callable[[dict[str, Any]], Awaitable[Any]],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # The transaction, given the fields' values; it raises RecordsDeskError to refuse.
+        self.run = run
         self.setWindowTitle(title)
         self.setAccessibleName(title)
         self.records = records
@@ -117,9 +121,6 @@ class _TransactionDialog(QDialog):
         self.completed.emit(result)
         self.accept()
 
-    async def run(self, values: dict[str, Any]) -> Any:
-        raise NotImplementedError
-
     def show_problems(self, problems: dict[str, str]) -> None:
         for name, message in problems.items():
             self.error_labels[name].setText(message)
@@ -141,12 +142,13 @@ class TransferDialog(_TransactionDialog):
                 ("transfers", "to_account_id"),
                 ("transfers", "amount"),
             ],
+            self._transfer,
             parent,
         )
         self.finish_layout()
         self.resize(480, self.sizeHint().height())
 
-    async def run(self, values: dict[str, Any]) -> TransferReceipt:
+    async def _transfer(self, values: dict[str, Any]) -> TransferReceipt:
         return await transfer_funds(
             self.records.database,
             int(values["from_account_id"]),
@@ -165,7 +167,11 @@ class OrderDialog(_TransactionDialog):
 
     def __init__(self, records: RecordService, parent: QWidget | None = None) -> None:
         super().__init__(
-            "New order with items", records, [("orders", "user_id"), ("orders", "status")], parent
+            "New order with items",
+            records,
+            [("orders", "user_id"), ("orders", "status")],
+            self._order,
+            parent,
         )
         self.editors["status"].set_value("pending")
         self.items = QTableWidget(0, len(ITEM_COLUMNS), self)
@@ -226,7 +232,7 @@ class OrderDialog(_TransactionDialog):
         item = self.items.item(row, column)
         return item.text() if item is not None else ""
 
-    async def run(self, values: dict[str, Any]) -> OrderCreated:
+    async def _order(self, values: dict[str, Any]) -> OrderCreated:
         items = self.item_inputs()
         if isinstance(items, str):
             raise ValidationError(items)
