@@ -75,6 +75,8 @@ class FieldEditor(QObject):
             "Open the record to read it whole."
         )
 
+    # The interface every kind of editor below fills in (as filter_editors' base does);
+    # editor_for never hands out a bare FieldEditor.
     def value(self) -> Any:
         raise NotImplementedError
 
