@@ -1,25 +1,28 @@
 """Which database Records Desk opens, and where its files live.
 
 The choice is made in this order: ``--database-url`` on the command line, the
-``RECORDS_DESK_DATABASE_URL`` environment variable, the saved settings file in the user
-config folder, and finally a local SQLite file in the user data folder.
+``RECORDS_DESK_DATABASE_URL`` environment variable, the current saved connection in the
+settings file of the user config folder (app.connections), and finally a local SQLite file in
+the user data folder.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote
 
 import platformdirs
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from app.connections import SavedConnection
 
 APP_NAME = "records-desk"
 ENV_DATABASE_URL = "RECORDS_DESK_DATABASE_URL"
@@ -244,6 +247,8 @@ def describe_url(url: URL) -> str:
 class Settings:
     database_url: URL
     source: SettingsSource
+    # The saved connection chosen (settings file, or the Connections dialog), if one was.
+    connection: SavedConnection | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -256,6 +261,19 @@ class Settings:
     @property
     def display_name(self) -> str:
         return describe_url(self.database_url)
+
+    @property
+    def read_only(self) -> bool:
+        return self.connection is not None and self.connection.read_only
+
+    @property
+    def password_missing(self) -> bool:
+        """A saved server connection that wants a password not known yet this run."""
+        return (
+            self.connection is not None
+            and self.connection.needs_password
+            and not self.database_url.password
+        )
 
 
 def load_settings(
@@ -272,56 +290,24 @@ def load_settings(
         except SettingsError as error:
             raise SettingsError(f"{ENV_DATABASE_URL}: {error}") from None
         return Settings(url, SettingsSource.ENVIRONMENT)
-    saved = _read_saved_url()
-    if saved is not None:
-        return Settings(saved, SettingsSource.SETTINGS_FILE)
-    return Settings(default_database_url(), SettingsSource.DEFAULT)
+    from app.connections import LOCAL_CONNECTION_ID, load_connections
+
+    saved = load_connections()
+    connection = saved.current_connection
+    source = (
+        SettingsSource.DEFAULT
+        if connection.id == LOCAL_CONNECTION_ID
+        and connection.path == str(default_database_url().database)
+        else SettingsSource.SETTINGS_FILE
+    )
+    return settings_for(connection, source)
 
 
-def save_database_url(url: URL) -> Path:
-    """Remember the database choice; the file is private because it may hold a password."""
-    path = settings_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = _read_document(path)
-    document["database_url"] = url.render_as_string(hide_password=False)
-    temporary = path.with_suffix(".tmp")
-    temporary.unlink(missing_ok=True)
-    # Private from the first byte: a file made readable and chmod'ed afterwards can be read
-    # in between.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(json.dumps(document, indent=2))
-    temporary.replace(path)
-    return path
+def settings_for(
+    connection: SavedConnection, source: SettingsSource = SettingsSource.SETTINGS_FILE
+) -> Settings:
+    """Settings that open the saved ``connection``, with its password where one is known."""
+    from app.core.credentials import credentials
 
-
-def _read_saved_url() -> URL | None:
-    path = settings_file()
-    document = _read_document(path)
-    value = document.get("database_url")
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise SettingsError(f"{path}: 'database_url' must be text.")
-    try:
-        return parse_database_url(value)
-    except SettingsError as error:
-        raise SettingsError(f"{path}: {error}") from None
-
-
-def _read_document(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except OSError as error:
-        raise SettingsError(f"Cannot read the settings file {path}: {error.strerror}.") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SettingsError(
-            f"The settings file {path} is not valid JSON (line {error.lineno}); fix or delete it."
-        ) from None
-    if not isinstance(document, dict):
-        raise SettingsError(f"The settings file {path} must hold a JSON object.")
-    return document
+    password = credentials().get(connection.id) if connection.needs_password else None
+    return Settings(connection.url(password), source, connection)

@@ -15,11 +15,13 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from app.config import ENV_DATABASE_URL, sqlite_url
+from app.core.credentials import Credentials, use_credentials
 from app.core.database import Database
 from app.core.logs import stop_logging
 from app.models import Base
 from app.services import migrations
 from tests import postgres
+from tests.keyrings import MemoryKeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -40,6 +42,15 @@ def isolated_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ]:
         monkeypatch.setenv(variable, str(tmp_path / folder))
     monkeypatch.delenv(ENV_DATABASE_URL, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """A keyring in memory for every test (the machine's own is never touched)."""
+    keyring = MemoryKeyring()
+    use_credentials(Credentials(keyring))
+    yield keyring
+    use_credentials(None)
 
 
 @pytest.fixture(autouse=True)

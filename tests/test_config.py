@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import stat
 from pathlib import Path
 from urllib.parse import quote
 
@@ -21,10 +20,9 @@ from app.config import (
     load_settings,
     parse_database_url,
     postgresql_url,
-    save_database_url,
     settings_file,
-    sqlite_url,
 )
+from app.connections import SavedConnections, file_connection, save_connections
 
 
 def test_default_is_a_sqlite_file_in_the_user_data_folder(tmp_path: Path) -> None:
@@ -39,7 +37,7 @@ def test_default_is_a_sqlite_file_in_the_user_data_folder(tmp_path: Path) -> Non
 def test_command_line_beats_environment_beats_saved_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    save_database_url(sqlite_url(tmp_path / "saved.db"))
+    save_connections(SavedConnections().chosen(file_connection(tmp_path / "saved.db")))
     assert load_settings().source is SettingsSource.SETTINGS_FILE
     assert load_settings().sqlite_path == tmp_path / "saved.db"
 
@@ -98,25 +96,6 @@ def test_bad_environment_value_names_the_variable(monkeypatch: pytest.MonkeyPatc
         load_settings()
 
 
-def test_password_with_url_characters_survives_save_and_load() -> None:
-    password = "p@ss#word/with:odd?chars%"
-    url = postgresql_url(host="db.example.org", database="shop", username="me", password=password)
-
-    save_database_url(url)
-    loaded = load_settings().database_url
-
-    assert loaded.password == password
-    assert loaded.host == "db.example.org"
-    assert loaded.database == "shop"
-
-
-def test_settings_file_is_private_because_it_may_hold_a_password() -> None:
-    path = save_database_url(postgresql_url(host="h", database="d", password="secret"))
-
-    assert path == settings_file()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-
-
 def test_shown_database_name_never_contains_the_password() -> None:
     url = postgresql_url(host="h", database="d", username="me", password="hunter2")
 
@@ -140,15 +119,6 @@ def test_broken_settings_file_is_reported_with_its_path(content: str, reason: st
     with pytest.raises(SettingsError, match=reason) as raised:
         load_settings()
     assert str(settings_file()) in str(raised.value)
-
-
-def test_saving_keeps_other_settings(tmp_path: Path) -> None:
-    settings_file().parent.mkdir(parents=True)
-    settings_file().write_text('{"theme": "dark"}', encoding="utf-8")
-
-    save_database_url(sqlite_url(tmp_path / "x.db"))
-
-    assert '"theme": "dark"' in settings_file().read_text(encoding="utf-8")
 
 
 # Passwords holding what a URL uses as punctuation, typed without percent-encoding, and each
@@ -309,22 +279,3 @@ def test_every_folder_of_the_user_can_be_moved_under_one_root(tmp_path: Path) ->
     finally:
         use_folders_under(None)
     assert not config_dir().is_relative_to(root)
-
-
-def test_the_settings_file_is_never_readable_by_others_even_while_written(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import os
-
-    modes: list[int] = []
-    real_open = os.open
-
-    def watched_open(path: str, flags: int, mode: int = 0o777, *args: object) -> int:
-        modes.append(mode)
-        return real_open(path, flags, mode, *args)
-
-    monkeypatch.setattr(os, "open", watched_open)
-    path = save_database_url(postgresql_url(host="h", database="d", password="secret"))
-
-    assert modes == [0o600]  # created private, not chmod'ed after the password was in it
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600

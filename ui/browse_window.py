@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QApplication,
+    QDialog,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -46,8 +47,11 @@ from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.export import ExportProgress, ExportRequest, ExportResult, export_csv
 from app.services.records import RecordService, title_of
+from ui.connection_look import ConnectionBadge, ConnectionLook
 from ui.dialogs.export_dialog import ExportChoice, ExportDialog
 from ui.dialogs.record_detail import RecordDetailDialog
+from ui.dialogs.record_form import RecordFormDialog
+from ui.dialogs.transactions import OrderDialog, TransferDialog
 from ui.export_settings import ExportSettings
 from ui.exporting import ExportProgressWindow, result_text, selection_key_ranges
 from ui.formatting import plain_text
@@ -121,10 +125,14 @@ class BrowseWindow(QMainWindow):
         *,
         spec: QuerySpec | None = None,
         labels: FilterLabels | None = None,
+        look: ConnectionLook | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.records = records
+        # The connection as this window shows it (MainWindow gives it, and a new one when
+        # the user switches connection).
+        self.look = look or ConnectionLook.of(None, records.database)
         self.window_state = window_state
         self.back_stack: list[Place] = []
         self.forward_stack: list[Place] = []
@@ -207,6 +215,9 @@ class BrowseWindow(QMainWindow):
         self.export_instead_button.hide()
         self.statusBar().addPermanentWidget(self.export_instead_button)
         self.statusBar().messageChanged.connect(self.on_status_bar_message_changed)
+        self.connection_badge = ConnectionBadge(self)
+        self.connection_badge.show_look(self.look)
+        self.statusBar().addPermanentWidget(self.connection_badge)
 
         self._build_actions()
         self.editing = RecordEditing(self)
@@ -621,7 +632,7 @@ class BrowseWindow(QMainWindow):
             self._save_entity_state()
             self.model.close()
         self.entity = entity
-        self.setWindowTitle(f"{entity.label} — Records Desk")
+        self._show_title()
         old_model = self.model
         self.model = RecordTableModel(self.records, entity, view, self)
         self.model.count_changed.connect(self.update_status)
@@ -652,6 +663,53 @@ class BrowseWindow(QMainWindow):
         self.filter_bar = FilterBar(entity, self.records.lookup, self._body)
         self.filter_bar.filters_changed.connect(self.on_filter_bar_filters_changed)
         self._layout.insertWidget(0, self.filter_bar)
+
+    def _show_title(self) -> None:
+        self.setWindowTitle(f"{self.entity.label} — {self.look.title} — Records Desk")
+
+    # -- the connection ----------------------------------------------------------------------
+
+    def show_connection(self, look: ConnectionLook, *, rerun: bool = True) -> None:
+        """Show the connection ``look``; with ``rerun`` (it is another database now) the
+        view runs again there from the top, and what belonged to the database before it
+        (record windows, an export, the rows) goes."""
+        self.look = look
+        self._show_title()
+        self.connection_badge.show_look(look)
+        self.editing.show_entity()
+        if not rerun:
+            return
+        if self.export_dialog is not None:
+            self.export_dialog.reject()
+        if self.export_task is not None and not self.export_task.done():
+            self.export_task.cancel()
+        self.close_record_windows()
+        view = self.view
+        self._switch_entity(self.entity, view)
+        self._show_place(Place(view, {}))
+        self.statusBar().showMessage(f"Now showing {look.description}.", 8000)
+
+    def record_windows(self) -> list[QDialog]:
+        """The record, form and transaction windows open over this one."""
+        kinds = (RecordDetailDialog, RecordFormDialog, TransferDialog, OrderDialog)
+        return [d for d in self.findChildren(QDialog) if isinstance(d, kinds) and d.isVisible()]
+
+    def unsaved_record_windows(self) -> int:
+        """How many record windows hold something typed and not saved."""
+        return sum(
+            1
+            for dialog in self.record_windows()
+            if not isinstance(dialog, RecordDetailDialog)
+            and (not isinstance(dialog, RecordFormDialog) or dialog.changed)
+        )
+
+    def close_record_windows(self) -> None:
+        """Close every record window without asking (the caller asked, or nothing is typed)."""
+        for dialog in self.record_windows():
+            if isinstance(dialog, RecordFormDialog):
+                dialog.discard()
+            else:
+                dialog.reject()
 
     def _saved_sort(self, entity: EntityInfo) -> tuple[SortKey, ...]:
         names = set(entity.column_names)
@@ -746,10 +804,12 @@ class BrowseWindow(QMainWindow):
         if column.kind is ColumnKind.REFERENCE and value is not None and not view:
             self.follow_reference(column, int(value))
             return
-        if not view and not self.entity.read_only_reason:
+        if not view and not self.entity.read_only_reason and not self.look.read_only:
             self.editing.open_form(int(values[self.model.column_index("id")]))
             return
-        dialog = RecordDetailDialog(self.entity, values, self.records, self)
+        dialog = RecordDetailDialog(
+            self.entity, values, self.records, self, read_only_reason=self.look.read_only_reason
+        )
         dialog.relation_chosen.connect(self.follow_relation)
         dialog.reference_chosen.connect(self.follow_reference)
         dialog.edit_requested.connect(self.editing.open_form)

@@ -39,6 +39,7 @@ ACTION_ICONS: Final = frozenset(
         "add-filter",
         "back",
         "columns",
+        "connections",
         "copy",
         "edit",
         "export",

@@ -14,18 +14,15 @@ from typing import Any
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from app.config import Settings, SettingsError, save_database_url
+from app.config import Settings
 from app.core.logs import log_file
-from app.services import migrations
-from app.services.connection import Database, open_database
-from app.services.errors import RecordsDeskError
+from app.services.connection import Database
 from app.services.records import RecordService
 from ui import system_libraries
+from ui.connecting import open_connection
 from ui.dialogs.error_report import ErrorReport
 from ui.icons import app_icon
 from ui.main_window import APP_TITLE, MainWindow
-from ui.messages import show_message
-from ui.progress import Progress, with_progress
 
 log = logging.getLogger(__name__)
 
@@ -66,81 +63,40 @@ async def run_session(
     """Open the database (upgrading a local file), show the window, wait for it to close;
     the window disposes the engine as it closes (MainWindow.closeEvent).
 
-    Open another database… in the window closes it and opens the chosen one in its place,
-    remembered for the next start; one that cannot be opened is explained and the one
-    before it opened again."""
+    A database that cannot be opened does not end the run: the window opens all the same,
+    says why in a banner and shows the Connections dialog. Switching connection happens
+    inside the window (MainWindow.switch_to)."""
     # The session, not Qt, decides when the app ends: the main window still disposes the
     # engine after the last browse window closes, on a loop that is still running.
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     app.setQuitOnLastWindowClosed(False)
-    frozen = False
-    current, previous = settings, None
     try:
-        while True:
-            database = await open_prepared(current, verbose=verbose)
-            if database is None:
-                if previous is None:
-                    return 1
-                current, previous = previous, None
-                continue
-            window = MainWindow(current.display_name, RecordService(database))
-            if previous is not None:
-                remember(current, window)
-            chosen: list[Settings] = []
-            closed = asyncio.Event()
-            window.closed.connect(closed.set)
-            window.database_chosen.connect(chosen.append)
-            window.show()
-            if not frozen:
-                freeze_startup_objects()
-                frozen = True
-            if on_opened is not None:
-                on_opened(window)
-            await closed.wait()
-            if not chosen:
-                return 0
-            current, previous = chosen[-1], current
+        opened = await open_connection(settings, verbose=verbose)
+        database = opened.database
+        if database is None:
+            # Never queried: the window offers Connections… and Retry instead.
+            database = Database(settings.database_url)
+        window = MainWindow(
+            settings.display_name,
+            RecordService(database),
+            settings=opened.settings,
+            problem=opened.problem,
+            verbose=verbose,
+        )
+        closed = asyncio.Event()
+        window.closed.connect(closed.set)
+        window.show()
+        freeze_startup_objects()
+        if opened.problem:
+            log.warning("Could not open the database at start: %s", opened.problem)
+            window.show_connections()
+        if on_opened is not None:
+            on_opened(window)
+        await closed.wait()
+        return 0
     finally:
         gc.enable()  # if startup had it off (app.__main__) and never got as far as a window
-
-
-def remember(settings: Settings, window: MainWindow) -> None:
-    """The database just chosen is the one the next start opens; if that cannot be
-    written down, the window says so and carries on."""
-    try:
-        save_database_url(settings.database_url)
-    except (SettingsError, OSError) as error:
-        reason = error.strerror if isinstance(error, OSError) else str(error)
-        log.warning("Could not remember the database chosen: %s", reason)
-        window.statusBar().showMessage(
-            f"The next start will not open this database by itself: {reason}"
-        )
-
-
-async def open_prepared(settings: Settings, *, verbose: bool = False) -> Database | None:
-    """The database, opened and ready (a local file upgraded first, with progress); None
-    when it cannot be used, after a message that says why."""
-    database: Database | None = None
-    try:
-        database = open_database(settings, echo=verbose)
-        progress = Progress(f"Opening {settings.display_name}…", APP_TITLE)
-        prepared = await with_progress(
-            migrations.prepare_for_use(database, waiting=progress.say), progress
-        )
-    except RecordsDeskError as error:
-        await show_message(None, "Cannot open the database", str(error))
-        prepared = False
-    except Exception as error:
-        # Our bug: logged and reported like any other (install_exception_hooks); the
-        # session goes on with the database before this one, if there was one.
-        sys.excepthook(type(error), error, error.__traceback__)
-        prepared = False
-    if prepared:
-        return database
-    if database is not None:
-        await database.dispose()
-    return None
 
 
 def freeze_startup_objects() -> None:

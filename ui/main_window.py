@@ -15,25 +15,30 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from app.config import Settings, SettingsSource, sqlite_url
+from app.config import Settings, SettingsError, settings_for
+from app.connections import load_connections, save_connections
 from app.core.logs import log_file
 from app.query import QuerySpec
 from app.services.catalog import EntityInfo, entities
-from app.services.connection import sqlite_file_problem
+from app.services.connection import Database, sqlite_file_problem
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from app.services.seeding import DEMO_DATA, SeedOptions, seed_demo_data
 from ui.browse_window import BrowseWindow
+from ui.connecting import Opened, open_connection
+from ui.connection_look import Banner, ConnectionBadge, ConnectionLook
 from ui.dialogs.about_dialog import AboutDialog
+from ui.dialogs.connections_dialog import ConnectionsDialog
 from ui.first_run import EmptyDatabasePanel, database_file_dialog, demo_data_summary
 from ui.icons import set_action_icon
-from ui.messages import warning_box
+from ui.messages import finished, warning_box
 from ui.preferences import DateStyle, display_preferences
 from ui.progress import Progress, with_progress
 from ui.record_changes import record_changes
@@ -54,8 +59,10 @@ class MainWindow(QMainWindow):
     count_loaded = Signal(str)
     # every count is exact, with their total
     counts_loaded = Signal(int)
-    # the Settings of another database to open in this window's place; the window closes
-    database_chosen = Signal(object)
+    # every window shows another database now: its Settings
+    switched = Signal(object)
+    # File → Connections… opened: the ConnectionsDialog
+    connections_dialog_shown = Signal(object)
     # Load demo data has ended: the status line's sentence (added, stopped or why not)
     demo_data_finished = Signal(str)
 
@@ -65,16 +72,31 @@ class MainWindow(QMainWindow):
         records: RecordService,
         window_state: WindowState | None = None,
         parent: QWidget | None = None,
+        *,
+        settings: Settings | None = None,
+        problem: str = "",
+        verbose: bool = False,
     ) -> None:
+        """``problem``: why ``records`` holds no usable database (it could not be opened):
+        the window then says so and offers Connections… and Retry, and queries nothing."""
         super().__init__(parent)
         self.database_name = database_name
         self.records = records
+        self.settings = settings
+        self.connected = not problem
+        self._verbose = verbose
+        self.look = ConnectionLook.of(settings, records.database)
+        if settings is None:
+            self.look = ConnectionLook(database_name, database_name, read_only=self.look.read_only)
+        self.connections_dialog: ConnectionsDialog | None = None
+        self.message: QMessageBox | None = None
+        self._switching: asyncio.Task[str | None] | None = None
+        self._disposals: set[asyncio.Task[None]] = set()
         self.window_state = window_state or WindowState()
         self.entities: list[EntityInfo] = entities()
         self.browse_windows: list[BrowseWindow] = []
         self._count_task: asyncio.Task[None] | None = None
         self._shutdown: asyncio.Task[None] | None = None
-        self.setWindowTitle(f"{APP_TITLE} — {database_name}")
         geometry = self.window_state.geometry(MAIN_WINDOW_STATE_KEY)
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(520, 420)
@@ -100,9 +122,11 @@ class MainWindow(QMainWindow):
         self.entity_table.selectRow(0)
         self.entity_table.doubleClicked.connect(self.on_entity_table_double_clicked)
 
-        self.database_label = QLabel(f"Connected to {database_name}")
+        self.database_label = QLabel(self)
         self.database_label.setAccessibleName("Database")
         self.statusBar().addPermanentWidget(self.database_label)
+        self.connection_badge = ConnectionBadge(self)
+        self.statusBar().addPermanentWidget(self.connection_badge)
 
         self.open_action = QAction("&Open", self)
         self.open_action.setShortcuts(
@@ -124,10 +148,15 @@ class MainWindow(QMainWindow):
         self.open_database_action = QAction("Open &another database…", self)
         self.open_database_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
         self.open_database_action.triggered.connect(self.on_open_database_action_triggered)
+        self.connections_action = QAction("&Connections…", self)
+        self.connections_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.connections_action.setToolTip("Saved connections: choose, add or change (Ctrl+,)")
+        self.connections_action.triggered.connect(self.show_connections)
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.refresh_action)
         file_menu.addSeparator()
+        file_menu.addAction(self.connections_action)
         file_menu.addAction(self.open_database_action)
         file_menu.addAction(self.load_demo_action)
         file_menu.addSeparator()
@@ -137,9 +166,14 @@ class MainWindow(QMainWindow):
             [self.load_demo_action, self.open_database_action], self
         )
         self.empty_panel.hide()
+        self.banner = Banner(self)
+        self.banner.add_button("Connections…").clicked.connect(self.show_connections)
+        self.retry_button = self.banner.add_button("Retry")
+        self.retry_button.clicked.connect(self.on_retry_button_clicked)
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.banner)
         layout.addWidget(self.empty_panel)
         layout.addWidget(self.entity_table)
         self.setCentralWidget(central)
@@ -162,6 +196,7 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.addAction(self.open_action)
         toolbar.addAction(self.refresh_action)
+        toolbar.addAction(self.connections_action)
 
         help_menu = self.menuBar().addMenu("&Help")
         about_action = QAction("&About Records Desk", self)
@@ -170,10 +205,152 @@ class MainWindow(QMainWindow):
         set_action_icon(self.open_action, "open")
         set_action_icon(self.refresh_action, "refresh")
         set_action_icon(self.open_database_action, "open-database")
+        set_action_icon(self.connections_action, "connections")
         set_action_icon(self.load_demo_action, "load-demo-data")
         set_action_icon(about_action, "about")
 
+        self._show_connection(problem)
+        if self.connected:
+            self.refresh_counts()
+
+    # -- the connection ----------------------------------------------------------------------
+
+    def _show_connection(self, problem: str = "") -> None:
+        """Title, status bar and banner as the connection is now."""
+        look = self.look
+        self.setWindowTitle(f"{APP_TITLE} — {look.title}")
+        self.connection_badge.show_look(look)
+        self.connection_badge.setVisible(look.name != look.description or bool(look.colour))
+        if self.connected:
+            self.database_label.setText(f"Connected to {look.description}")
+            notices = list(self.records.database.notices)
+            if look.read_only and not any("read-only" in notice for notice in notices):
+                notices.insert(0, f"{look.name} is read-only: nothing can be changed through it.")
+            self.banner.say(" ".join(notices))
+        else:
+            self.database_label.setText(f"Not connected: {look.description}")
+            self.banner.say(problem)
+            for item in self._count_items:
+                item.setText("—")
+        self.retry_button.setVisible(not self.connected)
+        for action in (self.open_action, self.refresh_action):
+            action.setEnabled(self.connected)
+        self.entity_table.setEnabled(self.connected)
+        if not self.connected or look.read_only:
+            self.load_demo_action.setEnabled(False)
+            self.empty_panel.hide()
+
+    def show_connections(self) -> ConnectionsDialog | None:
+        """File → Connections…: the saved connections, to change or to connect to."""
+        if self.connections_dialog is not None and self.connections_dialog.isVisible():
+            self.connections_dialog.raise_()
+            self.connections_dialog.activateWindow()
+            return self.connections_dialog
+        try:
+            saved = load_connections()
+        except SettingsError as error:
+            self._tell("Cannot read the saved connections", str(error))
+            return None
+        current = self.settings.connection if self.settings is not None else None
+        dialog = ConnectionsDialog(
+            saved, self.switch_to, self, current_id=current.id if current else None
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.destroyed.connect(self._forget_connections_dialog)
+        self.connections_dialog = dialog
+        dialog.open()
+        self.connections_dialog_shown.emit(dialog)
+        return dialog
+
+    def _forget_connections_dialog(self, *_: object) -> None:
+        self.connections_dialog = None
+
+    def on_retry_button_clicked(self) -> None:
+        if self.settings is not None:
+            self._switching = spawn(self.switch_to(self.settings), name="retry connecting")
+
+    async def switch_to(self, settings: Settings) -> str | None:
+        """Open ``settings`` and show it in every window, without a restart: browse windows
+        run their view again there, record windows close (asking first when something
+        typed would be lost). None when that worked, else why not (nothing changed)."""
+        unsaved = sum(window.unsaved_record_windows() for window in self.browse_windows)
+        if unsaved and self.connected and not await self._may_discard(unsaved):
+            return "Not switched: the record windows keep what is typed in them."
+        opened = await open_connection(settings, self, verbose=self._verbose)
+        if not shiboken6.isValid(self) or self._shutdown is not None:
+            if opened.database is not None:
+                await opened.database.dispose()
+            return "Records Desk is closing."
+        if opened.database is None:
+            if not self.connected:
+                self.banner.say(opened.problem)
+            return opened.problem
+        self._take(opened)
+        return None
+
+    async def _may_discard(self, unsaved: int) -> bool:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Discard unsaved changes?",
+            f"{unsaved} record window{'s' if unsaved > 1 else ''} hold{'' if unsaved > 1 else 's'} "
+            "changes that are not saved. They belong to the database open now and close when "
+            "you switch. Switch and discard them?",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setAccessibleName("Discard unsaved changes?")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.message = box
+        await finished(box)
+        return box.clickedButton() is box.button(QMessageBox.StandardButton.Discard)
+
+    def _take(self, opened: Opened) -> None:
+        assert opened.database is not None
+        old = self.records.database
+        for window in self.browse_windows:
+            window.close_record_windows()
+        self.records.switch_to(opened.database)
+        self.settings = opened.settings
+        self.connected = True
+        self.database_name = opened.database.display_name
+        self.look = ConnectionLook.of(opened.settings, opened.database)
+        # Steps of the history name records of the database before.
+        undo_history().clear()
+        self._show_connection()
+        for window in self.browse_windows:
+            window.show_connection(self.look)
         self.refresh_counts()
+        self._remember(opened.settings)
+        disposal = spawn(self._dispose_later(old), name="dispose the previous engine")
+        self._disposals.add(disposal)
+        disposal.add_done_callback(self._disposals.discard)
+        self.switched.emit(opened.settings)
+
+    async def _dispose_later(self, database: Database) -> None:
+        """Dispose the engine before once its models have let go of it (their work was
+        cancelled as they were replaced; cancelling stops it in the database)."""
+        await asyncio.sleep(0)
+        await database.dispose()
+
+    def _remember(self, settings: Settings) -> None:
+        """The connection just chosen is the one the next start opens; if that cannot be
+        written down, the status bar says so and the session carries on."""
+        connection = settings.connection
+        if connection is None:
+            return
+        try:
+            save_connections(load_connections().chosen(connection))
+        except (SettingsError, OSError) as error:
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            self.statusBar().showMessage(
+                f"The next start will not open this database by itself: {reason}"
+            )
+
+    def _tell(self, title: str, text: str) -> QMessageBox:
+        box = warning_box(self, title, text)
+        self.message = box
+        box.open()
+        return box
 
     # -- counts ------------------------------------------------------------------------------
 
@@ -218,8 +395,9 @@ class MainWindow(QMainWindow):
 
     def _show_whether_empty(self, empty: bool) -> None:
         adding = self._demo_task is not None and not self._demo_task.done()
-        self.empty_panel.setVisible(empty)
-        self.load_demo_action.setEnabled(empty and not adding)
+        writable = not self.look.read_only
+        self.empty_panel.setVisible(empty and writable)
+        self.load_demo_action.setEnabled(empty and not adding and writable)
 
     def count_text(self, entity_name: str) -> str:
         """What the Count column says for ``entity_name``."""
@@ -231,7 +409,7 @@ class MainWindow(QMainWindow):
     def open_browser(self, entity_name: str, spec: QuerySpec | None = None) -> BrowseWindow:
         """A new browse window with its own search state; several may show the same kind."""
         entity = next(e for e in self.entities if e.name == entity_name)
-        window = BrowseWindow(self.records, entity, self.window_state, spec=spec)
+        window = BrowseWindow(self.records, entity, self.window_state, spec=spec, look=self.look)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.closed.connect(lambda: self._forget(window))
         self.browse_windows.append(window)
@@ -314,15 +492,25 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def open_database_file(self, name: str) -> None:
-        """Open the SQLite file ``name`` in place of this window's database, or say why not
-        and stay."""
+        """Switch to the SQLite file ``name`` (saved as a connection, and first among the
+        recent files), or say why not and stay."""
         path = Path(name).expanduser().absolute()
         problem = sqlite_file_problem(path)
         if problem is not None:
-            warning_box(self, "Cannot open the database", problem).open()
+            self._tell("Cannot open the database", problem)
             return
-        self.database_chosen.emit(Settings(sqlite_url(path), SettingsSource.SETTINGS_FILE))
-        self.close()
+        try:
+            connection = load_connections().for_file(path)
+        except SettingsError as error:
+            self._tell("Cannot read the saved connections", str(error))
+            return
+        self._switching = spawn(self._open_file(settings_for(connection)), name="open a file")
+
+    async def _open_file(self, settings: Settings) -> str | None:
+        problem = await self.switch_to(settings)
+        if problem is not None and shiboken6.isValid(self):
+            self._tell("Cannot open the database", problem)
+        return problem
 
     # -- display -----------------------------------------------------------------------------
 
@@ -352,6 +540,8 @@ class MainWindow(QMainWindow):
                 window.close()
             if self._count_task is not None and not self._count_task.done():
                 self._count_task.cancel()
+            if self.connections_dialog is not None:
+                self.connections_dialog.done(0)
             self._shutdown = spawn(self._shut_down(), name="close the main window")
             self._shutdown.add_done_callback(self.on_shutdown_done)
         if not self._shutdown.done():
@@ -372,6 +562,6 @@ class MainWindow(QMainWindow):
 
     def on_about_action_triggered(self) -> None:
         # Parented, so it lives while open; deleted on close, so a second About makes a fresh one.
-        dialog = AboutDialog(self.database_name, log_file().parent, self)
+        dialog = AboutDialog(self.look.description, log_file().parent, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

@@ -105,14 +105,27 @@ class RecordEditing(QObject):
         """The actions as the window's kind allows: a transfer is made by Transfer funds
         (New… opens it) and never edited; a new order comes with its items."""
         entity = self.window.entity
-        reason = entity.read_only_reason
+        locked = self.window.look.read_only_reason
+        reason = locked or entity.read_only_reason
         self.edit_action.setEnabled(not reason)
         self.edit_action.setToolTip(reason or "Edit the record (F2)")
         self.new_action.setToolTip(
-            {"transfers": "Transfer funds", "orders": "New order with items"}.get(
+            locked
+            or {"transfers": "Transfer funds", "orders": "New order with items"}.get(
                 entity.name, f"New {entity.singular.lower()}"
             )
         )
+        for action in (
+            self.new_action,
+            self.trash_action,
+            self.restore_action,
+            self.transfer_action,
+            self.order_action,
+        ):
+            action.setEnabled(not locked)
+            if action is not self.new_action:
+                action.setToolTip(locked or action.text().rstrip("…"))
+        self.show_history()
 
     def show_deleted_rows(self, deleted: DeletedRows) -> None:
         self.trash_view_action.setChecked(deleted is DeletedRows.ONLY)
@@ -129,6 +142,9 @@ class RecordEditing(QObject):
 
     def open_form(self, record_id: int | None) -> QDialog | None:
         entity = self.window.entity
+        if self.window.look.read_only:
+            self.window.statusBar().showMessage(self.window.look.read_only_reason, 8000)
+            return None
         if record_id is None and entity.name == "transfers":
             return self.open_transfer()
         if record_id is None and entity.name == "orders":
@@ -221,8 +237,9 @@ class RecordEditing(QObject):
         history = undo_history()
         self.undo_action.setText(history.undo_text())
         self.redo_action.setText(history.redo_text())
-        self.undo_action.setEnabled(bool(history.done) and not history.busy)
-        self.redo_action.setEnabled(bool(history.undone) and not history.busy)
+        writable = not self.window.look.read_only
+        self.undo_action.setEnabled(writable and bool(history.done) and not history.busy)
+        self.redo_action.setEnabled(writable and bool(history.undone) and not history.busy)
 
     def on_undo_action_triggered(self) -> None:
         self._task = spawn(self.undo(), name="undo")

@@ -50,9 +50,24 @@ _NETWORK_FILE_SYSTEMS = frozenset(
 class Database:
     """An engine and its session factories for one database URL."""
 
-    def __init__(self, url: URL, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: URL,
+        *,
+        echo: bool = False,
+        read_only: bool = False,
+        connect_timeout_s: float = POSTGRES_CONNECT_TIMEOUT_S,
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo)
+        # Enforced by the database itself as well (see create_engine), so that no code path
+        # of ours can write to a connection the user marked read-only.
+        self.read_only = read_only
+        self.connect_timeout_s = connect_timeout_s
+        # What the user should know about this database (services.connection sets them).
+        self.notices: tuple[str, ...] = ()
+        self.engine = create_engine(
+            url, echo=echo, read_only=read_only, connect_timeout_s=connect_timeout_s
+        )
         self.async_session_maker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
         )
@@ -173,8 +188,17 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         log.debug("A cleanup after a cancel failed", exc_info=task.exception())
 
 
-def create_engine(url: URL, *, echo: bool = False, null_pool: bool = False) -> AsyncEngine:
-    """The engine for ``url``; ``null_pool`` for one-off work such as a migration run."""
+def create_engine(
+    url: URL,
+    *,
+    echo: bool = False,
+    null_pool: bool = False,
+    read_only: bool = False,
+    connect_timeout_s: float = POSTGRES_CONNECT_TIMEOUT_S,
+) -> AsyncEngine:
+    """The engine for ``url``; ``null_pool`` for one-off work such as a migration run.
+    ``read_only`` makes the database itself refuse every write (SQLite's query_only,
+    PostgreSQL's default_transaction_read_only)."""
     # Every connection goes through here, so every password in use is known to the logs.
     redaction.hide(url.password)
     pooling: dict[str, Any] = {"poolclass": NullPool} if null_pool else {"pool_pre_ping": True}
@@ -182,17 +206,20 @@ def create_engine(url: URL, *, echo: bool = False, null_pool: bool = False) -> A
         engine = create_async_engine(
             url, echo=echo, async_creator=_sqlite_connector(url.database or ""), **pooling
         )
-        _install_sqlite_hooks(engine, Path(url.database or ""))
+        _install_sqlite_hooks(engine, Path(url.database or ""), read_only=read_only)
         return engine
     if not null_pool:
-        pooling.update(pool_size=5, max_overflow=10, pool_timeout=POSTGRES_CONNECT_TIMEOUT_S)
+        pooling.update(pool_size=5, max_overflow=10, pool_timeout=connect_timeout_s)
+    server_settings = {"application_name": "Records Desk"}
+    if read_only:
+        server_settings["default_transaction_read_only"] = "on"
     return create_async_engine(
         url,
         echo=echo,
         connect_args={
-            "timeout": POSTGRES_CONNECT_TIMEOUT_S,
+            "timeout": connect_timeout_s,
             "command_timeout": POSTGRES_COMMAND_TIMEOUT_S,
-            "server_settings": {"application_name": "Records Desk"},
+            "server_settings": server_settings,
         },
         **pooling,
     )
@@ -254,7 +281,7 @@ class InterruptibleConnection(aiosqlite.Connection):
             raise
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, path: Path) -> None:
+def _install_sqlite_hooks(engine: AsyncEngine, path: Path, *, read_only: bool) -> None:
     network_fs = network_file_system(path)
     if network_fs is not None:
         log.warning(
@@ -276,6 +303,8 @@ def _install_sqlite_hooks(engine: AsyncEngine, path: Path) -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            if read_only:
+                cursor.execute("PRAGMA query_only=ON")
             cursor.close()
         except Exception:
             # The pool never saw this connection; left open, its worker thread outlives

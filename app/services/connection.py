@@ -2,26 +2,133 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sqlite3
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.config import Settings, SettingsSource
-from app.core.database import Database
-from app.services.errors import DatabaseUnavailableError, not_ours
+from app.core.database import POSTGRES_CONNECT_TIMEOUT_S, Database, network_file_system
+from app.services import migrations
+from app.services.errors import DatabaseUnavailableError, not_ours, translate_errors
 
 
-def open_database(settings: Settings, *, echo: bool = False) -> Database:
-    """The Database for the chosen settings; the default local file's folder is created."""
+def open_database(settings: Settings, *, echo: bool = False, read_only: bool = False) -> Database:
+    """The Database for the chosen settings (nothing is connected yet): the default local
+    file's folder is created; a saved file that is missing or not a database is refused in
+    words; a file that cannot be written opens read-only, as does everything with
+    ``read_only``. ``Database.notices`` says what
+    the user should know about it (read-only by its permissions, on a network drive)."""
     path = settings.sqlite_path
-    if path is not None and settings.source is SettingsSource.DEFAULT:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise DatabaseUnavailableError(
-                f"Cannot create the folder {path.parent} for the local database: {error.strerror}."
-            ) from None
-    return Database(settings.database_url, echo=echo)
+    notices: list[str] = []
+    read_only = read_only or settings.read_only
+    if path is not None:
+        if settings.source is SettingsSource.DEFAULT:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseUnavailableError(
+                    f"Cannot create the folder {path.parent} for the local database: "
+                    f"{error.strerror}."
+                ) from None
+        elif settings.connection is not None:
+            if not path.exists():
+                raise DatabaseUnavailableError(
+                    f"{path} does not exist: it may have been moved, renamed or deleted. "
+                    "Choose the file again in File → Connections…, or make a new database "
+                    "there with New…."
+                )
+            problem = sqlite_file_problem(path)
+            if problem is not None:
+                raise DatabaseUnavailableError(problem)
+        if not read_only and path.exists() and not writable(path):
+            read_only = True
+            notices.append(
+                f"{path} cannot be written (its permissions, or its folder's, do not allow "
+                "it): it is open read-only."
+            )
+        file_system = network_file_system(path)
+        if file_system is not None:
+            notices.append(
+                f"{path} is on a network drive ({file_system}), where SQLite cannot share the "
+                "file safely with other programs: it is opened without write-ahead logging, "
+                "and several writers may have to wait for each other."
+            )
+    timeout = (
+        settings.connection.connect_timeout_s
+        if settings.connection is not None
+        else POSTGRES_CONNECT_TIMEOUT_S
+    )
+    database = Database(
+        settings.database_url, echo=echo, read_only=read_only, connect_timeout_s=timeout
+    )
+    database.notices = tuple(notices)
+    return database
+
+
+def writable(path: Path) -> bool:
+    """Whether SQLite can write ``path``: the file, and its folder for the journal files."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """What Test connection found: the server's version and the schema's state."""
+
+    server: str
+    schema: migrations.SchemaState | None  # None: a local file that does not exist yet
+
+    @property
+    def summary(self) -> str:
+        state = self.schema
+        if state is None:
+            return "The file does not exist yet: Records Desk makes a new database there."
+        if not state.known:
+            schema = (
+                f"its schema is newer than this Records Desk (revision {state.current}): "
+                "update Records Desk to open it."
+            )
+        elif state.up_to_date:
+            schema = "its schema is current."
+        elif state.current is None and state.other_tables:
+            schema = "it holds another program's tables, not a Records Desk database."
+        elif state.current is None:
+            schema = "it is empty: Records Desk makes its tables when it opens it."
+        else:
+            schema = (
+                f"its schema is behind (revision {state.current}; this Records Desk expects "
+                f"{state.head}): it is upgraded when opened."
+            )
+        return f"Connected to {self.server}: {schema}"
+
+
+async def check_connection(settings: Settings) -> ConnectionReport:
+    """Connect once, within the connection's timeout, and report the server and schema;
+    a DatabaseUnavailableError in words when that fails."""
+    path = settings.sqlite_path
+    if path is not None and not path.exists():
+        if settings.connection is not None and settings.source is not SettingsSource.DEFAULT:
+            open_database(settings)  # raises: a saved file that has gone
+        return ConnectionReport(f"SQLite {sqlite3.sqlite_version}", None)
+    database = open_database(settings)
+    timeout = database.connect_timeout_s
+    try:
+        async with asyncio.timeout(timeout + 2):
+            with translate_errors(database.url):
+                async with database.engine.connect() as connection:
+                    info = connection.dialect.server_version_info or ()
+            schema = await migrations.schema_state(database)
+    except TimeoutError:
+        raise DatabaseUnavailableError(
+            f"{database.display_name} did not answer within {timeout:g} seconds."
+        ) from None
+    finally:
+        await database.dispose()
+    version = ".".join(str(part) for part in info if isinstance(part, int))
+    server = f"SQLite {version}" if database.is_sqlite else f"PostgreSQL {version}"
+    return ConnectionReport(server, schema)
 
 
 # The first 16 bytes of every SQLite 3 database file (sqlite.org/fileformat.html).
@@ -59,4 +166,10 @@ def sqlite_file_problem(path: Path) -> str | None:
     return None
 
 
-__all__ = ["Database", "open_database", "sqlite_file_problem"]
+__all__ = [
+    "ConnectionReport",
+    "Database",
+    "check_connection",
+    "open_database",
+    "sqlite_file_problem",
+]

@@ -21,6 +21,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.config import SettingsError, describe_url
+from app.core.database import Database
 from app.core.redaction import redact
 from app.models.types import InvalidValueError
 from app.repositories.base import StaleVersionError
@@ -77,6 +78,19 @@ class DuplicateInTrashError(ConflictError):
 
 class DatabaseUnavailableError(RecordsDeskError):
     """The database cannot be reached or used right now."""
+
+
+class ReadOnlyError(RecordsDeskError):
+    """A write asked of a connection that is read-only (chosen so, or a file that cannot
+    be written)."""
+
+
+def refuse_if_read_only(database: Database) -> None:
+    if database.read_only:
+        raise ReadOnlyError(
+            f"{database.display_name} is open read-only: nothing can be changed. "
+            "Choose a connection that is not read-only in File → Connections… to make changes."
+        )
 
 
 class DatabaseTooNewError(DatabaseUnavailableError):
@@ -222,7 +236,7 @@ def _check_name(detail: str) -> str:
     return match.group(1) if match else ""
 
 
-def _unavailable(url: URL, error: BaseException) -> DatabaseUnavailableError | None:
+def _unavailable(url: URL, error: BaseException) -> RecordsDeskError | None:
     """Words for an error that means the database cannot be used now, else None.
 
     The database is named by ``describe_url`` only; a driver's own text is quoted with the
@@ -233,6 +247,8 @@ def _unavailable(url: URL, error: BaseException) -> DatabaseUnavailableError | N
     lowered = message.lower()
     cause = error.__cause__
     sqlstate = getattr(error, "sqlstate", None) or getattr(cause, "sqlstate", None) or ""
+    if sqlstate == "25006" or "attempt to write a readonly database" in lowered:
+        return ReadOnlyError(f"{where} is read-only: the change was not saved.")
     if url.get_backend_name() == "sqlite":
         if "database is locked" in lowered or "database is busy" in lowered:
             return DatabaseUnavailableError(

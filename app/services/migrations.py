@@ -12,6 +12,7 @@ write lock (``BEGIN IMMEDIATE``), a PostgreSQL advisory lock held by the transac
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import os
@@ -19,8 +20,9 @@ import shutil
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -36,6 +38,7 @@ from app.repositories import search
 from app.services.errors import (
     DatabaseOutdatedError,
     DatabaseTooNewError,
+    DatabaseUnavailableError,
     ForeignDatabaseError,
     ValidationError,
     not_ours,
@@ -135,6 +138,12 @@ class SchemaState:
     known: bool
     # With no revision recorded: the tables already there (another program's database).
     other_tables: tuple[str, ...] = ()
+    # The copy prepare_for_use made of a local file before upgrading it.
+    backup: Path | None = None
+
+    @property
+    def behind(self) -> bool:
+        return self.known and not self.up_to_date
 
     @property
     def up_to_date(self) -> bool:
@@ -227,27 +236,68 @@ async def prepare_for_use(database: Database, *, waiting: Waiting | None = None)
     """What the app does before opening a window on a database.
 
     A local SQLite file is upgraded to head (after any migration of it running elsewhere,
-    which ``waiting`` hears about). A server is left as it is — it may be shared — and must
-    already be at head: ``records-desk migrate`` upgrades it.
+    which ``waiting`` hears about); one that already holds data is first backed up beside
+    itself, and ``waiting`` is told where. A server is left as it is — it may be shared —
+    and must already be at head: ``records-desk migrate`` (or the app, once the user
+    agrees) upgrades it. A read-only connection is never upgraded: one behind the code is
+    returned as it is, to be browsed meanwhile.
     """
     local_file = _local_file(database)
-    if local_file is not None:
+    if local_file is not None and not database.read_only:
         await asyncio.to_thread(start_from_template, local_file)
     state = await schema_state(database)
     if not state.known:
         raise _too_new(database, state)
     if state.up_to_date:
         return state
-    if database.is_sqlite:
-        if state.other_tables:
-            # Upgrading would write forty tables of ours into another program's file.
-            raise ForeignDatabaseError(not_ours(database.display_name, state.other_tables))
+    if database.is_sqlite and state.other_tables:
+        # Upgrading would write forty tables of ours into another program's file.
+        raise ForeignDatabaseError(not_ours(database.display_name, state.other_tables))
+    if database.read_only:
+        if state.current is None:
+            raise DatabaseOutdatedError(
+                f"{database.display_name} holds no Records Desk tables yet, and the connection "
+                "is read-only, so they cannot be made."
+            )
+        return state
+    if local_file is not None:
+        if state.current is not None:
+            backup = await asyncio.to_thread(back_up, local_file, state.current)
+            log.info("backed up %s to %s before upgrading it", local_file, backup)
+            if waiting is not None:
+                waiting(f"backed up to {backup.name}; upgrading the schema")
+            upgraded = await upgrade(database, waiting=waiting)
+            return dataclasses.replace(upgraded, backup=backup)
         return await upgrade(database, waiting=waiting)
     raise DatabaseOutdatedError(
         f"{database.display_name} has an older schema than this Records Desk "
         f"(revision {state.current or 'none'}, expected {state.head}). "
         "Run `records-desk migrate` against it first."
     )
+
+
+def back_up(path: Path, revision: str) -> Path:
+    """A consistent copy of the SQLite file ``path`` beside it, named for its revision and
+    the moment (SQLite's online backup: safe while another program has it open)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    suffix = path.suffix or ".db"
+    target = path.with_name(f"{path.stem}.backup-{revision}-{stamp}{suffix}")
+    number = 2
+    while target.exists():
+        target = path.with_name(f"{path.stem}.backup-{revision}-{stamp}-{number}{suffix}")
+        number += 1
+    try:
+        with (
+            closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as source,
+            closing(sqlite3.connect(target)) as copy,
+        ):
+            source.backup(copy)
+    except (sqlite3.Error, OSError) as error:
+        target.unlink(missing_ok=True)
+        raise DatabaseUnavailableError(
+            f"{path} was not upgraded: a backup of it could not be made beside it ({error})."
+        ) from None
+    return target
 
 
 def _local_file(database: Database) -> Path | None:

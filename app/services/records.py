@@ -45,6 +45,13 @@ class RecordService:
     def __init__(self, database: Database) -> None:
         self.database = database
 
+    def switch_to(self, database: Database) -> Database:
+        """Work on ``database`` from now on (another connection); the one before is
+        returned for its owner to dispose. Calls already under way finish where they
+        started."""
+        previous, self.database = self.database, database
+        return previous
+
     async def browse(
         self, entity: str, spec: QuerySpec, page: PageRequest, *, preview: int | None = None
     ) -> Page:

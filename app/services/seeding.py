@@ -37,7 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.database import Database
 from app.models import Base, OrderStatus
 from app.models.types import utcnow
-from app.services.errors import ValidationError, describe_integrity_error, translate_errors
+from app.services.errors import (
+    ValidationError,
+    describe_integrity_error,
+    refuse_if_read_only,
+    translate_errors,
+)
 
 Row = tuple[Any, ...]
 
@@ -122,6 +127,7 @@ async def seed_demo_data(
     When a batch fails, the batches before it stay committed.
     """
     validate_options(options)
+    refuse_if_read_only(database)
     started = time.perf_counter()
     now = options.now if options.now is not None else utcnow()
     generator = _Generator(options, now, sqlite=database.is_sqlite)

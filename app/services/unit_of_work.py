@@ -8,13 +8,16 @@ from contextlib import asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import Database
-from app.services.errors import translate_errors
+from app.services.errors import refuse_if_read_only, translate_errors
 
 
 @asynccontextmanager
 async def unit_of_work(database: Database, *, write: bool = False) -> AsyncIterator[AsyncSession]:
     """A session that commits when the block succeeds and rolls back when it raises; a
-    failure the user caused or can fix leaves as a RecordsDeskError."""
+    failure the user caused or can fix leaves as a RecordsDeskError; a write to a read-only
+    connection is refused before anything is sent."""
+    if write:
+        refuse_if_read_only(database)
     with translate_errors(database.url):
         async with database.get_session(write=write) as session:
             yield session

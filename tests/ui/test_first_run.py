@@ -1,10 +1,11 @@
 """A database with no records says so and offers demo data or another database; choosing
-another database opens it in the main window's place and remembers it."""
+another database switches the main window to it and remembers it."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from app.config import Settings, load_settings, settings_file
+from app.connections import load_connections
 from app.core.database import Database
 from app.services import seeding
 from app.services.records import RecordService
@@ -44,6 +46,20 @@ def open_main(qtbot: QtBot, database: Database) -> MainWindow:
 async def closed(window: MainWindow) -> None:
     window.close()
     await wait_for(window.closed)
+
+
+async def in_session(
+    settings: Settings, scenario: Callable[[MainWindow], Awaitable[None]]
+) -> int:
+    """run_session on ``settings``, with ``scenario`` run on its window; it closes after."""
+    opened: asyncio.Future[MainWindow] = asyncio.get_running_loop().create_future()
+    session = asyncio.ensure_future(run_session(settings, on_opened=opened.set_result))
+    window = await opened
+    try:
+        await scenario(window)
+    finally:
+        window.close()
+    return await session
 
 
 def visible_boxes() -> list[QMessageBox]:
@@ -172,7 +188,7 @@ def test_a_file_that_is_not_a_database_is_refused_and_the_window_stays(
 
     async def scenario() -> None:
         window = open_main(qtbot, ui_database)
-        window.database_chosen.connect(chosen.append)
+        window.switched.connect(chosen.append)
         await wait_for(window.counts_loaded)
         window.open_database_file(str(notes))
         (box,) = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
@@ -202,62 +218,61 @@ def make_sqlite_file(path: Path, revision: str | None = None) -> Path:
     return path
 
 
-def test_open_another_database_opens_it_in_the_windows_place_and_remembers_it(
+def test_open_another_database_switches_the_window_to_it_and_remembers_it(
     qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, tmp_path: Path
 ) -> None:
     other = make_sqlite_file(tmp_path / "other shop.sqlite")
-    titles: list[str] = []
+    seen: list[str] = []
 
-    def on_opened(window: MainWindow) -> None:
-        titles.append(window.windowTitle())
-        if len(titles) == 1:
-            window.open_database_action.trigger()
-            (dialog,) = [d for d in window.findChildren(QFileDialog) if d.isVisible()]
-            assert dialog.accessibleName() == "Open another database"
-            dialog.selectFile(str(other))
-            dialog.accept()
-        else:
-            window.close()
+    async def scenario(window: MainWindow) -> None:
+        seen.append(window.windowTitle())
+        window.open_database_action.trigger()
+        (dialog,) = [d for d in window.findChildren(QFileDialog) if d.isVisible()]
+        assert dialog.accessibleName() == "Open another database"
+        dialog.selectFile(str(other))
+        dialog.accept()
+        await wait_for(window.switched)
+        await wait_for(window.counts_loaded)
+        seen.extend([window.windowTitle(), window.database_label.text()])
 
-    code = qt_loop.run_until_complete(run_session(load_settings(), on_opened=on_opened))
+    code = qt_loop.run_until_complete(in_session(load_settings(), scenario))
 
     assert code == 0
-    assert titles[1] == f"Records Desk — SQLite file {other}"
-    assert len(titles) == 2
+    assert seen == [
+        "Records Desk — Local database",
+        "Records Desk — other shop.sqlite",
+        f"Connected to SQLite file {other}",
+    ]
     assert settings_file().exists()
     assert load_settings().database_url.database == str(other)  # the next start opens it
+    assert load_settings().connection is not None
+    assert str(other) in load_connections().recent_files
 
 
-def test_a_chosen_database_that_cannot_be_used_is_explained_and_the_one_before_reopens(
+def test_a_chosen_database_that_cannot_be_used_is_explained_and_the_window_stays(
     qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, tmp_path: Path
 ) -> None:
     too_new = make_sqlite_file(tmp_path / "newer.db", revision="fromthefuture")
     first = load_settings()
-    titles: list[str] = []
-    messages: list[str] = []
+    seen: list[str] = []
 
-    def on_opened(window: MainWindow) -> None:
-        titles.append(window.windowTitle())
-        if len(titles) == 1:
-            qt_loop.call_soon(answer_message_box)
-            window.open_database_file(str(too_new))
-        else:
-            window.close()
-
-    def answer_message_box() -> None:
+    async def scenario(window: MainWindow) -> None:
+        await wait_for(window.counts_loaded)
+        seen.append(window.windowTitle())
+        window.open_database_file(str(too_new))
+        assert window._switching is not None
+        await window._switching
         boxes = visible_boxes()
-        if boxes:
-            messages.append(boxes[0].text())
-            boxes[0].accept()
-        else:
-            qt_loop.call_soon(answer_message_box)
+        seen.extend(box.text() for box in boxes)
+        for box in boxes:
+            box.accept()
+        seen.append(window.windowTitle())
 
-    code = qt_loop.run_until_complete(run_session(first, on_opened=on_opened))
+    code = qt_loop.run_until_complete(in_session(first, scenario))
 
     assert code == 0
-    assert titles == [f"Records Desk — {first.display_name}"] * 2
-    assert len(messages) == 1
-    assert "newer" in messages[0]
+    assert seen[0] == seen[2] == "Records Desk — Local database"
+    assert "newer" in seen[1]
     assert not settings_file().exists()  # nothing remembered of a database that failed
 
 
@@ -287,7 +302,7 @@ def test_another_programs_database_is_refused_untouched_and_the_window_stays(
 
     async def scenario() -> None:
         window = open_main(qtbot, ui_database)
-        window.database_chosen.connect(chosen.append)
+        window.switched.connect(chosen.append)
         await wait_for(window.counts_loaded)
         window.open_database_file(str(foreign))
         (box,) = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
@@ -307,7 +322,7 @@ def test_another_programs_database_is_refused_untouched_and_the_window_stays(
     assert not settings_file().exists()
 
 
-def test_a_bug_while_opening_the_chosen_database_is_reported_and_the_one_before_reopens(
+def test_a_bug_while_opening_the_chosen_database_is_reported_and_the_window_stays(
     qt_loop: asyncio.AbstractEventLoop,
     qtbot: QtBot,
     tmp_path: Path,
@@ -328,80 +343,48 @@ def test_a_bug_while_opening_the_chosen_database_is_reported_and_the_one_before_
         return await prepare(database, **kwargs)
 
     monkeypatch.setattr(migrations, "prepare_for_use", failing_for_the_other)
-    windows: list[MainWindow] = []
+    titles: list[str] = []
 
-    def on_opened(window: MainWindow) -> None:
-        windows.append(window)
-        if len(windows) == 1:
-            window.open_database_file(str(other))
-        else:
-            window.close()
+    async def scenario(window: MainWindow) -> None:
+        titles.append(window.windowTitle())
+        window.open_database_file(str(other))
+        assert window._switching is not None
+        await window._switching
+        for box in visible_boxes():
+            box.accept()
+        titles.append(window.windowTitle())
 
-    code = qt_loop.run_until_complete(run_session(load_settings(), on_opened=on_opened))
+    code = qt_loop.run_until_complete(in_session(load_settings(), scenario))
 
     assert code == 0
     assert [str(error) for error in reported] == ["a bug of ours"]
-    assert windows[1].windowTitle() == windows[0].windowTitle()
+    assert titles[1] == titles[0]
 
 
-def test_a_choice_that_cannot_be_remembered_is_said_and_the_window_opens_anyway(
+def test_a_choice_that_cannot_be_remembered_is_said_and_the_window_switches_anyway(
     qt_loop: asyncio.AbstractEventLoop,
     qtbot: QtBot,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ui import main as ui_main
-
     other = make_sqlite_file(tmp_path / "other.db")
 
-    def read_only_folder(_url: object) -> Path:
+    def read_only_folder(*_args: object) -> Path:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(ui_main, "save_database_url", read_only_folder)
+    monkeypatch.setattr(main_window_module, "save_connections", read_only_folder)
     messages: list[str] = []
 
-    def on_opened(window: MainWindow) -> None:
-        if not messages:
-            messages.append("")
-            window.open_database_file(str(other))
-        else:
-            messages.append(window.statusBar().currentMessage())
-            messages.append(window.windowTitle())
-            window.close()
+    async def scenario(window: MainWindow) -> None:
+        window.open_database_file(str(other))
+        await wait_for(window.switched)
+        messages.append(window.statusBar().currentMessage())
+        messages.append(window.windowTitle())
 
-    code = qt_loop.run_until_complete(run_session(load_settings(), on_opened=on_opened))
+    code = qt_loop.run_until_complete(in_session(load_settings(), scenario))
 
     assert code == 0
-    assert messages[1:] == [
+    assert messages == [
         "The next start will not open this database by itself: Permission denied",
-        f"Records Desk — SQLite file {other}",
+        "Records Desk — other.db",
     ]
-
-
-def test_a_closing_window_is_gone_at_once_and_can_start_nothing(
-    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
-) -> None:
-    async def scenario() -> None:
-        window = open_main(qtbot, ui_database)
-        await wait_for(window.counts_loaded)
-        ended = asyncio.ensure_future(wait_for(window.closed))
-        window.close()
-        assert not window.isVisible()
-        assert not window.isEnabled()  # its actions cannot start work on the old engine
-        await ended
-
-    qt_loop.run_until_complete(scenario())
-
-
-def test_the_main_window_comes_back_where_and_as_large_as_it_was(
-    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
-) -> None:
-    async def scenario() -> None:
-        window = open_main(qtbot, ui_database)
-        window.resize(700, 530)
-        await closed(window)
-        again = open_main(qtbot, ui_database)
-        assert (again.width(), again.height()) == (700, 530)
-        await closed(again)
-
-    qt_loop.run_until_complete(scenario())

@@ -42,7 +42,7 @@ def test_first_start_creates_the_local_database_and_opens_the_window(
     assert gc.get_freeze_count() > 0
     gc.unfreeze()
     (window,) = seen
-    assert window.windowTitle() == f"Records Desk — SQLite file {settings.sqlite_path}"
+    assert window.windowTitle() == "Records Desk — Local database"
     assert window.database_label.text() == f"Connected to SQLite file {settings.sqlite_path}"
     table = window.entity_table
     labels = [table.model().index(row, 0).data() for row in range(table.rowCount())]
@@ -68,30 +68,40 @@ def test_first_start_creates_the_local_database_and_opens_the_window(
     assert qt_loop.run_until_complete(state()).up_to_date
 
 
-def test_unreachable_database_is_explained_in_a_message_box(
+def test_an_unreachable_database_at_start_opens_the_window_with_a_banner_and_connections(
     qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot
 ) -> None:
     settings = Settings(
         load_settings("postgresql://me:hunter2@127.0.0.1:1/shop").database_url,
         SettingsSource.COMMAND_LINE,
     )
-    shown: list[str] = []
+    seen: list[tuple[str, str, bool, bool, bool]] = []
 
-    def answer_message_box() -> None:
-        boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)]
-        if boxes and boxes[0].isVisible():
-            shown.append(boxes[0].text())
-            boxes[0].accept()
-        else:
-            qt_loop.call_soon(answer_message_box)
+    def on_opened(window: MainWindow) -> None:
+        dialog = window.connections_dialog
+        seen.append(
+            (
+                window.banner.label.text(),
+                window.database_label.text(),
+                window.banner.isVisible(),
+                dialog is not None and dialog.isVisible(),
+                window.open_action.isEnabled(),
+            )
+        )
+        window.close()
 
-    qt_loop.call_soon(answer_message_box)
-    code = qt_loop.run_until_complete(run_session(settings))
+    code = qt_loop.run_until_complete(run_session(settings, on_opened=on_opened))
 
-    assert code == 1
-    assert shown == [
-        "Cannot reach PostgreSQL me@127.0.0.1:1/shop: the server refused the connection. "
-        "Is it running?"
+    assert code == 0  # the run was the user's to end, not the outage's
+    assert seen == [
+        (
+            "Cannot reach PostgreSQL me@127.0.0.1:1/shop: the server refused the connection. "
+            "Is it running?",
+            "Not connected: PostgreSQL me@127.0.0.1:1/shop",
+            True,
+            True,
+            False,
+        )
     ]
 
 

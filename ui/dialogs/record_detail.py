@@ -54,6 +54,8 @@ class RecordDetailDialog(QDialog):
         values: tuple[Any, ...],
         records: RecordService,
         parent: QWidget | None = None,
+        *,
+        read_only_reason: str = "",
     ) -> None:
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # it may hold megabytes
@@ -100,8 +102,9 @@ class RecordDetailDialog(QDialog):
         self.edit_button = buttons.addButton("Edit…", QDialogButtonBox.ButtonRole.ActionRole)
         self.edit_button.setAccessibleName("Edit…")
         self.edit_button.setShortcut(QKeySequence(Qt.Key.Key_F2))
-        self.edit_button.setToolTip(entity.read_only_reason or "Edit this record (F2)")
-        self.edit_button.setEnabled(not entity.read_only_reason)
+        reason = entity.read_only_reason or read_only_reason
+        self.edit_button.setToolTip(reason or "Edit this record (F2)")
+        self.edit_button.setEnabled(not reason)
         self.edit_button.clicked.connect(self.on_edit_button_clicked)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -168,7 +168,7 @@ class RecordFormDialog(QDialog):
         return self._with_error(column, editor.widget)
 
     def _with_error(self, column: ColumnInfo, widget: QWidget) -> QWidget:
-        holder, self.error_labels[column.name] = with_problem_label(column, widget)
+        holder, self.error_labels[column.name] = with_problem_label(column.label, widget)
         return holder
 
     def _show_title(self) -> None:
@@ -502,6 +502,13 @@ class RecordFormDialog(QDialog):
         box.finished.connect(self._on_discard_box_finished)
         self.discard_box = box
         box.open()
+
+    def discard(self) -> None:
+        """Close without asking, whatever is typed (the user agreed to lose it elsewhere)."""
+        if self.discard_box is not None:
+            self.discard_box.reject()
+        self._closing = True
+        super().reject()
 
     def _on_discard_box_finished(self, _result: int) -> None:
         box, self.discard_box = self.discard_box, None

@@ -66,7 +66,7 @@ class _TransactionDialog(QDialog):
             column = catalog.entity(entity).column(name)
             editor = editor_for(column, records, self)
             self.editors[name] = editor
-            holder, problem = with_problem_label(column, editor.widget)
+            holder, problem = with_problem_label(column.label, editor.widget)
             editor.changed.connect(problem.hide)
             self.error_labels[name] = problem
             self.form.addRow(f"{column.label} *", holder)

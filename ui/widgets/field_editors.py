@@ -288,7 +288,7 @@ class RecordPicker(FieldEditor):
             self.combo.blockSignals(False)
 
 
-def with_problem_label(column: ColumnInfo, widget: QWidget) -> tuple[QWidget, QLabel]:
+def with_problem_label(label: str, widget: QWidget) -> tuple[QWidget, QLabel]:
     """``widget`` with a line under it for what is wrong with its value (hidden until
     there is something to say): what a form puts in its row for the field."""
     holder = QWidget(widget.parentWidget())
@@ -297,7 +297,7 @@ def with_problem_label(column: ColumnInfo, widget: QWidget) -> tuple[QWidget, QL
     box.setSpacing(2)
     box.addWidget(widget)
     problem = QLabel(holder)
-    problem.setAccessibleName(f"{column.label} problem")
+    problem.setAccessibleName(f"{label} problem")
     problem.setWordWrap(True)
     problem.setTextFormat(Qt.TextFormat.PlainText)
     problem.setStyleSheet("color: #c62828;")  # reads on light and dark palettes alike
