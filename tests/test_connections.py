@@ -89,7 +89,8 @@ def test_the_server_password_goes_to_the_keyring_never_the_file(
 def test_with_no_keyring_the_password_lasts_the_run_and_is_asked_for_next_time() -> None:
     store = Credentials(no_keyring())
     use_credentials(store)
-    assert store.keyring_problem is not None and "no keyring" in store.keyring_problem
+    assert store.keyring_problem is not None
+    assert "no keyring" in store.keyring_problem
 
     why_not = store.remember("shop", PASSWORD, in_keyring=True)
     save_connections(SavedConnections().chosen(server()))
@@ -162,7 +163,8 @@ def test_an_old_file_of_a_local_database_becomes_a_file_connection(tmp_path: Pat
     settings = load_settings()
 
     assert settings.sqlite_path == tmp_path / "old.db"
-    assert settings.connection is not None and settings.connection.name == "old.db"
+    assert settings.connection is not None
+    assert settings.connection.name == "old.db"
 
 
 def test_the_settings_file_is_private_from_the_first_byte(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,9 +48,7 @@ async def closed(window: MainWindow) -> None:
     await wait_for(window.closed)
 
 
-async def in_session(
-    settings: Settings, scenario: Callable[[MainWindow], Awaitable[None]]
-) -> int:
+async def in_session(settings: Settings, scenario: Callable[[MainWindow], Awaitable[None]]) -> int:
     """run_session on ``settings``, with ``scenario`` run on its window; it closes after."""
     opened: asyncio.Future[MainWindow] = asyncio.get_running_loop().create_future()
     session = asyncio.ensure_future(run_session(settings, on_opened=opened.set_result))
