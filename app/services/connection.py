@@ -160,6 +160,8 @@ def sqlite_file_problem(path: Path) -> str | None:
             rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             tables = sorted(name for (name,) in rows)
     except sqlite3.DatabaseError as error:
+        if "locked" in str(error) or "busy" in str(error):
+            return f"{path} is busy: another program is writing to it. Try again in a moment."
         return f"{path} cannot be read as a SQLite database: {error}."
     if tables and "alembic_version" not in tables:
         return not_ours(str(path), tables)
