@@ -59,6 +59,8 @@ class MainWindow(QMainWindow):
     count_loaded = Signal(str)
     # every count is exact, with their total
     counts_loaded = Signal(int)
+    # a count could not be made: why (the status bar says it too)
+    counts_failed = Signal(str)
     # every window shows another database now: its Settings
     switched = Signal(object)
     # File → Connections… opened: the ConnectionsDialog
@@ -380,6 +382,7 @@ class MainWindow(QMainWindow):
                 if not failed:  # one message for the lot: the same cause, most likely
                     self.statusBar().showMessage(f"{error} Use Refresh counts to try again.")
                     self._count_failure_shown = True
+                    self.counts_failed.emit(str(error))
                 failed = True
                 continue
             item.setText(locale.toString(count))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,10 @@ from app.core.database import Database
 from app.services import seeding
 from app.services.records import RecordService
 from tests.ui.conftest import seed, wait_for
+from tests.ui.sessions import in_session
 from ui import main_window as main_window_module
 from ui import progress as ui_progress
 from ui.first_run import EMPTY_TITLE
-from ui.main import run_session
 from ui.main_window import MainWindow
 
 SMALL_DEMO = replace(seeding.DEMO_DATA, users=50, batch_users=25, deleted_fraction=0)
@@ -46,18 +45,6 @@ def open_main(qtbot: QtBot, database: Database) -> MainWindow:
 async def closed(window: MainWindow) -> None:
     window.close()
     await wait_for(window.closed)
-
-
-async def in_session(settings: Settings, scenario: Callable[[MainWindow], Awaitable[None]]) -> int:
-    """run_session on ``settings``, with ``scenario`` run on its window; it closes after."""
-    opened: asyncio.Future[MainWindow] = asyncio.get_running_loop().create_future()
-    session = asyncio.ensure_future(run_session(settings, on_opened=opened.set_result))
-    window = await opened
-    try:
-        await scenario(window)
-    finally:
-        window.close()
-    return await session
 
 
 def visible_boxes() -> list[QMessageBox]:

@@ -25,6 +25,7 @@ from app.query import DeletedRows, QuerySpec
 from app.services import catalog
 from app.services.records import RecordService
 from tests.ui.conftest import WAIT_TIMEOUT_S, seed, settle, wait_for
+from tests.ui.forms import saved_or_refused, type_into
 from tests.ui.helpers import all_rows, open_window, settled
 from ui import record_editing
 from ui.browse_window import BrowseWindow
@@ -35,7 +36,6 @@ from ui.undo import UndoHistory, undo_history
 from ui.widgets.field_editors import (
     CheckEditor,
     ChoiceEditor,
-    LineEditor,
     MomentEditor,
     RecordPicker,
 )
@@ -72,27 +72,6 @@ def form_for(
 
 def is_closed(form: RecordFormDialog) -> bool:
     return not shiboken6.isValid(form) or not form.isVisible()
-
-
-def type_into(form: RecordFormDialog | QDialog, name: str, text: str) -> None:
-    editor = form.editors[name]  # type: ignore[union-attr]
-    assert isinstance(editor, LineEditor)
-    editor.line.setText(text)
-    editor.line.textEdited.emit(text)
-
-
-async def saved_or_refused(form: RecordFormDialog) -> tuple[str, Any]:
-    """Press Ctrl+S and wait for the outcome."""
-    done: asyncio.Future[tuple[str, Any]] = asyncio.get_running_loop().create_future()
-
-    def outcome(kind: str, detail: Any) -> None:
-        if not done.done():
-            done.set_result((kind, detail))
-
-    form.saved.connect(lambda record: outcome("saved", record))
-    form.refused.connect(lambda text: outcome("refused", text))
-    form.save()
-    return await asyncio.wait_for(done, 10)
 
 
 class _Catcher:

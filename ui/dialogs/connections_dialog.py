@@ -477,10 +477,12 @@ class ConnectionsDialog(QDialog):
     def _checked(self) -> SavedConnections | None:
         """The list as the fields say, or None (the first connection with a problem shown,
         its problems beside its fields)."""
-        for row, connection_id in enumerate(self._order):
+        # The connection shown first: its problems are the ones the user is looking at.
+        shown = self.current_id
+        for connection_id in sorted(self._order, key=lambda i: i != shown):
             problems = self._problems(self._drafts[connection_id])
             if problems:
-                self.connection_list.setCurrentRow(row)
+                self.connection_list.setCurrentRow(self._order.index(connection_id))
                 self._show_problems(problems)
                 return None
         self._show_problems({})
@@ -546,6 +548,9 @@ class ConnectionsDialog(QDialog):
         self._show_problems(problems)
         if problems:
             return
+        # Said at once: the test itself starts on the loop's next turn.
+        self.test_button.setText("S&top test")
+        self.status_label.setText(f"Connecting to {connection.description}…")
         self._task = spawn(self.test(connection), name="test connection")
 
     async def test(self, connection: SavedConnection) -> str:

@@ -1,0 +1,179 @@
+"""Opening a connection from the GUI: a server behind the code is upgraded only when the
+user says so (or browsed read-only meanwhile), a password asked for once per run, and a
+local file behind the code upgraded with its backup named."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+from sqlalchemy.engine import URL
+
+from app.config import Settings, settings_for, sqlite_url
+from app.connections import ConnectionKind, PasswordStorage, SavedConnection, file_connection
+from app.core.credentials import KEYRING_SERVICE
+from app.core.database import Database
+from app.services import migrations
+from tests import postgres
+from tests.keyrings import MemoryKeyring
+from ui.connecting import open_connection
+from ui.dialogs.connections_dialog import PasswordPrompt
+
+FIRST_REVISION = "41f1b9b4cded"
+
+
+def server(url: URL, **changes: object) -> Settings:
+    connection = SavedConnection(
+        id="pg",
+        name="Shared shop",
+        kind=ConnectionKind.SERVER,
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        database=url.database or "",
+        user=url.username or postgres.server_url().username or "postgres",
+        password_storage=PasswordStorage.NONE,
+    )
+    return settings_for(replace(connection, **changes))  # type: ignore[arg-type]
+
+
+async def visible(kind: type, pick: Callable[[object], bool] = lambda _w: True) -> object:
+    async with asyncio.timeout(20):
+        while True:
+            for widget in QApplication.topLevelWidgets():
+                if isinstance(widget, kind) and widget.isVisible() and pick(widget):
+                    return widget
+            await asyncio.sleep(0.01)
+
+
+async def press(text: str) -> None:
+    box = await visible(QMessageBox)
+    assert isinstance(box, QMessageBox)
+    (button,) = [b for b in box.buttons() if b.text().replace("&", "") == text]
+    button.click()
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("choice", ["Open read-only", "Upgrade now"])
+def test_a_server_behind_the_code_asks_before_it_is_upgraded(
+    choice: str,
+    qt_loop: asyncio.AbstractEventLoop,
+    qtbot: QtBot,
+    new_postgres_database: Callable[[], URL],
+) -> None:
+    url = new_postgres_database()
+    settings = server(url)
+
+    async def scenario() -> tuple[bool, str | None, tuple[str, ...]]:
+        older = Database(url)
+        await migrations.upgrade(older, FIRST_REVISION)
+        await older.dispose()
+        answer = asyncio.ensure_future(press(choice))
+        opened = await open_connection(settings)
+        await answer
+        assert opened.database is not None
+        try:
+            state = await migrations.schema_state(opened.database)
+            return opened.database.read_only, state.current, opened.database.notices
+        finally:
+            await opened.database.dispose()
+
+    read_only, revision, notices = qt_loop.run_until_complete(scenario())
+
+    if choice == "Open read-only":
+        assert read_only
+        assert revision == FIRST_REVISION  # nothing upgraded
+        (notice,) = notices
+        assert notice.startswith(f"{settings.display_name} is open read-only: its schema is behind")
+    else:
+        assert not read_only
+        assert revision == migrations.HEAD_REVISION
+        assert notices == ()
+
+
+def test_a_password_is_asked_for_once_and_kept_where_the_user_says(
+    qt_loop: asyncio.AbstractEventLoop,
+    qtbot: QtBot,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    # No server at port 1: what the prompt does with the password is seen all the same.
+    settings = server(
+        URL.create("postgresql+asyncpg", host="127.0.0.1", port=1, database="x"),
+        password_storage=PasswordStorage.KEYRING,
+    )
+    assert settings.password_missing
+    assert settings.connection is not None
+
+    async def scenario() -> str:
+        prompt = await visible(PasswordPrompt)
+        assert isinstance(prompt, PasswordPrompt)
+        assert prompt.keep_box.isChecked()  # the keyring works here
+        prompt.password_edit.setText("s3cret-pw")
+        prompt.accept()
+        return "answered"
+
+    async def run() -> str:
+        answered = asyncio.ensure_future(scenario())
+        opened = await open_connection(settings)
+        await answered
+        return opened.problem
+
+    problem = qt_loop.run_until_complete(run())
+
+    assert problem.startswith("Cannot reach PostgreSQL")  # no server at port 1, as meant
+    assert "s3cret-pw" not in problem
+    assert memory_keyring.passwords == {(KEYRING_SERVICE, "pg"): "s3cret-pw"}
+    assert not settings_for(settings.connection).password_missing  # not asked again
+
+
+def test_a_cancelled_password_prompt_connects_nothing(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot
+) -> None:
+    settings = server(
+        URL.create("postgresql+asyncpg", host="127.0.0.1", port=1, database="x"),
+        password_storage=PasswordStorage.ASK,
+    )
+
+    async def run() -> str:
+        async def cancel() -> None:
+            prompt = await visible(PasswordPrompt)
+            assert isinstance(prompt, PasswordPrompt)
+            prompt.reject()
+
+        cancelling = asyncio.ensure_future(cancel())
+        opened = await open_connection(settings)
+        await cancelling
+        assert opened.database is None
+        return opened.problem
+
+    assert qt_loop.run_until_complete(run()) == (
+        f"No password was given for {settings.display_name}: not connected."
+    )
+
+
+def test_a_local_file_behind_the_code_is_upgraded_and_its_backup_named(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    path = tmp_path / "old.db"
+    settings = settings_for(file_connection(path))
+
+    async def run() -> tuple[str, ...]:
+        older = Database(sqlite_url(path))
+        await migrations.upgrade(older, FIRST_REVISION)
+        await older.dispose()
+        opened = await open_connection(settings)
+        assert opened.database is not None
+        await opened.database.dispose()
+        return opened.database.notices
+
+    (notice,) = qt_loop.run_until_complete(run())
+
+    (backup,) = sorted(tmp_path.glob("old.backup-*.db"))
+    assert notice == (
+        f"{settings.display_name} was upgraded to this Records Desk's schema; its copy from "
+        f"before the upgrade is {backup}."
+    )
