@@ -22,12 +22,21 @@ if __name__ == "__main__":  # the program itself (the bundle, python -m app), no
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import BinaryIO, NoReturn
 
-from app.config import Settings, SettingsError, load_settings
+from app.config import (
+    ENV_DATABASE_URL,
+    Settings,
+    SettingsError,
+    SettingsSource,
+    default_database_url,
+    load_settings,
+)
 from app.core.logs import configure_logging
 from app.services.errors import RecordsDeskError, ValidationError
 from app.services.seeding import OPTION_BOUNDS, SeedOptions
@@ -231,15 +240,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_smoke_test(FIRST_LINE_RAN)
     log_path = configure_logging(verbose=arguments.verbose)
+    notice = ""
     try:
         settings = load_settings(arguments.database_url)
     except SettingsError as error:
-        return _fail(parser.prog, str(error), EXIT_USAGE)
+        chosen_here = arguments.database_url is not None or os.environ.get(ENV_DATABASE_URL)
+        if arguments.command is not None or chosen_here:
+            return _fail(parser.prog, str(error), EXIT_USAGE)
+        # A double-clicked app has no console to print to: the window says it instead,
+        # on the local database, and the settings file stays as it is for the user to fix.
+        notice = f"{error} The local database is open instead."
+        settings = Settings(default_database_url(), SettingsSource.DEFAULT)
 
     if arguments.command is None:
         from ui.main import run_gui  # Qt loads only when a window is wanted.
 
-        return run_gui(settings, verbose=arguments.verbose)
+        return run_gui(settings, verbose=arguments.verbose, notice=notice)
+
+    if settings.password_missing and sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass(f"Password for {settings.display_name}: ")
+        settings = replace(settings, database_url=settings.database_url.set(password=password))
 
     gc.enable()
     handlers: dict[str, Callable[[Settings, argparse.Namespace], int]] = {

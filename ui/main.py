@@ -27,8 +27,9 @@ from ui.main_window import APP_TITLE, MainWindow
 log = logging.getLogger(__name__)
 
 
-def run_gui(settings: Settings, *, verbose: bool = False) -> int:
-    """Run Records Desk until its last window closes; the process exit code."""
+def run_gui(settings: Settings, *, verbose: bool = False, notice: str = "") -> int:
+    """Run Records Desk until its last window closes; the process exit code. ``notice``:
+    what the window must say at once (a settings file that could not be read)."""
     if system_libraries.xcb_will_be_used():
         missing = system_libraries.missing_packages()
         if missing:
@@ -37,7 +38,9 @@ def run_gui(settings: Settings, *, verbose: bool = False) -> int:
     loop = start_qt()
     install_exception_hooks(loop)
     with loop:
-        return int(loop.run_until_complete(run_session(settings, verbose=verbose)))
+        return int(
+            loop.run_until_complete(run_session(settings, verbose=verbose, notice=notice))
+        )
 
 
 def start_qt() -> qasync.QEventLoop:
@@ -59,6 +62,7 @@ async def run_session(
     *,
     verbose: bool = False,
     on_opened: Callable[[MainWindow], None] | None = None,
+    notice: str = "",
 ) -> int:
     """Open the database (upgrading a local file), show the window, wait for it to close;
     the window disposes the engine as it closes (MainWindow.closeEvent).
@@ -77,11 +81,13 @@ async def run_session(
         if database is None:
             # Never queried: the window offers Connections… and Retry instead.
             database = Database(settings.database_url)
+        if notice:
+            database.notices = (notice, *database.notices)
         window = MainWindow(
             settings.display_name,
             RecordService(database),
             settings=opened.settings,
-            problem=opened.problem,
+            problem=" ".join(part for part in (notice, opened.problem) if part),
             verbose=verbose,
         )
         closed = asyncio.Event()

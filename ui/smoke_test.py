@@ -39,6 +39,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app import __version__, config
 from app.core.about import is_frozen
+from app.core.credentials import keyring_problem
 from app.core.logs import configure_logging, stop_logging
 from app.services import migrations
 from app.services.errors import RecordsDeskError
@@ -177,6 +178,7 @@ async def smoke(process_started: float, problems: Problems) -> dict[str, Any]:
             result["all_windows_ms"] = since_start()
             result["rows_shown"] = rows
             await save_a_record(window.records, problems)
+            result["keyring"] = check_keyring(problems)
             window.close()
             code = await session
             if code != 0:
@@ -200,6 +202,15 @@ async def save_a_record(records: RecordService, problems: Problems) -> None:
         return
     if not password_matches(user["hashed_password"], SMOKE_PASSWORD):
         problems.add("a saved password does not verify against its hash")
+
+
+def check_keyring(problems: Problems) -> str:
+    """Whether passwords can go to the system keyring here: a machine without one is
+    fine (passwords then last a run), a bundle without the keyring library is not."""
+    problem = keyring_problem()
+    if problem is not None and "could not be loaded" in problem:
+        problems.add(f"the bundle lacks the keyring library: {problem}")
+    return problem or "usable"
 
 
 async def wind_up(session: asyncio.Future[int], opened: asyncio.Future[MainWindow]) -> None:

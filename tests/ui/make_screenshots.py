@@ -14,17 +14,23 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from dataclasses import replace
+
 import qasync
 from PySide6.QtWidgets import QApplication
 
 from app.config import sqlite_url
+from app.connections import ConnectionKind, SavedConnection, SavedConnections, SslMode
+from app.core.credentials import Credentials, use_credentials
 from app.core.database import Database
 from app.query import OneOf, QuerySpec, SortKey
 from app.services import migrations
 from app.services.export import proposed_file_name
 from app.services.records import RecordService
 from app.services.seeding import SeedOptions, seed_demo_data
+from tests.keyrings import MemoryKeyring
 from tests.ui.conftest import wait_for, wait_until
+from ui.dialogs.connections_dialog import ConnectionsDialog
 from ui.dialogs.export_dialog import ExportDialog
 from ui.dialogs.record_form import RecordFormDialog
 from ui.export_settings import ExportSettings
@@ -78,6 +84,7 @@ async def render(folder: Path) -> None:
     await render_editing(main, records)
     main.close()  # disposes the engine once its work has ended
     await wait_for(main.closed)
+    await render_connections()
 
 
 async def render_editing(main: MainWindow, records: RecordService) -> None:
@@ -138,6 +145,39 @@ async def render_first_run(records: RecordService) -> None:
     main.grab().save(str(SCREENSHOTS / "first-run.png"))
     main.close()
     await wait_for(main.closed)
+
+
+async def render_connections() -> None:
+    """The Connections dialog with a read-only production server and a replica."""
+    use_credentials(Credentials(MemoryKeyring()))  # as on a desktop with a keyring
+    production = SavedConnection(
+        id="production",
+        name="Shop (production)",
+        kind=ConnectionKind.SERVER,
+        host="db.example.org",
+        database="shop",
+        user="analyst",
+        ssl_mode=SslMode.REQUIRE,
+        colour="#c62828",
+        read_only=True,
+    )
+    replica = replace(
+        production,
+        id="replica",
+        name="Analytics replica",
+        host="replica.example.org",
+        colour="#1565c0",
+        read_only=False,
+    )
+    saved = SavedConnections().chosen(replica).chosen(production)
+
+    async def connect(_settings: object) -> None:
+        return None
+
+    dialog = ConnectionsDialog(saved, connect, current_id="production")
+    dialog.show()
+    dialog.grab().save(str(SCREENSHOTS / "connections.png"))
+    dialog.done(0)
 
 
 def main() -> int:
