@@ -38,9 +38,7 @@ def run_gui(settings: Settings, *, verbose: bool = False, notice: str = "") -> i
     loop = start_qt()
     install_exception_hooks(loop)
     with loop:
-        return int(
-            loop.run_until_complete(run_session(settings, verbose=verbose, notice=notice))
-        )
+        return int(loop.run_until_complete(run_session(settings, verbose=verbose, notice=notice)))
 
 
 def start_qt() -> qasync.QEventLoop:
