@@ -303,8 +303,9 @@ class BrowseWindow(QMainWindow):
         file_menu.addAction(self.editing.order_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
-        file_menu.addSeparator()
+        self._connections_place = file_menu.addSeparator()
         file_menu.addAction(self.close_action)
+        self.file_menu = file_menu
         edit_menu = menus.addMenu("&Edit")
         edit_menu.addAction(self.editing.undo_action)
         edit_menu.addAction(self.editing.redo_action)
@@ -668,6 +669,12 @@ class BrowseWindow(QMainWindow):
         self.setWindowTitle(f"{self.entity.label} — {self.look.title} — Records Desk")
 
     # -- the connection ----------------------------------------------------------------------
+
+    def offer(self, action: QAction) -> None:
+        """Put the main window's ``action`` (Connections…) in this window's File menu, with
+        its shortcut working here too."""
+        self.file_menu.insertAction(self._connections_place, action)
+        self.addAction(action)
 
     def show_connection(self, look: ConnectionLook, *, rerun: bool = True) -> None:
         """Show the connection ``look``; with ``rerun`` (it is another database now) the

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.connections_dialog: ConnectionsDialog | None = None
         self.message: QMessageBox | None = None
         self._switching: asyncio.Task[str | None] | None = None
+        self._opening = False
         self._disposals: set[asyncio.Task[None]] = set()
         self.window_state = window_state or WindowState()
         self.entities: list[EntityInfo] = entities()
@@ -275,10 +276,16 @@ class MainWindow(QMainWindow):
         """Open ``settings`` and show it in every window, without a restart: browse windows
         run their view again there, record windows close (asking first when something
         typed would be lost). None when that worked, else why not (nothing changed)."""
+        if self._opening:
+            return "Another connection is being opened; wait for it to finish."
         unsaved = sum(window.unsaved_record_windows() for window in self.browse_windows)
         if unsaved and self.connected and not await self._may_discard(unsaved):
             return "Not switched: the record windows keep what is typed in them."
-        opened = await open_connection(settings, self, verbose=self._verbose)
+        self._opening = True
+        try:
+            opened = await open_connection(settings, self, verbose=self._verbose)
+        finally:
+            self._opening = False
         if not shiboken6.isValid(self) or self._shutdown is not None:
             if opened.database is not None:
                 await opened.database.dispose()
@@ -413,6 +420,7 @@ class MainWindow(QMainWindow):
         """A new browse window with its own search state; several may show the same kind."""
         entity = next(e for e in self.entities if e.name == entity_name)
         window = BrowseWindow(self.records, entity, self.window_state, spec=spec, look=self.look)
+        window.offer(self.connections_action)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.closed.connect(lambda: self._forget(window))
         self.browse_windows.append(window)

@@ -196,6 +196,7 @@ def test_a_read_only_connection_lets_no_window_change_anything_and_says_so(
         model = await settled(browse)
         assert browse.windowTitle() == "Users — archive (read-only) — Records Desk"
         assert browse.connection_badge.text() == "archive · read-only"
+        assert main.connections_action in browse.file_menu.actions()  # Ctrl+, here too
         editing = browse.editing
         for action in (
             editing.new_action,
