@@ -17,7 +17,7 @@ from _pytest.capture import CaptureResult
 from sqlalchemy.engine import URL
 
 from app.__main__ import UsageError, build_parser, main
-from app.config import UNREADABLE_URL, sqlite_url
+from app.config import UNREADABLE_URL, Settings, SettingsSource, settings_file, sqlite_url
 from app.core.database import Database
 from app.query import QuerySpec
 from app.services import migrations
@@ -366,3 +366,33 @@ async def test_migrate_waits_for_another_migration_and_says_so(tmp_path: Path) -
     assert process.returncode == 0, stderr
     assert stderr == b""
     assert "upgraded from an empty schema" in stdout.decode()
+
+
+def test_a_broken_settings_file_starts_the_window_on_the_local_database_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Double-clicked, the app has no console for the message: its window gets it."""
+    from ui import main as ui_main
+
+    settings_file().parent.mkdir(parents=True)
+    settings_file().write_text("{not json", encoding="utf-8")
+    started: list[tuple[Settings, str]] = []
+
+    def run_gui(settings: Settings, *, verbose: bool, notice: str) -> int:
+        started.append((settings, notice))
+        return 0
+
+    monkeypatch.setattr(ui_main, "run_gui", run_gui)
+
+    assert main([]) == 0
+
+    ((settings, notice),) = started
+    assert settings.source is SettingsSource.DEFAULT
+    assert notice == (
+        f"The settings file {settings_file()} is not valid JSON (line 1); fix or delete it. "
+        "The local database is open instead."
+    )
+    assert settings_file().read_text(encoding="utf-8") == "{not json"  # left for the user
+    # A command, which has a console, still stops with the reason.
+    assert main(["migrate"]) == 2
+    assert "is not valid JSON" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QApplication, QProgressDialog, QPushButton
 from pytestqt.qtbot import QtBot
 
-from app.config import Settings, SettingsSource, load_settings, settings_file
+from app.config import Settings, SettingsSource, load_settings
 from app.core.database import Database
 from app.services import migrations
 from app.services.records import RecordService
@@ -76,8 +76,10 @@ def test_an_unreachable_database_at_start_opens_the_window_with_a_banner_and_con
         SettingsSource.COMMAND_LINE,
     )
     seen: list[tuple[str, str, bool, bool, bool]] = []
+    windows: list[MainWindow] = []
 
     def on_opened(window: MainWindow) -> None:
+        windows.append(window)  # kept until the test ends, as a session keeps its window
         dialog = window.connections_dialog
         seen.append(
             (
@@ -227,39 +229,22 @@ def test_work_whose_caller_is_cancelled_before_any_progress_shows_stops_too(
     qt_loop.run_until_complete(scenario())
 
 
-def test_a_broken_settings_file_opens_the_local_database_and_says_why(
-    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+def test_a_notice_at_start_shows_in_the_banner(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot
 ) -> None:
-    """Double-clicked, the app has no console for the message: its window says it."""
-    import app.__main__ as cli
-    from ui import main as ui_main
-
-    settings_file().parent.mkdir(parents=True)
-    settings_file().write_text("{not json", encoding="utf-8")
-    started: list[tuple[Settings, str]] = []
-
-    def run_gui(settings: Settings, *, verbose: bool, notice: str) -> int:
-        started.append((settings, notice))
-        return 0
-
-    monkeypatch.setattr(ui_main, "run_gui", run_gui)
-
-    assert cli.main([]) == 0
-
-    ((settings, notice),) = started
-    assert settings.source is SettingsSource.DEFAULT
-    assert notice == (
-        f"The settings file {settings_file()} is not valid JSON (line 1); fix or delete it. "
-        "The local database is open instead."
-    )
+    """What app.__main__ could not tell on a console (a broken settings file) the window says."""
+    notice = "The settings file x.json is not valid JSON (line 1); fix or delete it."
+    seen: list[MainWindow] = []
     shown: list[str] = []
 
     def on_opened(window: MainWindow) -> None:
+        seen.append(window)  # kept until the test ends, as a session keeps its window
         shown.append(window.banner.label.text())
         window.close()
 
-    code = qt_loop.run_until_complete(run_session(settings, on_opened=on_opened, notice=notice))
+    code = qt_loop.run_until_complete(
+        run_session(load_settings(), on_opened=on_opened, notice=notice)
+    )
 
     assert code == 0
     assert shown == [notice]
-    assert settings_file().read_text(encoding="utf-8") == "{not json"  # left for the user
