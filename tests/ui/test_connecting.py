@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import URL
 
@@ -21,6 +21,8 @@ from app.core.database import Database
 from app.services import migrations
 from tests import postgres
 from tests.keyrings import MemoryKeyring
+from tests.ui.answering import answer_dialogs
+from ui import connecting
 from ui.connecting import open_connection
 from ui.dialogs.connections_dialog import PasswordPrompt
 
@@ -41,20 +43,13 @@ def server(url: URL, **changes: object) -> Settings:
     return settings_for(replace(connection, **changes))  # type: ignore[arg-type]
 
 
-async def visible(kind: type, pick: Callable[[object], bool] = lambda _w: True) -> object:
-    async with asyncio.timeout(20):
-        while True:
-            for widget in QApplication.topLevelWidgets():
-                if isinstance(widget, kind) and widget.isVisible() and pick(widget):
-                    return widget
-            await asyncio.sleep(0.01)
+def press(text: str) -> Callable[[QDialog], None]:
+    def click(box: QDialog) -> None:
+        assert isinstance(box, QMessageBox)
+        (button,) = [b for b in box.buttons() if b.text().replace("&", "") == text]
+        button.click()
 
-
-async def press(text: str) -> None:
-    box = await visible(QMessageBox)
-    assert isinstance(box, QMessageBox)
-    (button,) = [b for b in box.buttons() if b.text().replace("&", "") == text]
-    button.click()
+    return click
 
 
 @pytest.mark.postgresql
@@ -64,17 +59,18 @@ def test_a_server_behind_the_code_asks_before_it_is_upgraded(
     qt_loop: asyncio.AbstractEventLoop,
     qtbot: QtBot,
     new_postgres_database: Callable[[], URL],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = new_postgres_database()
     settings = server(url)
+    asked = answer_dialogs(monkeypatch, connecting, press(choice))
 
     async def scenario() -> tuple[bool, str | None, tuple[str, ...]]:
         older = Database(url)
         await migrations.upgrade(older, FIRST_REVISION)
         await older.dispose()
-        answer = asyncio.ensure_future(press(choice))
         opened = await open_connection(settings)
-        await answer
+        assert [box.accessibleName() for box in asked] == ["Upgrade the database?"]
         assert opened.database is not None
         try:
             state = await migrations.schema_state(opened.database)
@@ -99,6 +95,7 @@ def test_a_password_is_asked_for_once_and_kept_where_the_user_says(
     qt_loop: asyncio.AbstractEventLoop,
     qtbot: QtBot,
     memory_keyring: MemoryKeyring,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # No server at port 1: what the prompt does with the password is seen all the same.
     settings = server(
@@ -108,22 +105,19 @@ def test_a_password_is_asked_for_once_and_kept_where_the_user_says(
     assert settings.password_missing
     assert settings.connection is not None
 
-    async def scenario() -> str:
-        prompt = await visible(PasswordPrompt)
+    kept: list[bool] = []
+
+    def type_password(prompt: QDialog) -> None:
         assert isinstance(prompt, PasswordPrompt)
-        assert prompt.keep_box.isChecked()  # the keyring works here
+        kept.append(prompt.keep_box.isChecked())
         prompt.password_edit.setText("s3cret-pw")
         prompt.accept()
-        return "answered"
 
-    async def run() -> str:
-        answered = asyncio.ensure_future(scenario())
-        opened = await open_connection(settings)
-        await answered
-        return opened.problem
+    answer_dialogs(monkeypatch, connecting, type_password)
 
-    problem = qt_loop.run_until_complete(run())
+    problem = qt_loop.run_until_complete(open_connection(settings)).problem
 
+    assert kept == [True]  # offered: the keyring works here
     assert problem.startswith("Cannot reach PostgreSQL")  # no server at port 1, as meant
     assert "s3cret-pw" not in problem
     assert memory_keyring.passwords == {(KEYRING_SERVICE, "pg"): "s3cret-pw"}
@@ -131,28 +125,20 @@ def test_a_password_is_asked_for_once_and_kept_where_the_user_says(
 
 
 def test_a_cancelled_password_prompt_connects_nothing(
-    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = server(
         URL.create("postgresql+asyncpg", host="127.0.0.1", port=1, database="x"),
         password_storage=PasswordStorage.ASK,
     )
 
-    async def run() -> str:
-        async def cancel() -> None:
-            prompt = await visible(PasswordPrompt)
-            assert isinstance(prompt, PasswordPrompt)
-            prompt.reject()
+    asked = answer_dialogs(monkeypatch, connecting, lambda prompt: prompt.reject())
 
-        cancelling = asyncio.ensure_future(cancel())
-        opened = await open_connection(settings)
-        await cancelling
-        assert opened.database is None
-        return opened.problem
+    opened = qt_loop.run_until_complete(open_connection(settings))
 
-    assert qt_loop.run_until_complete(run()) == (
-        f"No password was given for {settings.display_name}: not connected."
-    )
+    assert [type(dialog) for dialog in asked] == [PasswordPrompt]
+    assert opened.database is None
+    assert opened.problem == (f"No password was given for {settings.display_name}: not connected.")
 
 
 def test_a_local_file_behind_the_code_is_upgraded_and_its_backup_named(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import URL
 
@@ -29,9 +29,11 @@ from app.core.database import Database
 from app.services import migrations
 from app.services.records import RecordService
 from tests import postgres
+from tests.ui.answering import answer_dialogs
 from tests.ui.conftest import wait_for, wait_until
 from tests.ui.forms import type_into
 from tests.ui.helpers import settled
+from ui import main_window as main_window_module
 from ui.dialogs.record_detail import RecordDetailDialog
 from ui.dialogs.record_form import RecordFormDialog
 from ui.main_window import MainWindow
@@ -85,15 +87,12 @@ def names_in(window: Any) -> list[str]:
     return [model.row_values(row)[column] for row in range(model.rowCount())]
 
 
-async def answer(
-    box_of: Callable[[], QMessageBox | None], button: QMessageBox.StandardButton
-) -> None:
-    """Press ``button`` in the question once it is open."""
-    async with asyncio.timeout(20):
-        # A message box opening sends no signal of its own.
-        while (box := box_of()) is None or not box.isVisible():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-    box.button(button).click()
+def press(button: QMessageBox.StandardButton) -> Callable[[QDialog], None]:
+    def click(box: QDialog) -> None:
+        assert isinstance(box, QMessageBox)
+        box.button(button).click()
+
+    return click
 
 
 @pytest.mark.postgresql
@@ -103,6 +102,7 @@ def test_switching_from_a_local_file_to_postgresql_and_back_with_windows_open(
     tmp_path: Path,
     migrated_sqlite_template: Path,
     new_postgres_database: Callable[[], URL],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / "local shop.db"
     shutil.copyfile(migrated_sqlite_template, path)
@@ -149,21 +149,21 @@ def test_switching_from_a_local_file_to_postgresql_and_back_with_windows_open(
         assert isinstance(form, RecordFormDialog)
         await wait_for(form.loaded)
         type_into(form, "name", "Typed, not saved")
-        cancel = asyncio.ensure_future(
-            answer(lambda: main.message, QMessageBox.StandardButton.Cancel)
+        asked = answer_dialogs(
+            monkeypatch,
+            main_window_module,
+            press(QMessageBox.StandardButton.Cancel),
+            press(QMessageBox.StandardButton.Discard),
         )
         refused = await main.switch_to(local)
-        await cancel
+        assert [box.accessibleName() for box in asked] == ["Discard unsaved changes?"]
         assert refused == "Not switched: the record windows keep what is typed in them."
         assert form.isVisible()
         assert form.editors["name"].value() == "Typed, not saved"
         assert main.records.database.display_name.startswith("PostgreSQL ")
 
-        discard = asyncio.ensure_future(
-            answer(lambda: main.message, QMessageBox.StandardButton.Discard)
-        )
         assert await main.switch_to(local) is None
-        await discard
+        assert len(asked) == 2
         await settled(browse)
         assert names_in(browse) == ["Lou"]
         assert browse.windowTitle() == "Users — local shop — Records Desk"
