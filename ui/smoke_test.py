@@ -13,6 +13,7 @@ rows makes it exit 1 with ``"problems"`` saying what. CI runs the packaged execu
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import os
@@ -206,7 +207,13 @@ async def save_a_record(records: RecordService, problems: Problems) -> None:
 
 def check_keyring(problems: Problems) -> str:
     """Whether passwords can go to the system keyring here: a machine without one is
-    fine (passwords then last a run), a bundle without the keyring library is not."""
+    fine (passwords then last a run), a bundle without the keyring library, or on Linux
+    without the Secret Service client that stands in for SecretStorage, is not."""
+    if sys.platform.startswith("linux"):
+        try:
+            importlib.import_module("app.core.secret_service")
+        except ImportError as error:
+            problems.add(f"the bundle lacks the Secret Service client: {error}")
     problem = keyring_problem()
     if problem is not None and "could not be loaded" in problem:
         problems.add(f"the bundle lacks the keyring library: {problem}")

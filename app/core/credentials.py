@@ -8,6 +8,7 @@ to ``redaction.hide`` so that no log record can carry it.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from app.core import redaction
@@ -18,17 +19,44 @@ log = logging.getLogger(__name__)
 KEYRING_SERVICE = "records-desk"
 
 
+def system_keyring() -> tuple[Any | None, str | None]:
+    """This system's keyring backend and, when it cannot keep passwords, why in words.
+
+    keyring's own choice comes first (it honours the user's keyring configuration). Where it
+    has none on Linux, the packaged app among them (it goes without SecretStorage), the
+    Secret Service is reached over D-Bus directly."""
+    problem: str | None
+    try:
+        import keyring
+
+        backend: Any | None = keyring.get_keyring()
+    except Exception as error:  # an import that fails in a bundle is a missing keyring too
+        backend, problem = None, f"the keyring could not be loaded ({type(error).__name__})"
+    else:
+        problem = keyring_problem(backend)
+    if problem is None or not sys.platform.startswith("linux"):
+        return backend, problem
+    try:
+        from app.core.secret_service import SecretServiceKeyring
+    except ImportError as error:  # a bundle without jeepney: keyring's word stands
+        log.warning("The Secret Service client could not be loaded: %s", type(error).__name__)
+        return backend, problem
+    secret_service = SecretServiceKeyring()
+    if secret_service.problem() is None:
+        return secret_service, None
+    return backend, problem
+
+
 def keyring_problem(backend: Any | None = None) -> str | None:
-    """Why the keyring cannot keep passwords here, in words; None when it can.
+    """Why the keyring cannot keep passwords here, in words; None when it can. With no
+    ``backend``, the one ``system_keyring`` finds.
 
     keyring falls back to its ``fail`` backend (which raises on every call) where nothing
     usable exists, a headless Linux without Secret Service among them, and some setups pick
     the ``null`` backend (which silently keeps nothing)."""
+    if backend is None:
+        return system_keyring()[1]
     try:
-        if backend is None:
-            import keyring
-
-            backend = keyring.get_keyring()
         from keyring.backends import chainer, fail, null
     except Exception as error:  # an import that fails in a bundle is a missing keyring too
         return f"the keyring could not be loaded ({type(error).__name__})"
@@ -53,17 +81,9 @@ class Credentials:
         if not self._checked:
             self._checked = True
             if self._backend is None:
-                try:
-                    import keyring
-
-                    self._backend = keyring.get_keyring()
-                except Exception:
-                    self._backend = None
-            self._problem = (
-                keyring_problem(self._backend)
-                if self._backend is not None
-                else ("the keyring could not be loaded")
-            )
+                self._backend, self._problem = system_keyring()
+            else:
+                self._problem = keyring_problem(self._backend)
         return None if self._problem else self._backend
 
     @property
@@ -82,7 +102,7 @@ class Credentials:
         try:
             password: str | None = backend.get_password(KEYRING_SERVICE, connection_id)
         except Exception as error:
-            log.warning("The keyring could not be read: %s", type(error).__name__)
+            log.warning("The keyring could not be read: %s", _reason(error))
             return None
         if password is not None:
             redaction.hide(password)
@@ -103,8 +123,8 @@ class Credentials:
         try:
             backend.set_password(KEYRING_SERVICE, connection_id, password)
         except Exception as error:
-            log.warning("The keyring could not save a password: %s", type(error).__name__)
-            return f"the keyring refused it ({type(error).__name__})"
+            log.warning("The keyring could not save a password: %s", _reason(error))
+            return f"the keyring refused it ({_reason(error)})"
         return None
 
     def forget(self, connection_id: str) -> None:
@@ -120,7 +140,14 @@ class Credentials:
             if backend.get_password(KEYRING_SERVICE, connection_id) is not None:
                 backend.delete_password(KEYRING_SERVICE, connection_id)
         except Exception as error:
-            log.warning("The keyring could not delete a password: %s", type(error).__name__)
+            log.warning("The keyring could not delete a password: %s", _reason(error))
+
+
+def _reason(error: Exception) -> str:
+    """An error of the keyring in words: ours say why, others are named by their type (a
+    backend's own message is not ours to vouch for)."""
+    ours = type(error).__module__ == "app.core.secret_service"
+    return str(error) if ours else type(error).__name__
 
 
 _credentials: Credentials | None = None
