@@ -263,6 +263,14 @@ class BaseRepository(Generic[T]):
         statement = self._within(statement, spec, ranges)
         return statement.order_by(*_ordering(self.sort_keys(spec), reverse=False))
 
+    async def viewed(
+        self, statement: Select[Any], spec: QuerySpec, ranges: Sequence[KeyRange] = ()
+    ) -> Select[Any]:
+        """``statement`` kept to the rows of the view ``spec`` (its search, filters and
+        deleted rows), and to the ``ranges`` of it when given: what an aggregate runs over."""
+        use_index = await self.search_uses_index(spec.search)
+        return self._within(self._filtered(statement, spec, use_index=use_index), spec, ranges)
+
     def _within(
         self, statement: Select[Any], spec: QuerySpec, ranges: Sequence[KeyRange]
     ) -> Select[Any]:

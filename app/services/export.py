@@ -41,12 +41,13 @@ from app.models.types import InvalidValueError
 from app.query import DeletedRows, Equals, KeyRange, ViewState
 from app.repositories import BaseRepository
 from app.repositories.export_columns import (
-    FORMULA_STARTS as FORMULA_STARTS,
-)
-from app.repositories.export_columns import (
+    FORMULA_GUARD,
     formatted,
     lines_are_finished,
     sqlite_line,
+)
+from app.repositories.export_columns import (
+    FORMULA_STARTS as FORMULA_STARTS,
 )
 from app.services import catalog
 from app.services.errors import RecordsDeskError, ValidationError, translate_errors
@@ -251,6 +252,41 @@ async def export_csv(
         path=destination.path,
         seconds=time.monotonic() - started,
     )
+
+
+async def export_table(
+    headings: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    options: CsvOptions,
+    target: Path | BinaryIO,
+) -> ExportResult:
+    """Write a small table already in memory (an insight's answer) the way ``export_csv``
+    writes rows: the same quoting, formula guard, text for empty values and safe file."""
+    options = options.validated()
+    started = time.monotonic()
+    async with _Destination(target) as destination:
+        if options.bom:
+            destination.write(UTF8_BOM)
+        lines = [header_line(headings, options)] if options.header else []
+        lines += [
+            options.delimiter.join(
+                csv_field(_table_value(value, options), options) for value in row
+            )
+            for row in rows
+        ]
+        destination.write("".join(line + options.line_ending for line in lines).encode())
+        await destination.publish()
+    return ExportResult(len(rows), destination.bytes, destination.path, time.monotonic() - started)
+
+
+def _table_value(value: object, options: CsvOptions) -> object:
+    """Text a spreadsheet would run as a formula gets the guard, as the database adds it
+    to exported rows (``export_columns.formatted``); numbers are numbers."""
+    if options.formula_protection and isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return FORMULA_GUARD + value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def check_selection_blocks(blocks: int) -> None:

@@ -1,0 +1,414 @@
+"""Aggregates over what a browse window shows: totals, frequency tables and a column's
+description, each computed by the database over the whole view (its search, filters and
+deleted rows), never by adding up loaded cells.
+
+Money stays exact: the database sums whole cents (SQLite) or NUMERIC (PostgreSQL) and the
+answer is a Decimal; an average or a median is divided here, in Decimal. A frequency
+table is one grouped statement that also counts the rows and groups of the whole view;
+every group carries the filter that shows exactly its rows (the drill-down).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum, StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, distinct, func, literal, null, select
+from sqlalchemy import String as SAString
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.database import Database
+from app.query import Equals, Filter, IsEmpty, KeyRange, QuerySpec, Range
+from app.repositories import REPOSITORIES, BaseRepository
+from app.repositories.export_columns import is_text
+from app.services import catalog
+from app.services.catalog import ColumnInfo, ColumnKind
+from app.services.errors import ValidationError
+from app.services.records import repository_for, title_of
+from app.services.unit_of_work import unit_of_work
+
+# Groups a frequency table lists one by one; the rest of the view is folded into "other".
+TOP_GROUPS = 50
+# About this many ranges for numbers and money: a bar each, readable at a glance.
+RANGE_BUCKETS = 10
+NUMBER_KINDS = frozenset({ColumnKind.INTEGER, ColumnKind.MONEY})
+
+
+class Grouping(StrEnum):
+    VALUE = "value"
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+    RANGE = "range"
+
+
+def groupings(column: ColumnInfo) -> tuple[Grouping, ...]:
+    """How a frequency table can group this column, the default first."""
+    if column.kind is ColumnKind.DATETIME:
+        return (Grouping.MONTH, Grouping.DAY, Grouping.YEAR)
+    if column.kind in NUMBER_KINDS and not column.managed:
+        return (Grouping.RANGE, Grouping.VALUE)
+    return (Grouping.VALUE,)
+
+
+def totals_columns(info: catalog.EntityInfo) -> tuple[str, ...]:
+    """The columns a totals footer adds up: amounts and quantities, not ids or versions."""
+    return tuple(
+        column.name for column in info.columns if column.kind in NUMBER_KINDS and not column.managed
+    )
+
+
+# -- totals ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnTotals:
+    column: str
+    values: int  # rows with a value (not NULL)
+    sum: Decimal | None
+    minimum: Decimal | None
+    maximum: Decimal | None
+
+    @property
+    def average(self) -> Decimal | None:
+        return None if self.sum is None or not self.values else self.sum / self.values
+
+
+@dataclass(frozen=True)
+class Totals:
+    rows: int
+    columns: tuple[ColumnTotals, ...] = ()
+
+    def of(self, column: str) -> ColumnTotals:
+        return next(totals for totals in self.columns if totals.column == column)
+
+
+async def totals(
+    database: Database,
+    entity: str,
+    spec: QuerySpec,
+    columns: Sequence[str] | None = None,
+    ranges: Sequence[KeyRange] = (),
+) -> Totals:
+    """The row count of the view (of its ``ranges`` when given: a selection) and, for each
+    of ``columns`` (by default ``totals_columns``), sum, minimum and maximum, in one
+    statement."""
+    info = catalog.entity(entity)
+    names = totals_columns(info) if columns is None else tuple(columns)
+    for name in names:
+        if info.column(name).kind not in NUMBER_KINDS:
+            raise ValidationError(f"{info.column(name).label} is not a number to add up.")
+    repository_class = repository_for(entity)
+    figures: list[ColumnElement[Any]] = [func.count()]
+    for name in names:
+        column = repository_class.column(name)
+        figures += [func.count(column), func.sum(column), func.min(column), func.max(column)]
+    async with unit_of_work(database) as session:
+        repository = repository_class(session)
+        statement = await repository.viewed(
+            select(*figures).select_from(repository_class.model), spec, ranges
+        )
+        row = (await session.execute(statement)).one()
+    found = [
+        ColumnTotals(
+            name,
+            int(row[1 + 4 * place]),
+            _decimal(row[2 + 4 * place]),
+            _decimal(row[3 + 4 * place]),
+            _decimal(row[4 + 4 * place]),
+        )
+        for place, name in enumerate(names)
+    ]
+    return Totals(int(row[0]), tuple(found))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+# -- frequency tables ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValueRange:
+    """Numbers from ``low`` up to ``high``: ``high`` itself only in the last range."""
+
+    low: Decimal
+    high: Decimal
+    last: bool = False
+
+
+@dataclass(frozen=True)
+class Frequency:
+    """One group: its value (a column's value; a day, month or year as the date it starts
+    on; a ValueRange; None for no value), how many rows hold it, and the filter that shows
+    exactly those rows. ``title`` names a referenced record."""
+
+    value: Any
+    count: int
+    filter: Filter
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Frequencies:
+    entity: str
+    column: str
+    grouping: Grouping
+    rows: int  # in the whole view
+    groups: int  # distinct groups in the whole view
+    items: tuple[Frequency, ...]  # most frequent first, at most TOP_GROUPS
+
+    @property
+    def other(self) -> int:
+        """Rows of the groups beyond ``items``: the long tail."""
+        return self.rows - sum(item.count for item in self.items)
+
+    def percent(self, count: int) -> Decimal:
+        return Decimal(0) if not self.rows else Decimal(count * 100) / self.rows
+
+
+async def frequencies(
+    database: Database,
+    entity: str,
+    spec: QuerySpec,
+    column: str,
+    grouping: Grouping | None = None,
+    *,
+    top: int = TOP_GROUPS,
+) -> Frequencies:
+    """How often each value (day, month, year or range) of ``column`` occurs in the view."""
+    info = catalog.entity(entity)
+    column_info = info.column(column)
+    allowed = groupings(column_info)
+    grouping = grouping or allowed[0]
+    if grouping not in allowed:
+        raise ValidationError(f"{column_info.label} cannot be grouped by {grouping.value}.")
+    repository_class = repository_for(entity)
+    table_column = repository_class.column(column)
+    async with unit_of_work(database) as session:
+        repository = repository_class(session)
+        boundaries: list[Decimal] = []
+        if grouping is Grouping.RANGE:
+            low_high = await session.execute(
+                await repository.viewed(
+                    select(func.min(table_column), func.max(table_column)).select_from(
+                        repository_class.model
+                    ),
+                    spec,
+                )
+            )
+            low, high = low_high.one()
+            if low is not None:
+                boundaries = range_boundaries(
+                    Decimal(low), Decimal(high), whole=column_info.kind is ColumnKind.INTEGER
+                )
+        key = group_key(table_column, grouping, session, boundaries).label("records_desk_key")
+        count = func.count().label("records_desk_count")
+        statement = (
+            select(
+                key,
+                count,
+                func.sum(func.count()).over().label("records_desk_rows"),
+                func.count().over().label("records_desk_groups"),
+            )
+            .select_from(repository_class.model)
+            .group_by(key)
+            .order_by(count.desc(), key.asc().nulls_last())
+            .limit(top)
+        )
+        rows = (await session.execute(await repository.viewed(statement, spec))).all()
+        items = [
+            Frequency(value, int(row[1]), _drill_down(column, grouping, value))
+            for row in rows
+            for value in [group_value(row[0], grouping, boundaries)]
+        ]
+        if column_info.kind is ColumnKind.REFERENCE and column_info.references is not None:
+            items = await _with_titles(session, column_info.references, items)
+    total = int(rows[0][2]) if rows else 0
+    groups = int(rows[0][3]) if rows else 0
+    return Frequencies(entity, column, grouping, total, groups, tuple(items))
+
+
+def range_boundaries(low: Decimal, high: Decimal, *, whole: bool) -> list[Decimal]:
+    """Round boundaries (steps of 1, 2 or 5 times a power of ten) from at or below ``low``
+    to above ``high``: about RANGE_BUCKETS ranges, each holding at least one whole number
+    for whole numbers."""
+    span = high - low
+    step = Decimal(1) if whole else Decimal("0.01")
+    if span > 0:
+        rough = span / RANGE_BUCKETS
+        power = Decimal(10) ** (rough.adjusted())
+        step = max(step, next(power * m for m in (1, 2, 5, 10) if power * m >= rough))
+    first = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
+    boundaries = [first]
+    while boundaries[-1] <= high:
+        boundaries.append(boundaries[-1] + step)
+    if len(boundaries) > 2 and boundaries[-2] == high:
+        boundaries.pop()  # the last range takes its upper end: no range of the maximum alone
+    if whole:
+        return [boundary.quantize(Decimal(1)) for boundary in boundaries]
+    return [boundary.quantize(Decimal("0.01")) for boundary in boundaries]
+
+
+def group_key(
+    column: Any, grouping: Grouping, session: AsyncSession, boundaries: list[Decimal]
+) -> ColumnElement[Any]:
+    """What rows of one group share: the value (empty text as no value), its day, month
+    or year in UTC as text ("2026-06-18"), or the number of its range in ``boundaries``."""
+    if grouping is Grouping.VALUE:
+        if is_text(column):
+            # Empty text and no text are one group, as the "is empty" filter has them.
+            return case((column == "", null()), else_=column)
+        return column  # type: ignore[no-any-return]
+    if grouping is Grouping.RANGE:
+        whens: list[tuple[Any, Any]] = [(column.is_(None), null())]
+        whole = column.type.python_type is int
+        for place, boundary in enumerate(boundaries[1:-1]):
+            bound = int(boundary) if whole else boundary
+            whens.append((column < literal(bound, type_=column.type), literal(place)))
+        return case(*whens, else_=literal(len(boundaries) - 2))
+    width = {Grouping.DAY: 10, Grouping.MONTH: 7, Grouping.YEAR: 4}[grouping]
+    if session.bind.dialect.name == "sqlite":
+        # Stored as UTC text, "2026-06-18 00:24:00.017914".
+        return func.substr(column, 1, width, type_=SAString())
+    pattern = {10: "YYYY-MM-DD", 7: "YYYY-MM", 4: "YYYY"}[width]
+    return func.to_char(func.timezone("UTC", column), pattern, type_=SAString())
+
+
+def group_value(key: Any, grouping: Grouping, boundaries: list[Decimal]) -> Any:
+    if key is None:
+        return None
+    if grouping is Grouping.VALUE:
+        return key.value if isinstance(key, Enum) else key
+    if grouping is Grouping.RANGE:
+        place = int(key)
+        return ValueRange(
+            boundaries[place], boundaries[place + 1], last=place == len(boundaries) - 2
+        )
+    parts = [int(part) for part in str(key).split("-")]
+    return date(parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1)
+
+
+def _drill_down(column: str, grouping: Grouping, value: Any) -> Filter:
+    """The filter that shows exactly the rows of one group."""
+    if value is None:
+        return IsEmpty(column)
+    if isinstance(value, ValueRange):
+        return Range(column, value.low, value.high, high_inclusive=value.last)
+    if isinstance(value, date) and grouping is not Grouping.VALUE:
+        start = datetime(value.year, value.month, value.day, tzinfo=UTC)
+        if grouping is Grouping.DAY:
+            end = start + timedelta(days=1)
+        elif grouping is Grouping.MONTH:
+            end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+        else:
+            end = start.replace(year=start.year + 1)
+        return Range(column, start, end, high_inclusive=False)
+    return Equals(column, value)
+
+
+async def _with_titles(
+    session: AsyncSession, entity: str, items: list[Frequency]
+) -> list[Frequency]:
+    info = catalog.entity(entity)
+    columns = ("id", *info.title_columns)
+    ids = [int(item.value) for item in items if item.value is not None]
+    found = await REPOSITORIES[entity](session).values_by_id(ids, info.title_columns)
+    return [
+        item
+        if item.value is None or int(item.value) not in found
+        else Frequency(
+            item.value,
+            item.count,
+            item.filter,
+            title_of(info, columns, (item.value, *found[int(item.value)])),
+        )
+        for item in items
+    ]
+
+
+# -- describe --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Description:
+    """A column over the view: rows, empty ones (NULL, or blank text), distinct values,
+    the smallest and largest, and for numbers their sum, mean and median."""
+
+    column: str
+    rows: int
+    empty: int
+    distinct: int
+    minimum: Any
+    maximum: Any
+    sum: Decimal | None = None
+    mean: Decimal | None = None
+    median: Decimal | None = None
+
+
+async def describe(database: Database, entity: str, spec: QuerySpec, column: str) -> Description:
+    info = catalog.entity(entity)
+    column_info = info.column(column)
+    repository_class = repository_for(entity)
+    table_column = repository_class.column(column)
+    text = is_text(table_column)
+    value = case((table_column == "", null()), else_=table_column) if text else table_column
+    figures: list[ColumnElement[Any]] = [
+        func.count(),
+        func.count(value),
+        func.count(distinct(value)),
+    ]
+    ordered = column_info.kind is not ColumnKind.BOOLEAN  # PostgreSQL has no min(boolean)
+    if ordered:
+        figures += [func.min(value), func.max(value)]
+    numbers = column_info.kind in NUMBER_KINDS
+    if numbers:
+        figures.append(func.sum(table_column))
+    async with unit_of_work(database) as session:
+        repository = repository_class(session)
+        select_from = select(*figures).select_from(repository_class.model)
+        row = (await session.execute(await repository.viewed(select_from, spec))).one()
+        rows, present, distinct_values = int(row[0]), int(row[1]), int(row[2])
+        minimum = maximum = None
+        if ordered:
+            minimum, maximum = (_plain(part) for part in row[3:5])
+        if not numbers:
+            return Description(column, rows, rows - present, distinct_values, minimum, maximum)
+        total = _decimal(row[5])
+        median = await _median(session, repository, table_column, spec, present)
+    mean = None if total is None or not present else total / present
+    return Description(
+        column, rows, rows - present, distinct_values, minimum, maximum, total, mean, median
+    )
+
+
+async def _median(
+    session: AsyncSession, repository: BaseRepository[Any], column: Any, spec: QuerySpec, n: int
+) -> Decimal | None:
+    """The middle value (the mean of the two middle ones for an even count), read by
+    position in the sorted values: exact on both engines, where PostgreSQL's
+    percentile_cont would go through floating point and SQLite has none."""
+    if not n:
+        return None
+    statement = (
+        select(column)
+        .select_from(repository.model)
+        .where(column.is_not(None))
+        .order_by(column)
+        .offset((n - 1) // 2)
+        .limit(2 - n % 2)
+    )
+    middle = [
+        Decimal(value)
+        for value in (await session.scalars(await repository.viewed(statement, spec)))
+    ]
+    return sum(middle, Decimal(0)) / len(middle)
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
