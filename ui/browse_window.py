@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.query import DeletedRows, Equals, KeyRange, QuerySpec, SortKey, ViewState
-from app.services import catalog
+from app.services import catalog, insights
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.export import ExportProgress, ExportRequest, ExportResult, export_csv
@@ -62,6 +62,7 @@ from ui.record_editing import RecordEditing
 from ui.record_table_model import CountState, RecordTableModel, ResultChangedError, is_cut
 from ui.tasks import async_slot, spawn
 from ui.widgets.filter_bar import FilterBar
+from ui.widgets.totals_bar import TotalsBar
 from ui.window_state import WindowState
 
 # Typing pauses this long before the search runs: one query per word, not per key.
@@ -229,6 +230,8 @@ class BrowseWindow(QMainWindow):
         self._layout.setContentsMargins(4, 4, 4, 0)
         self._layout.setSpacing(4)
         self._layout.addWidget(self.table, 1)
+        self.totals_bar = TotalsBar(records, self._body)
+        self._layout.addWidget(self.totals_bar)
         self.setCentralWidget(self._body)
 
         first = ViewState(
@@ -651,6 +654,9 @@ class BrowseWindow(QMainWindow):
         if old_model is not None:
             old_model.deleteLater()
         self.table.selectionModel().currentChanged.connect(self.update_status)
+        self.table.selectionModel().selectionChanged.connect(self.on_selection_changed)
+        self.model.modelReset.connect(self.totals_bar.refresh)
+        self.totals_bar.follow(self.model)
         header = self.table.horizontalHeader()
         width = self.fontMetrics().averageCharWidth()
         for section, column in enumerate(entity.columns):
@@ -980,6 +986,23 @@ class BrowseWindow(QMainWindow):
             record_id: dict(zip(wanted, values, strict=True)) for record_id, values in found.items()
         }
 
+    def on_selection_changed(self, *_: object) -> None:
+        """The selected cells of each amount column go to the totals footer."""
+        blocks = self._selected_blocks()
+        names = self.entity.column_names
+        rows_of_column: dict[str, list[tuple[int, int]]] = {}
+        for name in insights.totals_columns(self.entity):
+            if name not in self.view.columns:
+                continue
+            place = names.index(name)
+            rows = _merged(
+                (top, bottom) for top, left, bottom, right in blocks if left <= place <= right
+            )
+            if rows:
+                rows_of_column[name] = rows
+        selected = sum(last - first + 1 for first, last in _merged((b[0], b[2]) for b in blocks))
+        self.totals_bar.select(rows_of_column, selected)
+
     def on_status_bar_message_changed(self, text: str) -> None:
         # The Export… button goes with the refusal it answers.
         if text != self._copy_refusal or not text:
@@ -1172,6 +1195,7 @@ class BrowseWindow(QMainWindow):
             # Its progress and its result had only this window to show in; the partial
             # file goes, the target stays as it was.
             self.export_task.cancel()
+        self.totals_bar.stop()
         if self.model is not None:
             self._save_entity_state()
             self.window_state.sync()

@@ -1,0 +1,121 @@
+"""The totals footer of a browse window: the whole view's figures from the database, the
+selected cells' own, following search and filters, and Stop — on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import QLocale
+from pytestqt.qtbot import QtBot
+
+from app.core.database import Database
+from app.query import Equals, QuerySpec, SortKey
+from app.services import catalog
+from app.services.insights import ColumnTotals, Totals
+from app.services.records import RecordService
+from tests.services.test_insights import seed
+from tests.ui.conftest import wait_for
+from ui.browse_window import BrowseWindow
+from ui.widgets.totals_bar import totals_text
+from ui.window_state import WindowState
+
+
+@pytest.fixture
+def seeded(qt_loop: asyncio.AbstractEventLoop, ui_database: Database) -> Database:
+    qt_loop.run_until_complete(seed(ui_database))
+    return ui_database
+
+
+def open_orders(database: Database, windows: list[BrowseWindow], qtbot: QtBot) -> BrowseWindow:
+    spec = QuerySpec(sort=(SortKey("total", descending=True),))
+    window = BrowseWindow(
+        RecordService(database), catalog.entity("orders"), WindowState(), spec=spec
+    )
+    qtbot.addWidget(window)
+    windows.append(window)
+    window.show()
+    return window
+
+
+def test_the_footer_adds_up_the_whole_view_and_follows_its_filters(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_orders(seeded, windows, qtbot)
+        footer = window.totals_bar
+        await wait_for(footer.calculated)
+        assert footer.view_label.text() == (
+            "4 rows · Total: sum 15.35, average 3.84, min 0.00, max 10.10"
+        )
+
+        view = window.view
+        window.set_view(
+            replace(view, spec=replace(view.spec, filters=(Equals("status", "delivered"),)))
+        )
+        assert footer.view_label.text() == "Totals: adding up…"
+        await wait_for(footer.calculated)
+        assert footer.view_label.text() == (
+            "2 rows · Total: sum 10.30, average 5.15, min 0.20, max 10.10"
+        )
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_the_selected_cells_are_added_up_too(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_orders(seeded, windows, qtbot)
+        footer = window.totals_bar
+        await wait_for(footer.calculated)
+
+        window.select_rows(1, 2)  # 5.05 and 0.20, sorted by total
+
+        await wait_for(footer.calculated)
+        assert footer.selection_label.isVisible()
+        assert footer.selection_label.text() == (
+            "Selected 2 rows · Total: sum 5.25, average 2.63, min 0.20, max 5.05"
+        )
+        window.table.clearSelection()
+        assert not footer.selection_label.isVisible()
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_stop_ends_the_adding_up(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_orders(seeded, windows, qtbot)
+        footer = window.totals_bar
+        await wait_for(footer.calculated)
+
+        footer.refresh()
+        footer.stop_button.click()
+
+        assert footer.view_label.text() == "Totals stopped; Refresh adds up again."
+        window.refresh_action.trigger()
+        await wait_for(footer.calculated)
+        assert footer.view_label.text().startswith("4 rows · Total: sum 15.35")
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_the_text_of_totals() -> None:
+    users = catalog.entity("users")
+    assert totals_text(users, Totals(1), QLocale("en_US")) == "1 row"
+
+    items = catalog.entity("order_items")
+    figures = Totals(
+        1_234,
+        (
+            ColumnTotals("quantity", 1_234, Decimal(5_000), Decimal(1), Decimal(9)),
+            ColumnTotals("unit_price", 0, None, None, None),
+        ),
+    )
+    assert totals_text(items, figures, QLocale("de_DE")) == (
+        "1.234 rows · Quantity: sum 5.000, average 4,05, min 1, max 9 · Unit price: no values"
+    )

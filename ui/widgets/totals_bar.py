@@ -1,0 +1,245 @@
+"""The totals footer of a browse window: the row count of the whole view and, for its
+amounts and quantities, sum, average, minimum and maximum, computed by the database over
+every row the view holds (not the loaded ones); the same figures for the selected cells.
+
+Each figure is one background query, started a moment after the view settles and
+cancelled (in the database too) when the view moves on, the window closes or Stop is
+pressed: the rows never wait for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+import shiboken6
+from PySide6.QtCore import QLocale, Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+
+from app.query import KeyRange, QuerySpec
+from app.services import insights
+from app.services.catalog import ColumnKind, EntityInfo
+from app.services.errors import RecordsDeskError
+from app.services.insights import ColumnTotals, Totals
+from app.services.records import RecordService
+from ui.exporting import selection_key_ranges
+from ui.formatting import format_money, with_locale_separators
+from ui.record_table_model import RecordTableModel, ResultChangedError
+from ui.tasks import spawn
+
+# A view that changes again within this long (typing, scrolling a selection) is not
+# added up in between.
+SETTLE_MS = 250
+CENT = Decimal("0.01")
+
+
+class TotalsBar(QWidget):
+    # The figures of the view or of the selection were shown, or why not (tests wait on it).
+    calculated = Signal()
+
+    def __init__(self, records: RecordService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.records = records
+        self.model: RecordTableModel | None = None
+        self.view_label = QLabel(self)
+        self.view_label.setAccessibleName("Totals")
+        self.view_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.view_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.selection_label = QLabel(self)
+        self.selection_label.setAccessibleName("Selection totals")
+        self.selection_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.selection_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.selection_label.hide()
+        self.stop_button = QToolButton(self)
+        self.stop_button.setText("Stop")
+        self.stop_button.setAccessibleName("Stop totals")
+        self.stop_button.setToolTip("Stop adding up (the query stops in the database)")
+        self.stop_button.clicked.connect(self.on_stop_button_clicked)
+        self.stop_button.hide()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 0, 2, 0)
+        layout.addWidget(self.view_label, 1)
+        layout.addWidget(self.selection_label, 1)
+        layout.addWidget(self.stop_button)
+        self._view_timer = self._timer(self._start_view_totals)
+        self._selection_timer = self._timer(self._start_selection_totals)
+        self._view_task: asyncio.Task[None] | None = None
+        self._selection_task: asyncio.Task[None] | None = None
+        self._selected: dict[str, list[tuple[int, int]]] = {}
+
+    def _timer(self, slot: object) -> QTimer:
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(SETTLE_MS)
+        timer.timeout.connect(slot)
+        return timer
+
+    # -- what to add up ----------------------------------------------------------------------
+
+    def follow(self, model: RecordTableModel) -> None:
+        """Add up the view of ``model`` (a new one, or its rows ran again)."""
+        self.model = model
+        self._selected = {}
+        self._cancel(selection=True)
+        self.selection_label.hide()
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._cancel(view=True)
+        self.view_label.setText("Totals: adding up…")
+        self._view_timer.start()
+
+    def select(self, rows_of_column: dict[str, list[tuple[int, int]]], rows: int) -> None:
+        """Add up the selected cells: for each amount column, the blocks of rows (first,
+        last) selected in it; ``rows``: how many rows the selection touches (0: none)."""
+        self._cancel(selection=True)
+        self._selected = rows_of_column
+        if not rows_of_column:
+            self.selection_label.setText(
+                f"Selected {QLocale().toString(rows)} {'row' if rows == 1 else 'rows'}"
+            )
+            self.selection_label.setVisible(rows > 1)
+            return
+        self.selection_label.setText("Selected: adding up…")
+        self.selection_label.show()
+        self._selection_timer.start()
+
+    def stop(self) -> None:
+        self._cancel(view=True, selection=True)
+
+    def on_stop_button_clicked(self) -> None:
+        view_running = self._running(self._view_task) or self._view_timer.isActive()
+        selection_running = self._running(self._selection_task) or self._selection_timer.isActive()
+        self.stop()
+        if view_running:
+            self.view_label.setText("Totals stopped; Refresh adds up again.")
+        if selection_running:
+            self.selection_label.setText("Selected: stopped.")
+        self.calculated.emit()
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _start_view_totals(self) -> None:
+        if self.model is None:
+            return
+        model = self.model
+        self._view_task = spawn(
+            self._add_up_view(model, model.entity, model.spec),
+            name=f"totals of {model.entity.name}",
+        )
+        self._update_stop()
+
+    async def _add_up_view(
+        self, model: RecordTableModel, entity: EntityInfo, spec: QuerySpec
+    ) -> None:
+        try:
+            found = await insights.totals(self.records.database, entity.name, spec)
+        except RecordsDeskError as error:
+            text = f"Totals could not be added up: {error}"
+        else:
+            text = totals_text(entity, found)
+        finally:
+            if shiboken6.isValid(self):
+                self._view_task = None
+        if not shiboken6.isValid(self) or model is not self.model:
+            return
+        self.view_label.setText(text)
+        self._update_stop()
+        self.calculated.emit()
+
+    def _start_selection_totals(self) -> None:
+        if self.model is None or not self._selected:
+            return
+        self._selection_task = spawn(
+            self._add_up_selection(self.model, dict(self._selected)),
+            name=f"selection totals of {self.model.entity.name}",
+        )
+        self._update_stop()
+
+    async def _add_up_selection(
+        self, model: RecordTableModel, rows_of_column: dict[str, list[tuple[int, int]]]
+    ) -> None:
+        entity = model.entity
+        # Columns selected over the same rows are added up together, in one statement.
+        by_rows: dict[tuple[tuple[int, int], ...], list[str]] = {}
+        for column, selected in rows_of_column.items():
+            by_rows.setdefault(tuple(selected), []).append(column)
+        found: list[ColumnTotals] = []
+        rows_selected = 0
+        try:
+            for rows, columns in by_rows.items():
+                ranges: Sequence[KeyRange] = await selection_key_ranges(model, self.records, rows)
+                part = await insights.totals(
+                    self.records.database, entity.name, model.spec, columns, ranges
+                )
+                rows_selected = max(rows_selected, part.rows)
+                found.extend(part.columns)
+        except ResultChangedError:
+            text = "Selected: the rows changed meanwhile."
+        except RecordsDeskError as error:
+            text = f"Selected: not added up ({error})"
+        else:
+            order = entity.column_names
+            found.sort(key=lambda totals: order.index(totals.column))
+            text = "Selected " + totals_text(entity, Totals(rows_selected, tuple(found)))
+        finally:
+            if shiboken6.isValid(self):
+                self._selection_task = None
+        if not shiboken6.isValid(self) or model is not self.model:
+            return
+        self.selection_label.setText(text)
+        self._update_stop()
+        self.calculated.emit()
+
+    def _cancel(self, *, view: bool = False, selection: bool = False) -> None:
+        if view:
+            self._view_timer.stop()
+            if self._view_task is not None:
+                self._view_task.cancel()
+                self._view_task = None
+        if selection:
+            self._selection_timer.stop()
+            if self._selection_task is not None:
+                self._selection_task.cancel()
+                self._selection_task = None
+        self._update_stop()
+
+    def _update_stop(self) -> None:
+        self.stop_button.setVisible(
+            self._running(self._view_task) or self._running(self._selection_task)
+        )
+
+    @staticmethod
+    def _running(task: asyncio.Task[None] | None) -> bool:
+        return task is not None and not task.done()
+
+
+def totals_text(entity: EntityInfo, totals: Totals, locale: QLocale | None = None) -> str:
+    """``4 rows · Total: sum 15.35, average 3.84, min 0.00, max 10.10``."""
+    used = locale or QLocale()
+    parts = [f"{used.toString(totals.rows)} {'row' if totals.rows == 1 else 'rows'}"]
+    for figures in totals.columns:
+        column = entity.column(figures.column)
+        money = column.kind is ColumnKind.MONEY
+        if figures.sum is None or figures.minimum is None or figures.maximum is None:
+            parts.append(f"{column.label}: no values")
+            continue
+        average = figures.average
+        assert average is not None
+        parts.append(
+            f"{column.label}: sum {number_text(figures.sum, money, used)}, "
+            f"average {number_text(average, True, used)}, "
+            f"min {number_text(figures.minimum, money, used)}, "
+            f"max {number_text(figures.maximum, money, used)}"
+        )
+    return " · ".join(parts)
+
+
+def number_text(value: Decimal, two_places: bool, locale: QLocale | None = None) -> str:
+    """Exact digits with the locale's separators: money (and averages) to the cent, whole
+    numbers whole; never through a float."""
+    if two_places:
+        # Half up, as a spreadsheet rounds: an average of 2.625 reads 2.63.
+        return format_money(value.quantize(CENT, rounding=ROUND_HALF_UP), locale)
+    return with_locale_separators(f"{value:,}", locale)
