@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QTableView,
     QToolButton,
@@ -41,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.query import DeletedRows, Equals, KeyRange, QuerySpec, SortKey, ViewState
+from app.query import DeletedRows, Equals, Filter, KeyRange, QuerySpec, SortKey, ViewState
 from app.services import catalog, insights
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
@@ -49,6 +50,7 @@ from app.services.export import ExportProgress, ExportRequest, ExportResult, exp
 from app.services.records import RecordService, title_of
 from ui.connection_look import ConnectionBadge, ConnectionLook
 from ui.dialogs.export_dialog import ExportChoice, ExportDialog
+from ui.dialogs.frequency_dialog import FrequencyDialog
 from ui.dialogs.record_detail import RecordDetailDialog
 from ui.dialogs.record_form import RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog
@@ -154,6 +156,9 @@ class BrowseWindow(QMainWindow):
         self.export_message: QMessageBox | None = None
         # The copy refusal the Export… button in the status bar belongs to.
         self._copy_refusal = ""
+        # Open frequency tables of this window's view, and the header's menu while it shows.
+        self.frequency_dialogs: list[FrequencyDialog] = []
+        self.header_menu: QMenu | None = None
 
         self.table = QTableView(self)
         self.table.setAccessibleName("Results")
@@ -287,6 +292,14 @@ class BrowseWindow(QMainWindow):
         set_action_icon(self.export_action, "export")
         self.export_action.setShortcut(QKeySequence(EXPORT_SHORTCUT))
         self.close_action = self._action("Close", QKeySequence.StandardKey.Close, self.close)
+        # The current cell's column; on the table only, so Shift+F still types in the search.
+        self.frequency_action = self._action(
+            "Frequency table…", None, self.on_frequency_action_triggered
+        )
+        self.frequency_action.setShortcut(QKeySequence("Shift+F"))
+        self.frequency_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.frequency_action.setToolTip("How often each value of the current column occurs")
+        self.table.addAction(self.frequency_action)
         self.back_action.setEnabled(False)
         self.forward_action.setEnabled(False)
 
@@ -325,6 +338,9 @@ class BrowseWindow(QMainWindow):
         self.columns_menu = view_menu.addMenu("&Columns")
         set_action_icon(self.columns_menu.menuAction(), "columns")
         view_menu.addAction(self.refresh_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.frequency_action)
+        self.view_menu = view_menu
         go_menu = menus.addMenu("&Go")
         go_menu.addAction(self.back_action)
         go_menu.addAction(self.forward_action)
@@ -404,6 +420,8 @@ class BrowseWindow(QMainWindow):
         finally:
             self._showing = False
         self.update_status()
+        for dialog in self.frequency_dialogs:
+            dialog.follow(view.spec)
 
     def _show_controls(self, view: ViewState, labels: FilterLabels | None) -> None:
         assert self.filter_bar is not None
@@ -632,6 +650,7 @@ class BrowseWindow(QMainWindow):
         self.editing.show_entity()
 
     def _make_model(self, entity: EntityInfo, view: ViewState) -> None:
+        self._close_frequencies()  # of the rows before: another kind, or another database
         if self.model is not None:
             self._save_entity_state()
             self.model.close()
@@ -875,8 +894,72 @@ class BrowseWindow(QMainWindow):
         self.set_view(replace(self.view, columns=tuple(columns)))
 
     def on_header_context_menu_requested(self, position: Any) -> None:
+        header = self.table.horizontalHeader()
+        self.header_menu = self.header_menu_for(header.logicalIndexAt(position))
+        self.header_menu.popup(header.mapToGlobal(position))
+
+    def header_menu_for(self, section: int) -> QMenu:
+        """The header's menu over ``section`` (-1: past the last column)."""
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if section >= 0:
+            column = self.entity.columns[section]
+            action = menu.addAction(f"Frequency of {column.label}…")
+            action.setShortcut(self.frequency_action.shortcut())
+            action.triggered.connect(lambda: self.open_frequency(column.name))
+            menu.addSeparator()
         self.on_columns_menu_about_to_show()
-        self.columns_menu.popup(self.table.horizontalHeader().mapToGlobal(position))
+        menu.addMenu(self.columns_menu)
+        return menu
+
+    # -- frequency tables --------------------------------------------------------------------
+
+    def on_frequency_action_triggered(self) -> None:
+        index = self.table.currentIndex()
+        section = (
+            index.column() if index.isValid() else self.table.horizontalHeader().logicalIndex(0)
+        )
+        if section >= 0:
+            self.open_frequency(self.entity.columns[section].name)
+
+    def open_frequency(self, column: str) -> FrequencyDialog:
+        """The frequency table and description of ``column`` over this window's view; it
+        follows the view, and a double-clicked value narrows the view to its rows."""
+        for dialog in self.frequency_dialogs:
+            if dialog.column.name == column:
+                dialog.raise_()
+                dialog.activateWindow()
+                return dialog
+        dialog = FrequencyDialog(
+            self.records, self.entity, self.entity.column(column), self.view.spec, self
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.drill_down.connect(self.on_frequency_drill_down)
+        dialog.finished.connect(lambda _result: self._forget_frequency(dialog))
+        self.frequency_dialogs.append(dialog)
+        dialog.show()
+        return dialog
+
+    def _forget_frequency(self, dialog: FrequencyDialog) -> None:
+        if dialog in self.frequency_dialogs:
+            self.frequency_dialogs.remove(dialog)
+
+    def on_frequency_drill_down(self, group: Filter, label: str) -> None:
+        """Show the rows of one group; Back returns to the whole view."""
+        assert self.filter_bar is not None
+        view = self.view
+        spec = insights.drill_down(view.spec, self.entity.name, group)
+        labels = self.filter_bar.labels()
+        column = self.entity.column(group.column)
+        if isinstance(group, Equals) and column.kind is ColumnKind.REFERENCE:
+            labels[(group.column, group.value)] = f"{column.label}: {label}"
+        self.navigate(Place(replace(view, spec=spec), labels))
+        self.raise_()
+        self.activateWindow()
+
+    def _close_frequencies(self) -> None:
+        for dialog in list(self.frequency_dialogs):
+            dialog.reject()
 
     # -- copying -----------------------------------------------------------------------------
 
@@ -1196,6 +1279,7 @@ class BrowseWindow(QMainWindow):
             # file goes, the target stays as it was.
             self.export_task.cancel()
         self.totals_bar.stop()
+        self._close_frequencies()
         if self.model is not None:
             self._save_entity_state()
             self.window_state.sync()

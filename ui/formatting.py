@@ -4,7 +4,7 @@ style they chose, money exact."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from PySide6.QtCore import QDate, QDateTime, QLocale, Qt, QTime, QTimeZone
@@ -13,6 +13,7 @@ from app.services.catalog import ColumnInfo, ColumnKind
 from ui.preferences import DateStyle, display_preferences
 
 RIGHT_ALIGNED = frozenset({ColumnKind.INTEGER, ColumnKind.MONEY})
+_CENT = Decimal("0.01")
 
 
 def display_text(
@@ -64,6 +65,15 @@ def local_moment(value: datetime) -> datetime:
 def format_money(value: Decimal, locale: QLocale | None = None) -> str:
     """Exact: the Decimal's own digits with the locale's separators, never via a float."""
     return with_locale_separators(f"{value:,.2f}", locale)
+
+
+def number_text(value: Decimal, two_places: bool, locale: QLocale | None = None) -> str:
+    """Exact digits with the locale's separators: money (and averages) to the cent, whole
+    numbers whole; never through a float."""
+    if two_places:
+        # Half up, as a spreadsheet rounds: an average of 2.625 reads 2.63.
+        return format_money(value.quantize(_CENT, rounding=ROUND_HALF_UP), locale)
+    return with_locale_separators(f"{value:,}", locale)
 
 
 def with_locale_separators(text: str, locale: QLocale | None = None) -> str:

@@ -11,7 +11,7 @@ every group carries the filter that shows exactly its rows (the drill-down).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum, StrEnum
@@ -22,7 +22,7 @@ from sqlalchemy import String as SAString
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import Database
-from app.query import Equals, Filter, IsEmpty, KeyRange, QuerySpec, Range
+from app.query import Equals, Filter, IsEmpty, KeyRange, QuerySpec, Range, coerce_value
 from app.repositories import REPOSITORIES, BaseRepository
 from app.repositories.export_columns import is_text
 from app.services import catalog
@@ -412,3 +412,31 @@ async def _median(
 
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
+
+
+# -- drill-down ------------------------------------------------------------------------------
+
+
+def drill_down(spec: QuerySpec, entity: str, group: Filter) -> QuerySpec:
+    """The view narrowed to the rows of one group of its frequency table, with one filter
+    per column (as a window's filter bar holds them): a group's range meets the column's
+    range already in force; any other group lies inside the column's filter already."""
+    column = repository_for(entity).column(group.column)
+    current = next((f for f in spec.filters if f.column == group.column), None)
+    combined: Filter = group
+    if isinstance(group, Range) and isinstance(current, Range):
+        combined = _overlap(column, current, group)
+    elif isinstance(group, Range) and isinstance(current, Equals):
+        combined = current  # one value inside the range: its rows are the group's
+    kept = tuple(f for f in spec.filters if f.column != group.column)
+    return replace(spec, filters=(*kept, combined))
+
+
+def _overlap(column: Any, first: Range, second: Range) -> Range:
+    def bound(value: Any) -> Any:
+        return None if value is None else coerce_value(column, value)
+
+    lows = [bound(r.low) for r in (first, second) if r.low is not None]
+    highs = [(bound(r.high), r.high_inclusive) for r in (first, second) if r.high is not None]
+    high, inclusive = min(highs, key=lambda end: (end[0], end[1])) if highs else (None, True)
+    return Range(first.column, max(lows) if lows else None, high, high_inclusive=inclusive)

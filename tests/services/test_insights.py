@@ -332,3 +332,34 @@ async def test_describe_booleans_and_an_empty_view(seeded: Database) -> None:
 
     nothing = await insights.describe(seeded, "orders", QuerySpec(search="none"), "total")
     assert (nothing.rows, nothing.sum, nothing.mean, nothing.median) == (0, None, None, None)
+
+
+# -- drill-down ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entity", "column", "grouping", "spec"),
+    [
+        ("orders", "status", None, QuerySpec(filters=(Equals("status", "delivered"),))),
+        ("orders", "total", None, QuerySpec(filters=(Range("total", low="0.10"),))),
+        ("orders", "total", None, QuerySpec(filters=(Equals("total", "5.05"),))),
+        (
+            "posts",
+            "created_at",
+            Grouping.MONTH,
+            QuerySpec(filters=(Range("created_at", low="2026-01-02T00:00:00+00:00"),)),
+        ),
+        ("posts", "created_at", Grouping.YEAR, QuerySpec(search="o")),
+        ("users", "is_active", None, QuerySpec(deleted=DeletedRows.INCLUDE)),
+    ],
+)
+async def test_a_drill_down_shows_exactly_the_rows_counted(
+    seeded: Database, entity: str, column: str, grouping: Grouping | None, spec: QuerySpec
+) -> None:
+    table = await insights.frequencies(seeded, entity, spec, column, grouping)
+
+    assert table.items
+    for item in table.items:
+        narrowed = insights.drill_down(spec, entity, item.filter)
+        assert [f.column for f in narrowed.filters].count(column) == 1
+        assert await rows_shown(seeded, entity, narrowed) == item.count

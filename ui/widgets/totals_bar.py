@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
 
 import shiboken6
 from PySide6.QtCore import QLocale, Qt, QTimer, Signal
@@ -24,14 +23,13 @@ from app.services.errors import RecordsDeskError
 from app.services.insights import ColumnTotals, Totals
 from app.services.records import RecordService
 from ui.exporting import selection_key_ranges
-from ui.formatting import format_money, with_locale_separators
+from ui.formatting import number_text
 from ui.record_table_model import RecordTableModel, ResultChangedError
 from ui.tasks import spawn
 
 # A view that changes again within this long (typing, scrolling a selection) is not
 # added up in between.
 SETTLE_MS = 250
-CENT = Decimal("0.01")
 
 
 class TotalsBar(QWidget):
@@ -234,12 +232,3 @@ def totals_text(entity: EntityInfo, totals: Totals, locale: QLocale | None = Non
             f"max {number_text(figures.maximum, money, used)}"
         )
     return " · ".join(parts)
-
-
-def number_text(value: Decimal, two_places: bool, locale: QLocale | None = None) -> str:
-    """Exact digits with the locale's separators: money (and averages) to the cent, whole
-    numbers whole; never through a float."""
-    if two_places:
-        # Half up, as a spreadsheet rounds: an average of 2.625 reads 2.63.
-        return format_money(value.quantize(CENT, rounding=ROUND_HALF_UP), locale)
-    return with_locale_separators(f"{value:,}", locale)
