@@ -115,6 +115,8 @@ def default_columns(entity: EntityInfo) -> tuple[str, ...]:
 
 class BrowseWindow(QMainWindow):
     closed = Signal()
+    # The view (its query) changed: the name of the kind of record it shows.
+    view_changed = Signal(str)
     # The export dialog (an ExportDialog), as it opens.
     export_dialog_shown = Signal(object)
     # How an export ended: its ExportResult, or None (cancelled, refused or failed).
@@ -422,6 +424,7 @@ class BrowseWindow(QMainWindow):
         self.update_status()
         for dialog in self.frequency_dialogs:
             dialog.follow(view.spec)
+        self.view_changed.emit(view.entity)
 
     def _show_controls(self, view: ViewState, labels: FilterLabels | None) -> None:
         assert self.filter_bar is not None
@@ -699,6 +702,11 @@ class BrowseWindow(QMainWindow):
         """Put the main window's ``action`` (Connections…) in this window's File menu, with
         its shortcut working here too."""
         self.file_menu.insertAction(self._connections_place, action)
+        self.addAction(action)
+
+    def offer_in_view_menu(self, action: QAction) -> None:
+        """Put the main window's ``action`` (Insights…) in this window's View menu."""
+        self.view_menu.addAction(action)
         self.addAction(action)
 
     def show_connection(self, look: ConnectionLook, *, rerun: bool = True) -> None:

@@ -44,6 +44,7 @@ ACTION_ICONS: Final = frozenset(
         "edit",
         "export",
         "forward",
+        "insights",
         "load-demo-data",
         "new",
         "open",

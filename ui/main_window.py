@@ -38,6 +38,7 @@ from ui.dialogs.about_dialog import AboutDialog
 from ui.dialogs.connections_dialog import ConnectionsDialog
 from ui.first_run import EmptyDatabasePanel, database_file_dialog, demo_data_summary
 from ui.icons import set_action_icon
+from ui.insights_window import InsightsWindow
 from ui.messages import finished, warning_box
 from ui.preferences import DateStyle, display_preferences
 from ui.progress import Progress, with_progress
@@ -155,6 +156,13 @@ class MainWindow(QMainWindow):
         self.connections_action.setShortcut(QKeySequence("Ctrl+,"))
         self.connections_action.setToolTip("Saved connections: choose, add or change (Ctrl+,)")
         self.connections_action.triggered.connect(self.show_connections)
+        self.insights_action = QAction("&Insights…", self)
+        self.insights_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.insights_action.setToolTip(
+            "Orders by status, posts per author, sales per month… over your views (Ctrl+I)"
+        )
+        self.insights_action.triggered.connect(self.show_insights)
+        self.insights_window: InsightsWindow | None = None
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.refresh_action)
@@ -193,6 +201,8 @@ class MainWindow(QMainWindow):
         # Records made, trashed or restored in any window change the counts.
         record_changes().moved.connect(lambda _counts: self.refresh_counts())
         view_menu.addAction(self.system_dates_action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.insights_action)
         self.addAction(self.open_action)
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main")
@@ -200,6 +210,7 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.open_action)
         toolbar.addAction(self.refresh_action)
         toolbar.addAction(self.connections_action)
+        toolbar.addAction(self.insights_action)
 
         help_menu = self.menuBar().addMenu("&Help")
         about_action = QAction("&About Records Desk", self)
@@ -209,6 +220,7 @@ class MainWindow(QMainWindow):
         set_action_icon(self.refresh_action, "refresh")
         set_action_icon(self.open_database_action, "open-database")
         set_action_icon(self.connections_action, "connections")
+        set_action_icon(self.insights_action, "insights")
         set_action_icon(self.load_demo_action, "load-demo-data")
         set_action_icon(about_action, "about")
 
@@ -328,6 +340,8 @@ class MainWindow(QMainWindow):
         self._show_connection()
         for window in self.browse_windows:
             window.show_connection(self.look)
+        if self.insights_window is not None:
+            self.insights_window.show_connection(self.look)
         self.refresh_counts()
         self._remember(opened.settings)
         disposal = spawn(self._dispose_later(old), name="dispose the previous engine")
@@ -421,8 +435,10 @@ class MainWindow(QMainWindow):
         entity = next(e for e in self.entities if e.name == entity_name)
         window = BrowseWindow(self.records, entity, self.window_state, spec=spec, look=self.look)
         window.offer(self.connections_action)
+        window.offer_in_view_menu(self.insights_action)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.closed.connect(lambda: self._forget(window))
+        window.view_changed.connect(self.on_browse_window_view_changed)
         self.browse_windows.append(window)
         window.show()
         return window
@@ -430,6 +446,37 @@ class MainWindow(QMainWindow):
     def _forget(self, window: BrowseWindow) -> None:
         if window in self.browse_windows:
             self.browse_windows.remove(window)
+            self.on_browse_window_view_changed(window.entity.name)
+
+    # -- insights ----------------------------------------------------------------------------
+
+    def show_insights(self) -> InsightsWindow:
+        """The Insights window of this database (one for all browse windows)."""
+        if self.insights_window is None:
+            self.insights_window = InsightsWindow(
+                self.records, self.current_views, self.window_state, self.look
+            )
+            self.insights_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            self.insights_window.closed.connect(self._forget_insights)
+        self.insights_window.show()
+        self.insights_window.raise_()
+        self.insights_window.activateWindow()
+        return self.insights_window
+
+    def _forget_insights(self) -> None:
+        self.insights_window = None
+
+    def current_views(self) -> dict[str, QuerySpec]:
+        """What the browse windows show, by kind (the one opened last, of several)."""
+        return {
+            window.entity.name: window.view.spec
+            for window in self.browse_windows
+            if window.model is not None
+        }
+
+    def on_browse_window_view_changed(self, entity: str) -> None:
+        if self.insights_window is not None:
+            self.insights_window.views_changed(entity)
 
     def on_entity_table_double_clicked(self, *_: Any) -> None:
         self.on_open_action_triggered()
@@ -549,6 +596,8 @@ class MainWindow(QMainWindow):
             self.hide()
             for window in list(self.browse_windows):
                 window.close()
+            if self.insights_window is not None:
+                self.insights_window.close()
             if self._count_task is not None and not self._count_task.done():
                 self._count_task.cancel()
             if self.connections_dialog is not None:

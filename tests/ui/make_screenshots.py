@@ -30,6 +30,7 @@ from app.services.records import RecordService
 from app.services.seeding import SeedOptions, seed_demo_data
 from tests.keyrings import MemoryKeyring
 from tests.ui.conftest import wait_for, wait_until
+from ui.browse_window import BrowseWindow
 from ui.dialogs.connections_dialog import ConnectionsDialog
 from ui.dialogs.export_dialog import ExportDialog
 from ui.dialogs.record_form import RecordFormDialog
@@ -68,7 +69,11 @@ async def render(folder: Path) -> None:
     await wait_until(model.rows_loaded, lambda: model.is_loaded(0))
     window.table.selectRow(2)
     window.update_status()
+    footer = window.totals_bar
+    await wait_until(footer.calculated, lambda: footer.view_label.text()[:1].isdigit())
+    await wait_until(footer.calculated, lambda: footer.selection_label.text()[-1:].isdigit())
     window.grab().save(str(SCREENSHOTS / "browse-window.png"))
+    await render_insights(main, window)
 
     window.select_rows(2, 41)
     dialog = ExportDialog(
@@ -85,6 +90,22 @@ async def render(folder: Path) -> None:
     main.close()  # disposes the engine once its work has ended
     await wait_for(main.closed)
     await render_connections()
+
+
+async def render_insights(main: MainWindow, orders: BrowseWindow) -> None:
+    """A frequency table with its description, and the Insights window's orders per month."""
+    frequency = orders.open_frequency("total")
+    await wait_until(frequency.calculated, lambda: frequency.status_label.text()[:1].isdigit())
+    frequency.resize(760, 440)
+    frequency.grab().save(str(SCREENSHOTS / "frequency.png"))
+    frequency.reject()
+    insights = main.show_insights()
+    insights.resize(980, 520)
+    panel = next(panel for panel in insights.panels if panel.kind.title == "Orders per month")
+    insights.tabs.setCurrentWidget(panel)
+    await wait_until(panel.calculated, lambda: panel.report is not None and panel.task is None)
+    insights.grab().save(str(SCREENSHOTS / "insights.png"))
+    insights.close()
 
 
 async def render_editing(main: MainWindow, records: RecordService) -> None:

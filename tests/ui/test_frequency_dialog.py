@@ -5,6 +5,7 @@ the view, Cancel, and a double-click narrowing the window to exactly the rows co
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import Qt
@@ -19,7 +20,7 @@ from tests.services.test_insights import seed
 from tests.ui.conftest import wait_for, wait_until
 from tests.ui.test_browse_window import settled
 from ui.browse_window import BrowseWindow
-from ui.dialogs.frequency_dialog import FrequencyDialog
+from ui.dialogs.frequency_dialog import FrequencyDialog, percent_text
 from ui.window_state import WindowState
 
 
@@ -209,3 +210,9 @@ def test_cancel_stops_the_counting_and_a_new_view_counts_again(
         await settled(window)
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_percents_read_to_one_decimal_and_a_sliver_is_not_zero() -> None:
+    assert percent_text(Decimal("47.619")) == "47.6 %"
+    assert percent_text(Decimal("0.045")) == "< 0.1 %"
+    assert percent_text(Decimal(0)) == "0.0 %"

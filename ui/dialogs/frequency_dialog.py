@@ -254,9 +254,7 @@ class FrequencyDialog(QDialog):
             self.table.setItem(place, 0, value)
             self.table.setItem(place, 1, _number_item(locale.toString(count)))
             percent = found.percent(count)
-            self.table.setItem(
-                place, 2, _number_item(f"{with_locale_separators(f'{percent:.1f}')} %")
-            )
+            self.table.setItem(place, 2, _number_item(percent_text(percent)))
             bar = QTableWidgetItem()
             bar.setData(SHARE_ROLE, count / largest if largest else 0.0)
             bar.setData(Qt.ItemDataRole.AccessibleTextRole, f"{percent:.0f} percent")
@@ -300,6 +298,13 @@ class FrequencyDialog(QDialog):
         drill = item.data(FILTER_ROLE)
         if drill is not None:
             self.drill_down.emit(drill, item.text())
+
+
+def percent_text(percent: Decimal) -> str:
+    """``47.6 %``; a share too small to show at one decimal is ``< 0.1 %``, not nothing."""
+    if 0 < percent < Decimal("0.05"):
+        return f"< {with_locale_separators('0.1')} %"
+    return f"{with_locale_separators(f'{percent:.1f}')} %"
 
 
 def _number_item(text: str) -> QTableWidgetItem:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import shiboken6
 from PySide6.QtCore import QLocale, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from app.query import KeyRange, QuerySpec
 from app.services import insights
@@ -55,11 +55,14 @@ class TotalsBar(QWidget):
         self.stop_button.setToolTip("Stop adding up (the query stops in the database)")
         self.stop_button.clicked.connect(self.on_stop_button_clicked)
         self.stop_button.hide()
+        labels = QVBoxLayout()
+        labels.setSpacing(0)
+        labels.addWidget(self.view_label)
+        labels.addWidget(self.selection_label)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 0, 2, 0)
-        layout.addWidget(self.view_label, 1)
-        layout.addWidget(self.selection_label, 1)
-        layout.addWidget(self.stop_button)
+        layout.addLayout(labels, 1)
+        layout.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignTop)
         self._view_timer = self._timer(self._start_view_totals)
         self._selection_timer = self._timer(self._start_selection_totals)
         self._view_task: asyncio.Task[None] | None = None

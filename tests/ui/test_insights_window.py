@@ -1,0 +1,261 @@
+"""The Insights window: each report's table and chart over the seeded database, following
+the browse windows' views, its parameters, Cancel, and the CSV and PNG it saves — on both
+engines."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog
+from pytestqt.qtbot import QtBot
+
+from app.core.database import Database
+from app.query import DeletedRows, Equals, QuerySpec
+from app.services.records import RecordService
+from tests.services.test_insights import seed
+from tests.ui.conftest import drain, wait_for, wait_until
+from tests.ui.test_browse_window import settled
+from ui.connection_look import ConnectionLook
+from ui.insights_window import InsightsWindow, ReportPanel, follows_text
+from ui.main_window import MainWindow
+from ui.window_state import WindowState
+
+
+@pytest.fixture
+def seeded(qt_loop: asyncio.AbstractEventLoop, ui_database: Database) -> Database:
+    qt_loop.run_until_complete(seed(ui_database))
+    return ui_database
+
+
+@pytest.fixture
+def insights_windows(qt_loop: asyncio.AbstractEventLoop) -> Iterator[list[InsightsWindow]]:
+    opened: list[InsightsWindow] = []
+    yield opened
+    for window in opened:
+        window.close()
+    drain(qt_loop)
+
+
+def open_insights(
+    database: Database,
+    opened: list[InsightsWindow],
+    qtbot: QtBot,
+    views: dict[str, QuerySpec] | None = None,
+) -> InsightsWindow:
+    records = RecordService(database)
+    window = InsightsWindow(
+        records, lambda: dict(views or {}), WindowState(), ConnectionLook.of(None, database)
+    )
+    qtbot.addWidget(window)
+    opened.append(window)
+    return window
+
+
+def table_of(panel: ReportPanel) -> list[tuple[str, ...]]:
+    model = panel.table.model()
+    return [
+        tuple(model.index(row, column).data() for column in range(model.columnCount()))
+        for row in range(model.rowCount())
+    ]
+
+
+def panel_of(window: InsightsWindow, title: str) -> ReportPanel:
+    (panel,) = [panel for panel in window.panels if panel.kind.title == title]
+    return panel
+
+
+async def shown(window: InsightsWindow, title: str) -> ReportPanel:
+    """Switch to the report ``title`` and wait until it is calculated."""
+    panel = panel_of(window, title)
+    waiting = asyncio.ensure_future(wait_for(panel.calculated))
+    await asyncio.sleep(0)
+    window.tabs.setCurrentWidget(panel)
+    await waiting
+    return panel
+
+
+def test_every_report_shows_its_table_and_chart(
+    qt_loop: asyncio.AbstractEventLoop,
+    seeded: Database,
+    insights_windows: list[InsightsWindow],
+    qtbot: QtBot,
+) -> None:
+    async def scenario() -> None:
+        window = open_insights(seeded, insights_windows, qtbot)
+        first = panel_of(window, "Orders by status")
+        waiting = asyncio.ensure_future(wait_for(first.calculated))
+        window.show()
+        await waiting
+        assert table_of(first) == [
+            ("delivered", "2", "10.30"),
+            ("pending", "1", "5.05"),
+            ("shipped", "1", "0.00"),
+        ]
+        assert first.follows_label.text() == "Over all live orders."
+        assert first.chart.labels == ["delivered", "pending", "shipped"]
+        assert first.chart.texts == ["2", "1", "1"]
+        assert first.status_label.text() == "3 rows"
+
+        users = await shown(window, "Active and inactive users")
+        assert table_of(users) == [("Active", "2"), ("Inactive", "1")]
+
+        months = await shown(window, "Orders per month")
+        assert table_of(months) == [("2026-01", "2", "10.30"), ("2026-02", "2", "5.05")]
+        assert months.chart.texts == ["10.30", "5.05"]
+
+        balances = await shown(window, "Balance distribution")
+        assert table_of(balances) == [("0.00 to under 20.00", "3"), ("140.00 to 160.00", "1")]
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_the_threshold_and_the_date_are_the_analysts(
+    qt_loop: asyncio.AbstractEventLoop,
+    seeded: Database,
+    insights_windows: list[InsightsWindow],
+    qtbot: QtBot,
+) -> None:
+    async def scenario() -> None:
+        window = open_insights(seeded, insights_windows, qtbot)
+        window.show()
+        await wait_for(window.current.calculated)
+
+        authors = await shown(window, "Posts per author")
+        assert table_of(authors) == []  # nobody has more than 5
+        authors.more_than_box.setValue(0)
+        authors.more_than_box.editingFinished.emit()
+        await wait_for(authors.calculated)
+        assert [line[0] for line in table_of(authors)] == ["Ada", "Bob", "Cy"]
+
+        since = await shown(window, "Users who posted since")
+        since.since_edit.setDate(since.since_edit.date().fromString("2026-01-02", "yyyy-MM-dd"))
+        since.since_edit.editingFinished.emit()
+        await wait_for(since.calculated)
+        assert [line[:3] for line in table_of(since)] == [
+            ("Ada", "ada@example.org", "2"),
+            ("Bob", "bob@example.org", "1"),
+        ]
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_reports_follow_the_views_they_count(
+    qt_loop: asyncio.AbstractEventLoop,
+    seeded: Database,
+    insights_windows: list[InsightsWindow],
+    qtbot: QtBot,
+) -> None:
+    async def scenario() -> None:
+        views = {"orders": QuerySpec(search="", deleted=DeletedRows.INCLUDE)}
+        window = open_insights(seeded, insights_windows, qtbot, views)
+        first = window.current
+        waiting = asyncio.ensure_future(wait_for(first.calculated))
+        window.show()
+        await waiting
+
+        assert table_of(first)[0] == ("delivered", "3", "1,010.29")
+        assert first.follows_label.text() == (
+            "Over the view of your Orders window (deleted rows included)."
+        )
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_the_table_exports_to_csv_and_the_chart_to_png(
+    qt_loop: asyncio.AbstractEventLoop,
+    seeded: Database,
+    insights_windows: list[InsightsWindow],
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def scenario() -> None:
+        window = open_insights(seeded, insights_windows, qtbot)
+        panel = window.current
+        waiting = asyncio.ensure_future(wait_for(panel.calculated))
+        window.show()
+        await waiting
+
+        assert await panel.export_to(tmp_path / "status.csv")
+        assert (tmp_path / "status.csv").read_bytes() == (
+            b"Status,Orders,Value\r\ndelivered,2,10.30\r\npending,1,5.05\r\nshipped,1,0.00\r\n"
+        )
+        assert panel.status_label.text() == "Exported 3 rows to status.csv"
+
+        chosen = tmp_path / "status-chart"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args, **_kw: (str(chosen), ""))
+        panel.save_chart_button.click()
+        picture = QImage(str(chosen.with_suffix(".png")))
+        assert not picture.isNull()
+        assert picture.width() >= panel.chart.minimumWidth()
+
+        refused = tmp_path / "missing-folder" / "chart.png"
+        assert not panel.save_chart_to(refused)
+        assert "could not be saved" in panel.status_label.text()
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_cancel_stops_a_report(
+    qt_loop: asyncio.AbstractEventLoop,
+    seeded: Database,
+    insights_windows: list[InsightsWindow],
+    qtbot: QtBot,
+) -> None:
+    async def scenario() -> None:
+        window = open_insights(seeded, insights_windows, qtbot)
+        window.show()
+        panel = window.current
+        assert panel.cancel_button.isVisible()
+
+        panel.cancel_button.click()
+
+        assert panel.status_label.text() == "Cancelled; Refresh calculates again."
+        assert panel.task is None
+        panel.refresh_button.click()
+        await wait_for(panel.calculated)
+        assert panel.status_label.text() == "3 rows"
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_ctrl_i_opens_one_insights_window_that_follows_the_browse_windows(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        main = MainWindow("test database", RecordService(seeded))
+        qtbot.addWidget(main)
+        main.show()
+        orders = main.open_browser("orders")
+        await settled(orders)
+        assert main.insights_action in orders.view_menu.actions()
+
+        insights = main.show_insights()
+        assert main.show_insights() is insights
+        panel = insights.current
+        await wait_until(panel.calculated, lambda: panel.task is None)
+        assert insights.windowTitle().startswith("Insights — ")
+        assert len(table_of(panel)) == 3
+
+        view = orders.view
+        orders.set_view(type(view)(view.entity, QuerySpec(filters=(Equals("status", "pending"),))))
+        await wait_until(panel.calculated, lambda: table_of(panel) == [("pending", "1", "5.05")])
+        assert "1 filter" in panel.follows_label.text()
+
+        orders.close()
+        await wait_until(panel.calculated, lambda: len(table_of(panel)) == 3)
+        main.close()
+        assert main.insights_window is None
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_the_words_for_what_a_report_follows() -> None:
+    views = {"posts": QuerySpec(search="pen", filters=(Equals("author_id", 1),))}
+    assert follows_text(("posts", "users"), views) == (
+        "Over the view of your Posts window (search “pen”, 1 filter) and all live users."
+    )

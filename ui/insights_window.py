@@ -1,0 +1,419 @@
+"""The Insights window (one per database, View → Insights…, Ctrl+I): the seed's aggregate
+questions a click away, each as a table and a bar chart over the views the analyst has
+open (an Orders window's search and filters narrow the order reports; with none open, a
+report counts every live record).
+
+Each report runs in the background with Cancel (stopped in the database too) and runs
+again when a view it follows changes, or the connection does; its table exports to CSV
+through the export code and its chart saves as a PNG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QDate, QLocale, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.database import Database
+from app.query import QuerySpec
+from app.services import catalog
+from app.services import insight_reports as reports
+from app.services.errors import RecordsDeskError
+from app.services.export import export_table
+from app.services.insight_reports import Report, Views
+from app.services.records import RecordService
+from ui.connection_look import ConnectionLook
+from ui.export_settings import ExportSettings
+from ui.formatting import number_text
+from ui.tasks import spawn
+from ui.widgets.bar_chart import BarChart
+from ui.window_state import WindowState
+
+GEOMETRY_KEY = "insights"
+# The threshold and the date a report opens with: the seed's "more than N posts" and "who
+# posted lately".
+DEFAULT_MORE_THAN = 5
+DEFAULT_SINCE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    title: str
+    # The kinds of record whose views narrow it.
+    follows: tuple[str, ...]
+    run: Callable[[Database, Views, ReportPanel], Awaitable[Report]]
+
+
+class ReportPanel(QWidget):
+    """One report: what it follows, its parameter, its table and chart, and its buttons."""
+
+    # The report was shown, or why not (tests wait on it).
+    calculated = Signal()
+
+    def __init__(self, kind: ReportKind, window: InsightsWindow) -> None:
+        super().__init__(window)
+        self.kind = kind
+        self.window_ = window
+        self.report: Report | None = None
+        self.task: asyncio.Task[None] | None = None
+        # Runs again when next shown: a view it follows, or the database, changed.
+        self.stale = True
+        self.setAccessibleName(kind.title)
+
+        self.follows_label = QLabel(self)
+        self.follows_label.setAccessibleName("Follows")
+        self.follows_label.setWordWrap(True)
+        self.more_than_box = QSpinBox(self)
+        self.more_than_box.setRange(0, 1_000_000)
+        self.more_than_box.setValue(DEFAULT_MORE_THAN)
+        self.more_than_box.setPrefix("more than ")
+        self.more_than_box.setSuffix(" posts")
+        self.more_than_box.setAccessibleName("More than")
+        self.more_than_box.editingFinished.connect(self.run)
+        self.more_than_box.setVisible(kind.title == "Posts per author")
+        self.since_edit = QDateEdit(self)
+        self.since_edit.setCalendarPopup(True)
+        self.since_edit.setDisplayFormat("yyyy-MM-dd")
+        self.since_edit.setDate(QDate.currentDate().addDays(-DEFAULT_SINCE_DAYS))
+        self.since_edit.setAccessibleName("Since")
+        self.since_edit.setToolTip("Posts created on or after this day (UTC)")
+        self.since_edit.editingFinished.connect(self.run)
+        self.since_edit.setVisible(kind.title == "Users who posted since")
+
+        self.table = QTableWidget(0, 0, self)
+        self.table.setAccessibleName(f"{kind.title} table")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.chart = BarChart(self)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.chart)
+        splitter.setSizes([420, 420])
+
+        self.status_label = QLabel(self)
+        self.status_label.setAccessibleName("Report status")
+        self.cancel_button = self._button("Cancel", self.cancel)
+        self.cancel_button.hide()
+        self.refresh_button = self._button("Refresh", self.run)
+        self.export_button = self._button("Export CSV…", self.on_export_button_clicked)
+        self.save_chart_button = self._button("Save chart…", self.on_save_chart_button_clicked)
+        self.export_button.setEnabled(False)
+        self.save_chart_button.setEnabled(False)
+
+        top = QHBoxLayout()
+        top.addWidget(self.follows_label, 1)
+        top.addWidget(self.more_than_box)
+        top.addWidget(self.since_edit)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status_label, 1)
+        for button in (
+            self.cancel_button,
+            self.refresh_button,
+            self.export_button,
+            self.save_chart_button,
+        ):
+            bottom.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+
+    def _button(self, text: str, slot: Any) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setAccessibleName(text)
+        button.clicked.connect(slot)
+        return button
+
+    # -- running -----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.cancel(quietly=True)
+        self.stale = False
+        views = {
+            kind: spec for kind, spec in self.window_.views().items() if kind in self.kind.follows
+        }
+        self.follows_label.setText(follows_text(self.kind.follows, views))
+        self.status_label.setText("Calculating…")
+        self.cancel_button.show()
+        self.task = spawn(self._compute(views), name=f"insight {self.kind.title}")
+
+    async def _compute(self, views: Views) -> None:
+        database = self.window_.records.database
+        try:
+            report = await self.kind.run(database, views, self)
+        except RecordsDeskError as error:
+            if shiboken6.isValid(self):
+                self.status_label.setText(f"Not calculated: {error}")
+                self._ended()
+            return
+        if not shiboken6.isValid(self):
+            return
+        self.report = report
+        self._show(report)
+        self._ended()
+
+    def _ended(self) -> None:
+        self.task = None
+        self.cancel_button.hide()
+        self.calculated.emit()
+
+    def cancel(self, *, quietly: bool = False) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            if not quietly:
+                self.status_label.setText("Cancelled; Refresh calculates again.")
+                self.calculated.emit()
+        self.task = None
+        self.cancel_button.hide()
+
+    def _show(self, report: Report) -> None:
+        locale = QLocale()
+        self.table.clear()
+        self.table.setColumnCount(len(report.headings))
+        self.table.setHorizontalHeaderLabels(list(report.headings))
+        self.table.setRowCount(len(report.rows))
+        for row, values in enumerate(report.rows):
+            for column, value in enumerate(values):
+                item = QTableWidgetItem(cell_text(value, locale))
+                if isinstance(value, int | Decimal):
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()  # at most REPORT_ROWS rows: cheap
+        chart = report.chart_column
+        self.chart.show_bars(
+            f"{report.title} — {report.headings[chart].lower()}",
+            [cell_text(values[0], locale) for values in report.rows],
+            [values[chart] for values in report.rows],
+            [cell_text(values[chart], locale) for values in report.rows],
+        )
+        count = len(report.rows)
+        text = f"{locale.toString(count)} {'row' if count == 1 else 'rows'}"
+        if report.cut:
+            first = locale.toString(reports.REPORT_ROWS)
+            text += f" (the first {first}; narrow the views for the rest)"
+        self.status_label.setText(text)
+        self.export_button.setEnabled(True)
+        self.save_chart_button.setEnabled(True)
+
+    # -- saving ------------------------------------------------------------------------------
+
+    def on_export_button_clicked(self) -> None:
+        path = self._choose_file("Export the table", "csv", "CSV files (*.csv)")
+        if path is not None:
+            spawn(self.export_to(path), name=f"export insight {self.kind.title}")
+
+    async def export_to(self, path: Path) -> bool:
+        """Write the table as the CSV export writes rows, with the user's CSV options."""
+        if self.report is None:
+            return False
+        settings = ExportSettings()
+        try:
+            result = await export_table(
+                self.report.headings, self.report.rows, settings.options(), path
+            )
+        except RecordsDeskError as error:
+            self.status_label.setText(f"Nothing was exported: {error}")
+            return False
+        settings.set_folder(path.parent)
+        self.status_label.setText(f"Exported {QLocale().toString(result.rows)} rows to {path.name}")
+        return True
+
+    def on_save_chart_button_clicked(self) -> None:
+        path = self._choose_file("Save the chart", "png", "PNG images (*.png)")
+        if path is not None:
+            self.save_chart_to(path)
+
+    def save_chart_to(self, path: Path) -> bool:
+        if not self.chart.save_png(path):
+            self.status_label.setText(f"The chart could not be saved to {path}: check the folder.")
+            return False
+        ExportSettings().set_folder(path.parent)
+        self.status_label.setText(f"Saved the chart to {path.name}")
+        return True
+
+    def _choose_file(self, title: str, suffix: str, kinds: str) -> Path | None:
+        name = f"{self.kind.title.lower().replace(' ', '-')}-{datetime.now().date().isoformat()}"
+        start = ExportSettings().folder() / f"{name}.{suffix}"
+        chosen, _ = QFileDialog.getSaveFileName(self, title, str(start), kinds)
+        if not chosen:
+            return None
+        path = Path(chosen)
+        return path if path.suffix else path.with_suffix(f".{suffix}")
+
+
+def _since(panel: ReportPanel) -> datetime:
+    day = panel.since_edit.date()
+    return datetime(day.year(), day.month(), day.day(), tzinfo=UTC)
+
+
+KINDS = (
+    ReportKind("Orders by status", ("orders",), lambda db, v, _p: reports.orders_by_status(db, v)),
+    ReportKind(
+        "Active and inactive users", ("users",), lambda db, v, _p: reports.users_by_activity(db, v)
+    ),
+    ReportKind(
+        "Posts per author",
+        ("posts", "users"),
+        lambda db, v, p: reports.posts_per_author(db, v, p.more_than_box.value()),
+    ),
+    ReportKind(
+        "Users who posted since",
+        ("posts", "users"),
+        lambda db, v, p: reports.users_who_posted_since(db, v, _since(p)),
+    ),
+    ReportKind("Orders per month", ("orders",), lambda db, v, _p: reports.orders_per_month(db, v)),
+    ReportKind(
+        "Balance distribution", ("accounts",), lambda db, v, _p: reports.balance_distribution(db, v)
+    ),
+)
+
+
+class InsightsWindow(QWidget):
+    closed = Signal()
+
+    def __init__(
+        self,
+        records: RecordService,
+        views: Callable[[], Views],
+        window_state: WindowState,
+        look: ConnectionLook,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.records = records
+        self.views = views
+        self.window_state = window_state
+        self.look = look
+        self.setAccessibleName("Insights")
+        self.tabs = QTabWidget(self)
+        self.tabs.setAccessibleName("Reports")
+        self.panels = [ReportPanel(kind, self) for kind in KINDS]
+        for panel in self.panels:
+            self.tabs.addTab(panel, panel.kind.title)
+        self.tabs.currentChanged.connect(self.on_tabs_current_changed)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        self.refresh_action = QAction("Refresh", self)
+        self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.refresh_action.triggered.connect(self.refresh)
+        self.addAction(self.refresh_action)
+        close_action = QAction("Close", self)
+        close_action.setShortcut(QKeySequence.StandardKey.Close)
+        close_action.triggered.connect(self.close)
+        self.addAction(close_action)
+        self._show_title()
+        geometry = window_state.geometry(GEOMETRY_KEY)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(960, 560)
+
+    @property
+    def current(self) -> ReportPanel:
+        panel = self.tabs.currentWidget()
+        assert isinstance(panel, ReportPanel)
+        return panel
+
+    def _show_title(self) -> None:
+        self.setWindowTitle(f"Insights — {self.look.title} — Records Desk")
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        super().showEvent(event)
+        if self.current.stale:
+            self.current.run()
+
+    def on_tabs_current_changed(self, _index: int) -> None:
+        if self.current.stale and self.isVisible():
+            self.current.run()
+
+    def refresh(self) -> None:
+        self.current.run()
+
+    def views_changed(self, entity: str) -> None:
+        """A browse window's view of ``entity`` changed: the reports that follow it are
+        out of date (the one in view runs again now)."""
+        for panel in self.panels:
+            if entity in panel.kind.follows:
+                panel.stale = True
+        if self.isVisible() and self.current.stale:
+            self.current.run()
+
+    def show_connection(self, look: ConnectionLook) -> None:
+        """Another database: every report is out of date, the one in view runs again."""
+        self.look = look
+        self._show_title()
+        for panel in self.panels:
+            panel.cancel(quietly=True)
+            panel.stale = True
+        if self.isVisible():
+            self.current.run()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        for panel in self.panels:
+            panel.cancel(quietly=True)
+            panel.stale = True
+        self.window_state.set_geometry(GEOMETRY_KEY, self.saveGeometry())
+        self.window_state.sync()
+        super().closeEvent(event)
+        self.closed.emit()
+
+
+def follows_text(kinds: tuple[str, ...], views: Views) -> str:
+    """``Over the view of your Orders window: search "pen", 2 filters.`` or ``Over all
+    live orders (open a browse window of them to narrow it).``"""
+    parts = []
+    for kind in kinds:
+        label = catalog.entity(kind).label
+        spec = views.get(kind)
+        if spec is None:
+            parts.append(f"all live {label.lower()}")
+            continue
+        parts.append(f"the view of your {label} window ({spec_text(spec)})")
+    return "Over " + " and ".join(parts) + "."
+
+
+def spec_text(spec: QuerySpec) -> str:
+    parts = []
+    if spec.search:
+        parts.append(f"search “{spec.search}”")
+    if spec.filters:
+        parts.append(f"{len(spec.filters)} {'filter' if len(spec.filters) == 1 else 'filters'}")
+    if spec.deleted.value != "exclude":
+        parts.append("deleted rows " + ("only" if spec.deleted.value == "only" else "included"))
+    return ", ".join(parts) or "everything in it"
+
+
+def cell_text(value: Any, locale: QLocale) -> str:
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int):
+        return locale.toString(value)
+    if isinstance(value, Decimal):
+        return number_text(value, True, locale)
+    return "" if value is None else str(value)
