@@ -1286,12 +1286,12 @@ class BrowseWindow(QMainWindow):
             # Its progress and its result had only this window to show in; the partial
             # file goes, the target stays as it was.
             self.export_task.cancel()
-        self.totals_bar.stop()
         self._close_frequencies()
         if self.model is not None:
             self._save_entity_state()
             self.window_state.sync()
             self.model.close()
+        self.totals_bar.detach()
         super().closeEvent(event)
         self.closed.emit()
 

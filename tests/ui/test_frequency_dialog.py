@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core.database import Database
 from app.query import Equals, Filter, QuerySpec
-from app.services import catalog
+from app.services import catalog, insights
 from app.services.records import RecordService
 from tests.services.test_insights import seed
 from tests.ui.conftest import wait_for, wait_until
@@ -216,3 +216,35 @@ def test_percents_read_to_one_decimal_and_a_sliver_is_not_zero() -> None:
     assert percent_text(Decimal("47.619")) == "47.6 %"
     assert percent_text(Decimal("0.045")) == "< 0.1 %"
     assert percent_text(Decimal(0)) == "0.0 %"
+
+
+def test_the_long_tail_is_one_row_and_enter_drills_down_too(
+    qt_loop: asyncio.AbstractEventLoop,
+    seeded: Database,
+    windows: list[BrowseWindow],
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(insights, "TOP_GROUPS", 1)
+
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot, "orders")
+        await settled(window)
+        dialog = window.open_frequency("status")
+        await wait_for(dialog.calculated)
+        assert table_of(dialog) == [
+            ("delivered", "2", "50.0 %"),
+            ("Other (2 values)", "2", "50.0 %"),
+        ]
+
+        dialog.table.setFocus()
+        dialog.table.setCurrentCell(1, 0)
+        QTest.keyClick(dialog.table, Qt.Key.Key_Return)
+        assert not window.view.spec.filters  # "Other" is no one value
+
+        dialog.table.setCurrentCell(0, 0)
+        QTest.keyClick(dialog.table, Qt.Key.Key_Return)
+        assert window.view.spec.filters == (Equals("status", "delivered"),)
+        await settled(window)
+
+    qt_loop.run_until_complete(scenario())

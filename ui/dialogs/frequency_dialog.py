@@ -102,8 +102,11 @@ class FrequencyDialog(QDialog):
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(3, 140)
         self.table.setItemDelegateForColumn(3, ShareBar(self.table))
-        self.table.doubleClicked.connect(self.on_table_double_clicked)
-        self.table.setToolTip("Double-click a value to show its rows in the window")
+        # Enter as well as a double-click (activated covers both, as the platform has them).
+        self.table.activated.connect(self.on_table_activated)
+        self.table.setToolTip(
+            "Double-click a value (or press Enter) to show its rows in the window"
+        )
 
         self.status_label = QLabel(self)
         self.status_label.setAccessibleName("Frequency status")
@@ -184,7 +187,9 @@ class FrequencyDialog(QDialog):
     async def _show_frequencies(self, grouping: Grouping) -> None:
         database, name, spec = self.records.database, self.entity.name, self.spec
         try:
-            found = await insights.frequencies(database, name, spec, self.column.name, grouping)
+            found = await insights.frequencies(
+                database, name, spec, self.column.name, grouping, top=insights.TOP_GROUPS
+            )
         except RecordsDeskError as error:
             if shiboken6.isValid(self):
                 self.status_label.setText(f"Not counted: {error}")
@@ -244,7 +249,8 @@ class FrequencyDialog(QDialog):
             for item in found.items
         ]
         if found.other:
-            rows.append((f"Other ({found.groups - len(found.items):,} values)", found.other, None))
+            rare = QLocale().toString(found.groups - len(found.items))
+            rows.append((f"Other ({rare} values)", found.other, None))
         locale = QLocale()
         for place, (text, count, drill) in enumerate(rows):
             self.table.insertRow(place)
@@ -291,7 +297,7 @@ class FrequencyDialog(QDialog):
             return number_text(value, True)
         return with_locale_separators(f"{value:,}")
 
-    def on_table_double_clicked(self, index: QModelIndex) -> None:
+    def on_table_activated(self, index: QModelIndex) -> None:
         item = self.table.item(index.row(), 0)
         if item is None:
             return

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Sequence
 
 import shiboken6
-from PySide6.QtCore import QLocale, Qt, QTimer, Signal
+from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from app.query import KeyRange, QuerySpec
@@ -29,7 +29,7 @@ from ui.tasks import spawn
 
 # A view that changes again within this long (typing, scrolling a selection) is not
 # added up in between.
-SETTLE_MS = 250
+SETTLE_S = 0.25
 
 
 class TotalsBar(QWidget):
@@ -63,18 +63,9 @@ class TotalsBar(QWidget):
         layout.setContentsMargins(2, 0, 2, 0)
         layout.addLayout(labels, 1)
         layout.addWidget(self.stop_button, 0, Qt.AlignmentFlag.AlignTop)
-        self._view_timer = self._timer(self._start_view_totals)
-        self._selection_timer = self._timer(self._start_selection_totals)
         self._view_task: asyncio.Task[None] | None = None
         self._selection_task: asyncio.Task[None] | None = None
         self._selected: dict[str, list[tuple[int, int]]] = {}
-
-    def _timer(self, slot: object) -> QTimer:
-        timer = QTimer(self)
-        timer.setSingleShot(True)
-        timer.setInterval(SETTLE_MS)
-        timer.timeout.connect(slot)
-        return timer
 
     # -- what to add up ----------------------------------------------------------------------
 
@@ -87,14 +78,18 @@ class TotalsBar(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        if self.model is None:
+            return
         self._cancel(view=True)
         self.view_label.setText("Totals: adding up…")
-        self._view_timer.start()
+        self._start_view_totals()
 
     def select(self, rows_of_column: dict[str, list[tuple[int, int]]], rows: int) -> None:
         """Add up the selected cells: for each amount column, the blocks of rows (first,
         last) selected in it; ``rows``: how many rows the selection touches (0: none)."""
         self._cancel(selection=True)
+        if self.model is None:
+            return
         self._selected = rows_of_column
         if not rows_of_column:
             self.selection_label.setText(
@@ -104,14 +99,20 @@ class TotalsBar(QWidget):
             return
         self.selection_label.setText("Selected: adding up…")
         self.selection_label.show()
-        self._selection_timer.start()
+        self._start_selection_totals()
 
     def stop(self) -> None:
         self._cancel(view=True, selection=True)
 
+    def detach(self) -> None:
+        """The window closes: stop, and add up nothing more (a last reset of its rows
+        included)."""
+        self.stop()
+        self.model = None
+
     def on_stop_button_clicked(self) -> None:
-        view_running = self._running(self._view_task) or self._view_timer.isActive()
-        selection_running = self._running(self._selection_task) or self._selection_timer.isActive()
+        view_running = self._running(self._view_task)
+        selection_running = self._running(self._selection_task)
         self.stop()
         if view_running:
             self.view_label.setText("Totals stopped; Refresh adds up again.")
@@ -129,11 +130,11 @@ class TotalsBar(QWidget):
             self._add_up_view(model, model.entity, model.spec),
             name=f"totals of {model.entity.name}",
         )
-        self._update_stop()
 
     async def _add_up_view(
         self, model: RecordTableModel, entity: EntityInfo, spec: QuerySpec
     ) -> None:
+        await self._settle()
         try:
             found = await insights.totals(self.records.database, entity.name, spec)
         except RecordsDeskError as error:
@@ -141,7 +142,7 @@ class TotalsBar(QWidget):
         else:
             text = totals_text(entity, found)
         finally:
-            if shiboken6.isValid(self):
+            if shiboken6.isValid(self) and self._view_task is asyncio.current_task():
                 self._view_task = None
         if not shiboken6.isValid(self) or model is not self.model:
             return
@@ -156,7 +157,6 @@ class TotalsBar(QWidget):
             self._add_up_selection(self.model, dict(self._selected)),
             name=f"selection totals of {self.model.entity.name}",
         )
-        self._update_stop()
 
     async def _add_up_selection(
         self, model: RecordTableModel, rows_of_column: dict[str, list[tuple[int, int]]]
@@ -166,6 +166,7 @@ class TotalsBar(QWidget):
         by_rows: dict[tuple[tuple[int, int], ...], list[str]] = {}
         for column, selected in rows_of_column.items():
             by_rows.setdefault(tuple(selected), []).append(column)
+        await self._settle()
         found: list[ColumnTotals] = []
         rows_selected = 0
         try:
@@ -185,7 +186,7 @@ class TotalsBar(QWidget):
             found.sort(key=lambda totals: order.index(totals.column))
             text = "Selected " + totals_text(entity, Totals(rows_selected, tuple(found)))
         finally:
-            if shiboken6.isValid(self):
+            if shiboken6.isValid(self) and self._selection_task is asyncio.current_task():
                 self._selection_task = None
         if not shiboken6.isValid(self) or model is not self.model:
             return
@@ -194,22 +195,24 @@ class TotalsBar(QWidget):
         self.calculated.emit()
 
     def _cancel(self, *, view: bool = False, selection: bool = False) -> None:
-        if view:
-            self._view_timer.stop()
-            if self._view_task is not None:
-                self._view_task.cancel()
-                self._view_task = None
-        if selection:
-            self._selection_timer.stop()
-            if self._selection_task is not None:
-                self._selection_task.cancel()
-                self._selection_task = None
+        if view and self._view_task is not None:
+            self._view_task.cancel()
+            self._view_task = None
+        if selection and self._selection_task is not None:
+            self._selection_task.cancel()
+            self._selection_task = None
         self._update_stop()
 
+    async def _settle(self) -> None:
+        """Wait for the view to settle (more typing, a selection still being dragged
+        cancel this task meanwhile); then Stop is worth showing."""
+        await asyncio.sleep(SETTLE_S)
+        if shiboken6.isValid(self):
+            self.stop_button.show()
+
     def _update_stop(self) -> None:
-        self.stop_button.setVisible(
-            self._running(self._view_task) or self._running(self._selection_task)
-        )
+        if not (self._running(self._view_task) or self._running(self._selection_task)):
+            self.stop_button.hide()
 
     @staticmethod
     def _running(task: asyncio.Task[None] | None) -> bool:
