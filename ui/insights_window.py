@@ -38,7 +38,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.database import Database
 from app.query import QuerySpec
 from app.services import catalog
 from app.services import insight_reports as reports
@@ -65,7 +64,7 @@ class ReportKind:
     title: str
     # The kinds of record whose views narrow it.
     follows: tuple[str, ...]
-    run: Callable[[Database, Views, ReportPanel], Awaitable[Report]]
+    run: Callable[[RecordService, Views, ReportPanel], Awaitable[Report]]
 
 
 class ReportPanel(QWidget):
@@ -164,9 +163,8 @@ class ReportPanel(QWidget):
         self.task = spawn(self._compute(views), name=f"insight {self.kind.title}")
 
     async def _compute(self, views: Views) -> None:
-        database = self.window_.records.database
         try:
-            report = await self.kind.run(database, views, self)
+            report = await self.kind.run(self.window_.records, views, self)
         except RecordsDeskError as error:
             if shiboken6.isValid(self):
                 self.status_label.setText(f"Not calculated: {error}")
@@ -275,23 +273,31 @@ def _since(panel: ReportPanel) -> datetime:
 
 
 KINDS = (
-    ReportKind("Orders by status", ("orders",), lambda db, v, _p: reports.orders_by_status(db, v)),
     ReportKind(
-        "Active and inactive users", ("users",), lambda db, v, _p: reports.users_by_activity(db, v)
+        "Orders by status", ("orders",), lambda r, v, _p: reports.orders_by_status(r.database, v)
+    ),
+    ReportKind(
+        "Active and inactive users",
+        ("users",),
+        lambda r, v, _p: reports.users_by_activity(r.database, v),
     ),
     ReportKind(
         "Posts per author",
         ("posts", "users"),
-        lambda db, v, p: reports.posts_per_author(db, v, p.more_than_box.value()),
+        lambda r, v, p: reports.posts_per_author(r.database, v, p.more_than_box.value()),
     ),
     ReportKind(
         "Users who posted since",
         ("posts", "users"),
-        lambda db, v, p: reports.users_who_posted_since(db, v, _since(p)),
+        lambda r, v, p: reports.users_who_posted_since(r.database, v, _since(p)),
     ),
-    ReportKind("Orders per month", ("orders",), lambda db, v, _p: reports.orders_per_month(db, v)),
     ReportKind(
-        "Balance distribution", ("accounts",), lambda db, v, _p: reports.balance_distribution(db, v)
+        "Orders per month", ("orders",), lambda r, v, _p: reports.orders_per_month(r.database, v)
+    ),
+    ReportKind(
+        "Balance distribution",
+        ("accounts",),
+        lambda r, v, _p: reports.balance_distribution(r.database, v),
     ),
 )
 
