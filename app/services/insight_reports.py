@@ -17,7 +17,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, distinct, func, select, type_coerce
+from sqlalchemy import Select, func, select, type_coerce
 
 from app.core.database import Database
 from app.models import Order, OrderItem, Post, User
@@ -113,16 +113,26 @@ async def posts_per_author(database: Database, views: Views, more_than: int = 0)
     if more_than < 0:
         raise ValidationError("The number of posts must be 0 or more.")
     users, posts = User.__table__, Post.__table__
-    count = func.count(posts.c.id).label("posts")
-    statement = (
-        select(users.c.name, users.c.email, count)
-        .select_from(posts.join(users, posts.c.author_id == users.c.id))
-        .group_by(users.c.id, users.c.name, users.c.email)
-        .having(func.count(posts.c.id) > more_than)
-        .order_by(count.desc(), users.c.id)
-        .limit(REPORT_ROWS + 1)
-    )
-    rows, cut = _cut(await _viewed(database, statement, views, "posts", "users"))
+    async with unit_of_work(database) as session:
+        # The posts grouped by author first: only the authors past the threshold are
+        # joined to their users, not every post.
+        per_author = (
+            await REPOSITORIES["posts"](session).viewed(
+                select(posts.c.author_id, func.count().label("posts"))
+                .select_from(posts)
+                .group_by(posts.c.author_id)
+                .having(func.count() > more_than),
+                views.get("posts", QuerySpec()),
+            )
+        ).subquery("per_author")
+        statement = await REPOSITORIES["users"](session).viewed(
+            select(users.c.name, users.c.email, per_author.c.posts)
+            .select_from(users.join(per_author, per_author.c.author_id == users.c.id))
+            .order_by(per_author.c.posts.desc(), users.c.id)
+            .limit(REPORT_ROWS + 1),
+            views.get("users", QuerySpec()),
+        )
+        rows, cut = _cut(list((await session.execute(statement)).all()))
     return Report(
         f"Authors with more than {more_than:,} posts",
         ("Author", "Email", "Posts"),
@@ -172,14 +182,22 @@ async def orders_per_month(database: Database, views: Views) -> Report:
     orders, items = Order.__table__, OrderItem.__table__
     async with unit_of_work(database) as session:
         month = insights.group_key(orders.c.created_at, Grouping.MONTH, session, []).label("month")
-        value = func.sum(type_coerce(items.c.quantity * items.c.unit_price, Money()))
-        statement = await REPOSITORIES["orders"](session).viewed(
-            select(month, func.count(distinct(orders.c.id)), value)
-            .select_from(
-                orders.outerjoin(
-                    items, (items.c.order_id == orders.c.id) & items.c.deleted_at.is_(None)
-                )
+        # Each order's items added up first: the orders then join one row each, and
+        # need no DISTINCT to be counted once.
+        per_order = (
+            select(
+                items.c.order_id,
+                func.sum(type_coerce(items.c.quantity * items.c.unit_price, Money())).label(
+                    "value"
+                ),
             )
+            .where(items.c.deleted_at.is_(None))
+            .group_by(items.c.order_id)
+            .subquery("per_order")
+        )
+        statement = await REPOSITORIES["orders"](session).viewed(
+            select(month, func.count(), func.sum(per_order.c.value))
+            .select_from(orders.outerjoin(per_order, per_order.c.order_id == orders.c.id))
             .group_by(month)
             .order_by(month),
             views.get("orders", QuerySpec()),

@@ -10,7 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import argparse
 import sys
 
-from tests.perf import browse, export
+from tests.perf import browse, export, insights
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     export.add_arguments(export_parser)
     export_parser.set_defaults(run=export.run)
+    insights_parser = benchmarks.add_parser(
+        "insights",
+        help="totals, frequency tables, describe and the Insights reports over users and "
+        "their orders, posts and accounts: times, stalls, a cancel",
+    )
+    insights.add_arguments(insights_parser)
+    insights_parser.set_defaults(run=insights.run)
     arguments = parser.parse_args(argv)
     result: int = arguments.run(arguments)
     return result

@@ -55,14 +55,13 @@ from tests.perf.common import (
     prepare_blocking,
     rss_mb,
 )
+from tests.perf.heartbeat import Heartbeat
 from ui.browse_window import BrowseWindow
 from ui.main import freeze_startup_objects
 from ui.record_table_model import ANCHOR_STRIDE, PAGE_SIZE, CountState, RecordTableModel
 from ui.window_state import WindowState
 
 WINDOW_SIZE = (1000, 700)
-# The heartbeat's period: a gap much longer than this is the event loop being held.
-HEARTBEAT_MS = 2
 # Bounds a wait on a broken scenario; a healthy one ends as soon as its signal comes.
 WAIT_TIMEOUT_S = 120
 ENTITY = "users"
@@ -252,58 +251,6 @@ async def _native_postgres(dsn: str, term: str, repeat: int) -> dict[str, float]
 
 
 # -- the event loop's heartbeat and the service calls ----------------------------------------
-
-
-class Heartbeat:
-    """A QTimer ticking every HEARTBEAT_MS; the longest gap between ticks is the longest
-    time the event loop could not run anything (a stall the user feels). The main thread's
-    own CPU time in that gap tells work on the loop from waiting (the GIL, the OS)."""
-
-    def __init__(self) -> None:
-        self._timer = QTimer()
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.setInterval(HEARTBEAT_MS)
-        self._timer.timeout.connect(self._tick)
-        self._waiting: list[asyncio.Future[None]] = []
-        self._last = time.perf_counter()
-        self._last_cpu = time.thread_time()
-        self._longest = (0.0, 0.0)  # (wall, main-thread CPU) seconds
-
-    def start(self) -> None:
-        self.reset()
-        self._timer.start()
-
-    def stop(self) -> None:
-        self._timer.stop()
-
-    def _tick(self) -> None:
-        now, cpu = time.perf_counter(), time.thread_time()
-        if now - self._last > self._longest[0]:
-            self._longest = (now - self._last, cpu - self._last_cpu)
-        self._last, self._last_cpu = now, cpu
-        waiting, self._waiting = self._waiting, []
-        for ticked in waiting:
-            if not ticked.done():
-                ticked.set_result(None)
-
-    def reset(self) -> None:
-        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
-        self._longest = (0.0, 0.0)
-
-    def longest(self) -> tuple[float, float]:
-        """The longest gap since ``reset`` (counting the one still open) and the CPU the
-        main thread used in it."""
-        now, cpu = time.perf_counter(), time.thread_time()
-        if now - self._last > self._longest[0]:
-            return now - self._last, cpu - self._last_cpu
-        return self._longest
-
-    async def next_tick(self) -> None:
-        """Until the heartbeat has ticked: the loop has had a pass of its own, as it has
-        between two input events of a user."""
-        ticked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting.append(ticked)
-        await ticked
 
 
 @dataclass

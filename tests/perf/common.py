@@ -1,5 +1,5 @@
-"""What the benchmarks share: a seeded database per engine and size (made once, reused
-after), progress on stderr, the process's memory, and summary statistics."""
+"""What the benchmarks share: a seeded database per engine, size and layout (made once,
+reused after), progress on stderr, the process's memory, and summary statistics."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sqlite3
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +22,50 @@ from sqlalchemy.engine import URL
 from app.config import sqlite_url
 from app.core.database import Database
 from app.services import migrations
-from app.services.seeding import SeedOptions, seed_demo_data
+from app.services.seeding import TABLE_COLUMNS, SeedOptions, seed_demo_data
 from tests import postgres
 
 ENGINES = ("sqlite", "postgresql")
 # A bench database records that its seeding finished, and for how many users, in this table.
 MARKER_TABLE = "records_desk_bench"
-# The version of what a bench database holds; a different one is seeded again.
-SEED_LAYOUT = "users-only/1"
+
+
+@dataclass(frozen=True)
+class SeedLayout:
+    """What a bench database holds besides its users, and where it is kept."""
+
+    marker: str  # the version of what it holds; a database marked otherwise is seeded again
+    sqlite_stem: str  # the SQLite file is "<stem>-<users>.db" in the cache folder
+    postgres_prefix: str  # the PostgreSQL database is "<prefix><users>"
+    options: Callable[[int], SeedOptions]
+    tables: tuple[str, ...]  # what it fills (PostgreSQL's VACUUM ANALYZE after seeding)
+
+
+# Users alone: what browsing and exporting users need (fast to seed).
+USERS_ONLY = SeedLayout(
+    "users-only/1",
+    "browse",
+    "records_desk_bench_",
+    lambda users: SeedOptions(
+        users=users,
+        posts_per_user=0,
+        orders_per_user=0,
+        accounts_per_user=0,
+        transfers_per_account=0,
+    ),
+    ("users",),
+)
+# Every kind of record, at the seeder's own averages per user (posts, orders and their
+# items, accounts and transfers): what aggregates over orders, posts and accounts need.
+FULL = SeedLayout(
+    "full/1",
+    "full",
+    "records_desk_bench_full_",
+    lambda users: SeedOptions(users=users),
+    tuple(TABLE_COLUMNS),
+)
+# The version of what a users-only bench database holds.
+SEED_LAYOUT = USERS_ONLY.marker
 
 
 def log(message: str) -> None:
@@ -75,6 +111,7 @@ class BenchDatabase:
     engine: str
     users: int
     url: URL  # for the app (SQLAlchemy, async driver)
+    layout: SeedLayout = USERS_ONLY
 
     @property
     def sqlite_path(self) -> Path:
@@ -92,22 +129,25 @@ def native_dsn(url: URL) -> str:
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def bench_database(engine: str, users: int) -> BenchDatabase:
+def bench_database(engine: str, users: int, layout: SeedLayout = USERS_ONLY) -> BenchDatabase:
     if engine == "sqlite":
-        path = cache_dir() / f"browse-{users}.db"
-        return BenchDatabase(engine, users, sqlite_url(path))
+        path = cache_dir() / f"{layout.sqlite_stem}-{users}.db"
+        return BenchDatabase(engine, users, sqlite_url(path), layout)
     if engine == "postgresql":
         url = postgres.server_url().set(
-            drivername="postgresql+asyncpg", database=f"records_desk_bench_{users}"
+            drivername="postgresql+asyncpg", database=f"{layout.postgres_prefix}{users}"
         )
-        return BenchDatabase(engine, users, url)
+        return BenchDatabase(engine, users, url, layout)
     raise ValueError(f"unknown engine {engine!r}")
 
 
-async def prepare(engine: str, users: int, *, reseed: bool = False) -> BenchDatabase:
-    """A database on ``engine`` holding ``users`` seeded users (and nothing else): the one
-    seeded before when its marker says it is complete, otherwise made afresh."""
-    bench = bench_database(engine, users)
+async def prepare(
+    engine: str, users: int, *, reseed: bool = False, layout: SeedLayout = USERS_ONLY
+) -> BenchDatabase:
+    """A database on ``engine`` holding ``users`` seeded users (and, by ``layout``, what
+    they own): the one seeded before when its marker says it is complete, otherwise made
+    afresh."""
+    bench = bench_database(engine, users, layout)
     if not reseed and await _seeded(bench):
         log(f"reusing {_describe(bench)} ({users:,} users)")
         database = Database(bench.url)
@@ -153,7 +193,8 @@ async def _seeded(bench: BenchDatabase) -> bool:
             return False
         finally:
             await pg.close()
-    return row is not None and tuple(row) == (bench.users, SEED_LAYOUT) and users == bench.users
+    expected = (bench.users, bench.layout.marker)
+    return row is not None and tuple(row) == expected and users == bench.users
 
 
 async def _postgres_database_exists(bench: BenchDatabase) -> bool:
@@ -193,13 +234,7 @@ async def _seed(bench: BenchDatabase) -> None:
     database = Database(bench.url)
     try:
         await migrations.upgrade(database)
-        options = SeedOptions(
-            users=bench.users,
-            posts_per_user=0,
-            orders_per_user=0,
-            accounts_per_user=0,
-            transfers_per_account=0,
-        )
+        options = bench.layout.options(bench.users)
         started = time.perf_counter()
         step = max(bench.users // 10, 1)
         reported = [0]
@@ -219,33 +254,35 @@ async def _seed(bench: BenchDatabase) -> None:
         connection = sqlite3.connect(bench.sqlite_path, isolation_level=None)
         try:
             connection.execute("ANALYZE")
-            _mark_sqlite(connection, bench.users)
+            _mark_sqlite(connection, bench.users, bench.layout.marker)
         finally:
             connection.close()
     else:
         pg = await asyncpg.connect(bench.dsn, timeout=10)
         try:
             # VACUUM also flushes the GIN pending lists, so the trigram indexes are used.
-            await pg.execute("VACUUM ANALYZE users")
+            await pg.execute(f"VACUUM ANALYZE {', '.join(bench.layout.tables)}")
             await pg.execute(f"CREATE TABLE {MARKER_TABLE} (users integer, layout text)")
             await pg.execute(
                 f"INSERT INTO {MARKER_TABLE} VALUES ($1, $2)",  # noqa: S608
                 bench.users,
-                SEED_LAYOUT,
+                bench.layout.marker,
             )
         finally:
             await pg.close()
     log(f"{_describe(bench)} is ready")
 
 
-def _mark_sqlite(connection: sqlite3.Connection, users: int) -> None:
+def _mark_sqlite(connection: sqlite3.Connection, users: int, marker: str = SEED_LAYOUT) -> None:
     connection.execute(f"CREATE TABLE {MARKER_TABLE} (users integer, layout text)")
     connection.execute(
         f"INSERT INTO {MARKER_TABLE} VALUES (?, ?)",  # noqa: S608
-        (users, SEED_LAYOUT),
+        (users, marker),
     )
 
 
-def prepare_blocking(engine: str, users: int, *, reseed: bool = False) -> BenchDatabase:
+def prepare_blocking(
+    engine: str, users: int, *, reseed: bool = False, layout: SeedLayout = USERS_ONLY
+) -> BenchDatabase:
     """``prepare`` on its own event loop, before any Qt loop exists."""
-    return asyncio.run(prepare(engine, users, reseed=reseed))
+    return asyncio.run(prepare(engine, users, reseed=reseed, layout=layout))
