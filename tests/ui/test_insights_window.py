@@ -5,6 +5,7 @@ engines."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
+from app.config import sqlite_url
 from app.core.database import Database
 from app.query import DeletedRows, Equals, QuerySpec
 from app.services.records import RecordService
@@ -259,3 +261,38 @@ def test_the_words_for_what_a_report_follows() -> None:
     assert follows_text(("posts", "users"), views) == (
         "Over the view of your Posts window (search “pen”, 1 filter) and all live users."
     )
+
+
+def test_another_database_runs_the_report_again_there(
+    qt_loop: asyncio.AbstractEventLoop,
+    seeded: Database,
+    insights_windows: list[InsightsWindow],
+    qtbot: QtBot,
+    tmp_path: Path,
+    migrated_sqlite_template: Path,
+) -> None:
+    empty = tmp_path / "other.db"
+    shutil.copyfile(migrated_sqlite_template, empty)
+    other = Database(sqlite_url(empty))
+
+    async def scenario() -> None:
+        window = open_insights(seeded, insights_windows, qtbot)
+        panel = window.current
+        waiting = asyncio.ensure_future(wait_for(panel.calculated))
+        window.show()
+        await waiting
+        assert len(table_of(panel)) == 3
+
+        window.records.switch_to(other)
+        window.show_connection(ConnectionLook.of(None, other))
+
+        await wait_for(panel.calculated)
+        assert table_of(panel) == []
+        assert "other.db" in window.windowTitle()
+        later = panel_of(window, "Active and inactive users")
+        assert later.stale  # runs when shown, on the new database
+
+    try:
+        qt_loop.run_until_complete(scenario())
+    finally:
+        qt_loop.run_until_complete(other.dispose())
