@@ -48,7 +48,7 @@ from app.services.records import RecordService
 from ui.connection_look import ConnectionLook
 from ui.export_settings import ExportSettings
 from ui.formatting import number_text
-from ui.tasks import spawn
+from ui.tasks import async_slot, spawn
 from ui.widgets.bar_chart import BarChart
 from ui.window_state import WindowState
 
@@ -57,6 +57,9 @@ GEOMETRY_KEY = "insights"
 # posted lately".
 DEFAULT_MORE_THAN = 5
 DEFAULT_SINCE_DAYS = 30
+# A threshold stepped with the arrows, or a date typed digit by digit, is counted once it
+# rests this long.
+PARAMETER_SETTLE_S = 0.4
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ class ReportPanel(QWidget):
         self.task: asyncio.Task[None] | None = None
         # Runs again when next shown: a view it follows, or the database, changed.
         self.stale = True
+        # The views the report shown was counted over (by kind, those it follows).
+        self.views_used: dict[str, QuerySpec] | None = None
+        self.export_task: asyncio.Task[bool] | None = None
         self.setAccessibleName(kind.title)
 
         self.follows_label = QLabel(self)
@@ -92,7 +98,7 @@ class ReportPanel(QWidget):
         self.more_than_box.setPrefix("more than ")
         self.more_than_box.setSuffix(" posts")
         self.more_than_box.setAccessibleName("More than")
-        self.more_than_box.editingFinished.connect(self.run)
+        self.more_than_box.valueChanged.connect(self.run_soon)
         self.more_than_box.setVisible(kind.title == "Posts per author")
         self.since_edit = QDateEdit(self)
         self.since_edit.setCalendarPopup(True)
@@ -100,7 +106,7 @@ class ReportPanel(QWidget):
         self.since_edit.setDate(QDate.currentDate().addDays(-DEFAULT_SINCE_DAYS))
         self.since_edit.setAccessibleName("Since")
         self.since_edit.setToolTip("Posts created on or after this day (UTC)")
-        self.since_edit.editingFinished.connect(self.run)
+        self.since_edit.dateChanged.connect(self.run_soon)
         self.since_edit.setVisible(kind.title == "Users who posted since")
 
         self.table = QTableWidget(0, 0, self)
@@ -151,12 +157,28 @@ class ReportPanel(QWidget):
 
     # -- running -----------------------------------------------------------------------------
 
-    def run(self) -> None:
-        self.cancel(quietly=True)
-        self.stale = False
-        views = {
+    def followed_views(self) -> dict[str, QuerySpec]:
+        """The views of the open browse windows this report follows."""
+        return {
             kind: spec for kind, spec in self.window_.views().items() if kind in self.kind.follows
         }
+
+    def run_soon(self, *_: object) -> None:
+        """A parameter changed (typed, stepped or picked): run once it stops changing."""
+        self.cancel(quietly=True)
+        self.status_label.setText("Calculating…")
+        self.task = spawn(self._compute_soon(), name=f"insight {self.kind.title}")
+
+    async def _compute_soon(self) -> None:
+        await asyncio.sleep(PARAMETER_SETTLE_S)
+        self.run()
+
+    def run(self) -> None:
+        if self.task is not None and self.task is not asyncio.current_task():
+            self.cancel(quietly=True)
+        self.stale = False
+        views = self.followed_views()
+        self.views_used = views
         self.follows_label.setText(follows_text(self.kind.follows, views))
         self.status_label.setText("Calculating…")
         self.cancel_button.show()
@@ -223,10 +245,21 @@ class ReportPanel(QWidget):
 
     # -- saving ------------------------------------------------------------------------------
 
-    def on_export_button_clicked(self) -> None:
+    @async_slot()
+    async def on_export_button_clicked(self) -> None:
         path = self._choose_file("Export the table", "csv", "CSV files (*.csv)")
-        if path is not None:
-            spawn(self.export_to(path), name=f"export insight {self.kind.title}")
+        if path is None:
+            return
+        self.export_button.setEnabled(False)
+        self.export_task = spawn(
+            self.export_to(path), name=f"export insight {self.kind.title}", awaited=True
+        )
+        try:
+            await asyncio.wait({self.export_task})
+        finally:
+            if shiboken6.isValid(self):
+                self.export_button.setEnabled(self.report is not None)
+                self.export_task = None
 
     async def export_to(self, path: Path) -> bool:
         """Write the table as the CSV export writes rows, with the user's CSV options."""
@@ -238,8 +271,11 @@ class ReportPanel(QWidget):
                 self.report.headings, self.report.rows, settings.options(), path
             )
         except RecordsDeskError as error:
-            self.status_label.setText(f"Nothing was exported: {error}")
+            if shiboken6.isValid(self):
+                self.status_label.setText(f"Nothing was exported: {error}")
             return False
+        if not shiboken6.isValid(self):
+            return True
         settings.set_folder(path.parent)
         self.status_label.setText(f"Exported {QLocale().toString(result.rows)} rows to {path.name}")
         return True
@@ -361,11 +397,12 @@ class InsightsWindow(QWidget):
     def refresh(self) -> None:
         self.current.run()
 
-    def views_changed(self, entity: str) -> None:
-        """A browse window's view of ``entity`` changed: the reports that follow it are
-        out of date (the one in view runs again now)."""
+    def views_changed(self) -> None:
+        """A browse window opened, closed, or changed its view or its kind of record: the
+        reports counted over other views than there are now are out of date (the one in
+        view runs again now)."""
         for panel in self.panels:
-            if entity in panel.kind.follows:
+            if panel.views_used is not None and panel.followed_views() != panel.views_used:
                 panel.stale = True
         if self.isVisible() and self.current.stale:
             self.current.run()
@@ -384,6 +421,8 @@ class InsightsWindow(QWidget):
         for panel in self.panels:
             panel.cancel(quietly=True)
             panel.stale = True
+            if panel.export_task is not None:
+                panel.export_task.cancel()  # the partial file goes; the target stays
         self.window_state.set_geometry(GEOMETRY_KEY, self.saveGeometry())
         self.window_state.sync()
         super().closeEvent(event)

@@ -440,13 +440,14 @@ class MainWindow(QMainWindow):
         window.closed.connect(lambda: self._forget(window))
         window.view_changed.connect(self.on_browse_window_view_changed)
         self.browse_windows.append(window)
+        self.on_browse_window_view_changed()  # its first view was shown before this
         window.show()
         return window
 
     def _forget(self, window: BrowseWindow) -> None:
         if window in self.browse_windows:
             self.browse_windows.remove(window)
-            self.on_browse_window_view_changed(window.entity.name)
+            self.on_browse_window_view_changed()
 
     # -- insights ----------------------------------------------------------------------------
 
@@ -474,9 +475,9 @@ class MainWindow(QMainWindow):
             if window.model is not None
         }
 
-    def on_browse_window_view_changed(self, entity: str) -> None:
+    def on_browse_window_view_changed(self, *_: object) -> None:
         if self.insights_window is not None:
-            self.insights_window.views_changed(entity)
+            self.insights_window.views_changed()
 
     def on_entity_table_double_clicked(self, *_: Any) -> None:
         self.on_open_action_triggered()

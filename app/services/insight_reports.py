@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Select, func, select, type_coerce
@@ -222,14 +223,20 @@ async def balance_distribution(database: Database, views: Views) -> Report:
         Grouping.RANGE,
         top=insights.RANGE_BUCKETS * 3,
     )
-    ranges = sorted(
-        (item for item in table.items if isinstance(item.value, ValueRange)),
-        key=lambda item: item.value.low,
-    )
+    # Every range from the lowest balance to the highest, the empty ones too: a bar chart
+    # with gaps left out would misdraw the distribution.
+    counts = {
+        item.value.low: item.count for item in table.items if isinstance(item.value, ValueRange)
+    }
+    ends = table.boundaries
+    ranges = [
+        (ValueRange(low, high, last=place == len(ends) - 2), counts.get(low, 0))
+        for place, (low, high) in enumerate(pairwise(ends))
+    ]
     return Report(
         "Balance distribution of accounts",
         ("Balance", "Accounts"),
-        tuple((range_text(item.value), item.count) for item in ranges),
+        tuple((range_text(value), count) for value, count in ranges),
         chart_column=1,
         follows=_followed(views, "accounts"),
     )

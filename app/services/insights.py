@@ -162,6 +162,8 @@ class Frequencies:
     rows: int  # in the whole view
     groups: int  # distinct groups in the whole view
     items: tuple[Frequency, ...]  # most frequent first, at most TOP_GROUPS
+    # For ranges: their ends, lowest first (a range no row falls in is in no item).
+    boundaries: tuple[Decimal, ...] = ()
 
     @property
     def other(self) -> int:
@@ -191,6 +193,7 @@ async def frequencies(
     repository_class = repository_for(entity)
     table_column = repository_class.column(column)
     async with unit_of_work(database) as session:
+        await one_snapshot(session)
         repository = repository_class(session)
         boundaries: list[Decimal] = []
         if grouping is Grouping.RANGE:
@@ -231,7 +234,16 @@ async def frequencies(
             items = await _with_titles(session, column_info.references, items)
     total = int(rows[0][2]) if rows else 0
     groups = int(rows[0][3]) if rows else 0
-    return Frequencies(entity, column, grouping, total, groups, tuple(items))
+    return Frequencies(entity, column, grouping, total, groups, tuple(items), tuple(boundaries))
+
+
+async def one_snapshot(session: AsyncSession) -> None:
+    """Let every statement of this unit of work read the same snapshot: on PostgreSQL
+    (READ COMMITTED by default) a row committed between a range's bounds and its counts
+    would be counted outside every range. SQLite's read transaction is one snapshot
+    already."""
+    if session.bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
 def range_boundaries(low: Decimal, high: Decimal, *, whole: bool) -> list[Decimal]:
@@ -302,12 +314,16 @@ def _drill_down(column: str, grouping: Grouping, value: Any) -> Filter:
         return Range(column, value.low, value.high, high_inclusive=value.last)
     if isinstance(value, date) and grouping is not Grouping.VALUE:
         start = datetime(value.year, value.month, value.day, tzinfo=UTC)
-        if grouping is Grouping.DAY:
-            end = start + timedelta(days=1)
-        elif grouping is Grouping.MONTH:
-            end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
-        else:
-            end = start.replace(year=start.year + 1)
+        end: datetime | None
+        try:
+            if grouping is Grouping.DAY:
+                end = start + timedelta(days=1)
+            elif grouping is Grouping.MONTH:
+                end = start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+            else:
+                end = start.replace(year=start.year + 1)
+        except (OverflowError, ValueError):  # the last day, month or year of 9999
+            end = None
         return Range(column, start, end, high_inclusive=False)
     return Equals(column, value)
 
@@ -370,6 +386,7 @@ async def describe(database: Database, entity: str, spec: QuerySpec, column: str
     if numbers:
         figures.append(func.sum(table_column))
     async with unit_of_work(database) as session:
+        await one_snapshot(session)
         repository = repository_class(session)
         select_from = select(*figures).select_from(repository_class.model)
         row = (await session.execute(await repository.viewed(select_from, spec))).one()

@@ -14,6 +14,7 @@ from app.query import DeletedRows, Equals, QuerySpec, Range
 from app.services import insight_reports as reports
 from app.services.errors import ValidationError
 from app.services.export import CsvOptions, export_table
+from app.services.records import RecordService
 from tests.services.test_insights import seed
 
 
@@ -116,7 +117,11 @@ async def test_orders_per_month_follow_the_orders_view(seeded: Database) -> None
 async def test_balance_distribution_in_round_ranges(seeded: Database) -> None:
     report = await reports.balance_distribution(seeded, {})
 
-    assert report.rows == (("0.00 to under 20.00", 3), ("140.00 to 160.00", 1))
+    assert report.rows == (
+        ("0.00 to under 20.00", 3),
+        *((f"{low}.00 to under {low + 20}.00", 0) for low in range(20, 140, 20)),
+        ("140.00 to 160.00", 1),
+    )
 
 
 async def test_reports_of_an_empty_view(seeded: Database) -> None:
@@ -140,4 +145,24 @@ async def test_a_report_is_written_to_csv_like_an_export(tmp_path: Path) -> None
     assert result.rows == 2
     assert target.read_bytes() == (
         b'Author,Email,Posts\r\n\'=HYPERLINK(1),a@example.org,3\r\n"Say ""hi"", Bo",,1.50\r\n'
+    )
+
+
+async def test_a_balance_range_no_account_falls_in_is_shown_empty(database: Database) -> None:
+    service = RecordService(database)
+    user = await service.create(
+        "users", {"email": "a@example.org", "name": "A"}, password="correct horse"
+    )
+    for balance in ("0", "10", "10", "99.99", "100"):
+        await service.create(
+            "accounts", {"owner_id": user["id"], "name": "Main", "balance": balance}
+        )
+
+    report = await reports.balance_distribution(database, {})
+
+    assert report.rows == (
+        ("0.00 to under 10.00", 1),
+        ("10.00 to under 20.00", 2),
+        *((f"{low}.00 to under {low + 10}.00", 0) for low in range(20, 90, 10)),
+        ("90.00 to 100.00", 2),
     )

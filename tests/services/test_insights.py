@@ -363,3 +363,24 @@ async def test_a_drill_down_shows_exactly_the_rows_counted(
         narrowed = insights.drill_down(spec, entity, item.filter)
         assert [f.column for f in narrowed.filters].count(column) == 1
         assert await rows_shown(seeded, entity, narrowed) == item.count
+
+
+@pytest.mark.parametrize(
+    ("grouping", "start"),
+    [
+        (Grouping.DAY, date(9999, 12, 31)),
+        (Grouping.MONTH, date(9999, 12, 1)),
+        (Grouping.YEAR, date(9999, 1, 1)),
+    ],
+)
+def test_the_last_day_month_and_year_there_is_have_no_end(grouping: Grouping, start: date) -> None:
+    group = insights.drill_down(
+        QuerySpec(), "posts", insights._drill_down("created_at", grouping, start)
+    )
+    (only,) = group.filters
+    assert only == Range(
+        "created_at",
+        datetime(start.year, start.month, start.day, tzinfo=UTC),
+        None,
+        high_inclusive=False,
+    )

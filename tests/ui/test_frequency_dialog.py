@@ -245,6 +245,11 @@ def test_the_long_tail_is_one_row_and_enter_drills_down_too(
         dialog.table.setCurrentCell(0, 0)
         QTest.keyClick(dialog.table, Qt.Key.Key_Return)
         assert window.view.spec.filters == (Equals("status", "delivered"),)
+        assert dialog.isVisible()  # Enter pressed no button of the dialog
+        assert dialog.status_label.text() == "Counting…"  # the narrowed view, not cancelled
+        await wait_until(
+            dialog.calculated, lambda: dialog.status_label.text() == "2 rows in 1 group"
+        )
         await settled(window)
 
     qt_loop.run_until_complete(scenario())

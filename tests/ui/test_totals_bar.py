@@ -82,6 +82,14 @@ def test_the_selected_cells_are_added_up_too(
         window.table.clearSelection()
         assert not footer.selection_label.isVisible()
 
+        # A new order of the rows clears the selection without a signal: its totals go too.
+        window.select_rows(0, 1)
+        view = window.view
+        window.set_view(replace(view, spec=replace(view.spec, sort=(SortKey("total"),))))
+        assert not footer.selection_label.isVisible()
+        await wait_for(footer.calculated)
+        assert not footer.selection_label.isVisible()
+
     qt_loop.run_until_complete(scenario())
 
 

@@ -15,8 +15,17 @@ from decimal import Decimal
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QLocale, QModelIndex, QPersistentModelIndex, QRect, Qt, Signal
-from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtCore import (
+    QEvent,
+    QLocale,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QKeyEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -102,8 +111,10 @@ class FrequencyDialog(QDialog):
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(3, 140)
         self.table.setItemDelegateForColumn(3, ShareBar(self.table))
-        # Enter as well as a double-click (activated covers both, as the platform has them).
-        self.table.activated.connect(self.on_table_activated)
+        self.table.doubleClicked.connect(self.on_table_activated)
+        # Enter is taken by the table itself (see eventFilter): left to the dialog, it
+        # would press the dialog's default button as well.
+        self.table.installEventFilter(self)
         self.table.setToolTip(
             "Double-click a value (or press Enter) to show its rows in the window"
         )
@@ -111,7 +122,8 @@ class FrequencyDialog(QDialog):
         self.status_label = QLabel(self)
         self.status_label.setAccessibleName("Frequency status")
         self.cancel_button = QPushButton("Cancel", self)
-        self.cancel_button.setAccessibleName("Cancel counting")
+        self.cancel_button.setAccessibleName("Cancel")
+        self.cancel_button.setAutoDefault(False)
         self.cancel_button.clicked.connect(self.on_cancel_button_clicked)
 
         self.describe_box = QGroupBox("Describe", self)
@@ -133,6 +145,10 @@ class FrequencyDialog(QDialog):
         buttons.rejected.connect(self.reject)
         top = QHBoxLayout()
         top.addWidget(self.status_label, 1)
+        self.grouping_label = QLabel("&Group:", self)
+        self.grouping_label.setBuddy(self.grouping_box)
+        self.grouping_label.setVisible(self.grouping_box.count() > 1)
+        top.addWidget(self.grouping_label)
         top.addWidget(self.grouping_box)
         top.addWidget(self.cancel_button)
         body = QHBoxLayout()
@@ -296,6 +312,19 @@ class FrequencyDialog(QDialog):
         if self.column.kind is ColumnKind.MONEY or not exact:
             return number_text(value, True)
         return with_locale_separators(f"{value:,}")
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if (
+            watched is self.table
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            index = self.table.currentIndex()
+            if index.isValid():
+                self.on_table_activated(index)
+            return True
+        return super().eventFilter(watched, event)
 
     def on_table_activated(self, index: QModelIndex) -> None:
         item = self.table.item(index.row(), 0)

@@ -51,7 +51,7 @@ class TotalsBar(QWidget):
         self.selection_label.hide()
         self.stop_button = QToolButton(self)
         self.stop_button.setText("Stop")
-        self.stop_button.setAccessibleName("Stop totals")
+        self.stop_button.setAccessibleName("Stop")
         self.stop_button.setToolTip("Stop adding up (the query stops in the database)")
         self.stop_button.clicked.connect(self.on_stop_button_clicked)
         self.stop_button.hide()
@@ -66,6 +66,7 @@ class TotalsBar(QWidget):
         self._view_task: asyncio.Task[None] | None = None
         self._selection_task: asyncio.Task[None] | None = None
         self._selected: dict[str, list[tuple[int, int]]] = {}
+        self._selected_rows = 0
 
     # -- what to add up ----------------------------------------------------------------------
 
@@ -78,9 +79,13 @@ class TotalsBar(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        """The rows ran again (a new query, or Refresh): add them up again. A reset
+        clears the table's selection without a word, so its totals go too."""
         if self.model is None:
             return
-        self._cancel(view=True)
+        self._cancel(view=True, selection=True)
+        self._selected = {}
+        self.selection_label.hide()
         self.view_label.setText("Totals: adding up…")
         self._start_view_totals()
 
@@ -91,6 +96,7 @@ class TotalsBar(QWidget):
         if self.model is None:
             return
         self._selected = rows_of_column
+        self._selected_rows = rows
         if not rows_of_column:
             self.selection_label.setText(
                 f"Selected {QLocale().toString(rows)} {'row' if rows == 1 else 'rows'}"
@@ -154,12 +160,18 @@ class TotalsBar(QWidget):
         if self.model is None or not self._selected:
             return
         self._selection_task = spawn(
-            self._add_up_selection(self.model, dict(self._selected)),
+            self._add_up_selection(
+                self.model, self.model.spec, dict(self._selected), self._selected_rows
+            ),
             name=f"selection totals of {self.model.entity.name}",
         )
 
     async def _add_up_selection(
-        self, model: RecordTableModel, rows_of_column: dict[str, list[tuple[int, int]]]
+        self,
+        model: RecordTableModel,
+        spec: QuerySpec,
+        rows_of_column: dict[str, list[tuple[int, int]]],
+        rows_selected: int,
     ) -> None:
         entity = model.entity
         # Columns selected over the same rows are added up together, in one statement.
@@ -168,14 +180,14 @@ class TotalsBar(QWidget):
             by_rows.setdefault(tuple(selected), []).append(column)
         await self._settle()
         found: list[ColumnTotals] = []
-        rows_selected = 0
         try:
             for rows, columns in by_rows.items():
                 ranges: Sequence[KeyRange] = await selection_key_ranges(model, self.records, rows)
+                if model.spec != spec:
+                    raise ResultChangedError
                 part = await insights.totals(
-                    self.records.database, entity.name, model.spec, columns, ranges
+                    self.records.database, entity.name, spec, columns, ranges
                 )
-                rows_selected = max(rows_selected, part.rows)
                 found.extend(part.columns)
         except ResultChangedError:
             text = "Selected: the rows changed meanwhile."
@@ -188,7 +200,7 @@ class TotalsBar(QWidget):
         finally:
             if shiboken6.isValid(self) and self._selection_task is asyncio.current_task():
                 self._selection_task = None
-        if not shiboken6.isValid(self) or model is not self.model:
+        if not shiboken6.isValid(self) or model is not self.model or model.spec != spec:
             return
         self.selection_label.setText(text)
         self._update_stop()
