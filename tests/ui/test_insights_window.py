@@ -73,9 +73,18 @@ def panel_of(window: InsightsWindow, title: str) -> ReportPanel:
 async def shown(window: InsightsWindow, title: str) -> ReportPanel:
     """Switch to the report ``title`` and wait until it is calculated."""
     panel = panel_of(window, title)
+    # Listening before the switch: the report is calculated in a task started by it.
     waiting = asyncio.ensure_future(wait_for(panel.calculated))
-    await asyncio.sleep(0)
     window.tabs.setCurrentWidget(panel)
+    await waiting
+    return panel
+
+
+async def opened(window: InsightsWindow) -> ReportPanel:
+    """Show the window and wait until its first report is calculated."""
+    panel = window.current
+    waiting = asyncio.ensure_future(wait_for(panel.calculated))
+    window.show()
     await waiting
     return panel
 
@@ -88,10 +97,7 @@ def test_every_report_shows_its_table_and_chart(
 ) -> None:
     async def scenario() -> None:
         window = open_insights(seeded, insights_windows, qtbot)
-        first = panel_of(window, "Orders by status")
-        waiting = asyncio.ensure_future(wait_for(first.calculated))
-        window.show()
-        await waiting
+        first = await opened(window)
         assert table_of(first) == [
             ("delivered", "2", "10.30"),
             ("pending", "1", "5.05"),
@@ -160,10 +166,7 @@ def test_reports_follow_the_views_they_count(
     async def scenario() -> None:
         views = {"orders": QuerySpec(search="", deleted=DeletedRows.INCLUDE)}
         window = open_insights(seeded, insights_windows, qtbot, views)
-        first = window.current
-        waiting = asyncio.ensure_future(wait_for(first.calculated))
-        window.show()
-        await waiting
+        first = await opened(window)
 
         assert table_of(first)[0] == ("delivered", "3", "1,010.29")
         assert first.follows_label.text() == (
@@ -183,10 +186,7 @@ def test_the_table_exports_to_csv_and_the_chart_to_png(
 ) -> None:
     async def scenario() -> None:
         window = open_insights(seeded, insights_windows, qtbot)
-        panel = window.current
-        waiting = asyncio.ensure_future(wait_for(panel.calculated))
-        window.show()
-        await waiting
+        panel = await opened(window)
 
         assert await panel.export_to(tmp_path / "status.csv")
         assert (tmp_path / "status.csv").read_bytes() == (
@@ -292,10 +292,7 @@ def test_another_database_runs_the_report_again_there(
 
     async def scenario() -> None:
         window = open_insights(seeded, insights_windows, qtbot)
-        panel = window.current
-        waiting = asyncio.ensure_future(wait_for(panel.calculated))
-        window.show()
-        await waiting
+        panel = await opened(window)
         assert len(table_of(panel)) == 3
 
         window.records.switch_to(other)
