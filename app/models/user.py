@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text, true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base
+from app.models.types import ascii_lower
 
 if TYPE_CHECKING:
     from app.models.account import Account
@@ -22,7 +23,9 @@ class User(Base):
         CheckConstraint("name <> ''", name="name_not_empty"),
     )
 
-    email: Mapped[str] = mapped_column(String(255), unique=True)
+    # Unique ignoring the case of A–Z (see EMAIL_KEY below), never as typed: A@x.org and
+    # a@x.org are one address.
+    email: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(100), index=True)
     hashed_password: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
@@ -32,6 +35,12 @@ class User(Base):
     profile: Mapped[Profile | None] = relationship(back_populates="user", lazy="raise")
     orders: Mapped[list[Order]] = relationship(back_populates="user", lazy="raise")
     accounts: Mapped[list[Account]] = relationship(back_populates="owner", lazy="raise")
+
+
+# What makes two emails the same address; the service's check and the database's index
+# compare the same expression, so they agree on both engines. Named like the constraint it
+# replaced: errors.describe_integrity_error reads the column from "uq_<table>_<column>".
+EMAIL_KEY = Index("uq_users_email", ascii_lower(User.email), unique=True)
 
 
 class Profile(Base):

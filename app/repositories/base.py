@@ -12,7 +12,10 @@ from sqlalchemy import (
     Row,
     Select,
     String,
+    Table,
+    UniqueConstraint,
     and_,
+    bindparam,
     false,
     func,
     literal,
@@ -26,6 +29,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.schema import Column as SAColumn
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.models.base import Base
 from app.models.types import InvalidValueError, utcnow
@@ -184,6 +189,31 @@ class BaseRepository(Generic[T]):
     @classmethod
     def column_names(cls) -> tuple[str, ...]:
         return tuple(column.key for column in cls.model.__table__.c)
+
+    @classmethod
+    def same_unique_value(cls, name: str, value: Any) -> ColumnElement[bool] | None:
+        """Where a stored record holds what the database takes for ``value`` in the unique
+        column ``name`` — compared through the very expression of its unique index (an
+        email's ignores the case of A–Z), so a check before writing agrees with the
+        database on both engines. None when the column is not unique on its own."""
+        table = cls.model.__table__
+        assert isinstance(table, Table)
+        column = table.c[cls.column(name).key]
+        exactly: ColumnElement[bool] = column == value
+        for index in table.indexes:
+            if not index.unique or len(index.expressions) != 1:
+                continue
+            expression = index.expressions[0]
+            if expression is column:
+                return exactly
+            if isinstance(expression, ColumnElement) and set(_columns_in(expression)) == {column}:
+                alike: ColumnElement[bool] = expression == _with_value(expression, column, value)
+                return alike
+        unique = bool(column.unique) or any(
+            isinstance(constraint, UniqueConstraint) and list(constraint.columns) == [column]
+            for constraint in table.constraints
+        )
+        return exactly if unique else None
 
     async def browse(
         self, spec: QuerySpec, page: PageRequest, *, preview: int | None = None
@@ -408,6 +438,21 @@ class BaseRepository(Generic[T]):
             alternatives.append(and_(*equal_so_far, greater))
             equal_so_far.append(column.is_(None) if value is None else column == value)
         return or_(*alternatives)
+
+
+def _columns_in(expression: ClauseElement) -> list[Column]:
+    return [element for element in iterate(expression) if isinstance(element, SAColumn)]
+
+
+def _with_value(expression: ColumnElement[Any], column: Column, value: Any) -> ColumnElement[Any]:
+    """``expression`` of ``column`` made of ``value`` instead (lower(email) → lower(:value))."""
+    stand_in = bindparam(None, value, type_=column.type)
+
+    def replaced(element: Any, **_: Any) -> Any:
+        return stand_in if element is column else None
+
+    result: ColumnElement[Any] = replacement_traverse(expression, {}, replaced)
+    return result
 
 
 def _is_free_text(column: Column) -> bool:
