@@ -8,11 +8,14 @@ the value itself (lengths, ranges, formats) are the service's: one place decides
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QDateTime, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.query import INTEGER, MAX_DIGITS
+from app.services import catalog
 from app.services.catalog import ColumnInfo, ColumnKind
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
@@ -32,6 +37,7 @@ from ui.tasks import spawn
 from ui.widgets.filter_values import (
     InvalidNumberError,
     editable_number,
+    format_integer,
     parse_integer,
     parse_money,
 )
@@ -42,7 +48,7 @@ from ui.widgets.filter_values import (
 EDITABLE_CHARS = 100_000
 # How long typing in a record picker rests before it looks the text up.
 LOOKUP_DEBOUNCE_MS = 250
-_TYPED_ID = re.compile(r"^\s*#?\s*(\d{1,18})\b")
+_TYPED_ID = re.compile(r"^\s*#?\s*(\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -226,8 +232,13 @@ class RecordPicker(FieldEditor):
         self._timer.timeout.connect(self.look_up)
         line.textEdited.connect(self._on_text_edited)
         self.combo.activated.connect(self.changed)
-        self._task: Any = None
-        self._title_task: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._title_task: asyncio.Task[None] | None = None
+        # A lookup answering after its form closed would fill a deleted combo box (an error
+        # report), and its answer has no reader any more: stop both with the widget. This
+        # editor is the combo's child, deleted with it, so the listener is a plain object.
+        self._work = _PickerWork()
+        self.combo.destroyed.connect(self._work.cancel)
 
     def _on_text_edited(self, _text: str) -> None:
         self.changed.emit()
@@ -236,7 +247,7 @@ class RecordPicker(FieldEditor):
     def look_up(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
-        self._task = spawn(self._look_up(self.combo.currentText()), name="record picker")
+        self._task = self._work.start(self._look_up(self.combo.currentText()), "record picker")
 
     async def _look_up(self, text: str) -> None:
         assert self.column.references is not None
@@ -245,6 +256,8 @@ class RecordPicker(FieldEditor):
             found = await self.records.lookup(self.column.references, query)
         except RecordsDeskError:
             return  # the field keeps what was typed; saving says what is wrong
+        if not shiboken6.isValid(self.combo):
+            return
         typed = self.combo.currentText()
         self.combo.blockSignals(True)
         self.combo.clear()
@@ -264,14 +277,33 @@ class RecordPicker(FieldEditor):
         match = _TYPED_ID.match(text)
         if match is None:
             return Invalid("Choose a record from the list, or type its number (#12).")
-        return int(match.group(1))
+        return self._typed_id(match.group(1))
+
+    def _typed_id(self, digits: str) -> int | Invalid:
+        """The id typed, or why no record can have it: beyond what the column holds, the
+        server would refuse the query itself (PostgreSQL), and SQLite would find nothing."""
+        written = ""
+        number: int
+        if len(digits.lstrip("0")) > MAX_DIGITS:  # too long to read, or to show whole
+            number, written = 10**MAX_DIGITS, digits
+        else:
+            number = int(digits)
+        locale = self.combo.locale()
+        refusal = (self.column.bounds or INTEGER).refusal(
+            number, lambda value: format_integer(value, locale), written
+        )
+        if refusal is not None:
+            assert self.column.references is not None
+            singular = catalog.entity(self.column.references).singular.lower()
+            return Invalid(f"#{refusal}: no {singular} has that number.")
+        return number
 
     def set_value(self, value: Any) -> None:
         if value is None:
             self.combo.setEditText("")
             return
         self.combo.setEditText(f"#{value}")
-        self._title_task = spawn(self._show_title(int(value)), name="record picker title")
+        self._title_task = self._work.start(self._show_title(int(value)), "record picker title")
 
     async def _show_title(self, record_id: int) -> None:
         assert self.column.references is not None
@@ -280,12 +312,32 @@ class RecordPicker(FieldEditor):
         except RecordsDeskError:
             return
         title = found.get(record_id)
+        if not shiboken6.isValid(self.combo):
+            return
         if title is not None and self.combo.currentText() == f"#{record_id}":
             self.combo.blockSignals(True)
             self.combo.clear()
             self.combo.addItem(title, record_id)
             self.combo.setCurrentIndex(0)
             self.combo.blockSignals(False)
+
+
+class _PickerWork:
+    """A picker's background tasks, kept referenced until they end, and cancelled together
+    when the picker's widget is deleted (see RecordPicker.__init__)."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def start(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = spawn(coroutine, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def cancel(self, *_: object) -> None:
+        for task in list(self.tasks):
+            task.cancel()
 
 
 def with_problem_label(label: str, widget: QWidget) -> tuple[QWidget, QLabel]:
