@@ -480,7 +480,13 @@ def test_numbers_become_exact_ranges(
         ("order_items", "Quantity", "Max", "ten", "Max: “ten” is not a whole number."),
         ("order_items", "Quantity", "Min", "1e3", "Min: “1e3” is not a whole number."),
         ("accounts", "Balance", "Min", "1.234", "Min: “1.234” has more than 2 decimal places."),
-        ("accounts", "Balance", "Max", "12,34", "Max: “12,34” is not an amount."),
+        (
+            "accounts",
+            "Balance",
+            "Max",
+            "12,34",
+            "Max: “12,34” is not an amount (write amounts like 1234.56 or 1,234.56).",
+        ),
         ("accounts", "Balance", "Max", "NaN", "Max: “NaN” is not an amount."),
         (
             "accounts",

@@ -31,6 +31,9 @@ MONEY_LIMIT = Decimal(10) ** 12
 MONEY_DECIMALS = 2
 _CENT = Decimal(1).scaleb(-MONEY_DECIMALS)
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
+# Digits with separators of some locale or other (Swiss "1'234", "1\u2019234"): a number,
+# even if not written this locale's way.
+_DIGITS_AND_SEPARATORS = re.compile(r"[+\-\u2212]?[\d.,'\u2019]*\d[\d.,'\u2019]*")
 
 
 class InvalidNumberError(ValueError):
@@ -147,7 +150,9 @@ def _split_number(text: str, locale: QLocale) -> tuple[str, str, str | None] | N
     in ``locale``; None when it is not a number."""
     cleaned = _SPACES.sub("", text).replace("\u2212", "-")
     group = _SPACES.sub("", locale.groupSeparator())
-    whole = rf"\d{{1,3}}(?:{re.escape(group)}\d{{3}})+|\d+" if group else r"\d+"
+    # A grouped number starts with a digit other than 0: "1.000" is a thousand in German,
+    # but "0.001" is a decimal typed the English way, not 1 (refused, never reread).
+    whole = rf"[1-9]\d{{0,2}}(?:{re.escape(group)}\d{{3}})+|\d+" if group else r"\d+"
     points = "|".join(re.escape(point) for point in _decimal_points(locale))
     match = re.fullmatch(rf"([+-]?)({whole})?(?:(?:{points})(\d*))?", cleaned)
     if match is None:
@@ -192,7 +197,7 @@ def parse_money(text: str, locale: QLocale) -> Decimal | None:
         return None
     parts = _split_number(text, locale)
     if parts is None:
-        raise InvalidNumberError(f"“{text.strip()}” is not an amount.")
+        raise InvalidNumberError(f"“{text.strip()}” is not an amount{_how_to_write(text, locale)}.")
     sign, digits, decimals = parts
     decimals = decimals or ""
     if len(decimals) > MONEY_DECIMALS:
@@ -201,6 +206,18 @@ def parse_money(text: str, locale: QLocale) -> Decimal | None:
     if abs(amount) >= MONEY_LIMIT:
         raise InvalidNumberError(f"{format_money(amount, locale)} is too large.")
     return amount
+
+
+def _how_to_write(text: str, locale: QLocale) -> str:
+    """How this locale writes an amount, for the refusal of digits written another
+    locale's way (the separators swapped: "0.001" typed in German); "" for other text."""
+    if not _DIGITS_AND_SEPARATORS.fullmatch(_SPACES.sub("", text)):
+        return ""
+    group = locale.groupSeparator()
+    example = "1234" + locale.decimalPoint() + "56"
+    if group.strip():
+        return f" (write amounts like {example} or 1{group}234{locale.decimalPoint()}56)"
+    return f" (write amounts like {example})"
 
 
 def format_integer(value: int, locale: QLocale) -> str:
