@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.changes import ChangeSet
 from app.query import QuerySpec
 from app.services import catalog
 from app.services import insight_reports as reports
@@ -48,6 +49,7 @@ from app.services.records import RecordService
 from ui.connection_look import ConnectionLook
 from ui.export_settings import ExportSettings
 from ui.formatting import number_text
+from ui.record_changes import record_changes
 from ui.tasks import async_slot, spawn
 from ui.widgets.bar_chart import BarChart
 from ui.window_state import WindowState
@@ -361,6 +363,7 @@ class InsightsWindow(QWidget):
         for panel in self.panels:
             self.tabs.addTab(panel, panel.kind.title)
         self.tabs.currentChanged.connect(self.on_tabs_current_changed)
+        record_changes(records).changed.connect(self.on_records_changed)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         self.refresh_action = QAction("Refresh", self)
@@ -405,6 +408,17 @@ class InsightsWindow(QWidget):
             if panel.views_used is not None and panel.followed_views() != panel.views_used:
                 panel.stale = True
         if self.isVisible() and self.current.stale:
+            self.current.run()
+
+    def on_records_changed(self, changes: ChangeSet) -> None:
+        """A commit changed records: the reports reading those kinds are out of date (the
+        one in view runs again now, the others when shown)."""
+        touched = False
+        for panel in self.panels:
+            if panel.views_used is not None and changes.entities & set(panel.kind.follows):
+                panel.stale = True
+                touched = True
+        if touched and self.isVisible() and self.current.stale:
             self.current.run()
 
     def show_connection(self, look: ConnectionLook) -> None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.changes import ChangeSet
 from app.config import Settings, SettingsError, settings_for
 from app.connections import load_connections, save_connections
 from app.core.logs import log_file
@@ -198,8 +199,8 @@ class MainWindow(QMainWindow):
         display_preferences().changed.connect(self.on_display_preferences_changed)
         # Each database has its own history: steps of another one would name other records.
         undo_history().clear()
-        # Records made, trashed or restored in any window change the counts.
-        record_changes().moved.connect(lambda _counts: self.refresh_counts())
+        # Records made, trashed or restored by anyone change the counts.
+        record_changes(records).changed.connect(self.on_records_changed)
         view_menu.addAction(self.system_dates_action)
         view_menu.addSeparator()
         view_menu.addAction(self.insights_action)
@@ -416,6 +417,10 @@ class MainWindow(QMainWindow):
                 self._count_failure_shown = False
             self._show_whether_empty(total == 0)
             self.counts_loaded.emit(total)
+
+    def on_records_changed(self, changes: ChangeSet) -> None:
+        if self.connected and any(changes.moved(entity) for entity in changes.entities):
+            self.refresh_counts()
 
     def _show_whether_empty(self, empty: bool) -> None:
         adding = self._demo_task is not None and not self._demo_task.done()

@@ -1,33 +1,37 @@
-"""What this run changed in the database, announced to every window: a browse window
-showing an affected kind brings its rows up to date, the main window its counts."""
+"""The one adapter from the change feed to Qt: every figure on screen that shows records
+(a browse window's rows, its totals, a frequency table, the Insights window, the main
+window's counts) connects to ``changed`` once and follows every commit, whoever made it.
+Nothing in ui/ announces a change by hand: the services publish what they committed."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import weakref
 
 from PySide6.QtCore import QObject, Signal
 
+from app.changes import ChangeSet
+from app.services.records import RecordService
+
 
 class RecordChanges(QObject):
-    # Records of a kind changed in place: (entity, ids). Rows stay where they are.
-    updated = Signal(str, object)
-    # Records joined or left the kinds named (created, trashed, restored): {entity: count}.
-    moved = Signal(object)
+    # What one commit changed (an app.changes.ChangeSet), right after the commit.
+    changed = Signal(object)
 
-    def announce_update(self, entity: str, ids: Collection[int]) -> None:
-        self.updated.emit(entity, frozenset(ids))
+    def __init__(self, records: RecordService) -> None:
+        super().__init__()
+        # A bound method, not a closure: the feed holds this adapter as long as the service.
+        records.changes.subscribe(self._relay)
 
-    def announce_moves(self, counts: Mapping[str, int]) -> None:
-        moved = {entity: count for entity, count in counts.items() if count}
-        if moved:
-            self.moved.emit(moved)
+    def _relay(self, changes: ChangeSet) -> None:
+        self.changed.emit(changes)
 
 
-_current: RecordChanges | None = None
+_ADAPTERS: weakref.WeakKeyDictionary[RecordService, RecordChanges] = weakref.WeakKeyDictionary()
 
 
-def record_changes() -> RecordChanges:
-    global _current
-    if _current is None:
-        _current = RecordChanges()
-    return _current
+def record_changes(records: RecordService) -> RecordChanges:
+    """The adapter of ``records`` (of whichever database it works on, across switches)."""
+    adapter = _ADAPTERS.get(records)
+    if adapter is None:
+        adapter = _ADAPTERS[records] = RecordChanges(records)
+    return adapter

@@ -1,8 +1,12 @@
 """A browse window's changes to records: New, Edit, Move to trash, Restore and the Trash
-view, with what each needs asked first, and every open window told afterwards."""
+view, with what each needs asked first. Each intent runs once however many clicks or key
+repeats arrive while it runs (and the service refuses a replay of its token). Other
+windows learn of the change from the change feed, not from here."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -10,9 +14,11 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QMenu, QMessageBox
 
+from app.changes import ChangeSet
 from app.query import DeletedRows
 from app.services import catalog
 from app.services.errors import EditConflictError, RecordsDeskError
+from app.services.intents import new_token
 from app.services.orders import OrderCreated
 from app.services.records import Record, RelatedCount
 from app.services.transfers import TransferReceipt
@@ -88,9 +94,10 @@ class RecordEditing(QObject):
         self.transfer_action = self._action("Transfer funds…", self.on_transfer_action_triggered)
         self.order_action = self._action("New order with items…", self.on_order_action_triggered)
         self.conflict_form: RecordFormDialog | None = None
-        changes = record_changes()
-        changes.updated.connect(self.on_records_updated)
-        changes.moved.connect(self.on_records_moved)
+        # The intent running now (a trash, a restore, an undo or a redo): one at a time.
+        self._intent: asyncio.Task[Any] | None = None
+        self._refresh_task: asyncio.Task[Any] | None = None
+        record_changes(window.records).changed.connect(self.on_records_changed)
         window.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         window.table.customContextMenuRequested.connect(self.on_table_context_menu_requested)
         self.show_entity()
@@ -187,9 +194,6 @@ class RecordEditing(QObject):
         return dialog
 
     def _transferred(self, receipt: TransferReceipt) -> None:
-        changes = record_changes()
-        changes.announce_update("accounts", [receipt.from_account, receipt.to_account])
-        changes.announce_moves({"transfers": 1})
         amount = format_money(receipt.amount)
         self.window.statusBar().showMessage(
             f"Moved {amount} from account #{receipt.from_account} to #{receipt.to_account} "
@@ -198,7 +202,6 @@ class RecordEditing(QObject):
         )
 
     def _ordered(self, created: OrderCreated) -> None:
-        record_changes().announce_moves({"orders": 1, "order_items": len(created.item_ids)})
         summary = order_summary(created)
         self.window.statusBar().showMessage(summary.split("\n")[0], 8000)
         if created.skipped:
@@ -218,18 +221,13 @@ class RecordEditing(QObject):
                 undo_history().push(Step("update", entity.name, versions, before, after))
             else:
                 undo_history().remember(entity.name, versions)
-        if created:
-            record_changes().announce_moves({entity.name: 1})
-            self.window.statusBar().showMessage(f"Created {entity.singular} #{record['id']}.", 8000)
-        else:
-            record_changes().announce_update(entity.name, [int(record["id"])])
-            self.window.statusBar().showMessage(f"Saved {entity.singular} #{record['id']}.", 8000)
+        verb = "Created" if created else "Saved"
+        self.window.statusBar().showMessage(f"{verb} {entity.singular} #{record['id']}.", 8000)
 
     def _restored_from_form(self, form: RecordFormDialog, record: Record) -> None:
         entity = form.entity
         versions = {int(record["id"]): int(record["version"])}
         undo_history().push(Step("restore", entity.name, versions))
-        record_changes().announce_moves({entity.name: 1})
 
     # -- undo --------------------------------------------------------------------------------
 
@@ -242,10 +240,19 @@ class RecordEditing(QObject):
         self.redo_action.setEnabled(writable and bool(history.undone) and not history.busy)
 
     def on_undo_action_triggered(self) -> None:
-        self._task = spawn(self.undo(), name="undo")
+        self._start(self.undo(), "undo")
 
     def on_redo_action_triggered(self) -> None:
-        self._task = spawn(self.redo(), name="redo")
+        self._start(self.redo(), "redo")
+
+    def _start(self, intent: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run ``intent`` unless one is running: a double click, or a key held down, asks
+        for the same thing again while the first is under way (DESIGN.md, known traps)."""
+        if self._intent is not None and not self._intent.done():
+            intent.close()
+            self.window.statusBar().showMessage("Still working on the last change…", 4000)
+            return
+        self._intent = self._task = spawn(intent, name=name)
 
     async def undo(self) -> str:
         return await self._step(undo_history().undo, "Undo")
@@ -287,14 +294,11 @@ class RecordEditing(QObject):
         model = self.window.model
         if model is None:
             return []
-        rows = {index.row() for index in self.window.table.selectionModel().selectedIndexes()}
-        if not rows and self.window.table.currentIndex().isValid():
-            rows = {self.window.table.currentIndex().row()}
         id_column = model.column_index("id")
         version_column = model.column_index("version")
         deleted_column = model.column_index("deleted_at")
         found = []
-        for row in sorted(rows):
+        for row in self._selected_rows():
             values = model.row_values(row)
             if values is not None:
                 found.append(
@@ -306,13 +310,39 @@ class RecordEditing(QObject):
                 )
         return found
 
+    def _selected_blocks(self) -> list[tuple[int, int]]:
+        """The selected rows as (first, last) blocks, in order and apart; the current row
+        when nothing is selected. From the selection's ranges: Ctrl+A over a million rows
+        is one range, not a million indexes."""
+        table = self.window.table
+        selection = table.selectionModel().selection()
+        ranges = sorted(
+            (selection.at(i).top(), selection.at(i).bottom()) for i in range(selection.size())
+        )
+        if not ranges and table.currentIndex().isValid():
+            current = table.currentIndex().row()
+            ranges = [(current, current)]
+        blocks: list[tuple[int, int]] = []
+        for first, last in ranges:
+            if blocks and first <= blocks[-1][1] + 1:
+                blocks[-1] = (blocks[-1][0], max(blocks[-1][1], last))
+            else:
+                blocks.append((first, last))
+        return blocks
+
+    def _selected_rows(self) -> list[int]:
+        return [row for first, last in self._selected_blocks() for row in range(first, last + 1)]
+
+    def selected_row_count(self) -> int:
+        return sum(last - first + 1 for first, last in self._selected_blocks())
+
     # -- trash and restore -------------------------------------------------------------------
 
     def on_trash_action_triggered(self) -> None:
-        self._task = spawn(self.trash_selected(), name="move to trash")
+        self._start(self.trash_selected(), "move to trash")
 
     def on_restore_action_triggered(self) -> None:
-        self._task = spawn(self.restore_selected(), name="restore")
+        self._start(self.restore_selected(), "restore")
 
     async def trash_selected(self) -> dict[str, int]:
         entity = self.window.entity
@@ -327,17 +357,20 @@ class RecordEditing(QObject):
             await show_message(self.window, "Move to trash", str(error))
             self.trash_finished.emit({})
             return {}
-        with_related = await self._confirm_trash(list(live), related)
+        # Rows selected but never scrolled to are not known here: say so, in numbers.
+        unloaded = self.selected_row_count() - len(self.selected_records())
+        with_related = await self._confirm_trash(list(live), related, unloaded)
         if with_related is None:
             self.trash_finished.emit({})
             return {}
         try:
-            counts = await self.window.records.trash(entity.name, live, with_related=with_related)
+            counts = await self.window.records.trash(
+                entity.name, live, with_related=with_related, token=new_token()
+            )
         except RecordsDeskError as error:
             await show_message(self.window, "Move to trash", str(error))
             self.trash_finished.emit({})
             return {}
-        record_changes().announce_moves(counts)
         undo_history().push(
             Step(
                 "trash",
@@ -350,8 +383,12 @@ class RecordEditing(QObject):
         self.trash_finished.emit(counts)
         return counts
 
-    async def _confirm_trash(self, ids: list[int], related: list[RelatedCount]) -> bool | None:
-        """True: trash the related records too; False: only these; None: cancelled."""
+    async def _confirm_trash(
+        self, ids: list[int], related: list[RelatedCount], unloaded: int = 0
+    ) -> bool | None:
+        """True: trash the related records too; False: only these; None: cancelled.
+        ``unloaded``: selected rows not loaded yet, which are not moved (and the question
+        says so, rather than let "Move 200" pass for the whole selection)."""
         entity = self.window.entity
         what = quantity(len(ids), entity.name)
         shown = ", ".join(f"#{record_id}" for record_id in ids[:LISTED_IDS])
@@ -362,6 +399,12 @@ class RecordEditing(QObject):
         box.setWindowTitle("Move to trash")
         box.setAccessibleName("Move to trash")
         box.setText(f"Move {what} ({shown}) to the trash?")
+        if unloaded:
+            box.setText(
+                f"Move {what} ({shown}) to the trash? Only these are moved: "
+                f"{unloaded:,} more selected rows have not been loaded (scroll to them, or "
+                "narrow the view with a filter, to include them)."
+            )
         together = alone = None
         if related:
             lines = "\n".join(f"• {quantity(count.count, count.entity)}" for count in related)
@@ -399,12 +442,11 @@ class RecordEditing(QObject):
             self.trash_finished.emit({})
             return {}
         try:
-            counts = await self.window.records.restore_many(entity.name, trashed)
+            counts = await self.window.records.restore_many(entity.name, trashed, token=new_token())
         except RecordsDeskError as error:
             await show_message(self.window, "Restore", str(error))
             self.trash_finished.emit({})
             return {}
-        record_changes().announce_moves(counts)
         undo_history().push(
             Step(
                 "restore",
@@ -425,14 +467,18 @@ class RecordEditing(QObject):
 
     # -- other windows' changes --------------------------------------------------------------
 
-    def on_records_updated(self, entity: str, ids: frozenset[int]) -> None:
+    def on_records_changed(self, changes: ChangeSet) -> None:
+        """A commit (anyone's) changed records: rows that joined or left the kind run the
+        view again where it was; rows changed in place are read again where they are."""
         model = self.window.model
-        if model is not None and entity == self.window.entity.name:
-            self._task = spawn(model.refresh_records(ids), name="refresh changed rows")
-
-    def on_records_moved(self, counts: dict[str, int]) -> None:
-        if self.window.model is not None and self.window.entity.name in counts:
+        name = self.window.entity.name
+        if model is None or name not in changes.entities:
+            return
+        ids = changes.changed_ids(name)
+        if changes.moved(name) or ids is None:
             self.window.reload_keeping_place()
+        elif ids:
+            self._refresh_task = spawn(model.refresh_records(ids), name="refresh changed rows")
 
     def on_table_context_menu_requested(self, position: Any) -> None:
         menu = QMenu(self.window)

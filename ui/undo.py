@@ -13,9 +13,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.services import catalog
-from app.services.errors import EditConflictError
+from app.services.errors import EditConflictError, NotFoundError
+from app.services.intents import new_token
 from app.services.records import RecordService
-from ui.record_changes import record_changes
 
 # The most steps kept: older ones are forgotten (they stay in the database, of course).
 MAX_STEPS = 100
@@ -107,18 +107,26 @@ class UndoHistory(QObject):
             return ""
         # Each record must still be at the version this history last left it at: one that
         # someone else changed since is refused by the service, not overwritten.
-        step = source[-1]
+        original = source[-1]
         step = replace(
-            step,
+            original,
             versions={
-                rid: self._known.get((step.entity, rid), version)
-                for rid, version in step.versions.items()
+                rid: self._known.get((original.entity, rid), version)
+                for rid, version in original.versions.items()
             },
         )
         self.busy = True
         self.changed.emit()
         try:
             moved = await _apply(records, step, undo=undo, history=self)
+        except NotFoundError as error:
+            # The record is gone for good (deleted outside the app): this step can never
+            # run again, and keeping it would block every step before it. Said once.
+            if original in source:
+                source.remove(original)
+            self.busy = False
+            self.changed.emit()
+            return f"{error} The {'undo' if undo else 'redo'} of its {step.text} was dropped."
         finally:
             self.busy = False
         source.pop()
@@ -135,8 +143,9 @@ async def _apply(
     undo: bool,
     history: UndoHistory,
 ) -> Step:
-    """Undo (or redo) ``step`` against the versions it names; the step as it is after."""
-    changes = record_changes()
+    """Undo (or redo) ``step`` against the versions it names; the step as it is after. One
+    token per move: the service runs it once, whatever else arrives meanwhile."""
+    token = new_token()
     entity = step.entity
     removing = (step.kind in ("create", "restore")) == undo  # the records leave the views
     if step.kind == "update":
@@ -144,20 +153,21 @@ async def _apply(
         wanted, expected = (step.before, step.after) if undo else (step.after, step.before)
         try:
             record = await records.update(
-                entity, record_id, wanted, expected_version=step.versions[record_id]
+                entity, record_id, wanted, expected_version=step.versions[record_id], token=token
             )
         except EditConflictError:
             history.last_conflict = (entity, record_id, expected, wanted)
             raise
-        changes.announce_update(entity, [record_id])
         return replace(step, versions={record_id: int(record["version"])})
     if removing:
-        counts = await records.trash(
-            entity, step.versions, with_related=step.with_related and step.kind != "create"
+        await records.trash(
+            entity,
+            step.versions,
+            with_related=step.with_related and step.kind != "create",
+            token=token,
         )
     else:
-        counts = await records.restore_many(entity, step.versions)
-    changes.announce_moves(counts)
+        await records.restore_many(entity, step.versions, token=token)
     return replace(step, versions={rid: version + 1 for rid, version in step.versions.items()})
 
 

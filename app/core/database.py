@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from app.changes import ChangeFeed
 from app.config import describe_url
 from app.core import redaction
 
@@ -65,6 +66,8 @@ class Database:
         self.connect_timeout_s = connect_timeout_s
         # What the user should know about this database (services.connection sets them).
         self.notices: tuple[str, ...] = ()
+        # Every commit's changes, for every reader of this database (app.changes).
+        self.changes = ChangeFeed()
         self.engine = create_engine(
             url, echo=echo, read_only=read_only, connect_timeout_s=connect_timeout_s
         )

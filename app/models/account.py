@@ -26,6 +26,11 @@ class Account(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     balance: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default="0")
+    # What the account held when it was opened: the ledger's opening entry. The balance is
+    # always this plus the transfers in minus the transfers out (app/services/ledger.py).
+    opening_balance: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal("0.00"), server_default="0"
+    )
 
     owner: Mapped[User] = relationship(back_populates="accounts", lazy="raise")
 

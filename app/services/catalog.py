@@ -63,10 +63,15 @@ class ColumnInfo:
     unique: bool = False
     # Set through its own dialog and never shown in a form: a password's hash.
     secret: bool = False
+    # Kept by the data layer from other records (why, in words; "" when not): a balance
+    # moves only with a transfer, an order's total is the sum of its items.
+    derived: str = ""
+    # Given when the record is created and never changed after: an account's opening balance.
+    fixed: bool = False
 
     @property
     def editable(self) -> bool:
-        return not self.managed and not self.secret
+        return not self.managed and not self.secret and not self.derived
 
 
 @dataclass(frozen=True)
@@ -118,12 +123,18 @@ _LABELS = {
     "deleted_at": "Deleted",
     "transferred_at": "Transferred",
     "unit_price": "Unit price",
+    "opening_balance": "Opening balance",
 }
 _SINGULAR = {"order_items": "Order item", "users": "User", "accounts": "Account"}
 # (entity, column) pairs no window shows unasked: a password hash is a secret to an analyst.
 _HIDDEN_BY_DEFAULT = frozenset({("users", "hashed_password")})
 # Columns set through their own dialog (Set password…), never typed into a form.
 _SECRET = frozenset({("users", "hashed_password")})
+_DERIVED = {
+    ("accounts", "balance"): "A balance changes only with Transfer funds.",
+    ("orders", "total"): "An order's total is the sum of its items.",
+}
+_FIXED = frozenset({("accounts", "opening_balance")})
 _READ_ONLY = {
     "transfers": "Transfers are made with Transfer funds, which moves the balances with them.",
 }
@@ -265,6 +276,8 @@ def _build() -> dict[str, EntityInfo]:
                     minimum_exclusive=minimum[1] if minimum else False,
                     unique=bool(column.unique),
                     secret=(name, column.key) in _SECRET,
+                    derived=_DERIVED.get((name, column.key), ""),
+                    fixed=(name, column.key) in _FIXED,
                 )
             )
         label = label_of(name)

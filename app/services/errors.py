@@ -67,6 +67,20 @@ class FieldValuesError(ValidationError):
         self.errors = errors
 
 
+class ReplayError(ConflictError):
+    """The same intent (one Save, one transfer) arrived again: it is not done twice."""
+
+
+class InTrashError(ConflictError):
+    """The record was moved to the trash (by someone else, meanwhile): an edit would land
+    there unseen. Restore it first."""
+
+    def __init__(self, message: str, *, entity: str, record_id: int) -> None:
+        super().__init__(message)
+        self.entity = entity
+        self.record_id = record_id
+
+
 class DuplicateInTrashError(ConflictError):
     """A unique value belongs to a record in the trash, which can be restored instead."""
 
@@ -227,6 +241,10 @@ def _unique_column(constraint: str, detail: str) -> str | None:
     match = re.search(r"UNIQUE constraint failed: \w+\.(\w+)", detail)
     if match:
         return match.group(1)
+    # SQLite names a unique index over an expression (an email ignoring case) by its name.
+    match = re.search(r"UNIQUE constraint failed: index '(\w+)'", detail)
+    if match:
+        constraint = match.group(1)
     parts = constraint.split("_", 2)  # uq_<table>_<column>
     return parts[2] if constraint.startswith("uq_") and len(parts) == 3 else None
 

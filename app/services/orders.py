@@ -6,19 +6,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.changes import ChangeKind, note
 from app.core.database import Database
 from app.models import Order, OrderItem, OrderStatus
 from app.models.types import InvalidValueError
 from app.repositories import UserRepository
-from app.services import catalog
+from app.services import catalog, ledger
 from app.services.errors import (
     FieldValuesError,
     NotFoundError,
     ValidationError,
     describe_integrity_error,
 )
+from app.services.intents import once
 from app.services.unit_of_work import unit_of_work
 from app.services.validation import checked_values
 
@@ -50,9 +53,24 @@ async def create_order_with_items(
     user_id: int,
     items: Sequence[OrderItemInput],
     status: OrderStatus | str = OrderStatus.PENDING,
+    *,
+    token: str | None = None,
 ) -> OrderCreated:
     """Create the order and one savepoint per item: an item the database refuses is rolled
-    back alone and reported in ``skipped``; the order and its good items are kept."""
+    back alone and reported in ``skipped``; the order and its good items are kept.
+    ``token``: the dialog's intent, which makes one order however often it arrives."""
+    # A user id beyond what the column holds is refused at its field, before the server would.
+    checked_values(catalog.entity("orders"), {"user_id": user_id}, creating=False)
+    with once(database, token):
+        return await _create_order(database, user_id, items, status)
+
+
+async def _create_order(
+    database: Database,
+    user_id: int,
+    items: Sequence[OrderItemInput],
+    status: OrderStatus | str,
+) -> OrderCreated:
     async with unit_of_work(database, write=True) as session:
         user = await UserRepository(session).find_by_id(user_id)
         if user is None:
@@ -87,9 +105,24 @@ async def create_order_with_items(
                 continue
             item_ids.append(item.id)
             total += quantity * unit_price
+        if items and not item_ids:
+            # An order of none of the items asked for is not what was asked for: refused,
+            # and the rollback takes the order with it.
+            reasons = "\n".join(
+                f"• Item {skip.index + 1} ({str(skip.item.product)[:40] or 'no product'}): "
+                f"{skip.reason}"
+                for skip in skipped
+            )
+            raise ValidationError(
+                f"The order was not saved: none of its items could be.\n{reasons}"
+            )
 
-        order.total = total
         await session.flush()
+        note(session, "orders", ChangeKind.ADDED, [order.id])
+        note(session, "order_items", ChangeKind.ADDED, item_ids)
+        await ledger.keep_order_totals(
+            session, "orders", select(Order.id).where(Order.id == order.id)
+        )
         return OrderCreated(order.id, total, tuple(item_ids), tuple(skipped))
 
 

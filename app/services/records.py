@@ -15,20 +15,23 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.changes import ChangeFeed, ChangeKind, note
 from app.core.database import Database
 from app.models import Account, Base
 from app.models.types import utcnow
 from app.query import After, Page, PageRequest, QuerySpec
 from app.repositories import REPOSITORIES, BaseRepository
 from app.repositories.base import StaleVersionError
-from app.services import catalog
+from app.services import catalog, ledger
 from app.services.errors import (
     ConflictError,
     DuplicateInTrashError,
     FieldValuesError,
+    InTrashError,
     NotFoundError,
     ValidationError,
 )
+from app.services.intents import once
 from app.services.passwords import hash_password
 from app.services.unit_of_work import unit_of_work
 from app.services.validation import checked_values
@@ -44,12 +47,18 @@ def repository_for(entity: str) -> type[BaseRepository[Any]]:
 class RecordService:
     def __init__(self, database: Database) -> None:
         self.database = database
+        # The changes committed to the database this service works on, whichever it is
+        # (it follows ``switch_to``): what every window's readers subscribe to.
+        self.changes = ChangeFeed()
+        self._unsubscribe = database.changes.subscribe(self.changes.publish)
 
     def switch_to(self, database: Database) -> Database:
         """Work on ``database`` from now on (another connection); the one before is
         returned for its owner to dispose. Calls already under way finish where they
-        started."""
+        started; their changes are not passed on (they belong to the database before)."""
         previous, self.database = self.database, database
+        self._unsubscribe()
+        self._unsubscribe = database.changes.subscribe(self.changes.publish)
         return previous
 
     async def browse(
@@ -123,10 +132,18 @@ class RecordService:
                 raise _not_found(entity, record_id)
             return _record(instance)
 
-    async def create(self, entity: str, values: Record, *, password: str | None = None) -> Record:
+    async def create(
+        self,
+        entity: str,
+        values: Record,
+        *,
+        password: str | None = None,
+        token: str | None = None,
+    ) -> Record:
         """A new record from what a form holds (checked first: a FieldValuesError names each
         field that breaks a rule). A kind with a secret column (a user's password) needs
-        ``password``, which is stored hashed."""
+        ``password``, which is stored hashed. ``token``: the form's intent, created once
+        however often it arrives (app.services.intents)."""
         info = _writable(entity)
         secret = next((column for column in info.columns if column.secret), None)
         try:
@@ -141,28 +158,42 @@ class RecordService:
             if password is None:
                 raise FieldValuesError({secret.name: "Set a password."}, _labels(info))
             checked[secret.name] = await asyncio.to_thread(hash_password, password)
-        async with unit_of_work(self.database, write=True) as session:
-            await _check_references(session, info, checked)
-            await _check_unique(session, info, checked, None)
-            instance = await REPOSITORIES[entity](session).create(**checked)
-            return _record(instance)
+        with once(self.database, token):
+            async with unit_of_work(self.database, write=True) as session:
+                await _check_references(session, info, checked)
+                await _check_unique(session, info, checked, None)
+                instance = await REPOSITORIES[entity](session).create(
+                    **ledger.opening_values(entity, checked)
+                )
+                await _after_write(session, entity, [instance.id], ChangeKind.ADDED)
+                return _record(instance)
 
     async def update(
-        self, entity: str, record_id: int, values: Record, *, expected_version: int | None = None
+        self,
+        entity: str,
+        record_id: int,
+        values: Record,
+        *,
+        expected_version: int | None = None,
+        token: str | None = None,
     ) -> Record:
         """Change the fields in ``values``; a record changed since ``expected_version`` is
-        refused (ConflictError) rather than overwritten."""
+        refused (ConflictError) rather than overwritten, and one in the trash is refused
+        (InTrashError) rather than changed there unseen."""
         info = _writable(entity)
         checked = checked_values(info, values, creating=False)
-        async with unit_of_work(self.database, write=True) as session:
-            await _check_references(session, info, checked)
-            await _check_unique(session, info, checked, record_id)
-            instance = await REPOSITORIES[entity](session).update(
-                record_id, expected_version=expected_version, **checked
-            )
-            if instance is None:
-                raise _not_found(entity, record_id)
-            return _record(instance)
+        with once(self.database, token):
+            async with unit_of_work(self.database, write=True) as session:
+                await _refuse_in_trash(session, info, record_id)
+                await _check_references(session, info, checked)
+                await _check_unique(session, info, checked, record_id)
+                instance = await REPOSITORIES[entity](session).update(
+                    record_id, expected_version=expected_version, **checked
+                )
+                if instance is None:
+                    raise _not_found(entity, record_id)
+                await _after_write(session, entity, [record_id], ChangeKind.CHANGED)
+                return _record(instance)
 
     async def set_password(
         self, entity: str, record_id: int, password: str, *, expected_version: int | None = None
@@ -179,6 +210,7 @@ class RecordService:
             )
             if instance is None:
                 raise _not_found(entity, record_id)
+            note(session, entity, ChangeKind.CHANGED, [record_id])
             return _record(instance)
 
     async def related_counts(self, entity: str, ids: Sequence[int]) -> list[RelatedCount]:
@@ -209,58 +241,51 @@ class RecordService:
         return await self.get(entity, record_id)
 
     async def trash(
-        self, entity: str, versions: Mapping[int, int | None], *, with_related: bool
+        self,
+        entity: str,
+        versions: Mapping[int, int | None],
+        *,
+        with_related: bool,
+        token: str | None = None,
     ) -> dict[str, int]:
         """Put the records ``versions`` names (id: the version the user saw, or None) in the
         trash, all or none, with their related records when ``with_related`` (all stamped
         with the same moment, which is how ``restore_many`` brings them back together).
         Returns how many records of each kind went."""
         info = catalog.entity(entity)
-        async with unit_of_work(self.database, write=True) as session:
-            await _check_versions(session, info, versions, deleted=False)
-            levels = _related_levels(entity, list(versions), deleted=False) if with_related else []
-            await _refuse_money_left(session, entity, list(versions), levels)
-            now = utcnow()
-            counts: dict[str, int] = {}
-            # Deepest first: each level's query reads the level above, still unchanged.
-            for level in reversed(levels):
-                counts[level.entity] = counts.get(level.entity, 0) + await _stamp(
-                    session, level, now
+        if entity in _NOT_FOLLOWED:
+            raise ValidationError(_LEDGER_HISTORY)
+        with once(self.database, token):
+            async with unit_of_work(self.database, write=True) as session:
+                await _check_versions(session, info, versions, deleted=False)
+                levels = (
+                    _related_levels(entity, list(versions), deleted=False) if with_related else []
                 )
-            model = REPOSITORIES[entity].model
-            counts[entity] = await _stamp(
-                session,
-                _Level(entity, info.label, select(model.id).where(model.id.in_(list(versions)))),
-                now,
-            )
-            return counts
+                await _refuse_money_left(session, entity, list(versions), levels)
+                return await _stamp_all(session, info, versions, levels, utcnow())
 
-    async def restore_many(self, entity: str, versions: Mapping[int, int | None]) -> dict[str, int]:
+    async def restore_many(
+        self, entity: str, versions: Mapping[int, int | None], *, token: str | None = None
+    ) -> dict[str, int]:
         """Bring the records back from the trash, with the related records that were
-        trashed together with them (and only those). Returns how many of each kind."""
+        trashed together with them (and only those). Returns how many of each kind. A
+        record whose own parent is still in the trash (an order of a trashed user) is
+        refused in words: it would come back under a record nobody sees."""
         info = catalog.entity(entity)
         model = REPOSITORIES[entity].model
-        async with unit_of_work(self.database, write=True) as session:
-            await _check_versions(session, info, versions, deleted=True)
-            stamps = set(
-                (
-                    await session.scalars(
-                        select(model.deleted_at).where(model.id.in_(list(versions)))
-                    )
-                ).all()
-            )
-            levels = _related_levels(entity, list(versions), deleted=True, stamps=stamps)
-            counts: dict[str, int] = {}
-            for level in reversed(levels):
-                counts[level.entity] = counts.get(level.entity, 0) + await _stamp(
-                    session, level, None
+        with once(self.database, token):
+            async with unit_of_work(self.database, write=True) as session:
+                await _check_versions(session, info, versions, deleted=True)
+                await _refuse_trashed_parents(session, info, list(versions))
+                stamps = set(
+                    (
+                        await session.scalars(
+                            select(model.deleted_at).where(model.id.in_(list(versions)))
+                        )
+                    ).all()
                 )
-            counts[entity] = await _stamp(
-                session,
-                _Level(entity, info.label, select(model.id).where(model.id.in_(list(versions)))),
-                None,
-            )
-            return counts
+                levels = _related_levels(entity, list(versions), deleted=True, stamps=stamps)
+                return await _stamp_all(session, info, versions, levels, None)
 
 
 @dataclass(frozen=True)
@@ -282,6 +307,10 @@ class _Level:
 
 # Relations a trash does not follow: a transfer is the ledger's history of both accounts.
 _NOT_FOLLOWED = frozenset({"transfers"})
+_LEDGER_HISTORY = (
+    "Transfers are the ledger's history and stay in it: to undo one, move the money back "
+    "with Transfer funds."
+)
 
 
 def _related_levels(
@@ -314,17 +343,98 @@ def _related_levels(
     return levels
 
 
-async def _stamp(session: AsyncSession, level: _Level, moment: datetime | None) -> int:
-    """Set (a moment) or clear (None) ``deleted_at`` of the level's records."""
+async def _stamp_all(
+    session: AsyncSession,
+    info: catalog.EntityInfo,
+    versions: Mapping[int, int | None],
+    levels: Sequence[_Level],
+    moment: datetime | None,
+) -> dict[str, int]:
+    """Trash (at ``moment``) or restore (None) the records ``versions`` names and the
+    related ``levels``; what changed is noted for the change feed, and the orders whose
+    items came or went get their totals again. How many of each kind."""
+    counts: dict[str, int] = {}
+    kind = ChangeKind.REMOVED if moment is not None else ChangeKind.ADDED
+    # Deepest first: each level's query reads the level above, still unchanged.
+    for level in reversed(levels):
+        ids = await _stamp(session, level, moment)
+        counts[level.entity] = counts.get(level.entity, 0) + len(ids)
+        note(session, level.entity, kind, ids)
+    model = REPOSITORIES[info.name].model
+    top = select(model.id).where(model.id.in_(list(versions)))
+    ids = await _stamp(session, _Level(info.name, info.label, top), moment)
+    counts[info.name] = len(ids)
+    note(session, info.name, kind, ids)
+    # Related levels keep their orders' totals by construction (an order and its items
+    # share one stamp, which the total counts); only the records chosen can change one.
+    await ledger.keep_order_totals(session, info.name, top)
+    return counts
+
+
+async def _stamp(session: AsyncSession, level: _Level, moment: datetime | None) -> list[int]:
+    """Set (a moment) or clear (None) ``deleted_at`` of the level's records; their ids."""
     model = REPOSITORIES[level.entity].model
     condition = model.deleted_at.is_(None) if moment is not None else model.deleted_at.is_not(None)
     result = await session.execute(
         update(model)
         .where(model.id.in_(level.query.scalar_subquery()), condition)
         .values(deleted_at=moment, updated_at=utcnow(), version=model.version + 1)
+        .returning(model.id)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return list(result.scalars().all())
+
+
+async def _after_write(
+    session: AsyncSession, entity: str, ids: Sequence[int], kind: ChangeKind
+) -> None:
+    """What every write of records does before its commit: note it for the change feed,
+    and keep the totals that depend on it."""
+    note(session, entity, kind, ids)
+    model = REPOSITORIES[entity].model
+    await ledger.keep_order_totals(session, entity, select(model.id).where(model.id.in_(ids)))
+
+
+async def _refuse_in_trash(session: AsyncSession, info: catalog.EntityInfo, record_id: int) -> None:
+    model = REPOSITORIES[info.name].model
+    row = (await session.execute(select(model.deleted_at).where(model.id == record_id))).first()
+    if row is None:
+        raise _not_found(info.name, record_id)
+    if row.deleted_at is not None:
+        raise InTrashError(
+            f"{info.singular} #{record_id} was moved to the trash meanwhile, so this was not "
+            "saved. Restore it to save your changes to it.",
+            entity=info.name,
+            record_id=record_id,
+        )
+
+
+async def _refuse_trashed_parents(
+    session: AsyncSession, info: catalog.EntityInfo, ids: Sequence[int]
+) -> None:
+    """Each record to restore belongs to live records only (its references)."""
+    model = REPOSITORIES[info.name].model
+    for column in info.columns:
+        if column.references is None:
+            continue
+        parent = REPOSITORIES[column.references].model
+        reference = getattr(model, column.name)
+        found = (
+            await session.execute(
+                select(model.id, reference)
+                .join(parent, parent.id == reference)
+                .where(model.id.in_(list(ids)), parent.deleted_at.is_not(None))
+                .order_by(model.id)
+                .limit(1)
+            )
+        ).first()
+        if found is not None:
+            owner = catalog.entity(column.references).singular
+            raise ValidationError(
+                f"{info.singular} #{found[0]} belongs to {owner.lower()} #{found[1]}, which is "
+                f"in the trash: restore {owner.lower()} #{found[1]} first (what went to the "
+                "trash with it comes back with it)."
+            )
 
 
 async def _check_versions(
@@ -416,14 +526,17 @@ async def _check_references(
 async def _check_unique(
     session: AsyncSession, info: catalog.EntityInfo, values: Record, record_id: int | None
 ) -> None:
-    """No other record holds a unique value; one in the trash is named, to restore."""
-    model = REPOSITORIES[info.name].model
+    """No other record holds a unique value, as the database compares them (an email
+    ignoring the case of A–Z); one in the trash is named, to restore."""
+    repository = REPOSITORIES[info.name]
+    model = repository.model
     for column in info.columns:
-        if not column.unique or values.get(column.name) is None:
+        if values.get(column.name) is None:
             continue
-        statement = select(model.id, model.deleted_at).where(
-            getattr(model, column.name) == values[column.name]
-        )
+        same = repository.same_unique_value(column.name, values[column.name])
+        if same is None:
+            continue
+        statement = select(model.id, model.deleted_at).where(same)
         if record_id is not None:
             statement = statement.where(model.id != record_id)
         other = (await session.execute(statement.limit(1))).first()

@@ -14,7 +14,9 @@ PostgreSQL), so no one else can take the ids it hands out.
 
 Every row keeps the schema's rules and the app's bookkeeping: live rows are at version 1
 with ``updated_at == created_at``; a soft-deleted row looks like one the app deleted, with
-``deleted_at == updated_at`` and version 2. An order's total is the exact sum of its items.
+``deleted_at == updated_at`` and version 2. An order's total is the exact sum of its live
+items, and every account's balance is its opening balance plus its transfers in, minus its
+transfers out (app/services/ledger.py), never below zero.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.changes import ChangeKind, note
 from app.core.database import Database
 from app.models import Base, OrderStatus
 from app.models.types import utcnow
@@ -41,8 +44,8 @@ from app.services.errors import (
     ValidationError,
     describe_integrity_error,
     refuse_if_read_only,
-    translate_errors,
 )
+from app.services.unit_of_work import unit_of_work
 
 Row = tuple[Any, ...]
 
@@ -55,7 +58,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "posts": ("id", "title", "content", "author_id", *_BOOKKEEPING),
     "orders": ("id", "user_id", "status", "total", *_BOOKKEEPING),
     "order_items": ("id", "order_id", "product", "quantity", "unit_price", *_BOOKKEEPING),
-    "accounts": ("id", "owner_id", "name", "balance", *_BOOKKEEPING),
+    "accounts": ("id", "owner_id", "name", "balance", "opening_balance", *_BOOKKEEPING),
     "transfers": (
         "id",
         "from_account_id",
@@ -135,9 +138,10 @@ async def seed_demo_data(
     done = 0
     while done < options.users:
         batch = min(options.batch_users, options.users - done)
-        with translate_errors(database.url):
-            async with database.get_session(write=True) as session:
-                inserted = await _seed_batch(session, database.is_sqlite, generator, batch)
+        async with unit_of_work(database, write=True) as session:
+            inserted = await _seed_batch(session, database.is_sqlite, generator, batch)
+            for table, count in inserted.items():
+                note(session, table, ChangeKind.ADDED, count=count)
         for table, count in inserted.items():
             counts[table] += count
         done += batch
@@ -573,17 +577,10 @@ class _Generator:
                 for _ in range(1 + int(item_span * rnd() + rnd())):
                     product, cents, price = products[int(rnd() * len(products))]
                     quantity = _QUANTITIES[int(rnd() * len(_QUANTITIES))]
-                    total += quantity * cents
-                    items.append(
-                        (
-                            item_id,
-                            order_id,
-                            product,
-                            quantity,
-                            price,
-                            *bookkeeping(created, created_value),
-                        )
-                    )
+                    kept = bookkeeping(created, created_value)
+                    if kept[2] is None:  # an item in the trash is not in the total
+                        total += quantity * cents
+                    items.append((item_id, order_id, product, quantity, price, *kept))
                     item_id += 1
                 orders.append(
                     (order_id, user_id, status, money(total), *bookkeeping(created, created_value))
@@ -592,14 +589,14 @@ class _Generator:
 
             for _ in range(int(account_span * rnd() + rnd())):
                 created = joined + int(rnd() * (now - joined))
-                # Mostly modest balances, a few large ones; whole cents, never negative.
-                balance = int(rnd() ** 3 * 2_500_000)
+                # Mostly modest opening balances, a few large ones; whole cents.
+                opening = int(rnd() ** 3 * 2_500_000)
                 accounts.append(
                     (
                         account_id,
                         user_id,
                         _ACCOUNT_NAMES[int(rnd() * len(_ACCOUNT_NAMES))],
-                        money(balance),
+                        opening,
                         *bookkeeping(created, stamp(created)),
                     )
                 )
@@ -609,6 +606,9 @@ class _Generator:
 
         transfers: list[Row] = []
         transfer_id = first_ids["transfers"]
+        # Each account's balance in cents as the transfers move it: one never sends more
+        # than it holds, so no balance ends below zero.
+        balances = [account[3] for account in accounts]
         others = len(account_times) - 1
         if others > 0:
             for source, source_time in enumerate(account_times):
@@ -619,7 +619,11 @@ class _Generator:
                     opened = max(source_time, account_times[target])
                     moment = opened + int(rnd() * (now - opened))
                     moment_value = stamp(moment)
-                    amount = 1 + int(rnd() ** 2 * 250_000)
+                    amount = min(1 + int(rnd() ** 2 * 250_000), balances[source])
+                    if amount <= 0:
+                        continue
+                    balances[source] -= amount
+                    balances[target] += amount
                     transfers.append(
                         (
                             transfer_id,
@@ -632,6 +636,10 @@ class _Generator:
                     )
                     transfer_id += 1
 
+        accounts = [
+            (account[0], account[1], account[2], money(balance), money(account[3]), *account[4:])
+            for account, balance in zip(accounts, balances, strict=True)
+        ]
         return {
             "users": users_rows,
             "profiles": profiles,

@@ -18,7 +18,7 @@ from app.services.errors import FieldValuesError, ValidationError
 
 # Deliberately loose (RFC 5322 allows far more than any form should refuse): one @, no
 # spaces, a dot in the domain. A typo like "ada@example" or "ada example.org" is caught.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+\Z")
 PASSWORD_MIN_CHARS = 8
 
 
@@ -35,8 +35,14 @@ def checked_values(
         column = entity.column(name)
         if column.secret:
             raise ValidationError(f"{column.label} is set with Set password…, never directly.")
+        if column.derived:
+            errors[name] = column.derived
+            continue
         if not column.editable:
             raise ValidationError(f"{column.label} is kept by Records Desk and cannot be set.")
+        if column.fixed and not creating:
+            errors[name] = "Given when the record is created; it stays as it was."
+            continue
         try:
             checked[name] = _checked(column, repository.column(name), value)
         except InvalidValueError as error:
@@ -69,6 +75,10 @@ def _checked(column: ColumnInfo, sa_column: Any, value: Any) -> Any:
 
 def _checked_text(column: ColumnInfo, sa_column: Any, value: Any) -> str:
     text: str = column_value(sa_column, value)
+    if column.text_format == "email":
+        # Pasted addresses bring line breaks and spaces along; stored as typed, "a@x.org\n"
+        # would be a second address beside "a@x.org".
+        text = text.strip()
     if not text.strip():
         if column.required:
             raise InvalidValueError("Required.")
@@ -78,6 +88,9 @@ def _checked_text(column: ColumnInfo, sa_column: Any, value: Any) -> str:
         raise InvalidValueError(f"At most {column.length:,} characters (this has {len(text):,}).")
     if column.text_format == "email" and not _EMAIL.match(text):
         raise InvalidValueError("Not an email address (like ada@example.org).")
+    if column.text_format == "email" and not text.isprintable():
+        # A control or zero-width character is invisible: two addresses would look alike.
+        raise InvalidValueError("An email address cannot hold invisible characters.")
     if column.text_format == "url" and text.strip():
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.netloc or " " in text:

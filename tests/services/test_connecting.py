@@ -52,7 +52,8 @@ async def test_a_read_only_connection_refuses_every_write(database_url: URL) -> 
     try:
         user = await records.create("users", user_values(), password=PASSWORD)
         account = await records.create(
-            "accounts", {"owner_id": user["id"], "name": "Main", "balance": Decimal("10.00")}
+            "accounts",
+            {"owner_id": user["id"], "name": "Main", "opening_balance": Decimal("10.00")},
         )
     finally:
         await writable.dispose()

@@ -155,7 +155,7 @@ async def test_a_balance_range_no_account_falls_in_is_shown_empty(database: Data
     )
     for balance in ("0", "10", "10", "99.99", "100"):
         await service.create(
-            "accounts", {"owner_id": user["id"], "name": "Main", "balance": balance}
+            "accounts", {"owner_id": user["id"], "name": "Main", "opening_balance": balance}
         )
 
     report = await reports.balance_distribution(database, {})

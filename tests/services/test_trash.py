@@ -113,7 +113,7 @@ async def test_an_account_holding_money_cannot_be_trashed(database: Database) ->
     service = RecordService(database)
     family = await make_family(service)
     rich = await service.create(
-        "accounts", {"owner_id": family["user"]["id"], "name": "Rich", "balance": "10.00"}
+        "accounts", {"owner_id": family["user"]["id"], "name": "Rich", "opening_balance": "10.00"}
     )
     with pytest.raises(ValidationError, match=rf"Account #{rich['id']} holds 10.00"):
         await service.trash("accounts", {rich["id"]: None}, with_related=False)

@@ -17,12 +17,13 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
 
 from app.core.database import Database
-from app.models import Account
+from app.models import Account, Post
 from app.query import DeletedRows, QuerySpec
-from app.services import catalog
+from app.services import catalog, ledger
 from app.services.records import RecordService
 from tests.ui.conftest import WAIT_TIMEOUT_S, seed, settle, wait_for
 from tests.ui.forms import saved_or_refused, type_into
@@ -32,7 +33,7 @@ from ui.browse_window import BrowseWindow
 from ui.dialogs.record_form import PasswordDialog, RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog, order_summary
 from ui.record_table_model import RAW_VALUE_ROLE
-from ui.undo import UndoHistory, undo_history
+from ui.undo import Step, UndoHistory, undo_history
 from ui.widgets.field_editors import (
     CheckEditor,
     ChoiceEditor,
@@ -119,7 +120,11 @@ def test_the_form_has_an_editor_per_kind_of_column_and_no_managed_ones(
     assert isinstance(orders.editors["user_id"], RecordPicker)
     assert isinstance(orders.editors["status"], ChoiceEditor)
     assert orders.editors["status"].value() == "pending"
-    assert orders.editors["total"].value() == 0
+    # Kept by the data layer: a total is its items' sum, a balance moves by transfers only.
+    assert "total" not in orders.editors
+    accounts = form_for(qtbot, ui_database, "accounts")
+    assert "balance" not in accounts.editors
+    assert accounts.editors["opening_balance"].widget.isEnabled()  # given once, when made
     for form in (users, orders):
         for editor in form.editors.values():
             assert editor.widget.accessibleName() == editor.column.label
@@ -189,32 +194,35 @@ def test_editing_loads_the_record_and_saves_only_what_changed(
 
     async def scenario() -> None:
         records = RecordService(ui_database)
-        account = (await all_rows(ui_database, "accounts", QuerySpec()))[0]
-        account_id = account[0]
-        form = form_for(qtbot, ui_database, "accounts", account_id)
+        item = (await all_rows(ui_database, "order_items", QuerySpec()))[0]
+        item_id = item[0]
+        form = form_for(qtbot, ui_database, "order_items", item_id)
         await wait_for(form.loaded)
-        assert form.windowTitle() == f"Edit Account #{account_id}"
-        type_into(form, "balance", "12.345")
+        assert form.windowTitle() == f"Edit Order item #{item_id}"
+        type_into(form, "unit_price", "12.345")
         outcome, text = await saved_or_refused(form)
         assert outcome == "refused"
-        assert "more than 2 decimal places" in visible_errors(form)["balance"]
-        type_into(form, "balance", "12.34")
-        # Someone else renames the account meanwhile: another field, merged by itself.
-        await records.update("accounts", account_id, {"name": "Renamed elsewhere"})
+        assert "more than 2 decimal places" in visible_errors(form)["unit_price"]
+        type_into(form, "unit_price", "12.34")
+        # Someone else renames the product meanwhile: another field, merged by itself.
+        await records.update("order_items", item_id, {"product": "Renamed elsewhere"})
         outcome, text = await saved_or_refused(form)
         assert outcome == "refused"
         assert "saved by someone else meanwhile" in text
-        assert "Their change to Name is in the form now" in text
+        assert "Their change to Product is in the form now" in text
         assert form.isVisible()
         assert form.conflict_box.isHidden()
-        assert form.editors["name"].value() == "Renamed elsewhere"
-        assert str(form.editors["balance"].value()) == "12.34"
-        stored = await records.get("accounts", account_id)
-        balance = catalog.entity("accounts").column_names.index("balance")
-        assert stored["balance"] == account[balance]  # nothing overwritten yet
+        assert form.editors["product"].value() == "Renamed elsewhere"
+        assert str(form.editors["unit_price"].value()) == "12.34"
+        stored = await records.get("order_items", item_id)
+        price = catalog.entity("order_items").column_names.index("unit_price")
+        assert stored["unit_price"] == item[price]  # nothing overwritten yet
         outcome, record = await saved_or_refused(form)
         assert outcome == "saved"
-        assert (record["name"], str(record["balance"])) == ("Renamed elsewhere", "12.34")
+        assert (record["product"], str(record["unit_price"])) == ("Renamed elsewhere", "12.34")
+        # The order's total followed its item, in the same transaction.
+        async with ui_database.get_session() as session:
+            assert await ledger.problems(session) == []
 
     qt_loop.run_until_complete(scenario())
 
@@ -424,7 +432,7 @@ def test_new_in_the_transfers_window_is_transfer_funds_and_a_refusal_changes_not
         records = RecordService(ui_database)
         owner = await make_user(records, "o@example.org", "Owner")
         rich = await records.create(
-            "accounts", {"owner_id": owner["id"], "name": "Rich", "balance": "50.00"}
+            "accounts", {"owner_id": owner["id"], "name": "Rich", "opening_balance": "50.00"}
         )
         poor = await records.create("accounts", {"owner_id": owner["id"], "name": "Poor"})
         window = open_window(records, windows, qtbot, None, "transfers")
@@ -686,5 +694,191 @@ def test_undo_and_redo_have_their_standard_keys_once_each(
         assert QKeySequence("Ctrl+Shift+Z") in redo
         assert len(redo) == len(set(key.toString() for key in redo))
         assert QKeySequence(QKeySequence.StandardKey.Undo) in window.editing.undo_action.shortcuts()
+
+    qt_loop.run_until_complete(scenario())
+
+
+def _press_save_again_and_again(dialog: QDialog, button: Any) -> None:
+    """What a double click on Save, and Ctrl+S held down, deliver while the window is busy:
+    the second and later presses reach it before the first save's first await returns."""
+    button.click()
+    for _ in range(3):
+        QTest.keyClick(dialog, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    button.click()
+
+
+def test_save_pressed_again_and_again_while_saving_saves_once(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    windows: list[BrowseWindow],
+) -> None:
+    """Every Save that makes something (a record, a transfer, an order) runs once however
+    many presses arrive while it runs, and says nothing of the extra presses."""
+
+    async def scenario() -> None:
+        records = RecordService(ui_database)
+        user = await make_user(records, "o@example.org", "Owner")
+        rich = await records.create(
+            "accounts", {"owner_id": user["id"], "name": "Rich", "opening_balance": "50.00"}
+        )
+        poor = await records.create("accounts", {"owner_id": user["id"], "name": "Poor"})
+
+        form = form_for(qtbot, ui_database, "posts")
+        type_into(form, "title", "Once")
+        form.editors["author_id"].set_value(user["id"])
+        saved = catch(form.saved)
+        _press_save_again_and_again(form, form.save_button)
+        await saved
+        await settle()
+        assert await records.count("posts", QuerySpec()) == 1
+
+        window = open_window(records, windows, qtbot, None, "transfers")
+        await settled(window)
+        transfer = window.editing.open_transfer()
+        _OPEN_DIALOGS.append(transfer)
+        transfer.editors["from_account_id"].set_value(rich["id"])
+        transfer.editors["to_account_id"].set_value(poor["id"])
+        type_into(transfer, "amount", "10.00")
+        refusals: list[str] = []
+        transfer.refused.connect(refusals.append)
+        completed = catch(transfer.completed)
+        _press_save_again_and_again(transfer, transfer.save_button)
+        await completed
+        await settle()
+        assert refusals == []
+        assert (await records.get("accounts", rich["id"]))["balance"] == Decimal("40.00")
+        assert await records.count("transfers", QuerySpec()) == 1
+
+        order = window.editing.open_order()
+        _OPEN_DIALOGS.append(order)
+        order.editors["user_id"].set_value(user["id"])
+        order.items.removeRow(0)
+        order.add_item("Lamp", "2", "10.00")
+        completed = catch(order.completed)
+        _press_save_again_and_again(order, order.save_button)
+        await completed
+        await settle()
+        assert await records.count("orders", QuerySpec()) == 1
+        async with ui_database.get_session() as session:
+            assert await ledger.problems(session) == []
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_cancel_while_saving_waits_for_the_save_and_says_so(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
+) -> None:
+    """Esc during a save never reports "discarded" for a change that is written: the form
+    stays, says it is saving, and closes once saved."""
+
+    async def scenario() -> None:
+        records = RecordService(ui_database)
+        user = await make_user(records, "o@example.org", "Owner")
+        form = form_for(qtbot, ui_database, "posts")
+        type_into(form, "title", "Kept")
+        form.editors["author_id"].set_value(user["id"])
+        saved = catch(form.saved)
+        form.save()
+        QTest.keyClick(form, Qt.Key.Key_Escape)
+        assert form.isVisible()
+        assert "closes once the save is done" in form.status_label.text()
+        assert form.discard_box is None  # nothing to discard: it is being saved
+        (record,) = await saved
+        await settle()
+        assert is_closed(form)
+        assert (await records.get("posts", record["id"]))["title"] == "Kept"
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_saving_a_record_trashed_meanwhile_offers_restore_and_keeps_the_typing(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        records = RecordService(ui_database)
+        user = await make_user(records, "o@example.org", "Owner")
+        post = await records.create("posts", {"title": "Old", "author_id": user["id"]})
+        form = form_for(qtbot, ui_database, "posts", post["id"])
+        await wait_for(form.loaded)
+        type_into(form, "title", "New title")
+        # Someone else moves it to the trash meanwhile (another window, another analyst).
+        await RecordService(ui_database).trash("posts", {post["id"]: None}, with_related=False)
+        outcome, text = await saved_or_refused(form)
+        assert outcome == "refused"
+        assert "moved to the trash meanwhile" in text
+        assert (await records.get("posts", post["id"]))["title"] == "Old"  # not in the trash
+        assert form.restore_button.isVisible()
+        restored = catch(form.restored)
+        form.restore_button.click()
+        await restored
+        assert form.editors["title"].value() == "New title"
+        outcome, record = await saved_or_refused(form)
+        assert outcome == "saved"
+        assert (record["title"], record["deleted_at"]) == ("New title", None)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_trashing_a_selection_beyond_the_loaded_rows_says_how_many_are_moved(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    windows: list[BrowseWindow],
+    small_pages: None,
+) -> None:
+    """Ctrl+A over more rows than are loaded: the question never passes the loaded rows
+    off as the whole selection."""
+    seed(qt_loop, ui_database, 40, deleted_fraction=0)
+
+    async def scenario() -> None:
+        service = RecordService(ui_database)
+        posts = open_window(service, windows, qtbot, None, "posts")
+        model = await settled(posts)
+        total = len(await all_rows(ui_database, "posts", QuerySpec()))
+        posts.table.selectAll()
+        loaded = len(posts.editing.selected_records())
+        assert posts.editing.selected_row_count() == model.rowCount() == total > loaded
+        shown = catch(posts.editing.confirmation_shown)
+        finished = catch(posts.editing.trash_finished)
+        posts.editing.trash_action.trigger()
+        (box,) = await shown
+        assert f"Move {loaded} posts" in box.text()
+        assert f"{total - loaded:,} more selected rows have not been loaded" in box.text()
+        box.button(QMessageBox.StandardButton.Cancel).click()
+        assert await finished == ({},)
+        assert len(await all_rows(ui_database, "posts", QuerySpec())) == total
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_an_undo_step_whose_record_is_gone_is_said_once_and_dropped(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, history: UndoHistory
+) -> None:
+    async def scenario() -> None:
+        records = RecordService(ui_database)
+        user = await make_user(records, "o@example.org", "Owner")
+        kept = await records.create("posts", {"title": "Kept", "author_id": user["id"]})
+        history.push(Step("create", "posts", {kept["id"]: kept["version"]}))
+        gone = await records.create("posts", {"title": "Gone", "author_id": user["id"]})
+        edited = await records.update("posts", gone["id"], {"title": "Edited"})
+        history.push(
+            Step(
+                "update",
+                "posts",
+                {gone["id"]: edited["version"]},
+                {"title": "Gone"},
+                {"title": "Edited"},
+            )
+        )
+        # Deleted for good outside the app (another program, a DBA).
+        async with ui_database.get_session(write=True) as session:
+            await session.execute(sa_delete(Post).where(Post.id == gone["id"]))
+        said = await history.undo(records)
+        assert "does not exist" in said
+        assert "was dropped" in said
+        assert [step.entity for step in history.done] == ["posts"]  # the earlier step stays
+        assert await history.undo(records) == f"Undid creation of Post #{kept['id']}."
+        assert (await records.get("posts", kept["id"]))["deleted_at"] is not None
 
     qt_loop.run_until_complete(scenario())

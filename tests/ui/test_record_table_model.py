@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
+from sqlalchemy import update as sa_update
 
 from app.core.database import Database
+from app.models import Account
 from app.query import (
     After,
     Before,
@@ -283,7 +285,11 @@ def test_money_is_exact_and_right_aligned(
 
     async def scenario() -> None:
         service = RecordService(ui_database)
-        await service.update("accounts", 1, {"balance": Decimal("1234567.89")})
+        # Written as another program would: a balance moves by transfers only in the app.
+        async with ui_database.get_session(write=True) as session:
+            await session.execute(
+                sa_update(Account).where(Account.id == 1).values(balance=Decimal("1234567.89"))
+            )
         model = RecordTableModel(service, catalog.entity("accounts"))
         attach_tester(qtmodeltester, model)
         await wait_until(model.rows_loaded, lambda: model.is_loaded(0))

@@ -16,9 +16,11 @@ from app.query import Equals, QuerySpec, SortKey
 from app.services import catalog
 from app.services.insights import ColumnTotals, Totals
 from app.services.records import RecordService
+from app.services.transfers import transfer_funds
 from tests.services.test_insights import seed
-from tests.ui.conftest import wait_for
+from tests.ui.conftest import wait_for, wait_until
 from ui.browse_window import BrowseWindow
+from ui.record_table_model import RAW_VALUE_ROLE
 from ui.widgets.totals_bar import totals_text
 from ui.window_state import WindowState
 
@@ -127,3 +129,60 @@ def test_the_text_of_totals() -> None:
     assert totals_text(items, figures, QLocale("de_DE")) == (
         "1.234 rows · Quantity: sum 5.000, average 4,05, min 1, max 9 · Unit price: no values"
     )
+
+
+def test_every_figure_follows_a_change_committed_anywhere(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    windows: list[BrowseWindow],
+    qtbot: QtBot,
+) -> None:
+    """A transfer and a trash made outside the window (another window, the command line,
+    another service object on the same database): its rows, its totals footer and its
+    frequency table follow, with nobody telling them by hand."""
+
+    async def scenario() -> None:
+        elsewhere = RecordService(ui_database)
+        user = await elsewhere.create(
+            "users", {"email": "o@example.org", "name": "Owner"}, password="long enough"
+        )
+        rich = await elsewhere.create(
+            "accounts", {"owner_id": user["id"], "name": "Rich", "opening_balance": "100.00"}
+        )
+        poor = await elsewhere.create("accounts", {"owner_id": user["id"], "name": "Poor"})
+        window = BrowseWindow(
+            RecordService(ui_database),
+            catalog.entity("accounts"),
+            WindowState(),
+            spec=QuerySpec(sort=(SortKey("id"),)),
+        )
+        qtbot.addWidget(window)
+        windows.append(window)
+        window.show()
+        footer = window.totals_bar
+        await wait_for(footer.calculated)
+        assert "max 100.00" in footer.view_label.text()
+        names = window.open_frequency("name")
+        await wait_for(names.calculated)
+        model = window.model
+        assert model is not None
+
+        await transfer_funds(ui_database, rich["id"], poor["id"], "30.00")
+        await wait_for(footer.calculated)
+        assert "sum 100.00" in footer.view_label.text()
+        assert "min 30.00, max 70.00" in footer.view_label.text()
+        balance = model.column_index("balance")
+        await wait_until(
+            model.dataChanged, lambda: model.index(0, balance).data(RAW_VALUE_ROLE) == 70
+        )
+
+        await transfer_funds(ui_database, poor["id"], rich["id"], "30.00")
+        await wait_for(footer.calculated)
+        await elsewhere.trash("accounts", {poor["id"]: None}, with_related=False)
+        await wait_for(names.calculated)
+        assert names.table.rowCount() == 1  # the trashed account left its group
+        await wait_until(model.rows_loaded, lambda: model.rowCount() == 1)
+        await wait_for(footer.calculated)
+        assert footer.view_label.text().startswith("1 row")
+
+    qt_loop.run_until_complete(scenario())

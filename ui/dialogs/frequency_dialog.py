@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.changes import ChangeSet
 from app.query import Filter, QuerySpec
 from app.services import insights
 from app.services.catalog import ColumnInfo, ColumnKind, EntityInfo
@@ -52,6 +53,7 @@ from app.services.errors import RecordsDeskError
 from app.services.insights import Description, Frequencies, Grouping, ValueRange
 from app.services.records import RecordService
 from ui.formatting import display_text, number_text, with_locale_separators
+from ui.record_changes import record_changes
 from ui.tasks import spawn
 
 GROUPING_LABELS = {
@@ -90,6 +92,7 @@ class FrequencyDialog(QDialog):
         self.frequencies: Frequencies | None = None
         self.description: Description | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        record_changes(records).changed.connect(self.on_records_changed)
         self.setWindowTitle(f"Frequency of {column.label} — {entity.label}")
         self.setAccessibleName(f"Frequency of {column.label}")
 
@@ -169,6 +172,12 @@ class FrequencyDialog(QDialog):
         """The window's view changed: count it again."""
         if spec != self.spec:
             self.spec = spec
+            self.run()
+
+    def on_records_changed(self, changes: ChangeSet) -> None:
+        """A commit changed records of this kind: count again (a trashed row leaves its
+        group, an edited value moves to another)."""
+        if self.entity.name in changes.entities and self.isVisible():
             self.run()
 
     def run(self) -> None:

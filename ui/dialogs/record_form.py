@@ -9,8 +9,10 @@ meanwhile is refused rather than overwritten.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -36,8 +38,10 @@ from app.services.errors import (
     DuplicateInTrashError,
     EditConflictError,
     FieldValuesError,
+    InTrashError,
     RecordsDeskError,
 )
+from app.services.intents import new_token
 from app.services.merging import FieldConflict, merge
 from app.services.records import Record, RecordService
 from app.services.validation import PASSWORD_MIN_CHARS
@@ -78,7 +82,12 @@ class RecordFormDialog(QDialog):
         self._dirty = False
         self._closing = False
         self._task: Any = None
-        self._trashed_holder: DuplicateInTrashError | None = None
+        # The save under way: a second Save while it runs is the same intent, not another.
+        self._saving: asyncio.Task[None] | None = None
+        # The form's intent, which the service commits once (app.services.intents).
+        self._token = new_token()
+        # A record in the trash the save met (one holding a unique value, or this record).
+        self._trashed_holder: DuplicateInTrashError | InTrashError | None = None
         # The question before discarding changes, while it is open.
         self.discard_box: QMessageBox | None = None
         self.last_change: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
@@ -222,18 +231,34 @@ class RecordFormDialog(QDialog):
         }
 
     def _set_enabled(self, enabled: bool) -> None:
-        for editor in self.editors.values():
-            editor.widget.setEnabled(enabled and not editor.kept_as_is)
+        editing = self.record_id is not None
+        for name, editor in self.editors.items():
+            fixed = editing and self.entity.column(name).fixed  # given once, at creation
+            editor.widget.setEnabled(enabled and not editor.kept_as_is and not fixed)
         self.save_button.setEnabled(enabled)
         if self.password_button is not None:
             self.password_button.setEnabled(enabled)
 
     # -- saving ------------------------------------------------------------------------------
 
+    @property
+    def saving(self) -> bool:
+        return self._saving is not None and not self._saving.done()
+
     def save(self) -> None:
-        if not self.save_button.isEnabled():
+        """Save once: Save pressed again (a double click, a held Ctrl+S) while the save runs
+        is the same intent; the button is busy until the save ends."""
+        if self.saving or not self.save_button.isEnabled():
             return
-        self._task = spawn(self._save(), name=f"save {self.entity.name}")
+        self.save_button.setEnabled(False)
+        self._saving = self._task = spawn(self._save_then_settle(), name=f"save {self.entity.name}")
+
+    async def _save_then_settle(self) -> None:
+        try:
+            await self._save()
+        finally:
+            if shiboken6.isValid(self) and not self._closing:
+                self.save_button.setEnabled(True)
 
     async def _save(self) -> None:
         if self.conflicts and not self._take_choices():
@@ -257,11 +282,15 @@ class RecordFormDialog(QDialog):
         try:
             if self.record_id is None:
                 record = await self.records.create(
-                    self.entity.name, values, password=self.pending_password
+                    self.entity.name, values, password=self.pending_password, token=self._token
                 )
             else:
                 record = await self.records.update(
-                    self.entity.name, self.record_id, values, expected_version=self.version
+                    self.entity.name,
+                    self.record_id,
+                    values,
+                    expected_version=self.version,
+                    token=self._token,
                 )
         except FieldValuesError as error:
             self._show_field_errors(error.errors)
@@ -272,6 +301,14 @@ class RecordFormDialog(QDialog):
         except DuplicateInTrashError as error:
             self._trashed_holder = error
             self._show_field_errors({error.field or "": str(error)})
+            self.restore_button.setText(f"Restore {self.entity.singular} #{error.record_id}")
+            self.restore_button.show()
+            return
+        except InTrashError as error:
+            # Trashed by someone else meanwhile: nothing was saved; Restore brings it back
+            # with what is typed here still in the form.
+            self._trashed_holder = error
+            self._tell(str(error))
             self.restore_button.setText(f"Restore {self.entity.singular} #{error.record_id}")
             self.restore_button.show()
             return
@@ -484,6 +521,11 @@ class RecordFormDialog(QDialog):
     # -- leaving -----------------------------------------------------------------------------
 
     def reject(self) -> None:
+        if self.saving:
+            # The save may be committing right now: closing could not take it back, and
+            # "discarded" would be untrue. The form closes by itself once it is saved.
+            self._tell("Saving… the form closes once the save is done.")
+            return
         if self._closing or not self.changed:
             self._closing = True
             super().reject()

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QBrush, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.services import catalog
 from app.services.errors import RecordsDeskError, ValidationError
+from app.services.intents import new_token
 from app.services.orders import OrderCreated, OrderItemInput, create_order_with_items
 from app.services.records import RecordService
 from app.services.transfers import TransferReceipt, transfer_funds
@@ -82,6 +84,8 @@ class _TransactionDialog(QDialog):
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         self._task: Any = None
+        # The dialog's intent: the service moves the money (makes the order) once.
+        self.token = new_token()
         self.layout_ = QVBoxLayout(self)
         self.layout_.addLayout(self.form)
 
@@ -89,9 +93,31 @@ class _TransactionDialog(QDialog):
         self.layout_.addWidget(self.status_label)
         self.layout_.addWidget(self.buttons)
 
+    @property
+    def saving(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def save(self) -> None:
-        if self.save_button.isEnabled():
-            self._task = spawn(self._save(), name=self.windowTitle())
+        """Save once: Save again while it runs (a double click, a held key) is the same
+        intent; the button is busy until the save ends."""
+        if self.saving or not self.save_button.isEnabled():
+            return
+        self.save_button.setEnabled(False)
+        self._task = spawn(self._save_then_settle(), name=self.windowTitle())
+
+    async def _save_then_settle(self) -> None:
+        try:
+            await self._save()
+        finally:
+            if shiboken6.isValid(self):
+                self.save_button.setEnabled(True)
+
+    def reject(self) -> None:
+        if self.saving:
+            # It may be committing right now: closing cannot take it back.
+            self._tell("Saving… the dialog closes once it is done.")
+            return
+        super().reject()
 
     async def _save(self) -> None:
         for label in self.error_labels.values():
@@ -105,7 +131,6 @@ class _TransactionDialog(QDialog):
         if problems:
             self.show_problems(problems)
             return
-        self.save_button.setEnabled(False)
         self.status_label.setText("Saving…")
         try:
             result = await self.run(values)
@@ -115,8 +140,6 @@ class _TransactionDialog(QDialog):
             else:
                 self._tell(str(error))
             return
-        finally:
-            self.save_button.setEnabled(True)
         self.status_label.setText("")
         self.completed.emit(result)
         self.accept()
@@ -154,11 +177,15 @@ class TransferDialog(_TransactionDialog):
             int(values["from_account_id"]),
             int(values["to_account_id"]),
             values["amount"],
+            token=self.token,
         )
 
 
 # The item grid's columns: (title, catalog column of order_items).
 ITEM_COLUMNS = (("Product", "product"), ("Quantity", "quantity"), ("Unit price", "unit_price"))
+_QUANTITY, _UNIT_PRICE = 1, 2
+# A refused cell's background: the problem labels' red, pale enough to read the text on.
+_PROBLEM_BACKGROUND = QBrush(QColor(198, 40, 40, 60))
 
 
 class OrderDialog(_TransactionDialog):
@@ -179,6 +206,9 @@ class OrderDialog(_TransactionDialog):
         self.items.setHorizontalHeaderLabels([title for title, _ in ITEM_COLUMNS])
         self.items.horizontalHeader().setStretchLastSection(True)
         self.items.setColumnWidth(0, 220)
+        # What is wrong with a cell, by (row, column), until it is edited.
+        self.cell_problems: dict[tuple[int, int], str] = {}
+        self.items.itemChanged.connect(self.on_items_item_changed)
         add = QPushButton("Add item", self)
         add.setAccessibleName("Add item")
         add.clicked.connect(lambda: self.add_item())
@@ -207,26 +237,69 @@ class OrderDialog(_TransactionDialog):
         if row >= 0:
             self.items.removeRow(row)
 
-    def item_inputs(self) -> list[OrderItemInput] | str:
-        """The grid's rows (blank ones left out), or why one cannot be read at all."""
+    def item_inputs(self) -> list[OrderItemInput] | dict[tuple[int, int], str]:
+        """The grid's rows (blank ones left out), or what is wrong with each cell that
+        cannot be read as its column's value, by (row, column): a blank or unreadable
+        quantity or price is refused there, never taken for 0."""
         locale = self.locale()
+        bounds = catalog.entity("order_items").column("quantity").bounds
         inputs = []
+        problems: dict[tuple[int, int], str] = {}
         for row in range(self.items.rowCount()):
             texts = [self._text(row, column) for column in range(len(ITEM_COLUMNS))]
             if not any(text.strip() for text in texts):
                 continue
             product, quantity_text, price_text = texts
+            quantity: int | None = None
+            price: Decimal | None = None
             try:
-                quantity = parse_integer(quantity_text, locale)
+                quantity = parse_integer(quantity_text, locale, bounds)
+            except InvalidNumberError as error:
+                problems[(row, _QUANTITY)] = str(error)
+            try:
                 price = parse_money(price_text, locale)
             except InvalidNumberError as error:
-                return f"Item {row + 1}: {error}"
-            inputs.append(
-                OrderItemInput(
-                    product, quantity if quantity is not None else 0, price or Decimal("0")
-                )
-            )
+                problems[(row, _UNIT_PRICE)] = str(error)
+            if quantity is None:
+                problems.setdefault((row, _QUANTITY), "Required.")
+            if price is None:
+                problems.setdefault((row, _UNIT_PRICE), "Required.")
+            if quantity is not None and price is not None:
+                inputs.append(OrderItemInput(product, quantity, price))
+        if problems:
+            return problems
         return inputs
+
+    def show_cell_problems(self, problems: dict[tuple[int, int], str]) -> str:
+        """Mark each cell with what is wrong with it (a tooltip, read by screen readers too,
+        until the cell is edited); the same in one line, for the status."""
+        self.items.blockSignals(True)
+        for (row, column), reason in problems.items():
+            item = self.items.item(row, column)
+            if item is None:
+                item = QTableWidgetItem("")
+                self.items.setItem(row, column, item)
+            item.setToolTip(reason)
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, reason)
+            item.setBackground(_PROBLEM_BACKGROUND)
+        self.items.blockSignals(False)
+        self.cell_problems.update(problems)
+        first = min(problems)
+        self.items.setCurrentCell(*first)
+        self.items.setFocus()
+        return "Nothing was saved. " + " ".join(
+            f"Item {row + 1}, {ITEM_COLUMNS[column][0].lower()}: {reason}"
+            for (row, column), reason in sorted(problems.items())
+        )
+
+    def on_items_item_changed(self, item: QTableWidgetItem) -> None:
+        if self.cell_problems.pop((item.row(), item.column()), None) is None:
+            return
+        self.items.blockSignals(True)
+        item.setToolTip("")
+        item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, None)
+        item.setBackground(QBrush())
+        self.items.blockSignals(False)
 
     def _text(self, row: int, column: int) -> str:
         item = self.items.item(row, column)
@@ -234,10 +307,17 @@ class OrderDialog(_TransactionDialog):
 
     async def _order(self, values: dict[str, Any]) -> OrderCreated:
         items = self.item_inputs()
-        if isinstance(items, str):
-            raise ValidationError(items)
+        if isinstance(items, dict):
+            raise ValidationError(self.show_cell_problems(items))
+        if not items:
+            self.items.setFocus()
+            raise ValidationError("Nothing was saved: add an item to the order first.")
         return await create_order_with_items(
-            self.records.database, int(values["user_id"]), items, str(values["status"])
+            self.records.database,
+            int(values["user_id"]),
+            items,
+            str(values["status"]),
+            token=self.token,
         )
 
 

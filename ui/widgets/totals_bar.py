@@ -16,6 +16,7 @@ import shiboken6
 from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from app.changes import ChangeSet
 from app.query import KeyRange, QuerySpec
 from app.services import insights
 from app.services.catalog import ColumnKind, EntityInfo
@@ -24,6 +25,7 @@ from app.services.insights import ColumnTotals, Totals
 from app.services.records import RecordService
 from ui.exporting import selection_key_ranges
 from ui.formatting import number_text
+from ui.record_changes import record_changes
 from ui.record_table_model import RecordTableModel, ResultChangedError
 from ui.tasks import spawn
 
@@ -67,6 +69,7 @@ class TotalsBar(QWidget):
         self._selection_task: asyncio.Task[None] | None = None
         self._selected: dict[str, list[tuple[int, int]]] = {}
         self._selected_rows = 0
+        record_changes(records).changed.connect(self.on_records_changed)
 
     # -- what to add up ----------------------------------------------------------------------
 
@@ -88,6 +91,18 @@ class TotalsBar(QWidget):
         self.selection_label.hide()
         self.view_label.setText("Totals: adding up…")
         self._start_view_totals()
+
+    def on_records_changed(self, changes: ChangeSet) -> None:
+        """A commit changed records of the kind added up here: add up again (what is
+        selected too, over the same cells)."""
+        if self.model is None or self.model.entity.name not in changes.entities:
+            return
+        selected, rows = self._selected, self._selected_rows
+        self._cancel(view=True)
+        self.view_label.setText("Totals: adding up…")
+        self._start_view_totals()
+        if selected:
+            self.select(selected, rows)
 
     def select(self, rows_of_column: dict[str, list[tuple[int, int]]], rows: int) -> None:
         """Add up the selected cells: for each amount column, the blocks of rows (first,
