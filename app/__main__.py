@@ -357,7 +357,13 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
     from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
     from app.services import catalog, migrations
     from app.services.connection import open_database
-    from app.services.export import CsvOptions, ExportRequest, export_csv
+    from app.services.export import (
+        CsvOptions,
+        ExportError,
+        ExportRequest,
+        export_csv,
+        export_target,
+    )
 
     # Everything that can be refused is refused before the database or a file is opened.
     info = catalog.entity(arguments.kind)
@@ -406,11 +412,12 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
         target = sys.stdout.buffer
     else:
         target = Path(arguments.output)
-        # Said before the database is opened (or, for a new file, made).
-        if target.is_dir():
-            raise ValidationError(f"{target} is a folder; give a file name to --output.")
-        if not target.absolute().parent.is_dir():
-            raise ValidationError(f"The folder {target.absolute().parent} does not exist.")
+        # Said before the database is opened (or, for a new file, made); the export looks
+        # again when it opens the file, through the same function.
+        try:
+            export_target(target)
+        except ExportError as error:
+            raise ValidationError(f"--output: {error}") from None
 
     async def run() -> None:
         database = open_database(settings, echo=arguments.verbose)

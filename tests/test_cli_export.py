@@ -3,6 +3,12 @@ every refusal is one line, exit 2, and no file."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +20,8 @@ from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
 from app.services import catalog
 from app.services.export import CsvOptions, ExportRequest, export_csv
 from tests.repositories.factories import force, make_user, moment
-from tests.test_cli import plain, records_desk
+from tests.services.test_export import FifoReader, private_null_device
+from tests.test_cli import PROJECT_ROOT, plain, records_desk
 
 
 async def seed(database: Database) -> None:
@@ -157,3 +164,111 @@ def test_a_database_that_is_down_is_one_line_exit_1_and_no_file(
 
 def test_the_help_names_every_kind() -> None:
     assert tuple(entity.name for entity in catalog.entities()) == _KINDS
+
+
+async def test_a_fifo_named_by_output_gets_the_bytes_the_window_writes(
+    database: Database, database_url: URL, tmp_path: Path
+) -> None:
+    await seed(database)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = FifoReader(fifo)
+
+    code = await asyncio.to_thread(
+        main, ["export", "users", "--database-url", plain(database_url), "--output", str(fifo)]
+    )
+
+    assert code == 0
+    from_window = tmp_path / "window.csv"
+    await export_csv(database, ExportRequest(ViewState("users")), CsvOptions(), from_window)
+    assert reader.received() == file_bytes(from_window)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_a_character_device_named_by_output_stays_one(
+    migrated_sqlite_template: Path, tmp_path: Path
+) -> None:
+    """As root, ``--output /dev/null`` once replaced /dev/null with a file of rows."""
+    device = private_null_device(tmp_path) or Path("/dev/null")
+    before = os.lstat(device)
+
+    code = main(
+        [
+            "export",
+            "users",
+            "--database-url",
+            f"sqlite:///{migrated_sqlite_template}",
+            "--output",
+            str(device),
+        ]
+    )
+
+    assert code == 0
+    after = os.lstat(device)
+    assert stat.S_ISCHR(after.st_mode)
+    assert (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+
+
+def test_a_socket_named_by_output_is_refused_in_one_line(
+    migrated_sqlite_template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a short name: socket paths have a length limit
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind("socket")
+        code = main(
+            [
+                "export",
+                "users",
+                "--database-url",
+                f"sqlite:///{migrated_sqlite_template}",
+                "--output",
+                "socket",
+            ]
+        )
+        assert stat.S_ISSOCK(os.lstat("socket").st_mode)
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert stderr == (
+        "records-desk: --output: socket is a socket, not a file; choose a file name for "
+        "the export.\n"
+    )
+
+
+async def test_standard_output_sent_to_a_file_is_written_there(
+    database: Database, database_url: URL, tmp_path: Path
+) -> None:
+    """``--output /dev/stdout >> file``: the shell's file gets the rows after what it held,
+    and stays the file the shell has open."""
+    await seed(database)
+    path = tmp_path / "appended.csv"
+    path.write_bytes(b"kept\n")
+    inode = path.stat().st_ino
+    with path.open("ab") as output:
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable,
+                "-m",
+                "app",
+                "export",
+                "users",
+                "--database-url",
+                plain(database_url),
+                "--output",
+                "/dev/stdout",
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=output,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    from_window = tmp_path / "window.csv"
+    await export_csv(database, ExportRequest(ViewState("users")), CsvOptions(), from_window)
+    assert file_bytes(path) == b"kept\n" + file_bytes(from_window)
+    assert path.stat().st_ino == inode

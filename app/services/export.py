@@ -7,14 +7,17 @@ shown while writing is the number of rows written. The database formats the valu
 SQLite hands over one line per row in its own worker thread, where the file is written,
 so neither engine formats a million rows on the GUI thread.
 
-The file is written under a temporary name beside the chosen one and moved into place
-only when complete: a cancel, a full disk, a lost server or a crash leave the chosen path
-as it was.
+A file is written under a temporary name beside the chosen one and moved into place only
+when complete: a cancel, a full disk, a lost server or a crash leave the chosen path as it
+was. What the app does not own is never replaced (``export_target``): a FIFO, a device or
+standard output is written straight into; a symlink is followed, and its file replaced with
+its mode and owner kept; a folder, socket or disk device is refused in words.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -22,6 +25,7 @@ import queue
 import re
 import secrets
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Sequence
@@ -616,9 +620,66 @@ def driver_sql(statement: Select[Any], dialect: Dialect) -> tuple[str, list[Any]
     ]
 
 
+# Names under these folders belong to the system (/dev/stdout, /dev/fd/3, /proc/self/fd/1):
+# whatever they lead to is a file some process has open, written where it is, never replaced.
+_SYSTEM_FOLDERS = (Path("/dev"), Path("/proc"))
+_OPEN_FLAGS = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+
+
+@dataclass(frozen=True)
+class ExportTarget:
+    """Where an export to a path goes, decided before anything is written.
+
+    ``in_place``: written straight into (a FIFO, a device, a system name such as
+    /dev/stdout), never replaced or renamed onto. Otherwise ``real`` (the path with its
+    symlinks followed: the link stays a link) is replaced whole by a new file made beside
+    it, which takes the mode and owner of ``existing``, the file it replaces, if any."""
+
+    path: Path
+    real: Path
+    in_place: bool
+    existing: os.stat_result | None
+
+
+def export_target(path: Path) -> ExportTarget:
+    """The target an export to ``path`` writes, or an ExportError saying in one line why
+    there is none: a folder, a socket or block device, a read-only file, a missing folder."""
+    try:
+        status: os.stat_result | None = os.stat(path)  # through any symlinks
+    except FileNotFoundError:
+        status = None
+    except OSError as error:  # a loop of links, a file where a folder should be
+        raise _file_error(error, path) from None
+    if status is None:
+        # A new file, or a link to a file not made yet: the link's file is the one made.
+        real = Path(os.path.realpath(path))
+        if not real.parent.is_dir():
+            raise ExportError(f"The folder {real.parent} does not exist.")
+        return ExportTarget(path, real, in_place=False, existing=None)
+    mode = status.st_mode
+    if stat.S_ISDIR(mode):
+        raise ExportError(f"{path} is a folder; choose a file name for the export.")
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        return ExportTarget(path, path, in_place=True, existing=status)
+    if not stat.S_ISREG(mode):
+        what = "a socket" if stat.S_ISSOCK(mode) else "a disk device" if stat.S_ISBLK(mode) else ""
+        raise ExportError(
+            f"{path} is {what or 'a special file'}, not a file; choose a file name for the export."
+        )
+    absolute = Path(os.path.abspath(path))
+    if any(absolute.is_relative_to(folder) for folder in _SYSTEM_FOLDERS):
+        # /dev/stdout redirected to a file: the file the shell holds open, written there.
+        return ExportTarget(path, path, in_place=True, existing=status)
+    real = Path(os.path.realpath(path))
+    if not os.access(real, os.W_OK):
+        raise ExportError(f"{path} is read-only; choose another file or make it writable.")
+    return ExportTarget(path, real, in_place=False, existing=status)
+
+
 class _Destination:
-    """The file being written: a temporary one beside the target, moved onto it by
-    ``publish``; removed instead when the export fails or is cancelled.
+    """Where the export's bytes go (``ExportTarget``): a FIFO, a device or a stream,
+    written straight into; otherwise a temporary file beside the real target, moved onto it
+    by ``publish`` and removed instead when the export fails or is cancelled.
 
     A thread of its own does the writing (and flushes to the disk as it goes), so the
     formatting never waits for the disk and the GUI thread never blocks in write()."""
@@ -626,7 +687,10 @@ class _Destination:
     def __init__(self, target: Path | BinaryIO) -> None:
         self.bytes = 0
         self.path: Path | None = None
+        self._target: ExportTarget | None = None
         self._stream: BinaryIO | None = None
+        # A stream opened here (a FIFO, a device) is closed here: its reader sees the end.
+        self._opened_here = False
         self._temporary: Path | None = None
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_QUEUED_WRITES)
         self._writer: threading.Thread | None = None
@@ -638,24 +702,51 @@ class _Destination:
 
     async def __aenter__(self) -> _Destination:
         if self.path is not None:
-            self._open(self.path)
+            self._target = export_target(self.path)
+            if self._target.in_place:
+                await self._open_in_place(self._target)
+            else:
+                self._open_temporary(self._target)
         self._writer = threading.Thread(target=self._write_all, name="csv-writer", daemon=True)
         self._writer.start()
         return self
 
-    def _open(self, path: Path) -> None:
-        if path.is_dir():
-            raise ExportError(f"{path} is a folder; choose a file name for the export.")
-        if not path.parent.is_dir():
-            raise ExportError(f"The folder {path.parent} does not exist.")
-        temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
+    async def _open_in_place(self, target: ExportTarget) -> None:
+        """Open a FIFO or device for writing, in a thread: a FIFO's open waits for its
+        reader, which must not stall the window (and a cancel must end the wait)."""
+        assert target.existing is not None
+        flags = _OPEN_FLAGS
+        if stat.S_ISREG(target.existing.st_mode):
+            flags |= os.O_APPEND  # what was there stays: only a shell's `>` empties it
+        opening = asyncio.ensure_future(asyncio.to_thread(os.open, target.path, flags))
         try:
-            # 0o666 less the umask, as any new file; O_EXCL: never someone else's file.
-            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            descriptor = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            _end_waiting_open(target.path, opening)
+            raise
         except OSError as error:
-            raise _file_error(error, path) from error
+            raise _file_error(error, target.path) from error
+        kind = stat.S_IFMT(os.fstat(descriptor).st_mode)
+        if kind != stat.S_IFMT(target.existing.st_mode):
+            os.close(descriptor)  # swapped for something else since it was looked at
+            raise ExportError(f"{target.path} changed while the export began; try again.")
+        self._stream = os.fdopen(descriptor, "wb", buffering=0)
+        self._opened_here = True
+
+    def _open_temporary(self, target: ExportTarget) -> None:
+        real = target.real
+        temporary = real.parent / f".{real.name}.{secrets.token_hex(4)}.part"
+        # A new file: 0o666 less the umask, as any new file. A replacement: private until
+        # it takes the mode of the file it replaces, just before the rename.
+        mode = 0o666 if target.existing is None else 0o600
+        try:
+            # O_EXCL: never someone else's file.
+            descriptor = os.open(temporary, _OPEN_FLAGS | os.O_CREAT | os.O_EXCL, mode)
+        except OSError as error:
+            raise _file_error(error, target.path) from error
         self._temporary = temporary
         self._stream = os.fdopen(descriptor, "wb", buffering=0)
+        self._opened_here = True
 
     def write(self, data: bytes) -> None:
         """Queue ``data``; raises the writer's error, if it met one, at the next call."""
@@ -713,13 +804,21 @@ class _Destination:
         assert self._stream is not None
         try:
             self._stream.flush()
-            if self._temporary is None or self.path is None:
+            if self._temporary is None:
+                if self._opened_here:
+                    self._opened_here = False
+                    self._stream.close()
                 return
+            assert self._target is not None
+            descriptor = self._stream.fileno()
+            if self._target.existing is not None:
+                _take_mode_and_owner(descriptor, self._target.existing)
             # On the disk before the rename: after a crash, the old file or the whole
             # new one, never a short one.
-            os.fsync(self._stream.fileno())
+            os.fsync(descriptor)
             self._stream.close()
-            os.replace(self._temporary, self.path)
+            _check_still_a_file(self._target)
+            os.replace(self._temporary, self._target.real)
         except OSError as error:
             raise _file_error(error, self.path) from error
         self._temporary = None
@@ -735,19 +834,67 @@ class _Destination:
 
     def _discard(self) -> None:
         self._finish_writing()
+        if self._opened_here:
+            try:
+                assert self._stream is not None
+                self._stream.close()
+            except OSError:
+                pass  # a full disk fails the flush on close too; the file goes anyway
         if self._temporary is None:
             return
-        try:
-            if self._stream is not None:
-                self._stream.close()
-        except OSError:
-            pass  # a full disk fails the flush on close too; the file goes anyway
         try:
             self._temporary.unlink()
         except FileNotFoundError:
             pass
         except OSError as unlink_error:
             log.warning("could not remove %s: %s", self._temporary, unlink_error)
+
+
+def _end_waiting_open(path: Path, opening: asyncio.Future[int]) -> None:
+    """A cancelled export may still wait in a thread to open a FIFO no one reads: be its
+    reader for a moment so the open returns (a thread cannot be stopped otherwise), then
+    close both ends."""
+    reader: int | None = None
+    # An error: not a FIFO after all, and its open does not wait.
+    if not opening.done():
+        with contextlib.suppress(OSError):
+            reader = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+
+    def close(opened: asyncio.Future[int]) -> None:
+        if not opened.cancelled() and opened.exception() is None:
+            os.close(opened.result())
+        if reader is not None:
+            os.close(reader)
+
+    opening.add_done_callback(close)
+
+
+def _take_mode_and_owner(descriptor: int, existing: os.stat_result) -> None:
+    """Give the new file the owner and mode of the one it replaces (0600 stays 0600)."""
+    own = os.fstat(descriptor)
+    if hasattr(os, "fchown") and (own.st_uid, own.st_gid) != (existing.st_uid, existing.st_gid):
+        try:
+            os.fchown(descriptor, existing.st_uid, existing.st_gid)
+        except PermissionError:
+            # Only root gives a file away; a group of one's own is still allowed.
+            with contextlib.suppress(PermissionError):
+                os.fchown(descriptor, -1, existing.st_gid)
+    # After the chown, which clears the set-id bits.
+    if hasattr(os, "fchmod"):
+        os.fchmod(descriptor, stat.S_IMODE(existing.st_mode))
+
+
+def _check_still_a_file(target: ExportTarget) -> None:
+    """Refuse to rename onto something put at the target while the rows were written."""
+    try:
+        now = os.lstat(target.real)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(now.st_mode):
+        raise ExportError(
+            f"{target.path} was replaced by something that is not a file during the export; "
+            "it was left as it is."
+        )
 
 
 def _sync_data(descriptor: int) -> None:

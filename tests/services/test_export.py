@@ -4,9 +4,13 @@ value and option; it follows the view; a cancel or a failure never leaves a file
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import errno
 import io
+import os
+import socket
+import stat
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -44,6 +48,7 @@ from app.services.export import (
     csv_field,
     excel_options,
     export_csv,
+    export_table,
     proposed_file_name,
 )
 from app.services.records import RecordService
@@ -646,3 +651,245 @@ async def test_unwritable_places_are_named(database: Database, tmp_path: Path) -
         )
     with pytest.raises(ExportError, match="is a folder"):
         await export_csv(database, ExportRequest(ViewState("users")), CsvOptions(), tmp_path)
+
+
+# -- targets the app does not own: written into, followed, or refused -----------------------
+
+NAMES = ExportRequest(ViewState("users", QuerySpec(), ("id", "name")))
+TABLE = (["name", "amount"], [["Ada", 1], ["Chloé", 2]])
+TABLE_BYTES = b"name,amount\r\nAda,1\r\nChlo\xc3\xa9,2\r\n"
+
+
+class FifoReader:
+    """Reads a FIFO to its end in a thread of its own, as a program at its other end would."""
+
+    def __init__(self, path: Path) -> None:
+        self.data = b""
+        self._thread = threading.Thread(target=self._read, args=(path,), daemon=True)
+        self._thread.start()
+
+    def _read(self, path: Path) -> None:
+        with path.open("rb") as fifo:
+            self.data = fifo.read()
+
+    def received(self) -> bytes:
+        # A bound for a broken export, which leaves the reader waiting for good.
+        self._thread.join(timeout=60)
+        assert not self._thread.is_alive(), "the FIFO's reader never got an end of file"
+        return self.data
+
+
+def private_null_device(folder: Path) -> Path | None:
+    """A character device of our own (the null device's numbers) in ``folder``, where making
+    one is allowed (root, a file system without nodev); None elsewhere."""
+    path = folder / "null"
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        os.close(os.open(path, os.O_WRONLY))
+    except (OSError, AttributeError):
+        path.unlink(missing_ok=True)
+        return None
+    return path
+
+
+def leftovers_of(folder: Path, *kept: str) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if name not in kept)
+
+
+async def test_a_fifo_is_written_into_and_its_reader_gets_the_export(
+    database: Database, tmp_path: Path
+) -> None:
+    await seed_people(database)
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    await export_csv(database, NAMES, CsvOptions(), folder / "file.csv")
+    fifo = folder / "fifo"
+    os.mkfifo(fifo)
+    reader = FifoReader(fifo)
+
+    result = await export_csv(database, NAMES, CsvOptions(), fifo)
+
+    assert reader.received() == bytes_of(folder / "file.csv")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # not renamed onto
+    assert result.path == fifo
+    assert result.rows == 25
+    assert leftovers_of(folder, "file.csv", "fifo") == []
+
+
+async def test_a_cancel_while_no_one_reads_the_fifo_ends_the_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    waiting, opened = threading.Event(), threading.Event()
+    real_open = os.open
+
+    def watched_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        writing = Path(path) == fifo and flags & os.O_WRONLY
+        if writing:
+            waiting.set()
+        descriptor = real_open(path, flags, *args, **kwargs)
+        if writing:
+            opened.set()
+        return descriptor
+
+    monkeypatch.setattr(os, "open", watched_open)
+    task = asyncio.ensure_future(export_table(*TABLE, CsvOptions(), fifo))
+    assert await asyncio.to_thread(waiting.wait, 60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    # The open waiting in its thread returned, and both ends of the FIFO are closed again.
+    assert await asyncio.to_thread(opened.wait, 60)
+    for _ in range(1_000):
+        if not descriptors_of(fifo):
+            break
+        await asyncio.sleep(0)  # a pass of the loop: the ends are closed by a callback
+    assert descriptors_of(fifo) == []
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert leftovers_of(tmp_path, "fifo") == []
+
+
+def descriptors_of(path: Path) -> list[str]:
+    """This process's open descriptors of ``path`` (Linux; none known elsewhere)."""
+    folder = Path("/proc/self/fd")
+    if not folder.is_dir():
+        return []
+    found = []
+    for name in os.listdir(folder):
+        try:
+            if os.readlink(folder / name) == str(path):
+                found.append(name)
+        except OSError:
+            pass  # closed meanwhile (the listing's own descriptor)
+    return found
+
+
+async def test_a_symlink_is_followed_and_its_file_replaced_with_its_mode(
+    database: Database, tmp_path: Path
+) -> None:
+    await seed_people(database)
+    elsewhere, links = tmp_path / "elsewhere", tmp_path / "links"
+    elsewhere.mkdir()
+    links.mkdir()
+    real = elsewhere / "users.csv"
+    real.write_bytes(b"the previous export\n")
+    real.chmod(0o640)
+    link = links / "users.csv"
+    link.symlink_to(real)
+    await export_csv(database, NAMES, CsvOptions(), links / "expected.csv")
+
+    await export_csv(database, NAMES, CsvOptions(), link)
+
+    assert link.is_symlink()
+    assert os.readlink(link) == str(real)
+    assert bytes_of(real) == bytes_of(links / "expected.csv")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert leftovers_of(elsewhere, "users.csv") == []
+    assert leftovers_of(links, "users.csv", "expected.csv") == []
+
+
+async def test_a_symlink_to_a_file_not_made_yet_makes_that_file(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    real = tmp_path / "elsewhere" / "new.csv"
+    link = tmp_path / "new.csv"
+    link.symlink_to(real)
+
+    await export_table(*TABLE, CsvOptions(), link)
+
+    assert link.is_symlink()
+    assert bytes_of(real) == TABLE_BYTES
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o604], ids=oct)
+async def test_replacing_a_file_keeps_its_mode(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "private.csv"
+    path.write_bytes(b"secret\n")
+    path.chmod(mode)
+
+    await export_table(*TABLE, CsvOptions(), path)
+
+    assert bytes_of(path) == TABLE_BYTES
+    assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="only root gives a file away"
+)
+async def test_replacing_a_file_keeps_its_owner(tmp_path: Path) -> None:
+    path = tmp_path / "theirs.csv"
+    path.write_bytes(b"someone else's\n")
+    os.chown(path, 4242, 4343)
+    path.chmod(0o640)
+
+    await export_table(*TABLE, CsvOptions(), path)
+
+    status = path.stat()
+    assert (status.st_uid, status.st_gid) == (4242, 4343)
+    assert stat.S_IMODE(status.st_mode) == 0o640  # the chown cleared nothing it should keep
+
+
+async def test_a_character_device_is_written_into_never_replaced(tmp_path: Path) -> None:
+    # A private device where one can be made: a broken export replaces only that one.
+    device = private_null_device(tmp_path) or Path("/dev/null")
+    before = os.lstat(device)
+
+    result = await export_table(*TABLE, CsvOptions(), device)
+
+    after = os.lstat(device)
+    assert stat.S_ISCHR(after.st_mode)
+    assert (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+    assert result.bytes == len(TABLE_BYTES)
+    assert [name for name in os.listdir(device.parent) if name.startswith(".null.")] == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="no /dev/fd here")
+async def test_a_file_reached_through_dev_fd_is_appended_to_in_place(tmp_path: Path) -> None:
+    """``--output /dev/stdout`` with standard output sent to a file: that open file gets the
+    rows; replacing the name would leave the shell writing to a file no longer there."""
+    path = tmp_path / "redirected.csv"
+    path.write_bytes(b"before\n")
+    inode = path.stat().st_ino
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        await export_table(*TABLE, CsvOptions(), Path(f"/dev/fd/{descriptor}"))
+    finally:
+        os.close(descriptor)
+
+    assert bytes_of(path) == b"before\n" + TABLE_BYTES
+    assert path.stat().st_ino == inode
+
+
+async def test_a_folder_a_socket_or_a_disk_device_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a short name: socket paths have a length limit
+    refused: list[tuple[Path, str]] = [(tmp_path, "is a folder")]
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind("socket")
+        refused.append((tmp_path / "socket", "is a socket, not a file"))
+        with contextlib.suppress(OSError, AttributeError):
+            os.mknod(tmp_path / "disk", stat.S_IFBLK | 0o600, os.makedev(7, 0))
+            refused.append((tmp_path / "disk", "is a disk device, not a file"))
+        kinds = {path: stat.S_IFMT(os.lstat(path).st_mode) for path, _ in refused}
+
+        for path, words in refused:
+            with pytest.raises(ExportError, match=words) as raised:
+                await export_table(*TABLE, CsvOptions(), path)
+            assert "\n" not in str(raised.value)
+            assert stat.S_IFMT(os.lstat(path).st_mode) == kinds[path]
+    assert leftovers_of(tmp_path, "socket", "disk") == []
+
+
+@pytest.mark.skipif(
+    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root may write to any file"
+)
+async def test_a_read_only_file_is_refused_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "kept.csv"
+    path.write_bytes(b"do not touch\n")
+    path.chmod(0o444)
+
+    with pytest.raises(ExportError, match="read-only"):
+        await export_table(*TABLE, CsvOptions(), path)
+    assert bytes_of(path) == b"do not touch\n"
