@@ -3,14 +3,18 @@
 The settings file holds a JSON object: ``connections`` (a list), ``current`` (the id of the
 one the next start opens) and ``recent_files``. An older file's ``database_url`` is turned
 into a saved connection the first time it is read, its password moved to the keyring.
+
+A file that cannot be read (not UTF-8, not JSON, nested too deeply, too big) is a
+SettingsError and is never written over. Two running copies may save at once: each save
+takes a lock, reads the file again and merges its own changes into what the other wrote.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
+import stat
 import uuid
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -30,6 +34,7 @@ from app.config import (
     sqlite_url,
 )
 from app.core.credentials import credentials
+from app.core.files import locked, write_private
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,8 @@ DEFAULT_CONNECT_TIMEOUT_S = 10
 MIN_CONNECT_TIMEOUT_S, MAX_CONNECT_TIMEOUT_S = 1, 300
 MAX_RECENT_FILES = 8
 MAX_NAME_CHARS = 100
+# A settings file holds a few kilobytes; a larger one is not ours, and is not read into memory.
+MAX_SETTINGS_BYTES = 1_000_000
 # The id of the connection to the local database in the user data folder.
 LOCAL_CONNECTION_ID = "local"
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -235,6 +242,9 @@ class SavedConnections:
     connections: tuple[SavedConnection, ...] = field(default_factory=lambda: (local_connection(),))
     current: str = LOCAL_CONNECTION_ID
     recent_files: tuple[str, ...] = ()
+    # What the settings file held when this list was read, shared by every list made from
+    # it: a save tells the changes made here from another running copy's by comparing.
+    known: KnownFile = field(default_factory=lambda: KnownFile(), compare=False, repr=False)
 
     def find(self, connection_id: str) -> SavedConnection | None:
         return next((c for c in self.connections if c.id == connection_id), None)
@@ -297,8 +307,29 @@ def load_connections(path: Path | None = None) -> SavedConnections:
     if "connections" not in document:
         legacy = document.get("database_url")
         if legacy is None:
-            return SavedConnections()
+            return _known(SavedConnections())
         return _migrate_legacy(path, document, legacy)
+    return _known(_connections_in(path, document))
+
+
+class KnownFile:
+    """The settings file as a line of lists made from one list knows it: what was read
+    (nothing for a list made in memory), then what each save from that line asked for.
+    Shared along the line (``replace`` keeps it) and brought up to date by
+    ``save_connections``, so that the second save of a dialog kept open (which removes a
+    connection its first save added) is not taken for a copy that never saw the first."""
+
+    def __init__(self, connections: SavedConnections | None = None) -> None:
+        self.connections = connections
+
+
+def _known(saved: SavedConnections) -> SavedConnections:
+    return replace(saved, known=KnownFile(saved))
+
+
+def _connections_in(path: Path, document: dict[str, Any]) -> SavedConnections:
+    if "connections" not in document:
+        return SavedConnections()
     listed = document["connections"]
     if not isinstance(listed, list):
         raise SettingsError(f"{path}: 'connections' must be a list.")
@@ -320,15 +351,66 @@ def load_connections(path: Path | None = None) -> SavedConnections:
 
 
 def save_connections(saved: SavedConnections, path: Path | None = None) -> Path:
-    """Write the saved connections (never a password), keeping whatever else the file holds."""
+    """Write the saved connections (never a password), keeping whatever else the file holds
+    and whatever another running copy saved since ``saved`` was read (``merged``)."""
     path = path or settings_file()
-    document = read_document(path)
-    document.pop("database_url", None)
-    document["connections"] = [c.to_json() for c in saved.connections]
-    document["current"] = saved.current
-    document["recent_files"] = list(saved.recent_files)
-    write_private(path, json.dumps(document, indent=2, ensure_ascii=False))
+    with locked(path):
+        document = read_document(path)
+        # A list the file holds but that cannot be read is refused, never written over.
+        written = merged(saved, _connections_in(path, document))
+        document.pop("database_url", None)
+        document["connections"] = [c.to_json() for c in written.connections]
+        document["current"] = written.current
+        document["recent_files"] = list(written.recent_files)
+        write_private(path, _encoded(document))
+    # What this line asked for, not what was written: a connection another copy added
+    # meanwhile stays one this line never saw, and so never removed.
+    saved.known.connections = saved
     return path
+
+
+def merged(ours: SavedConnections, theirs: SavedConnections) -> SavedConnections:
+    """``theirs`` (the file now) with the changes made in ``ours`` since it was read
+    (``ours.known``): a connection added, edited or removed here wins; one added, edited
+    or removed by another copy meanwhile and untouched here is kept as that copy left it.
+    A list made in memory (read from nothing) counts all of its connections as changes."""
+    base = ours.known.connections
+    before = {c.id: c for c in base.connections} if base is not None else {}
+    now = {c.id: c for c in theirs.connections}
+    here = {c.id for c in ours.connections}
+    connections: list[SavedConnection] = []
+    for connection in ours.connections:
+        if before.get(connection.id) != connection:
+            connections.append(connection)  # added or changed here
+        elif connection.id in now:
+            connections.append(now[connection.id])  # as the other copy has it
+    connections += [c for c in theirs.connections if c.id not in before and c.id not in here]
+    if not connections:
+        connections = [local_connection()]
+    ids = {c.id for c in connections}
+    # Removing the current connection here picks another by itself: not a choice to keep
+    # over one the other copy made.
+    chosen_here = base is None or (ours.current != base.current and base.current in here)
+    current = ours.current if chosen_here else theirs.current
+    if current not in ids:
+        current = ours.current if ours.current in ids else connections[0].id
+    if base is not None and ours.recent_files == base.recent_files:
+        recent = theirs.recent_files
+    else:
+        forgotten = set(base.recent_files) if base is not None else set()
+        recent = ours.recent_files + tuple(
+            p for p in theirs.recent_files if p not in ours.recent_files and p not in forgotten
+        )
+    return SavedConnections(tuple(connections), current, recent[:MAX_RECENT_FILES])
+
+
+def _encoded(document: dict[str, Any]) -> bytes:
+    try:
+        return json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A path that is not valid Unicode (a Linux file name in another encoding) has no
+        # UTF-8 form; JSON's escapes keep it, and the file stays UTF-8.
+        return json.dumps(document, indent=2).encode("ascii")
 
 
 def _migrate_legacy(path: Path, document: dict[str, Any], legacy: Any) -> SavedConnections:
@@ -352,7 +434,7 @@ def _migrate_legacy(path: Path, document: dict[str, Any], legacy: Any) -> SavedC
         save_connections(saved, path)
     except OSError as error:
         log.warning("Could not rewrite %s without its password: %s", path, error.strerror)
-    return saved
+    return _known(saved)
 
 
 def connection_from_url(url: URL, *, name: str | None = None) -> SavedConnection:
@@ -377,31 +459,52 @@ def connection_from_url(url: URL, *, name: str | None = None) -> SavedConnection
 
 
 def read_document(path: Path) -> dict[str, Any]:
+    """The JSON object the settings file holds ({} when there is none), or a SettingsError
+    in words: the file is left as it is for the user to fix."""
     try:
-        text = path.read_text(encoding="utf-8")
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            raise SettingsError(f"The settings file {path} is not a file; move it away.")
+        if status.st_size > MAX_SETTINGS_BYTES:
+            raise SettingsError(_too_big(path))
+        with path.open("rb") as file:
+            data = file.read(MAX_SETTINGS_BYTES + 1)
     except FileNotFoundError:
         return {}
     except OSError as error:
         raise SettingsError(f"Cannot read the settings file {path}: {error.strerror}.") from None
+    if len(data) > MAX_SETTINGS_BYTES:  # it grew since it was looked at
+        raise SettingsError(_too_big(path))
+    try:
+        # utf-8-sig: a byte order mark, as some Windows editors add, is not an error.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SettingsError(
+            f"The settings file {path} is not UTF-8 text (byte {error.start + 1} is not); "
+            "fix or delete it."
+        ) from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise SettingsError(
             f"The settings file {path} is not valid JSON (line {error.lineno}); fix or delete it."
         ) from None
+    except RecursionError:
+        raise SettingsError(
+            f"The settings file {path} is nested too deeply to be settings; fix or delete it."
+        ) from None
+    except ValueError:  # a number of thousands of digits, which int() refuses
+        raise SettingsError(
+            f"The settings file {path} holds a number too long to read; fix or delete it."
+        ) from None
     if not isinstance(document, dict):
         raise SettingsError(f"The settings file {path} must hold a JSON object.")
     return document
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole (through a temporary file), readable by the user
-    alone from the first byte: a file made readable and chmod'ed afterwards can be read in
-    between."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
-    temporary.replace(path)
+def _too_big(path: Path) -> str:
+    megabytes = MAX_SETTINGS_BYTES // 1_000_000
+    return (
+        f"The settings file {path} is larger than {megabytes} MB, far more than settings "
+        "take; move it away or delete it."
+    )

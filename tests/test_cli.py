@@ -30,6 +30,7 @@ from app.services.seeding import (
 )
 from tests.services.test_migrations import migration_lock_held_elsewhere
 from tests.test_config import UNENCODED_PASSWORDS, assert_reveals_nothing_of
+from tests.test_connections import BROKEN_SETTINGS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -396,3 +397,29 @@ def test_a_broken_settings_file_starts_the_window_on_the_local_database_with_the
     # A command, which has a console, still stops with the reason.
     assert main(["migrate"]) == 2
     assert "is not valid JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("content", "reason"), BROKEN_SETTINGS)
+def test_a_settings_file_that_cannot_be_read_opens_the_window_with_a_banner(
+    content: bytes, reason: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not UTF-8, not JSON, nested too deeply, too big: each a banner, never a traceback."""
+    from ui import main as ui_main
+
+    settings_file().parent.mkdir(parents=True)
+    settings_file().write_bytes(content)
+    started: list[tuple[Settings, str]] = []
+
+    def run_gui(settings: Settings, *, verbose: bool, notice: str) -> int:
+        started.append((settings, notice))
+        return 0
+
+    monkeypatch.setattr(ui_main, "run_gui", run_gui)
+
+    assert main([]) == 0
+
+    ((settings, notice),) = started
+    assert settings.source is SettingsSource.DEFAULT
+    assert reason in notice
+    assert notice.endswith("The local database is open instead.")
+    assert settings_file().read_bytes() == content

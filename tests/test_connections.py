@@ -4,16 +4,20 @@ keyring (or, where there is none, stays in memory for the run)."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import stat
+import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.config import SettingsError, SettingsSource, load_settings, settings_file
 from app.connections import (
     LOCAL_CONNECTION_ID,
+    MAX_SETTINGS_BYTES,
     ConnectionKind,
     PasswordStorage,
     SavedConnection,
@@ -21,6 +25,7 @@ from app.connections import (
     SslMode,
     file_connection,
     load_connections,
+    local_connection,
     save_connections,
 )
 from app.core.credentials import KEYRING_SERVICE, Credentials, credentials, use_credentials
@@ -178,7 +183,8 @@ def test_the_settings_file_is_private_from_the_first_byte(monkeypatch: pytest.Mo
     monkeypatch.setattr(os, "open", watched_open)
     path = save_connections(SavedConnections().chosen(server()))
 
-    assert modes == [0o600]  # created private, not chmod'ed after writing
+    # The settings and their lock file: created private, not chmod'ed after writing.
+    assert modes == [0o600, 0o600]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
@@ -264,3 +270,197 @@ def test_forgetting_removes_the_password_from_the_keyring(memory_keyring: Memory
 
     assert memory_keyring.passwords == {}
     assert credentials().get("shop") is None
+
+
+# -- a settings file that cannot be read is left as it is -----------------------------------
+
+BROKEN_SETTINGS = [
+    pytest.param(b'{"connections": [], "theme": "d\xe4rk"}', "is not UTF-8 text", id="latin-1"),
+    pytest.param(b"{not json", "is not valid JSON", id="not-json"),
+    pytest.param(b"[" * 100_000 + b"]" * 100_000, "nested too deeply", id="deep"),
+    pytest.param(b'{"port": ' + b"9" * 5_000 + b"}", "number too long", id="long-number"),
+    pytest.param(
+        b'{"connections": []' + b" " * MAX_SETTINGS_BYTES + b"}", "larger than 1 MB", id="big"
+    ),
+]
+
+
+@pytest.mark.parametrize(("content", "reason"), BROKEN_SETTINGS)
+def test_a_settings_file_that_cannot_be_read_is_reported_and_kept(
+    content: bytes, reason: str
+) -> None:
+    settings_file().parent.mkdir(parents=True)
+    settings_file().write_bytes(content)
+
+    with pytest.raises(SettingsError, match=reason) as raised:
+        load_connections()
+    assert str(settings_file()) in str(raised.value)
+    assert "\n" not in str(raised.value)
+    # A save refuses to write over it: the user's file stays for them to fix.
+    with pytest.raises(SettingsError, match=reason):
+        save_connections(SavedConnections().chosen(server()))
+    assert settings_file().read_bytes() == content
+
+
+def test_a_byte_order_mark_is_read_past() -> None:
+    settings_file().parent.mkdir(parents=True)
+    settings_file().write_bytes(b'\xef\xbb\xbf{"theme": "dark"}')
+
+    assert load_connections().connections == (local_connection(),)
+
+
+def test_a_settings_file_that_is_a_fifo_is_refused_without_waiting_for_a_writer() -> None:
+    settings_file().parent.mkdir(parents=True)
+    os.mkfifo(settings_file())
+    outcome: list[BaseException | SavedConnections] = []
+
+    def load() -> None:
+        try:
+            outcome.append(load_connections())
+        except BaseException as error:
+            outcome.append(error)
+
+    loading = threading.Thread(target=load, daemon=True)
+    loading.start()
+    loading.join(timeout=60)  # a bound for a start that waits for good, not a timing
+    if loading.is_alive():  # it opened the FIFO: a writer that goes at once sets it free
+        os.close(os.open(settings_file(), os.O_WRONLY | os.O_NONBLOCK))
+        loading.join()
+        pytest.fail("reading the settings waited for a program to write into the FIFO")
+    (error,) = outcome
+    assert isinstance(error, SettingsError)
+    assert "is not a file" in str(error)
+
+
+def test_a_path_that_is_not_unicode_is_saved_and_read_back(tmp_path: Path) -> None:
+    # A Linux file name in another encoding, as Python hands it over (surrogate escapes).
+    path = tmp_path / os.fsdecode(b"caf\xe9.db")
+    connection = file_connection(path)
+
+    save_connections(SavedConnections().chosen(connection))
+
+    settings_file().read_bytes().decode("utf-8")  # still UTF-8 text
+    assert load_connections().current_connection.path == str(path)
+
+
+def test_a_symlinked_settings_file_stays_a_link(tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "settings.json"
+    real.write_text('{"theme": "dark"}', encoding="utf-8")
+    settings_file().parent.mkdir(parents=True)
+    settings_file().symlink_to(real)
+
+    save_connections(SavedConnections().chosen(server()))
+
+    assert settings_file().is_symlink()
+    document = json.loads(real.read_text(encoding="utf-8"))
+    assert document["theme"] == "dark"
+    assert document["current"] == "shop"
+    assert sorted(os.listdir(dotfiles)) == ["settings.json"]
+
+
+# -- two running copies saving at once --------------------------------------------------------
+
+
+def test_changes_of_another_copy_since_reading_are_kept() -> None:
+    save_connections(SavedConnections().chosen(server()).with_connection(server(id="old")))
+    here, there = load_connections(), load_connections()
+    save_connections(
+        there.with_connection(server(id="theirs", name="Theirs"))
+        .with_connection(server(name="Shop renamed there"))
+        .without("old")
+    )
+
+    save_connections(here.chosen(server(id="ours", name="Ours")))
+
+    after = load_connections()
+    assert [c.id for c in after.connections] == [LOCAL_CONNECTION_ID, "shop", "ours", "theirs"]
+    assert after.find("shop") == server(name="Shop renamed there")
+    assert after.current == "ours"
+
+
+def test_a_connection_removed_here_stays_removed_and_the_other_choice_of_current_stays() -> None:
+    save_connections(SavedConnections().chosen(server()))
+    here, there = load_connections(), load_connections()
+    save_connections(there.chosen(server(id="theirs", name="Theirs")))
+
+    save_connections(here.without("shop"))
+
+    after = load_connections()
+    assert [c.id for c in after.connections] == [LOCAL_CONNECTION_ID, "theirs"]
+    assert after.current == "theirs"  # not changed here: the other copy's choice
+
+
+def test_recent_files_of_both_copies_are_kept(tmp_path: Path) -> None:
+    here, there = load_connections(), load_connections()
+    save_connections(there.with_recent_file(str(tmp_path / "b.db")))
+
+    save_connections(here.with_recent_file(str(tmp_path / "a.db")))
+
+    assert load_connections().recent_files == (str(tmp_path / "a.db"), str(tmp_path / "b.db"))
+
+
+@pytest.mark.parametrize("read", [True, False], ids=["read", "made-in-memory"])
+def test_a_second_save_of_one_list_removes_what_its_first_added(read: bool) -> None:
+    """A dialog kept open: its second save is not another copy that never saw the first."""
+    saved = (load_connections() if read else SavedConnections()).with_connection(server())
+    save_connections(saved)
+
+    save_connections(saved.without("shop"))
+
+    assert [c.id for c in load_connections().connections] == [LOCAL_CONNECTION_ID]
+
+
+SAVES_PER_COPY = 40
+
+
+def _save_many(settings: str, who: str, start: Any, fresh: bool) -> None:
+    """One running copy: adds its own connections one by one, saving after each; ``fresh``
+    reads the file before each change, otherwise it keeps the list it read first (a dialog
+    left open)."""
+    path = Path(settings)
+    saved = load_connections(path)
+    start.wait()
+    for number in range(SAVES_PER_COPY):
+        if fresh:
+            saved = load_connections(path)
+        connection = file_connection(Path(f"/data/{who}-{number}.db"), name=f"{who} {number}")
+        saved = saved.with_connection(connection)
+        save_connections(saved, path)
+
+
+@pytest.mark.parametrize("fresh", [True, False], ids=["reading-each-time", "reading-once"])
+def test_two_copies_saving_at_once_lose_nothing(tmp_path: Path, fresh: bool) -> None:
+    path = tmp_path / "config" / "settings.json"
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    copies = [
+        context.Process(target=_save_many, args=(str(path), who, start, fresh))
+        for who in ("first", "second")
+    ]
+    for copy in copies:
+        copy.start()
+    start.set()
+    for copy in copies:
+        copy.join(timeout=300)  # a bound for a copy that hangs, not a timing
+        assert copy.exitcode == 0
+
+    names = {c.name for c in load_connections(path).connections}
+    wanted = {f"{who} {n}" for who in ("first", "second") for n in range(SAVES_PER_COPY)}
+    assert wanted - names == set()
+    assert sorted(os.listdir(path.parent)) == ["settings.json", "settings.json.lock"]
+
+
+# -- private files ------------------------------------------------------------------------------
+
+
+def test_the_settings_folder_made_here_is_private() -> None:
+    assert not settings_file().parent.exists()
+
+    save_connections(SavedConnections().chosen(server()))
+
+    assert stat.S_IMODE(settings_file().parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(settings_file().stat().st_mode) == 0o600
+    lock = settings_file().with_name("settings.json.lock")
+    assert stat.S_IMODE(lock.stat().st_mode) == 0o600
