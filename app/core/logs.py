@@ -2,18 +2,26 @@
 
 No password reaches a log: every handler installed here blanks out the passwords of the
 databases opened in this process (``app.core.redaction``), in messages and tracebacks alike.
+The log still names the user's databases, files and errors: it is readable by the user
+alone (0600, in a folder made 0700), the old files kept by the rotation too.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import logging.handlers
+import os
 from pathlib import Path
 
 from app.config import log_dir
+from app.core.files import PRIVATE_FILE_MODE, make_private_folder, private_opener
 from app.core.redaction import redact
 
 LOG_FILE_NAME = "records-desk.log"
+LOG_MAX_BYTES = 2_000_000
+LOG_BACKUPS = 3
 _installed: list[logging.Handler] = []
 
 
@@ -39,12 +47,13 @@ def configure_logging(*, verbose: bool = False) -> Path | None:
     _install(root, console)
     path = log_file()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        make_private_folder(path.parent)
+        handler = _PrivateRotatingFileHandler(
+            path, maxBytes=LOG_MAX_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
         )
     except OSError:
         return None
+    _make_old_logs_private(path)
     handler.setFormatter(_RedactingFormatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
     _install(root, handler)
     return path
@@ -58,6 +67,31 @@ def stop_logging() -> None:
         root.removeHandler(handler)
         handler.close()
     _installed.clear()
+
+
+def _make_old_logs_private(path: Path) -> None:
+    """The files rotated out by a Records Desk whose logs were readable by everyone."""
+    if not hasattr(os, "chmod"):
+        return
+    for number in range(1, LOG_BACKUPS + 1):
+        with contextlib.suppress(OSError):
+            path.with_name(f"{path.name}.{number}").chmod(PRIVATE_FILE_MODE)
+
+
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Opens the log (the first time, and again after each rotation) readable by the user
+    alone; the rotation renames files, so the old ones stay that way."""
+
+    def _open(self) -> io.TextIOWrapper:
+        stream = open(  # noqa: SIM115 - the handler keeps it open and closes it
+            self.baseFilename,
+            self.mode,
+            encoding=self.encoding,
+            errors=self.errors,
+            opener=private_opener,
+        )
+        assert isinstance(stream, io.TextIOWrapper)  # a text mode ("a")
+        return stream
 
 
 def _install(root: logging.Logger, handler: logging.Handler) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from app.config import Settings, SettingsSource
 from app.core.database import POSTGRES_CONNECT_TIMEOUT_S, Database, network_file_system
+from app.core.files import make_private_folder
 from app.services import migrations
 from app.services.errors import DatabaseUnavailableError, not_ours, translate_errors
 
@@ -27,7 +28,8 @@ def open_database(settings: Settings, *, echo: bool = False, read_only: bool = F
     if path is not None:
         if settings.source is SettingsSource.DEFAULT:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                # The user's records: a folder only the user can enter.
+                make_private_folder(path.parent)
             except OSError as error:
                 raise DatabaseUnavailableError(
                     f"Cannot create the folder {path.parent} for the local database: "

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import sqlite_url
 from app.core.database import SQLITE_BEGIN_OPTION, SQLITE_BUSY_TIMEOUT_MS, Database
+from app.core.files import create_private
 from app.repositories import search
 from app.services.errors import (
     DatabaseOutdatedError,
@@ -283,9 +284,21 @@ def back_up(path: Path, revision: str) -> Path:
     suffix = path.suffix or ".db"
     target = path.with_name(f"{path.stem}.backup-{revision}-{stamp}{suffix}")
     number = 2
-    while target.exists():
-        target = path.with_name(f"{path.stem}.backup-{revision}-{stamp}-{number}{suffix}")
-        number += 1
+    try:
+        while True:
+            try:
+                # The user's records: readable by the user alone from the first byte, and
+                # made here (O_EXCL), never a file that happens to have the name already.
+                create_private(target)
+                break
+            except FileExistsError:
+                target = path.with_name(f"{path.stem}.backup-{revision}-{stamp}-{number}{suffix}")
+                number += 1
+    except OSError as error:
+        raise DatabaseUnavailableError(
+            f"{path} was not upgraded: a backup of it could not be made beside it "
+            f"({error.strerror or error})."
+        ) from None
     try:
         with (
             closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as source,

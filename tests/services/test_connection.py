@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
 
-from app.services.connection import sqlite_file_problem
+from app.config import Settings, SettingsSource, default_database_url
+from app.services.connection import open_database, sqlite_file_problem
 
 
 def test_a_sqlite_database_and_an_empty_file_can_be_opened(tmp_path: Path) -> None:
@@ -85,3 +87,15 @@ def test_a_damaged_database_file_says_so(tmp_path: Path) -> None:
 
     assert problem is not None
     assert problem.startswith(f"{damaged} cannot be read as a SQLite database: ")
+
+
+async def test_the_local_database_folder_made_here_is_private() -> None:
+    """It holds the user's records: only the user may enter it."""
+    folder = default_database_url().database
+    assert folder is not None
+    assert not Path(folder).parent.exists()
+
+    database = open_database(Settings(default_database_url(), SettingsSource.DEFAULT))
+    await database.dispose()
+
+    assert stat.S_IMODE(Path(folder).parent.stat().st_mode) == 0o700

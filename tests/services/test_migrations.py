@@ -7,6 +7,7 @@ import asyncio
 import os
 import re
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -378,3 +379,23 @@ asyncio.run(again())
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "loaded: []"
+
+
+def test_a_backup_is_private_and_never_an_existing_file(tmp_path: Path) -> None:
+    """The backup holds the user's records, whoever may read the database itself."""
+    path = tmp_path / "shop.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE users (email TEXT)")
+        connection.execute("INSERT INTO users VALUES ('ada@example.org')")
+    connection.close()
+    path.chmod(0o644)
+
+    first = migrations.back_up(path, "abc")
+    second = migrations.back_up(path, "abc")  # the same second, most likely: its own file
+
+    assert first != second
+    for backup in (first, second):
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+        with sqlite3.connect(backup) as copy:
+            assert copy.execute("SELECT email FROM users").fetchall() == [("ada@example.org",)]
+        copy.close()
