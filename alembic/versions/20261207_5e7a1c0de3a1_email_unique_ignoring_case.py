@@ -14,15 +14,16 @@ is refused, naming the addresses and the users holding them, and changes nothing
 file has been backed up beside itself before any upgrade already).
 
 SQLite keeps a table's UNIQUE constraint in the table itself, so dropping it recreates
-``users`` in batch mode (copy, drop, rename). Two things go with that table and are put
-back here: the search triggers of the trigram_search_indexes revision (and its index is
-rebuilt), and the rows other tables refer to. The foreign keys are on and cannot be turned
+``users`` (create the new table from the old one's own CREATE statement less the
+constraint, copy, drop, rename). What goes with that table is put back here: its indexes,
+the search triggers of the trigram_search_indexes revision (and its index is rebuilt), and
+the rows other tables refer to. The foreign keys are on and cannot be turned
 off inside the migration's transaction, and dropping a table that posts refer to breaks
-them; so they are deferred to the commit, the rows are put aside, and the recreated table
-is filled again, which satisfies every reference by the time the transaction commits.
+them; so they are deferred to the commit, by which time the recreated table, filled
+again, satisfies every reference.
 
 A later migration that recreates ``users`` in SQLite batch mode must create this index
-again: SQLAlchemy does not reflect expression indexes on SQLite, so the batch copy leaves
+again: SQLAlchemy does not reflect expression indexes on SQLite, so a batch copy leaves
 it out (tests/services/test_email_migration.py checks it is there at head).
 
 Revision ID: 5e7a1c0de3a1
@@ -30,12 +31,12 @@ Revises: 14ae4a8f3cfc
 Create Date: 2026-12-07 12:00:00.000000
 
 """
+import re
 from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
 from alembic import op
-from alembic.operations import BatchOperations
 from app.services.errors import DatabaseUnavailableError
 
 revision: str = '5e7a1c0de3a1'
@@ -49,18 +50,6 @@ INDEX = 'uq_users_email'
 EMAIL_KEY = {'sqlite': 'lower(email)', 'postgresql': 'lower(email COLLATE "C")'}
 # How many groups of duplicates the refusal names; the rest are counted.
 NAMED_GROUPS = 10
-# The search triggers of users, as the trigram_search_indexes revision made them.
-SEARCH_TRIGGERS = (
-    'CREATE TRIGGER users_fts_insert AFTER INSERT ON users BEGIN '
-    'INSERT INTO users_fts(rowid, name, email) VALUES (new.id, new.name, new.email); END',
-    'CREATE TRIGGER users_fts_delete AFTER DELETE ON users BEGIN '
-    "INSERT INTO users_fts(users_fts, rowid, name, email) "
-    "VALUES ('delete', old.id, old.name, old.email); END",
-    'CREATE TRIGGER users_fts_update AFTER UPDATE OF id, name, email ON users BEGIN '
-    "INSERT INTO users_fts(users_fts, rowid, name, email) "
-    "VALUES ('delete', old.id, old.name, old.email); "
-    'INSERT INTO users_fts(rowid, name, email) VALUES (new.id, new.name, new.email); END',
-)
 
 
 def upgrade() -> None:
@@ -68,9 +57,7 @@ def upgrade() -> None:
     key = EMAIL_KEY[bind.dialect.name]
     _refuse_duplicates(bind, key)
     if bind.dialect.name == 'sqlite':
-        _rebuild_sqlite_users(
-            lambda batch_op: batch_op.drop_constraint(INDEX, type_='unique')
-        )
+        _rebuild_sqlite_users(_without_unique_email)
     else:
         op.drop_constraint(INDEX, 'users', type_='unique')
     op.create_index(INDEX, 'users', [sa.text(key)], unique=True)
@@ -79,9 +66,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(INDEX, table_name='users')
     if op.get_bind().dialect.name == 'sqlite':
-        _rebuild_sqlite_users(
-            lambda batch_op: batch_op.create_unique_constraint(INDEX, ['email'])
-        )
+        _rebuild_sqlite_users(_with_unique_email)
     else:
         op.create_unique_constraint(INDEX, 'users', ['email'])
 
@@ -126,25 +111,55 @@ def _quoted(email: str) -> str:
     return repr(shown) if shown != shown.strip() or not shown.isprintable() else shown
 
 
-def _rebuild_sqlite_users(change: Callable[[BatchOperations], None]) -> None:
-    """Recreate users with ``change`` in batch mode, its rows, references and search index
-    kept (see the module's docstring)."""
-    # Switched off again by SQLite itself at the commit, where the references are checked.
+def _rebuild_sqlite_users(change: Callable[[str], str]) -> None:
+    """Recreate users with its CREATE TABLE statement changed by ``change``, its rows,
+    references, indexes and triggers kept (see the module's docstring). By hand rather than
+    in batch mode: a batch copy lists the CHECK constraints in whatever order a set gives,
+    so two upgrades made different schemas (the bundle's empty database template and the
+    migrations' result must be the same file)."""
+    bind = op.get_bind()
+    create = bind.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'"
+    ).scalar_one()
+    # Indexes and triggers go with the table they are on: made again, as they were.
+    kept = [
+        row[0]
+        for row in bind.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'users' "
+            "AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name"
+        )
+    ]
+    # Switched off again by SQLite itself at the commit, where the references are checked:
+    # the rows are put aside and the table emptied first, so that dropping it breaks no
+    # reference, and the rows put back into the new table mend the ones emptying broke.
     op.execute('PRAGMA defer_foreign_keys = ON')
     op.execute('CREATE TEMP TABLE users_kept AS SELECT * FROM users')
     op.execute('DELETE FROM users')
-    with op.batch_alter_table('users', recreate='always') as batch_op:
-        change(batch_op)
-    # Rows added to the table now named users are what satisfies the deferred references.
-    columns = ', '.join(
-        row[1] for row in op.get_bind().exec_driver_sql('PRAGMA table_info(users)')
+    op.execute(
+        re.sub(r'^CREATE TABLE (?:"users"|users(?=[\s(]))', 'CREATE TABLE users_new', change(create))
     )
-    op.execute(f'INSERT INTO users ({columns}) SELECT {columns} FROM users_kept')
+    op.execute('DROP TABLE users')
+    op.execute('ALTER TABLE users_new RENAME TO users')
+    op.execute('INSERT INTO users SELECT * FROM temp.users_kept')
     op.execute('DROP TABLE temp.users_kept')
-    searchable = op.get_bind().exec_driver_sql(
+    for statement in kept:
+        op.execute(statement)
+    searchable = bind.exec_driver_sql(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users_fts'"
     ).first()
     if searchable is not None:
-        for trigger in SEARCH_TRIGGERS:
-            op.execute(trigger)
         op.execute("INSERT INTO users_fts(users_fts) VALUES ('rebuild')")
+
+
+_UNIQUE_EMAIL = f'CONSTRAINT {INDEX} UNIQUE (email)'
+
+
+def _without_unique_email(create: str) -> str:
+    changed = re.sub(rf',\s*{re.escape(_UNIQUE_EMAIL)}', '', create, count=1)
+    assert changed != create, 'users has no uq_users_email constraint to drop'
+    return changed
+
+
+def _with_unique_email(create: str) -> str:
+    head, _, tail = create.rpartition(')')
+    return f'{head.rstrip()}, \n\t{_UNIQUE_EMAIL}\n){tail}'
