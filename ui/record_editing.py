@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -24,10 +25,13 @@ from app.services.records import Record, RelatedCount
 from app.services.transfers import TransferReceipt
 from ui.dialogs.record_form import RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog, order_summary
+from ui.exporting import selection_key_ranges
 from ui.formatting import format_money
 from ui.icons import set_action_icon
 from ui.messages import finished, show_message, warning_box
+from ui.progress import Progress, with_progress
 from ui.record_changes import record_changes
+from ui.record_table_model import ResultChangedError
 from ui.tasks import spawn
 from ui.undo import Step, undo_history
 
@@ -346,7 +350,12 @@ class RecordEditing(QObject):
 
     async def trash_selected(self) -> dict[str, int]:
         entity = self.window.entity
-        live = {rid: version for rid, version, deleted in self.selected_records() if not deleted}
+        loaded = self.selected_records()
+        if self.selected_row_count() > len(loaded):
+            # Rows selected but never scrolled to (Ctrl+A over a million): the database
+            # trashes the selection by the view, rather than the loaded rows pass for it.
+            return await self.trash_selection_in_database()
+        live = {rid: version for rid, version, deleted in loaded if not deleted}
         if not live:
             self.window.statusBar().showMessage("Select the records to move to the trash.", 8000)
             self.trash_finished.emit({})
@@ -357,9 +366,7 @@ class RecordEditing(QObject):
             await show_message(self.window, "Move to trash", str(error))
             self.trash_finished.emit({})
             return {}
-        # Rows selected but never scrolled to are not known here: say so, in numbers.
-        unloaded = self.selected_row_count() - len(self.selected_records())
-        with_related = await self._confirm_trash(list(live), related, unloaded)
+        with_related = await self._confirm_trash(_listed_ids(list(live), entity.name), related)
         if with_related is None:
             self.trash_finished.emit({})
             return {}
@@ -383,28 +390,81 @@ class RecordEditing(QObject):
         self.trash_finished.emit(counts)
         return counts
 
-    async def _confirm_trash(
-        self, ids: list[int], related: list[RelatedCount], unloaded: int = 0
-    ) -> bool | None:
+    async def trash_selection_in_database(self) -> dict[str, int]:
+        """Move to trash for a selection larger than the rows loaded: counted, asked and
+        done by the database over the same view, in one transaction, with progress and
+        Cancel (which stops it in the database, nothing moved); Undo brings exactly them
+        back."""
+        window, entity = self.window, self.window.entity
+        model = window.model
+        assert model is not None
+        records = window.records
+        try:
+            ranges = await selection_key_ranges(
+                model, records, [(first, last) for first, last in self._selected_blocks()]
+            )
+            count, related = await records.selection_counts(entity.name, model.spec, ranges)
+        except ResultChangedError:
+            window.statusBar().showMessage("The rows changed meanwhile; select again.", 8000)
+            self.trash_finished.emit({})
+            return {}
+        except RecordsDeskError as error:
+            await show_message(window, "Move to trash", str(error))
+            self.trash_finished.emit({})
+            return {}
+        if not count:
+            window.statusBar().showMessage("The selected records are all in the trash.", 8000)
+            self.trash_finished.emit({})
+            return {}
+        what = f"all {count:,} selected {entity.label.lower()}"
+        with_related = await self._confirm_trash(what, related)
+        if with_related is None:
+            self.trash_finished.emit({})
+            return {}
+        done: list[tuple[dict[str, int], datetime]] = []
+
+        async def trash() -> None:
+            done.append(
+                await records.trash_selection(
+                    entity.name, model.spec, ranges, with_related=with_related, token=new_token()
+                )
+            )
+
+        progress = Progress(f"Moving {quantity(count, entity.name)} to the trash…", "Move to trash")
+        try:
+            finished = await with_progress(trash(), progress, parent=window)
+        except RecordsDeskError as error:
+            await show_message(window, "Move to trash", str(error))
+            self.trash_finished.emit({})
+            return {}
+        if not finished or not done:
+            window.statusBar().showMessage("Cancelled: nothing was moved to the trash.", 8000)
+            self.trash_finished.emit({})
+            return {}
+        counts, moment = done[0]
+        undo_history().push(
+            Step(
+                "trash",
+                entity.name,
+                {},
+                with_related=with_related,
+                moment=moment,
+                count=counts.get(entity.name, 0),
+            )
+        )
+        window.statusBar().showMessage(f"Moved {_listed(counts)} to the trash.", 8000)
+        self.trash_finished.emit(counts)
+        return counts
+
+    async def _confirm_trash(self, what: str, related: list[RelatedCount]) -> bool | None:
         """True: trash the related records too; False: only these; None: cancelled.
-        ``unloaded``: selected rows not loaded yet, which are not moved (and the question
-        says so, rather than let "Move 200" pass for the whole selection)."""
+        ``what``: the records asked about, in words ("2 users (#4, #9)")."""
         entity = self.window.entity
-        what = quantity(len(ids), entity.name)
-        shown = ", ".join(f"#{record_id}" for record_id in ids[:LISTED_IDS])
-        if len(ids) > LISTED_IDS:
-            shown += f" and {len(ids) - LISTED_IDS:,} more"
         box = QMessageBox(self.window)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Move to trash")
         box.setAccessibleName("Move to trash")
-        box.setText(f"Move {what} ({shown}) to the trash?")
-        if unloaded:
-            box.setText(
-                f"Move {what} ({shown}) to the trash? Only these are moved: "
-                f"{unloaded:,} more selected rows have not been loaded (scroll to them, or "
-                "narrow the view with a filter, to include them)."
-            )
+        box.setText(f"Move {what} to the trash?")
         together = alone = None
         if related:
             lines = "\n".join(f"• {quantity(count.count, count.entity)}" for count in related)
@@ -491,6 +551,14 @@ class RecordEditing(QObject):
         menu.addAction(self.window.copy_action)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(self.window.table.viewport().mapToGlobal(position))
+
+
+def _listed_ids(ids: list[int], entity: str) -> str:
+    """``3 users (#4, #9, #12)``: the first LISTED_IDS by id, the rest counted."""
+    shown = ", ".join(f"#{record_id}" for record_id in ids[:LISTED_IDS])
+    if len(ids) > LISTED_IDS:
+        shown += f" and {len(ids) - LISTED_IDS:,} more"
+    return f"{quantity(len(ids), entity)} ({shown})"
 
 
 def _listed(counts: dict[str, int]) -> str:

@@ -8,6 +8,7 @@ refuses it, and the record's form opens to merge by hand instead).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -34,14 +35,19 @@ class Step:
     after: dict[str, Any] = field(default_factory=dict)
     # For a trash or a restore: whether related records went (or came back) with them.
     with_related: bool = False
+    # For a trash of a selection the database made (more rows than were loaded): the
+    # moment it stamped them with, which its undo restores by, and how many went.
+    moment: datetime | None = None
+    count: int = 0
 
     @property
     def text(self) -> str:
         info = catalog.entity(self.entity)
         ids = sorted(self.versions)
-        what = (
-            f"{info.singular} #{ids[0]}" if len(ids) == 1 else f"{len(ids):,} {info.label.lower()}"
-        )
+        if len(ids) == 1:
+            what = f"{info.singular} #{ids[0]}"
+        else:
+            what = f"{max(len(ids), self.count):,} {info.label.lower()}"
         verb = {"create": "creation of", "update": "edit of", "trash": "trash of"}.get(
             self.kind, "restore of"
         )
@@ -130,8 +136,9 @@ class UndoHistory(QObject):
         finally:
             self.busy = False
         source.pop()
-        target.append(moved)
-        self._remember(moved)
+        if moved is not None:
+            target.append(moved)
+            self._remember(moved)
         self.changed.emit()
         return f"{'Undid' if undo else 'Redid'} {step.text}."
 
@@ -142,11 +149,17 @@ async def _apply(
     *,
     undo: bool,
     history: UndoHistory,
-) -> Step:
-    """Undo (or redo) ``step`` against the versions it names; the step as it is after. One
-    token per move: the service runs it once, whatever else arrives meanwhile."""
+) -> Step | None:
+    """Undo (or redo) ``step`` against the versions it names; the step as it is after (None:
+    it cannot be redone). One token per move: the service runs it once, whatever else
+    arrives meanwhile."""
     token = new_token()
     entity = step.entity
+    if step.moment is not None:
+        # A selection the database trashed by its view: back by the moment it was stamped
+        # with. Its rows were never all known here, so it is not redone.
+        await records.restore_trashed_at(entity, step.moment, token=token)
+        return None
     removing = (step.kind in ("create", "restore")) == undo  # the records leave the views
     if step.kind == "update":
         (record_id,) = step.versions

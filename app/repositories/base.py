@@ -52,7 +52,7 @@ T = TypeVar("T", bound=Base)
 # Columns the database and the repository maintain; a caller never sets them.
 MANAGED_COLUMNS = frozenset({"id", "created_at", "updated_at", "deleted_at", "version"})
 # Ids per IN (...) list: far below SQLite's and asyncpg's limits on bound parameters.
-_IDS_PER_STATEMENT = 500
+IDS_PER_STATEMENT = 500
 
 
 class StaleVersionError(Exception):
@@ -249,8 +249,8 @@ class BaseRepository(Generic[T]):
         selected = [self.column(name) for name in columns]
         table = self.model.__table__
         found: dict[int, tuple[Any, ...]] = {}
-        for start in range(0, len(ids), _IDS_PER_STATEMENT):
-            chunk = list(ids[start : start + _IDS_PER_STATEMENT])
+        for start in range(0, len(ids), IDS_PER_STATEMENT):
+            chunk = list(ids[start : start + IDS_PER_STATEMENT])
             result = await self.session.execute(
                 select(table.c.id, *selected).where(table.c.id.in_(chunk))
             )
@@ -317,8 +317,8 @@ class BaseRepository(Generic[T]):
         # One IN list per chunk of single rows: each OR term deepens SQLite's expression
         # tree, which stops at a depth of 1,000.
         inside: list[ColumnElement[bool]] = [
-            id_column.in_(single[start : start + _IDS_PER_STATEMENT])
-            for start in range(0, len(single), _IDS_PER_STATEMENT)
+            id_column.in_(single[start : start + IDS_PER_STATEMENT])
+            for start in range(0, len(single), IDS_PER_STATEMENT)
         ]
         for block in ranges:
             if block.first == block.last:

@@ -44,6 +44,7 @@ from app.core.database import Database, InterruptibleConnection
 from app.models.types import InvalidValueError
 from app.query import DeletedRows, Equals, KeyRange, ViewState
 from app.repositories import BaseRepository
+from app.repositories.base import IDS_PER_STATEMENT
 from app.repositories.export_columns import (
     FORMULA_GUARD,
     formatted,
@@ -78,7 +79,6 @@ POSTGRES_EXPORT_TIMEOUT_S = 24 * 3600.0
 _QUEUED_WRITES = 64
 # The size a block of lines aims at (SQLite): long texts mean fewer lines per block.
 _BLOCK_BYTES = 1 << 20
-_IDS_PER_STATEMENT = 500
 # The writer flushes to the disk after this much: the final fsync then has little left.
 _SYNC_EVERY_BYTES = 16 << 20
 _SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?")
@@ -447,8 +447,8 @@ class _SqliteWriter:
         options = self.options
         found: dict[int, tuple[Any, ...]] = {}
         # Old SQLite builds take at most 999 bound values per statement.
-        for start in range(0, len(ids), _IDS_PER_STATEMENT):
-            chunk = ids[start : start + _IDS_PER_STATEMENT]
+        for start in range(0, len(ids), IDS_PER_STATEMENT):
+            chunk = ids[start : start + IDS_PER_STATEMENT]
             found.update((row[0], row[1:]) for row in connection.execute(*self.by_id.sql(chunk)))
         ending = options.line_ending
         delimiter = options.delimiter

@@ -19,9 +19,9 @@ from app.changes import ChangeFeed, ChangeKind, note
 from app.core.database import Database
 from app.models import Account, Base
 from app.models.types import utcnow
-from app.query import After, Page, PageRequest, QuerySpec
+from app.query import After, KeyRange, Page, PageRequest, QuerySpec
 from app.repositories import REPOSITORIES, BaseRepository
-from app.repositories.base import StaleVersionError
+from app.repositories.base import IDS_PER_STATEMENT, StaleVersionError
 from app.services import catalog, ledger
 from app.services.errors import (
     ConflictError,
@@ -217,14 +217,58 @@ class RecordService:
         """The live records that trashing ``ids`` together with their related records
         would trash too, per kind (a user's posts, orders and their items, accounts…)."""
         async with unit_of_work(self.database) as session:
-            counts = []
-            for level in _related_levels(entity, ids, deleted=False):
-                number = await session.scalar(
-                    select(func.count()).select_from(level.query.subquery())
-                )
-                if number:
-                    counts.append(RelatedCount(level.entity, level.label, int(number)))
-            return counts
+            return await _related_counts(session, entity, _ids_query(entity, ids))
+
+    async def selection_counts(
+        self, entity: str, spec: QuerySpec, ranges: Sequence[KeyRange]
+    ) -> tuple[int, list[RelatedCount]]:
+        """How many live records the ``ranges`` of the view ``spec`` hold (a selection of
+        any size, loaded or not), and what trashing them with their related records would
+        trash too: what the question before ``trash_selection`` says."""
+        async with unit_of_work(self.database) as session:
+            top = await _selection_query(session, entity, spec, ranges)
+            count = await session.scalar(select(func.count()).select_from(top.subquery()))
+            return int(count or 0), await _related_counts(session, entity, top)
+
+    async def trash_selection(
+        self,
+        entity: str,
+        spec: QuerySpec,
+        ranges: Sequence[KeyRange],
+        *,
+        with_related: bool,
+        token: str | None = None,
+    ) -> tuple[dict[str, int], datetime]:
+        """Put every live record of the ``ranges`` of the view ``spec`` in the trash — all
+        of them however many (Ctrl+A over a million rows), in one transaction, in the
+        database: the rows never travel. Cancelling the call stops it in the database and
+        changes nothing. Returns how many of each kind went, and the moment they are
+        stamped with, by which ``restore_trashed_at`` brings exactly them back."""
+        info = catalog.entity(entity)
+        if entity in _NOT_FOLLOWED:
+            raise ValidationError(_LEDGER_HISTORY)
+        moment = utcnow()
+        with once(self.database, token):
+            async with unit_of_work(self.database, write=True) as session:
+                top = await _selection_query(session, entity, spec, ranges)
+                levels = _related_levels(entity, top, deleted=False) if with_related else []
+                await _refuse_money_left(session, entity, top, levels)
+                return await _stamp_all(session, info, top, levels, moment), moment
+
+    async def restore_trashed_at(
+        self, entity: str, moment: datetime, *, token: str | None = None
+    ) -> dict[str, int]:
+        """Bring back the records of ``entity`` that one trash put there at ``moment``
+        (with what went with them), as ``restore_many`` does by id: the undo of
+        ``trash_selection``. Those restored or trashed again since are left as they are."""
+        info = catalog.entity(entity)
+        model = REPOSITORIES[entity].model
+        with once(self.database, token):
+            async with unit_of_work(self.database, write=True) as session:
+                top = select(model.id).where(model.deleted_at == moment)
+                await _refuse_trashed_parents(session, info, top)
+                levels = _related_levels(entity, top, deleted=True, stamps={moment})
+                return await _stamp_all(session, info, top, levels, None)
 
     async def delete(
         self, entity: str, record_id: int, *, expected_version: int | None = None
@@ -258,11 +302,10 @@ class RecordService:
         with once(self.database, token):
             async with unit_of_work(self.database, write=True) as session:
                 await _check_versions(session, info, versions, deleted=False)
-                levels = (
-                    _related_levels(entity, list(versions), deleted=False) if with_related else []
-                )
-                await _refuse_money_left(session, entity, list(versions), levels)
-                return await _stamp_all(session, info, versions, levels, utcnow())
+                top = _ids_query(entity, list(versions))
+                levels = _related_levels(entity, top, deleted=False) if with_related else []
+                await _refuse_money_left(session, entity, top, levels)
+                return await _stamp_all(session, info, top, levels, utcnow())
 
     async def restore_many(
         self, entity: str, versions: Mapping[int, int | None], *, token: str | None = None
@@ -276,7 +319,8 @@ class RecordService:
         with once(self.database, token):
             async with unit_of_work(self.database, write=True) as session:
                 await _check_versions(session, info, versions, deleted=True)
-                await _refuse_trashed_parents(session, info, list(versions))
+                top = _ids_query(entity, list(versions))
+                await _refuse_trashed_parents(session, info, top)
                 stamps = set(
                     (
                         await session.scalars(
@@ -284,8 +328,8 @@ class RecordService:
                         )
                     ).all()
                 )
-                levels = _related_levels(entity, list(versions), deleted=True, stamps=stamps)
-                return await _stamp_all(session, info, versions, levels, None)
+                levels = _related_levels(entity, top, deleted=True, stamps=stamps)
+                return await _stamp_all(session, info, top, levels, None)
 
 
 @dataclass(frozen=True)
@@ -315,15 +359,14 @@ _LEDGER_HISTORY = (
 
 def _related_levels(
     entity: str,
-    ids: Sequence[int],
+    top: Select[Any],
     *,
     deleted: bool,
     stamps: set[datetime | None] | None = None,
 ) -> list[_Level]:
-    """Every kind of record reachable from ``ids`` through the catalog's relations, top
-    down: live ones (``deleted`` False), or the ones in the trash since one of ``stamps``."""
-    model = REPOSITORIES[entity].model
-    top: Select[Any] = select(model.id).where(model.id.in_(list(ids)))
+    """Every kind of record reachable from the records ``top`` selects (their ids) through
+    the catalog's relations, top down: live ones (``deleted`` False), or the ones in the
+    trash since one of ``stamps``."""
     levels: list[_Level] = []
     pending = [(entity, top)]
     while pending:
@@ -346,11 +389,11 @@ def _related_levels(
 async def _stamp_all(
     session: AsyncSession,
     info: catalog.EntityInfo,
-    versions: Mapping[int, int | None],
+    top: Select[Any],
     levels: Sequence[_Level],
     moment: datetime | None,
 ) -> dict[str, int]:
-    """Trash (at ``moment``) or restore (None) the records ``versions`` names and the
+    """Trash (at ``moment``) or restore (None) the records ``top`` selects and the
     related ``levels``; what changed is noted for the change feed, and the orders whose
     items came or went get their totals again. How many of each kind."""
     counts: dict[str, int] = {}
@@ -360,14 +403,15 @@ async def _stamp_all(
         ids = await _stamp(session, level, moment)
         counts[level.entity] = counts.get(level.entity, 0) + len(ids)
         note(session, level.entity, kind, ids)
-    model = REPOSITORIES[info.name].model
-    top = select(model.id).where(model.id.in_(list(versions)))
     ids = await _stamp(session, _Level(info.name, info.label, top), moment)
     counts[info.name] = len(ids)
     note(session, info.name, kind, ids)
     # Related levels keep their orders' totals by construction (an order and its items
     # share one stamp, which the total counts); only the records chosen can change one.
-    await ledger.keep_order_totals(session, info.name, top)
+    # By the ids stamped: ``top`` may select by the state just changed.
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        chunk = ids[start : start + IDS_PER_STATEMENT]
+        await ledger.keep_order_totals(session, info.name, _ids_query(info.name, chunk))
     return counts
 
 
@@ -410,9 +454,9 @@ async def _refuse_in_trash(session: AsyncSession, info: catalog.EntityInfo, reco
 
 
 async def _refuse_trashed_parents(
-    session: AsyncSession, info: catalog.EntityInfo, ids: Sequence[int]
+    session: AsyncSession, info: catalog.EntityInfo, top: Select[Any]
 ) -> None:
-    """Each record to restore belongs to live records only (its references)."""
+    """Each record to restore (``top`` selects them) belongs to live records only."""
     model = REPOSITORIES[info.name].model
     for column in info.columns:
         if column.references is None:
@@ -423,7 +467,7 @@ async def _refuse_trashed_parents(
             await session.execute(
                 select(model.id, reference)
                 .join(parent, parent.id == reference)
-                .where(model.id.in_(list(ids)), parent.deleted_at.is_not(None))
+                .where(model.id.in_(top.scalar_subquery()), parent.deleted_at.is_not(None))
                 .order_by(model.id)
                 .limit(1)
             )
@@ -469,13 +513,13 @@ async def _check_versions(
 
 
 async def _refuse_money_left(
-    session: AsyncSession, entity: str, ids: Sequence[int], levels: Sequence[_Level]
+    session: AsyncSession, entity: str, top: Select[Any], levels: Sequence[_Level]
 ) -> None:
     """An account that holds money stays out of the trash: the money would vanish with it."""
     account = Account
     queries = [level.query for level in levels if level.entity == "accounts"]
     if entity == "accounts":
-        queries.append(select(account.id).where(account.id.in_(list(ids))))
+        queries.append(top)
     for query in queries:
         holding = (
             await session.execute(
@@ -490,6 +534,33 @@ async def _refuse_money_left(
                 f"Account #{holding.id} holds {holding.balance}: move the money to another "
                 "account before putting it in the trash."
             )
+
+
+def _ids_query(entity: str, ids: Sequence[int]) -> Select[Any]:
+    model = REPOSITORIES[entity].model
+    return select(model.id).where(model.id.in_(list(ids)))
+
+
+async def _selection_query(
+    session: AsyncSession, entity: str, spec: QuerySpec, ranges: Sequence[KeyRange]
+) -> Select[Any]:
+    """The ids of the live records in the ``ranges`` of the view ``spec`` (all of the
+    view when there are none): a selection as the database knows it."""
+    repository = REPOSITORIES[entity](session)
+    model = repository.model
+    viewed = await repository.viewed(select(model.id), spec, ranges)
+    return viewed.where(model.deleted_at.is_(None))
+
+
+async def _related_counts(
+    session: AsyncSession, entity: str, top: Select[Any]
+) -> list[RelatedCount]:
+    counts = []
+    for level in _related_levels(entity, top, deleted=False):
+        number = await session.scalar(select(func.count()).select_from(level.query.subquery()))
+        if number:
+            counts.append(RelatedCount(level.entity, level.label, int(number)))
+    return counts
 
 
 def _labels(info: catalog.EntityInfo) -> dict[str, str]:

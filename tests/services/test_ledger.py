@@ -179,3 +179,60 @@ async def test_a_record_under_a_trashed_parent_is_not_restored_alone(database: D
     await records.restore_many("users", {user["id"]: None})
     await records.restore_many("orders", {order["id"]: None})
     assert (await records.get("orders", order["id"]))["deleted_at"] is None
+
+
+async def test_a_selection_is_trashed_in_the_database_and_restored_by_its_moment(
+    database: Database,
+) -> None:
+    """What Ctrl+A and Delete over rows never loaded does: the view's ranges (here all of
+    a search's rows) go in one statement, with their related records, and come back by
+    the moment they were stamped with — the order totals following on both ways."""
+    records = RecordService(database)
+    user = await owner(records)
+    orders = [
+        await create_order_with_items(
+            database, user["id"], [OrderItemInput(f"Item {n}", 1, "2.00")] * 2
+        )
+        for n in range(3)
+    ]
+    spec = QuerySpec(search="Item 1")  # the items of the second order
+    count, related = await records.selection_counts("order_items", spec, ())
+    assert (count, related) == (2, [])
+    heard: list[Any] = []
+    database.changes.subscribe(heard.append)
+    counts, moment = await records.trash_selection(
+        "order_items", spec, (), with_related=False, token=new_token()
+    )
+    assert counts == {"order_items": 2}
+    assert len(heard) == 1
+    second = orders[1].order_id
+    assert (await records.get("orders", second))["total"] == Decimal("0.00")
+    assert await problems(database) == []
+    restored = await records.restore_trashed_at("order_items", moment)
+    assert restored == {"order_items": 2}
+    assert (await records.get("orders", second))["total"] == Decimal("4.00")
+    assert await problems(database) == []
+
+    everything, with_items = await records.selection_counts("orders", QuerySpec(), ())
+    assert everything == 3
+    assert [(c.entity, c.count) for c in with_items] == [("order_items", 6)]
+    counts, moment = await records.trash_selection("orders", QuerySpec(), (), with_related=True)
+    assert counts == {"orders": 3, "order_items": 6}
+    assert await records.count("order_items", QuerySpec()) == 0
+    assert await records.restore_trashed_at("orders", moment) == {"orders": 3, "order_items": 6}
+    assert await problems(database) == []
+
+
+async def test_a_cancelled_selection_trash_changes_nothing(database: Database) -> None:
+    records = RecordService(database)
+    user = await owner(records)
+    for n in range(5):
+        await records.create("posts", {"title": f"Post {n}", "author_id": user["id"]})
+    task = asyncio.ensure_future(
+        records.trash_selection("posts", QuerySpec(), (), with_related=False)
+    )
+    await asyncio.sleep(0)  # under way, not yet committed
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await records.count("posts", QuerySpec()) == 5

@@ -25,7 +25,7 @@ from app.models import Account, Post
 from app.query import DeletedRows, QuerySpec
 from app.services import catalog, ledger
 from app.services.records import RecordService
-from tests.ui.conftest import WAIT_TIMEOUT_S, seed, settle, wait_for
+from tests.ui.conftest import WAIT_TIMEOUT_S, seed, settle, wait_for, wait_until
 from tests.ui.forms import saved_or_refused, type_into
 from tests.ui.helpers import all_rows, open_window, settled
 from ui import record_editing
@@ -820,15 +820,16 @@ def test_saving_a_record_trashed_meanwhile_offers_restore_and_keeps_the_typing(
     qt_loop.run_until_complete(scenario())
 
 
-def test_trashing_a_selection_beyond_the_loaded_rows_says_how_many_are_moved(
+def test_trashing_a_selection_beyond_the_loaded_rows_trashes_all_of_it_and_undo_restores_it(
     qt_loop: asyncio.AbstractEventLoop,
     ui_database: Database,
     qtbot: QtBot,
     windows: list[BrowseWindow],
     small_pages: None,
+    history: UndoHistory,
 ) -> None:
-    """Ctrl+A over more rows than are loaded: the question never passes the loaded rows
-    off as the whole selection."""
+    """Ctrl+A over more rows than are loaded, then Delete: the question counts the whole
+    selection, the database moves all of it in one go, and Undo brings exactly it back."""
     seed(qt_loop, ui_database, 40, deleted_fraction=0)
 
     async def scenario() -> None:
@@ -843,11 +844,17 @@ def test_trashing_a_selection_beyond_the_loaded_rows_says_how_many_are_moved(
         finished = catch(posts.editing.trash_finished)
         posts.editing.trash_action.trigger()
         (box,) = await shown
-        assert f"Move {loaded} posts" in box.text()
-        assert f"{total - loaded:,} more selected rows have not been loaded" in box.text()
-        box.button(QMessageBox.StandardButton.Cancel).click()
-        assert await finished == ({},)
+        assert box.text() == f"Move all {total:,} selected posts to the trash?"
+        next(b for b in box.buttons() if b.text() == "Move to trash").click()
+        (counts,) = await finished
+        assert counts == {"posts": total}
+        assert await all_rows(ui_database, "posts", QuerySpec()) == []
+        await wait_until(model.rows_loaded, lambda: model.rowCount() == 0)
+        assert history.undo_text() == f"Undo trash of {total:,} posts"
+        said = await history.undo(service)
+        assert said == f"Undid trash of {total:,} posts."
         assert len(await all_rows(ui_database, "posts", QuerySpec())) == total
+        assert not history.undone  # its rows were never all known here: not redone
 
     qt_loop.run_until_complete(scenario())
 
