@@ -228,7 +228,7 @@ class BrowseWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.connection_badge)
 
         self._build_actions()
-        self.editing = RecordEditing(self)
+        self.editing = RecordEditing(self, self)
         self._build_menus_and_toolbar()
         display_preferences().changed.connect(self.on_display_preferences_changed)
 
@@ -536,6 +536,11 @@ class BrowseWindow(QMainWindow):
         assert self.model is not None
         self.statusBar().clearMessage()
         self.model.refresh()
+
+    def tell(self, text: str, timeout_ms: int = 8000) -> None:
+        """Say ``text`` on the status line for ``timeout_ms`` (what the window's controllers
+        are given to speak with)."""
+        self.statusBar().showMessage(text, timeout_ms)
 
     def reload_keeping_place(self) -> None:
         """Run the view again (records joined or left it) and come back to the rows that

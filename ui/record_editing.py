@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -36,7 +36,13 @@ from ui.tasks import spawn
 from ui.undo import Step, undo_history
 
 if TYPE_CHECKING:
-    from ui.browse_window import BrowseWindow
+    from PySide6.QtWidgets import QTableView, QWidget
+
+    from app.query import ViewState
+    from app.services.catalog import EntityInfo
+    from app.services.records import RecordService
+    from ui.connection_look import ConnectionLook
+    from ui.record_table_model import RecordTableModel
 
 # A confirmation lists this many selected records by id; the rest are counted.
 LISTED_IDS = 10
@@ -50,6 +56,32 @@ def quantity(count: int, entity: str) -> str:
     return f"{count:,} {info.label.lower()}"
 
 
+class EditingHost(Protocol):
+    """What the editing controller may use of its window, and nothing more: the records
+    and the kind it works on, the connection's look, the rows (the model, and the table
+    with its selection), the view state and its setter, a status line, and the window's
+    actions its context menu offers."""
+
+    records: RecordService
+    entity: EntityInfo
+    look: ConnectionLook
+    model: RecordTableModel | None
+    table: QTableView
+    view_action: QAction
+    copy_action: QAction
+    show_deleted_action: QAction
+
+    @property
+    def view(self) -> ViewState: ...
+
+    def set_view(self, view: ViewState) -> None: ...
+
+    def reload_keeping_place(self) -> None: ...
+
+    def tell(self, text: str, timeout_ms: int = 8000) -> None:
+        """Say ``text`` on the status line for ``timeout_ms``."""
+
+
 class RecordEditing(QObject):
     # A trash or a restore ended: {entity: how many records} (empty when refused).
     trash_finished = Signal(object)
@@ -58,9 +90,12 @@ class RecordEditing(QObject):
     # The confirmation before a trash opened (the QMessageBox).
     confirmation_shown = Signal(object)
 
-    def __init__(self, window: BrowseWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: EditingHost, widget: QWidget) -> None:
+        """``window``: what this works on; ``widget``: the window as the parent of its
+        actions, forms and questions."""
+        super().__init__(widget)
         self.window = window
+        self.widget = widget
         self._task: Any = None
         self.confirmation: QMessageBox | None = None
         self.message: QMessageBox | None = None
@@ -107,9 +142,9 @@ class RecordEditing(QObject):
         self.show_entity()
 
     def _action(self, text: str, slot: Any) -> QAction:
-        action = QAction(text, self.window)
+        action = QAction(text, self.widget)
         action.triggered.connect(slot)
-        self.window.addAction(action)
+        self.widget.addAction(action)
         return action
 
     def show_entity(self) -> None:
@@ -154,19 +189,19 @@ class RecordEditing(QObject):
     def open_form(self, record_id: int | None) -> QDialog | None:
         entity = self.window.entity
         if self.window.look.read_only:
-            self.window.statusBar().showMessage(self.window.look.read_only_reason, 8000)
+            self.window.tell(self.window.look.read_only_reason, 8000)
             return None
         if record_id is None and entity.name == "transfers":
             return self.open_transfer()
         if record_id is None and entity.name == "orders":
             return self.open_order()
         if entity.read_only_reason:
-            self.window.statusBar().showMessage(entity.read_only_reason, 8000)
+            self.window.tell(entity.read_only_reason, 8000)
             return None
         return self._form(entity, record_id)
 
     def _form(self, entity: catalog.EntityInfo, record_id: int | None) -> RecordFormDialog:
-        form = RecordFormDialog(entity, self.window.records, record_id, self.window)
+        form = RecordFormDialog(entity, self.window.records, record_id, self.widget)
         form.saved.connect(
             lambda record, created=record_id is None: self._saved(form, record, created)
         )
@@ -182,7 +217,7 @@ class RecordEditing(QObject):
         self.open_order()
 
     def open_transfer(self) -> TransferDialog:
-        dialog = TransferDialog(self.window.records, self.window)
+        dialog = TransferDialog(self.window.records, self.widget)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.completed.connect(self._transferred)
         dialog.open()
@@ -190,7 +225,7 @@ class RecordEditing(QObject):
         return dialog
 
     def open_order(self) -> OrderDialog:
-        dialog = OrderDialog(self.window.records, self.window)
+        dialog = OrderDialog(self.window.records, self.widget)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.completed.connect(self._ordered)
         dialog.open()
@@ -199,7 +234,7 @@ class RecordEditing(QObject):
 
     def _transferred(self, receipt: TransferReceipt) -> None:
         amount = format_money(receipt.amount)
-        self.window.statusBar().showMessage(
+        self.window.tell(
             f"Moved {amount} from account #{receipt.from_account} to #{receipt.to_account} "
             f"(transfer #{receipt.transfer_id}).",
             8000,
@@ -207,10 +242,10 @@ class RecordEditing(QObject):
 
     def _ordered(self, created: OrderCreated) -> None:
         summary = order_summary(created)
-        self.window.statusBar().showMessage(summary.split("\n")[0], 8000)
+        self.window.tell(summary.split("\n")[0], 8000)
         if created.skipped:
             # Referenced, so a test (and the window's close) can find it.
-            self.message = warning_box(self.window, "Some items were not saved", summary)
+            self.message = warning_box(self.widget, "Some items were not saved", summary)
             self.message.open()
 
     def _saved(self, form: RecordFormDialog, record: Record, created: bool) -> None:
@@ -226,7 +261,7 @@ class RecordEditing(QObject):
             else:
                 undo_history().remember(entity.name, versions)
         verb = "Created" if created else "Saved"
-        self.window.statusBar().showMessage(f"{verb} {entity.singular} #{record['id']}.", 8000)
+        self.window.tell(f"{verb} {entity.singular} #{record['id']}.", 8000)
 
     def _restored_from_form(self, form: RecordFormDialog, record: Record) -> None:
         entity = form.entity
@@ -254,7 +289,7 @@ class RecordEditing(QObject):
         for the same thing again while the first is under way (DESIGN.md, known traps)."""
         if self._intent is not None and not self._intent.done():
             intent.close()
-            self.window.statusBar().showMessage("Still working on the last change…", 4000)
+            self.window.tell("Still working on the last change…", 4000)
             return
         self._intent = self._task = spawn(intent, name=name)
 
@@ -270,7 +305,7 @@ class RecordEditing(QObject):
         except EditConflictError as error:
             conflict = undo_history().last_conflict
             text = f"{error} {title} did not change it; its form is open to decide."
-            self.window.statusBar().showMessage(text, 8000)
+            self.window.tell(text, 8000)
             if conflict is not None:
                 entity, record_id, expected, wanted = conflict
                 # The conflict view: the record as stored now, merged with what the step
@@ -280,9 +315,9 @@ class RecordEditing(QObject):
                 form.loaded.connect(lambda: self._merge_into(form, expected, wanted))
             return text
         except RecordsDeskError as error:
-            await show_message(self.window, title, str(error))
+            await show_message(self.widget, title, str(error))
             return str(error)
-        self.window.statusBar().showMessage(text, 8000)
+        self.window.tell(text, 8000)
         return text
 
     def _merge_into(
@@ -357,13 +392,13 @@ class RecordEditing(QObject):
             return await self.trash_selection_in_database()
         live = {rid: version for rid, version, deleted in loaded if not deleted}
         if not live:
-            self.window.statusBar().showMessage("Select the records to move to the trash.", 8000)
+            self.window.tell("Select the records to move to the trash.", 8000)
             self.trash_finished.emit({})
             return {}
         try:
             related = await self.window.records.related_counts(entity.name, list(live))
         except RecordsDeskError as error:
-            await show_message(self.window, "Move to trash", str(error))
+            await show_message(self.widget, "Move to trash", str(error))
             self.trash_finished.emit({})
             return {}
         with_related = await self._confirm_trash(_listed_ids(list(live), entity.name), related)
@@ -375,7 +410,7 @@ class RecordEditing(QObject):
                 entity.name, live, with_related=with_related, token=new_token()
             )
         except RecordsDeskError as error:
-            await show_message(self.window, "Move to trash", str(error))
+            await show_message(self.widget, "Move to trash", str(error))
             self.trash_finished.emit({})
             return {}
         undo_history().push(
@@ -386,7 +421,7 @@ class RecordEditing(QObject):
                 with_related=with_related,
             )
         )
-        self.window.statusBar().showMessage(f"Moved {_listed(counts)} to the trash.", 8000)
+        self.window.tell(f"Moved {_listed(counts)} to the trash.", 8000)
         self.trash_finished.emit(counts)
         return counts
 
@@ -405,15 +440,15 @@ class RecordEditing(QObject):
             )
             count, related = await records.selection_counts(entity.name, model.spec, ranges)
         except ResultChangedError:
-            window.statusBar().showMessage("The rows changed meanwhile; select again.", 8000)
+            window.tell("The rows changed meanwhile; select again.", 8000)
             self.trash_finished.emit({})
             return {}
         except RecordsDeskError as error:
-            await show_message(window, "Move to trash", str(error))
+            await show_message(self.widget, "Move to trash", str(error))
             self.trash_finished.emit({})
             return {}
         if not count:
-            window.statusBar().showMessage("The selected records are all in the trash.", 8000)
+            window.tell("The selected records are all in the trash.", 8000)
             self.trash_finished.emit({})
             return {}
         what = f"all {count:,} selected {entity.label.lower()}"
@@ -432,13 +467,13 @@ class RecordEditing(QObject):
 
         progress = Progress(f"Moving {quantity(count, entity.name)} to the trash…", "Move to trash")
         try:
-            finished = await with_progress(trash(), progress, parent=window)
+            finished = await with_progress(trash(), progress, parent=self.widget)
         except RecordsDeskError as error:
-            await show_message(window, "Move to trash", str(error))
+            await show_message(self.widget, "Move to trash", str(error))
             self.trash_finished.emit({})
             return {}
         if not finished or not done:
-            window.statusBar().showMessage("Cancelled: nothing was moved to the trash.", 8000)
+            window.tell("Cancelled: nothing was moved to the trash.", 8000)
             self.trash_finished.emit({})
             return {}
         counts, moment = done[0]
@@ -452,7 +487,7 @@ class RecordEditing(QObject):
                 count=counts.get(entity.name, 0),
             )
         )
-        window.statusBar().showMessage(f"Moved {_listed(counts)} to the trash.", 8000)
+        window.tell(f"Moved {_listed(counts)} to the trash.", 8000)
         self.trash_finished.emit(counts)
         return counts
 
@@ -460,7 +495,7 @@ class RecordEditing(QObject):
         """True: trash the related records too; False: only these; None: cancelled.
         ``what``: the records asked about, in words ("2 users (#4, #9)")."""
         entity = self.window.entity
-        box = QMessageBox(self.window)
+        box = QMessageBox(self.widget)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Move to trash")
         box.setAccessibleName("Move to trash")
@@ -496,7 +531,7 @@ class RecordEditing(QObject):
         entity = self.window.entity
         trashed = {rid: version for rid, version, deleted in self.selected_records() if deleted}
         if not trashed:
-            self.window.statusBar().showMessage(
+            self.window.tell(
                 "Select records in the trash (View → Trash) to restore them.", 8000
             )
             self.trash_finished.emit({})
@@ -504,7 +539,7 @@ class RecordEditing(QObject):
         try:
             counts = await self.window.records.restore_many(entity.name, trashed, token=new_token())
         except RecordsDeskError as error:
-            await show_message(self.window, "Restore", str(error))
+            await show_message(self.widget, "Restore", str(error))
             self.trash_finished.emit({})
             return {}
         undo_history().push(
@@ -515,7 +550,7 @@ class RecordEditing(QObject):
                 with_related=len(counts) > 1,
             )
         )
-        self.window.statusBar().showMessage(f"Restored {_listed(counts)}.", 8000)
+        self.window.tell(f"Restored {_listed(counts)}.", 8000)
         self.trash_finished.emit(counts)
         return counts
 
@@ -541,7 +576,7 @@ class RecordEditing(QObject):
             self._refresh_task = spawn(model.refresh_records(ids), name="refresh changed rows")
 
     def on_table_context_menu_requested(self, position: Any) -> None:
-        menu = QMenu(self.window)
+        menu = QMenu(self.widget)
         menu.addAction(self.edit_action)
         menu.addAction(self.window.view_action)
         menu.addSeparator()
