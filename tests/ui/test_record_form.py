@@ -125,6 +125,11 @@ def test_the_form_has_an_editor_per_kind_of_column_and_no_managed_ones(
     accounts = form_for(qtbot, ui_database, "accounts")
     assert "balance" not in accounts.editors
     assert accounts.editors["opening_balance"].widget.isEnabled()  # given once, when made
+    shown = accounts.derived_labels["balance"]
+    assert (shown.text(), shown.accessibleName()) == (
+        "A balance changes only with Transfer funds.",
+        "Balance",
+    )
     for form in (users, orders):
         for editor in form.editors.values():
             assert editor.widget.accessibleName() == editor.column.label
@@ -220,7 +225,12 @@ def test_editing_loads_the_record_and_saves_only_what_changed(
         outcome, record = await saved_or_refused(form)
         assert outcome == "saved"
         assert (record["product"], str(record["unit_price"])) == ("Renamed elsewhere", "12.34")
-        # The order's total followed its item, in the same transaction.
+        # The order's total followed its item, in the same transaction, and its form shows it.
+        order = form_for(qtbot, ui_database, "orders", record["order_id"])
+        await wait_for(order.loaded)
+        stored_order = await records.get("orders", record["order_id"])
+        assert order.derived_labels["total"].text() == f"{stored_order['total']:,}"
+        assert not order.derived_labels["total"].isEnabled()
         async with ui_database.get_session() as session:
             assert await ledger.problems(session) == []
 

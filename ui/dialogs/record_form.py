@@ -99,9 +99,13 @@ class RecordFormDialog(QDialog):
         self.error_labels: dict[str, QLabel] = {}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # Values the data layer keeps (a balance, an order's total): shown, never typed.
+        self.derived_labels: dict[str, QLabel] = {}
         for column in entity.columns:
             if column.editable:
                 form.addRow(self._label(column), self._field(column))
+            elif column.derived:
+                form.addRow(column.label, self._derived(column))
         self.password_button: QPushButton | None = None
         if any(column.secret for column in entity.columns):
             self.password_button = QPushButton("Set password…", self)
@@ -176,6 +180,16 @@ class RecordFormDialog(QDialog):
         self.editors[column.name] = editor
         return self._with_error(column, editor.widget)
 
+    def _derived(self, column: ColumnInfo) -> QLabel:
+        label = QLabel(column.derived, self)
+        label.setAccessibleName(column.label)
+        label.setToolTip(column.derived)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        label.setEnabled(False)  # read as not editable, like a disabled field
+        self.derived_labels[column.name] = label
+        return label
+
     def _with_error(self, column: ColumnInfo, widget: QWidget) -> QWidget:
         holder, self.error_labels[column.name] = with_problem_label(column.label, widget)
         return holder
@@ -206,6 +220,8 @@ class RecordFormDialog(QDialog):
         self.version = int(record["version"])
         for name, editor in self.editors.items():
             editor.set_value(record.get(name))
+        for name, label in self.derived_labels.items():
+            label.setText(display_text(self.entity.column(name), record.get(name)))
         self._take_original()
         self._show_title()
 
