@@ -531,9 +531,7 @@ class RecordEditing(QObject):
         entity = self.window.entity
         trashed = {rid: version for rid, version, deleted in self.selected_records() if deleted}
         if not trashed:
-            self.window.tell(
-                "Select records in the trash (View → Trash) to restore them.", 8000
-            )
+            self.window.tell("Select records in the trash (View → Trash) to restore them.", 8000)
             self.trash_finished.emit({})
             return {}
         try:
