@@ -284,6 +284,12 @@ def test_main_window_counts_and_opens_independent_windows(
         )
         users = await RecordService(seeded).count("users", QuerySpec())
         assert main.count_text("users") == f"{users:,}"
+        # A record made elsewhere (another service on the database, as the command line
+        # in this run would): the count follows the change feed, nobody announces it.
+        await RecordService(seeded).create(
+            "users", {"email": "new@example.org", "name": "New"}, password="long enough"
+        )
+        await wait_until(main.count_loaded, lambda: main.count_text("users") == f"{users + 1:,}")
 
         main.entity_table.selectRow(0)
         main.open_action.trigger()
