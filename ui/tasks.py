@@ -4,6 +4,7 @@ cancelled — in the database too — when their answer is no longer wanted."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, cast
@@ -18,8 +19,32 @@ Handler = TypeVar("Handler", bound=Callable[..., Coroutine[Any, Any, Any]])
 
 def async_slot(*types: type) -> Callable[[Handler], Callable[..., None]]:
     """qasync's asyncSlot with types mypy can follow: the handler runs as a task on the
-    loop; its unexpected errors reach the app's exception hook."""
-    return cast(Callable[[Handler], Callable[..., None]], qasync.asyncSlot(*types))
+    loop; its unexpected errors reach the app's exception hook.
+
+    qasync drops the task it makes (Qt discards a slot's return value) and the loop holds
+    tasks weakly: a handler awaiting only what it made itself — a dialog's answer — was
+    collected mid-await ("Task was destroyed but it is pending!"). So the task is kept
+    until the handler ends."""
+
+    def decorate(handler: Handler) -> Callable[..., None]:
+        @functools.wraps(handler)
+        async def kept(*arguments: Any, **options: Any) -> Any:
+            task = asyncio.current_task()
+            if task is None:  # awaited by hand, not run as a slot
+                return await handler(*arguments, **options)
+            _SLOTS.add(task)
+            try:
+                return await handler(*arguments, **options)
+            finally:
+                _SLOTS.discard(task)
+
+        return cast(Callable[..., None], qasync.asyncSlot(*types)(kept))
+
+    return decorate
+
+
+# The tasks of async slots still running (see async_slot).
+_SLOTS: set[asyncio.Task[Any]] = set()
 
 
 def spawn(
@@ -64,6 +89,11 @@ def _report_failure(task: asyncio.Task[Any]) -> None:
     if task.cancelled():
         return
     error = task.exception()
+    if error is not None and task.cancelling():
+        # Its answer was no longer wanted; a driver may end such work with an error of its
+        # own (the connection it dropped to stop the query). Not a bug to show anyone.
+        log.info("%s ended with an error after it was cancelled: %r", task.get_name(), error)
+        return
     if error is not None:
         task.get_loop().call_exception_handler(
             {"message": f"Task {task.get_name()} failed", "exception": error, "task": task}

@@ -223,9 +223,44 @@ def create_engine(
             "timeout": connect_timeout_s,
             "command_timeout": POSTGRES_COMMAND_TIMEOUT_S,
             "server_settings": server_settings,
+            # How SQLAlchemy's asyncpg dialect opens a connection (what its async_creator
+            # sets), here with every argument it derived from the URL.
+            "async_creator_fn": _connect_postgres,
         },
         **pooling,
     )
+
+
+async def _connect_postgres(*args: Any, **kwargs: Any) -> Any:
+    """asyncpg.connect, never cut short: a connect cancelled midway (a count superseded by
+    a refresh while its connection opens) leaves asyncpg's SSL negotiation with a future
+    nobody awaits, whose "unexpected connection_lost()" would be reported as our bug when
+    it is collected. So the cancel is passed on at once, and the connect ends by itself in
+    the background (within its own timeout); the connection it made goes straight back."""
+    import asyncpg  # here: a start on a local file never loads it
+
+    connecting = asyncio.ensure_future(asyncpg.connect(*args, **kwargs))
+    try:
+        return await asyncio.shield(connecting)
+    except asyncio.CancelledError:
+        _LEFT_RUNNING.add(connecting)
+        connecting.add_done_callback(_LEFT_RUNNING.discard)
+        connecting.add_done_callback(_close_unwanted)
+        raise
+
+
+def _close_unwanted(connecting: asyncio.Future[Any]) -> None:
+    """Close the connection a cancelled connect made after all (its failure is logged)."""
+    if connecting.cancelled():
+        return
+    error = connecting.exception()
+    if error is not None:
+        log.debug("A cancelled connect failed by itself", exc_info=error)
+        return
+    closing = asyncio.ensure_future(connecting.result().close(timeout=CLEANUP_TIMEOUT_S))
+    _LEFT_RUNNING.add(closing)
+    closing.add_done_callback(_LEFT_RUNNING.discard)
+    closing.add_done_callback(_retrieve)
 
 
 def _sqlite_connector(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
