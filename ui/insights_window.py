@@ -49,6 +49,7 @@ from app.services.records import RecordService
 from ui.connection_look import ConnectionLook
 from ui.export_settings import ExportSettings
 from ui.formatting import number_text
+from ui.messages import chosen_file, save_file_dialog
 from ui.record_changes import record_changes
 from ui.tasks import async_slot, spawn
 from ui.widgets.bar_chart import BarChart
@@ -77,6 +78,8 @@ class ReportPanel(QWidget):
 
     # The report was shown, or why not (tests wait on it).
     calculated = Signal()
+    # An export or a chart save ended: written, refused or not asked for (tests wait on it).
+    saved = Signal()
 
     def __init__(self, kind: ReportKind, window: InsightsWindow) -> None:
         super().__init__(window)
@@ -89,6 +92,10 @@ class ReportPanel(QWidget):
         # The views the report shown was counted over (by kind, those it follows).
         self.views_used: dict[str, QuerySpec] | None = None
         self.export_task: asyncio.Task[bool] | None = None
+        # The Save As dialog while it is open (referenced: DESIGN.md, Known traps).
+        self.file_dialog: QFileDialog | None = None
+        # From an Export or Save chart click until its file is written or not wanted.
+        self.saving = False
         self.setAccessibleName(kind.title)
 
         self.follows_label = QLabel(self)
@@ -242,26 +249,28 @@ class ReportPanel(QWidget):
             first = locale.toString(reports.REPORT_ROWS)
             text += f" (the first {first}; narrow the views for the rest)"
         self.status_label.setText(text)
-        self.export_button.setEnabled(True)
-        self.save_chart_button.setEnabled(True)
+        self._enable_saving()
 
     # -- saving ------------------------------------------------------------------------------
 
     @async_slot()
     async def on_export_button_clicked(self) -> None:
-        path = self._choose_file("Export the table", "csv", "CSV files (*.csv)")
-        if path is None:
-            return
-        self.export_button.setEnabled(False)
-        self.export_task = spawn(
-            self.export_to(path), name=f"export insight {self.kind.title}", awaited=True
-        )
+        if self.saving:
+            return  # a second click while the first one's dialog or export is under way
+        self._set_saving(True)
         try:
+            path = await self._choose_file("Export the table", "csv", "CSV files (*.csv)")
+            if path is None or not shiboken6.isValid(self):
+                return
+            self.export_task = spawn(
+                self.export_to(path), name=f"export insight {self.kind.title}", awaited=True
+            )
             await asyncio.wait({self.export_task})
         finally:
             if shiboken6.isValid(self):
-                self.export_button.setEnabled(self.report is not None)
                 self.export_task = None
+                self._set_saving(False)
+                self.saved.emit()
 
     async def export_to(self, path: Path) -> bool:
         """Write the table as the CSV export writes rows, with the user's CSV options."""
@@ -282,10 +291,30 @@ class ReportPanel(QWidget):
         self.status_label.setText(f"Exported {QLocale().toString(result.rows)} rows to {path.name}")
         return True
 
-    def on_save_chart_button_clicked(self) -> None:
-        path = self._choose_file("Save the chart", "png", "PNG images (*.png)")
-        if path is not None:
-            self.save_chart_to(path)
+    @async_slot()
+    async def on_save_chart_button_clicked(self) -> None:
+        if self.saving:
+            return
+        self._set_saving(True)
+        try:
+            path = await self._choose_file("Save the chart", "png", "PNG images (*.png)")
+            if path is not None and shiboken6.isValid(self):
+                self.save_chart_to(path)
+        finally:
+            if shiboken6.isValid(self):
+                self._set_saving(False)
+                self.saved.emit()
+
+    def _set_saving(self, saving: bool) -> None:
+        """Export and Save chart are busy from the click until the file is written or the
+        dialog cancelled: one file dialog at a time, each click one intent."""
+        self.saving = saving
+        self._enable_saving()
+
+    def _enable_saving(self) -> None:
+        idle = self.report is not None and not self.saving
+        self.export_button.setEnabled(idle)
+        self.save_chart_button.setEnabled(idle)
 
     def save_chart_to(self, path: Path) -> bool:
         if not self.chart.save_png(path):
@@ -295,13 +324,21 @@ class ReportPanel(QWidget):
         self.status_label.setText(f"Saved the chart to {path.name}")
         return True
 
-    def _choose_file(self, title: str, suffix: str, kinds: str) -> Path | None:
+    async def _choose_file(self, title: str, suffix: str, kinds: str) -> Path | None:
+        """The file the user names in a Save As dialog; opened, not exec()'d: this runs in
+        a task, and a nested event loop would stall every other task (DESIGN.md)."""
         name = f"{self.kind.title.lower().replace(' ', '-')}-{datetime.now().date().isoformat()}"
         start = ExportSettings().folder() / f"{name}.{suffix}"
-        chosen, _ = QFileDialog.getSaveFileName(self, title, str(start), kinds)
-        if not chosen:
+        dialog = save_file_dialog(self, title, start, kinds)
+        self.file_dialog = dialog
+        try:
+            path = await chosen_file(dialog)
+        finally:
+            if shiboken6.isValid(self):
+                self.file_dialog = None
+                dialog.deleteLater()
+        if path is None:
             return None
-        path = Path(chosen)
         return path if path.suffix else path.with_suffix(f".{suffix}")
 
 

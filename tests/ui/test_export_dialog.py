@@ -52,6 +52,7 @@ from app.services.export import (
 )
 from app.services.records import RecordService
 from tests.test_cli import plain, records_desk
+from tests.ui.answering import DialogWatch, choose_file, loop_errors_recorded
 from tests.ui.conftest import seed, wait_for
 from tests.ui.helpers import (
     ModelWatch,
@@ -61,6 +62,7 @@ from tests.ui.helpers import (
     raw,
     seed_users,
     settled,
+    wait_exact,
 )
 from ui import browse_window, progress
 from ui.browse_window import BrowseWindow
@@ -377,23 +379,59 @@ def test_an_existing_file_is_replaced_only_when_the_user_says_so(
 
 
 def test_browse_offers_the_proposed_name_and_takes_the_chosen_file(
-    qtbot: QtBot, documents: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, documents: Path, tmp_path: Path
 ) -> None:
-    asked: list[tuple[Any, ...]] = []
     chosen = tmp_path / "elsewhere.csv"
-
-    def get_save_file_name(*arguments: Any, **options: Any) -> tuple[str, str]:
-        asked.append(arguments)
-        return str(chosen), "CSV files (*.csv)"
-
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", get_save_file_name)
     dialog = users_dialog(qtbot)
     proposed = dialog.file_edit.text()
 
     named(dialog, QPushButton, "Browse…").click()
 
-    assert asked[0][2] == proposed
+    file_dialog = dialog.file_dialog
+    assert file_dialog is not None
+    assert file_dialog.isVisible()  # opened, not exec()'d: this test goes on meanwhile
+    assert file_dialog.accessibleName() == "Export CSV"
+    assert file_dialog.selectedFiles() == [proposed]
+    choose_file(file_dialog, chosen)
     assert dialog.file_edit.text() == str(chosen)
+    assert dialog.file_dialog is None
+
+
+def test_a_browse_window_searches_on_while_browse_asks_for_a_file(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    windows: list[BrowseWindow],
+    documents: Path,
+) -> None:
+    """Browse… used to run QFileDialog.getSaveFileName, a nested event loop: clicked from a
+    task, it stalled every other window's work until the dialog closed (issue 21)."""
+    seed_users(qt_loop, ui_database, 30)
+    chosen = documents / "chosen.csv"
+
+    async def scenario() -> None:
+        window = open_window(RecordService(ui_database), windows, qtbot, None)
+        await settled(window)
+        dialog = await open_export_dialog(window)
+        window.search_box.setText("no such user")
+        window.search_box.returnPressed.emit()  # its queries start on the loop's next turn
+        asking = DialogWatch(QFileDialog)
+        named(dialog, QPushButton, "Browse…").click()
+        file_dialog = await asking.shown()
+        model = model_of(window)
+        await wait_exact(model)  # not settled(): the export's own task waits on the dialog
+        assert model.rowCount() == 0
+        assert file_dialog.isVisible()
+
+        choose_file(file_dialog, chosen)
+        assert await export_to(window, dialog, chosen) is not None
+
+    with loop_errors_recorded(qt_loop) as errors:
+        qt_loop.run_until_complete(scenario())
+    assert errors == []
+    rows = read_csv(chosen)
+    assert rows[0][:3] == ["id", "email", "name"]
+    assert len(rows) == 1 + 30  # the view the dialog was opened on, before the search
 
 
 def test_progress_and_result_read_as_people_count() -> None:

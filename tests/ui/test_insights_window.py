@@ -19,9 +19,13 @@ from app.core.database import Database
 from app.query import DeletedRows, Equals, QuerySpec
 from app.services.records import RecordService
 from tests.services.test_insights import seed
+from tests.ui.answering import DialogWatch, choose_file, loop_errors_recorded
 from tests.ui.conftest import drain, wait_for, wait_until
+from tests.ui.test_browse_window import open_window as open_browse_window
 from tests.ui.test_browse_window import settled
+from ui.browse_window import BrowseWindow
 from ui.connection_look import ConnectionLook
+from ui.export_settings import ExportSettings
 from ui.insights_window import InsightsWindow, ReportPanel, follows_text
 from ui.main_window import MainWindow
 from ui.window_state import WindowState
@@ -182,7 +186,6 @@ def test_the_table_exports_to_csv_and_the_chart_to_png(
     insights_windows: list[InsightsWindow],
     qtbot: QtBot,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async def scenario() -> None:
         window = open_insights(seeded, insights_windows, qtbot)
@@ -195,8 +198,15 @@ def test_the_table_exports_to_csv_and_the_chart_to_png(
         assert panel.status_label.text() == "Exported 3 rows to status.csv"
 
         chosen = tmp_path / "status-chart"
-        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *_args, **_kw: (str(chosen), ""))
+        asking = DialogWatch(QFileDialog)
         panel.save_chart_button.click()
+        dialog = await asking.shown()
+        assert dialog is panel.file_dialog
+        assert dialog.windowTitle() == dialog.accessibleName() == "Save the chart"
+        assert not panel.export_button.isEnabled()  # one file dialog at a time
+        choose_file(dialog, chosen)
+        await wait_for(panel.saved)
+        assert panel.save_chart_button.isEnabled()
         picture = QImage(str(chosen.with_suffix(".png")))
         assert not picture.isNull()
         assert picture.width() >= panel.chart.minimumWidth()
@@ -206,6 +216,69 @@ def test_the_table_exports_to_csv_and_the_chart_to_png(
         assert "could not be saved" in panel.status_label.text()
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_other_windows_work_on_while_the_export_asks_for_a_file(
+    qt_loop: asyncio.AbstractEventLoop,
+    seeded: Database,
+    insights_windows: list[InsightsWindow],
+    windows: list[BrowseWindow],
+    qtbot: QtBot,
+    tmp_path: Path,
+) -> None:
+    """The file dialog of Export CSV… is opened inside a running task: a nested event loop
+    there (QFileDialog.getSaveFileName) stalled every other window's work until the dialog
+    closed, and lost it for good (issue 21)."""
+
+    async def scenario() -> None:
+        browse = open_browse_window(seeded, windows, qtbot, "users")
+        await settled(browse)
+        window = open_insights(seeded, insights_windows, qtbot)
+        panel = await opened(window)
+        asking = DialogWatch(QFileDialog)
+        panel.export_button.click()
+        panel.export_button.click()  # the second click of a double click: no second dialog
+        dialog = await asking.shown()
+        assert dialog.accessibleName() == "Export the table"
+
+        browse.search_box.setText("ada")
+        browse.search_box.returnPressed.emit()
+        model = await settled(browse)
+        assert model.rowCount() == 1
+        assert model.index(0, model.column_index("name")).data() == "Ada"
+        assert dialog.isVisible()
+
+        choose_file(dialog, tmp_path / "by status")
+        await wait_for(panel.saved)
+        assert panel.status_label.text() == "Exported 3 rows to by status.csv"
+        assert (tmp_path / "by status.csv").read_bytes().startswith(b"Status,Orders,Value\r\n")
+        assert panel.file_dialog is None
+        assert panel.export_button.isEnabled()
+
+    with loop_errors_recorded(qt_loop) as errors:
+        qt_loop.run_until_complete(scenario())
+    assert errors == []
+
+
+def test_a_cancelled_file_dialog_exports_nothing(
+    qt_loop: asyncio.AbstractEventLoop,
+    seeded: Database,
+    insights_windows: list[InsightsWindow],
+    qtbot: QtBot,
+) -> None:
+    async def scenario() -> None:
+        window = open_insights(seeded, insights_windows, qtbot)
+        panel = await opened(window)
+        asking = DialogWatch(QFileDialog)
+        panel.export_button.click()
+        dialog = await asking.shown()
+        dialog.reject()
+        await wait_for(panel.saved)
+        assert panel.status_label.text() == "3 rows"
+        assert panel.export_button.isEnabled()
+
+    qt_loop.run_until_complete(scenario())
+    assert list(ExportSettings().folder().glob("*.csv")) == []
 
 
 def test_cancel_stops_a_report(

@@ -47,7 +47,7 @@ from app.services.export import (
     proposed_file_name,
 )
 from ui.export_settings import ExportSettings
-from ui.messages import finished
+from ui.messages import finished, save_file_dialog
 
 TITLE = "Export CSV"
 ENCODINGS = {False: "UTF-8", True: "UTF-8 with BOM"}  # by CsvOptions.bom
@@ -91,6 +91,8 @@ class ExportDialog(QDialog):
         # The question about replacing a file, while it is open (referenced: DESIGN.md,
         # Known traps).
         self.replace_box: QMessageBox | None = None
+        # Browse…'s file dialog, while it is open (referenced, as the question above).
+        self.file_dialog: QFileDialog | None = None
         self._folder = settings.folder()
         entity = catalog.entity(view.entity)
         locale = QLocale()
@@ -268,7 +270,7 @@ class ExportDialog(QDialog):
         text = self.file_edit.text().strip()
         if not text:
             raise ValidationError("Choose a file name for the export.")
-        path = Path(text).expanduser()
+        path = Path(os.path.expanduser(text))  # an unknown ~user stays as typed
         if not path.is_absolute():
             path = self._folder / path
         if path.is_dir():
@@ -285,21 +287,25 @@ class ExportDialog(QDialog):
 
     def on_browse_button_clicked(self) -> None:
         current = self.file_edit.text().strip()
-        start = Path(current).expanduser() if current else self._folder
+        start = Path(os.path.expanduser(current)) if current else self._folder
         if not start.is_absolute():
             start = self._folder / start
-        # No overwrite question here: Export asks it, for a typed name as well.
-        name, _ = QFileDialog.getSaveFileName(
-            self,
-            TITLE,
-            str(start),
-            FILE_FILTER,
-            options=QFileDialog.Option.DontConfirmOverwrite,
-        )
-        if name:
-            self.file_edit.setText(name)
-            self._folder = Path(name).parent
-            self.show_problem("")
+        # No overwrite question here: Export asks it, for a typed name as well. Opened,
+        # not exec()'d: this dialog is itself awaited by a task (DESIGN.md, Known traps).
+        dialog = save_file_dialog(self, TITLE, start, FILE_FILTER, confirm_overwrite=False)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.fileSelected.connect(self.on_file_dialog_file_selected)
+        dialog.finished.connect(self.on_file_dialog_finished)
+        self.file_dialog = dialog
+        dialog.open()
+
+    def on_file_dialog_file_selected(self, name: str) -> None:
+        self.file_edit.setText(name)
+        self._folder = Path(name).parent
+        self.show_problem("")
+
+    def on_file_dialog_finished(self, _result: int) -> None:
+        self.file_dialog = None
 
     # -- finishing ---------------------------------------------------------------------------
 
