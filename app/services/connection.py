@@ -6,7 +6,7 @@ import asyncio
 import os
 import sqlite3
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.config import Settings, SettingsSource
@@ -22,6 +22,7 @@ def open_database(settings: Settings, *, echo: bool = False, read_only: bool = F
     words; a file that cannot be written opens read-only, as does everything with
     ``read_only``. ``Database.notices`` says what
     the user should know about it (read-only by its permissions, on a network drive)."""
+    settings = home_expanded(settings)
     path = settings.sqlite_path
     notices: list[str] = []
     read_only = read_only or settings.read_only
@@ -70,6 +71,23 @@ def open_database(settings: Settings, *, echo: bool = False, read_only: bool = F
     return database
 
 
+def expanded_path(typed: str | Path) -> Path:
+    """A file path as the user typed it, with ``~`` (or ``~user``) as the shell reads it;
+    an unknown user's ``~name`` stays as it is, to be reported missing in words."""
+    return Path(os.path.expanduser(typed))
+
+
+def home_expanded(settings: Settings) -> Settings:
+    """``settings`` opening the file they name with ``~`` expanded: a path typed in the
+    Connections dialog or written in settings.json by hand (``--database-url`` comes
+    expanded)."""
+    path = settings.sqlite_path
+    if path is None or not str(path).startswith("~"):
+        return settings
+    expanded = settings.database_url.set(database=str(expanded_path(path)))
+    return replace(settings, database_url=expanded)
+
+
 def writable(path: Path) -> bool:
     """Whether SQLite can write ``path``: the file, and its folder for the journal files."""
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
@@ -87,15 +105,15 @@ class ConnectionReport:
         state = self.schema
         if state is None:
             return "The file does not exist yet: Records Desk makes a new database there."
-        if not state.known:
+        if state.other_tables:
+            schema = "it holds another program's tables, not a Records Desk database."
+        elif not state.known:
             schema = (
                 f"its schema is newer than this Records Desk (revision {state.current}): "
                 "update Records Desk to open it."
             )
         elif state.up_to_date:
             schema = "its schema is current."
-        elif state.current is None and state.other_tables:
-            schema = "it holds another program's tables, not a Records Desk database."
         elif state.current is None:
             schema = "it is empty: Records Desk makes its tables when it opens it."
         else:
@@ -109,6 +127,7 @@ class ConnectionReport:
 async def check_connection(settings: Settings) -> ConnectionReport:
     """Connect once, within the connection's timeout, and report the server and schema;
     a DatabaseUnavailableError in words when that fails."""
+    settings = home_expanded(settings)
     path = settings.sqlite_path
     if path is not None and not path.exists():
         if settings.connection is not None and settings.source is not SettingsSource.DEFAULT:
@@ -140,6 +159,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 def sqlite_file_problem(path: Path) -> str | None:
     """Why ``path`` cannot be opened as a local database, in words; None when it can (a
     SQLite file, or an empty file: SQLite makes a new database in it)."""
+    path = expanded_path(path).absolute()  # as_uri() below takes absolute paths only
     try:
         with path.open("rb") as file:
             header = file.read(len(SQLITE_HEADER))
@@ -174,6 +194,7 @@ __all__ = [
     "ConnectionReport",
     "Database",
     "check_connection",
+    "expanded_path",
     "open_database",
     "sqlite_file_problem",
 ]

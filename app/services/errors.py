@@ -112,15 +112,17 @@ class DatabaseTooNewError(DatabaseUnavailableError):
 
 
 class ForeignDatabaseError(DatabaseUnavailableError):
-    """A local file that another program made: Records Desk will not write its tables in."""
+    """A database that another program made (a local file, or on a server): Records Desk
+    will not write its tables in."""
 
 
-def not_ours(name: str, tables: Sequence[str]) -> str:
+def not_ours(name: str, tables: Sequence[str], *, server: bool = False) -> str:
     """Why a database holding ``tables`` (and no revision of ours) is refused."""
     shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
+    empty = "an empty database" if server else "an empty file"
     return (
         f"{name} is not a Records Desk database: it holds tables of another program "
-        f"({shown}). Choose a database Records Desk made, or an empty file."
+        f"({shown}). Choose a database Records Desk made, or {empty}."
     )
 
 

@@ -218,6 +218,8 @@ async def upgrade_with_report(
     target = resolve_revision(revision)
     async with _migration_lock(database, waiting) as connection:
         before = await connection.run_sync(_schema_state)
+        if before.other_tables:
+            raise _foreign(database, before)
         if not before.known:
             raise _too_new(database, before)
         await connection.run_sync(_alembic, lambda config: _command().upgrade(config, target))
@@ -247,13 +249,14 @@ async def prepare_for_use(database: Database, *, waiting: Waiting | None = None)
     if local_file is not None and not database.read_only:
         await asyncio.to_thread(start_from_template, local_file)
     state = await schema_state(database)
+    if state.other_tables:
+        # Upgrading would write forty tables of ours into another program's database: a
+        # file or a server alike.
+        raise _foreign(database, state)
     if not state.known:
         raise _too_new(database, state)
     if state.up_to_date:
         return state
-    if database.is_sqlite and state.other_tables:
-        # Upgrading would write forty tables of ours into another program's file.
-        raise ForeignDatabaseError(not_ours(database.display_name, state.other_tables))
     if database.read_only:
         if state.current is None:
             raise DatabaseOutdatedError(
@@ -321,6 +324,12 @@ def _local_file(database: Database) -> Path | None:
     return Path(name)
 
 
+def _foreign(database: Database, state: SchemaState) -> ForeignDatabaseError:
+    return ForeignDatabaseError(
+        not_ours(database.display_name, state.other_tables, server=not database.is_sqlite)
+    )
+
+
 def _too_new(database: Database, state: SchemaState) -> DatabaseTooNewError:
     return DatabaseTooNewError(
         f"{database.display_name} was upgraded by a newer Records Desk "
@@ -344,9 +353,39 @@ def _schema_state(connection: Connection) -> SchemaState:
     except CommandError:
         known = False
     other: tuple[str, ...] = ()
-    if current is None:
-        other = tuple(sorted(inspect(connection).get_table_names()))
+    if current is None or not known:
+        other = _other_programs_tables(connection, current)
     return SchemaState(current=current, head=head, known=known, other_tables=other)
+
+
+# Where a PostgreSQL server keeps its own tables, not a program's.
+_SYSTEM_SCHEMAS = ("information_schema", "pg_")
+
+
+def _other_programs_tables(connection: Connection, current: str | None) -> tuple[str, ...]:
+    """The tables that make a database without a revision of ours another program's: all
+    of them, in every schema (ours would be written beside them). None for an empty
+    database, or one of ours downgraded to its base (an empty alembic_version)."""
+    from app.models import Base
+
+    inspector = inspect(connection)
+    if connection.dialect.name == "sqlite":
+        names = list(inspector.get_table_names())
+    else:
+        default = inspector.default_schema_name
+        names = [
+            table if schema == default else f"{schema}.{table}"
+            for schema in inspector.get_schema_names()
+            if not schema.startswith(_SYSTEM_SCHEMAS)
+            for table in inspector.get_table_names(schema=schema)
+        ]
+    if current is None:
+        ours = "alembic_version" in names
+    else:
+        # A revision this code does not know: a newer Records Desk's database holds our
+        # tables; another program's may well use Alembic too.
+        ours = not set(Base.metadata.tables).isdisjoint(names)
+    return () if ours else tuple(sorted(names))
 
 
 def _command() -> ModuleType:

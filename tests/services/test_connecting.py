@@ -18,13 +18,20 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from app.config import Settings, SettingsSource, settings_for, sqlite_url
-from app.connections import ConnectionKind, PasswordStorage, SavedConnection, file_connection
+from app.config import Settings, SettingsSource, load_settings, settings_for, sqlite_url
+from app.connections import (
+    ConnectionKind,
+    PasswordStorage,
+    SavedConnection,
+    SavedConnections,
+    file_connection,
+    save_connections,
+)
 from app.core import database as core_database
 from app.core.database import Database
 from app.services import connection as connection_service
 from app.services import migrations
-from app.services.connection import check_connection, open_database
+from app.services.connection import check_connection, open_database, sqlite_file_problem
 from app.services.errors import (
     DatabaseOutdatedError,
     DatabaseUnavailableError,
@@ -273,6 +280,39 @@ async def test_a_file_on_a_network_drive_is_opened_without_wal_and_the_user_is_t
     assert notice.startswith(f"{path} is on a network drive (nfs4)")
 
 
+async def test_a_file_named_from_the_home_folder_opens_wherever_it_was_typed(
+    tmp_path: Path, migrated_sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: ``~/shop.db`` typed in Connections was refused as missing."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shop = tmp_path / "shop.db"
+    shutil.copyfile(migrated_sqlite_template, shop)
+    connection = SavedConnection(id="shop", name="Shop", kind=ConnectionKind.FILE, path="~/shop.db")
+    save_connections(SavedConnections().chosen(connection))  # as settings.json may say
+
+    typed = [
+        settings_for(connection),
+        load_settings(environ={}),
+        load_settings("sqlite:///~/shop.db", environ={}),
+    ]
+    for settings in typed:
+        database = open_database(settings)
+        try:
+            assert database.url.database == str(shop)
+            assert (await migrations.prepare_for_use(database)).up_to_date
+        finally:
+            await database.dispose()
+        assert (await check_connection(settings)).summary.endswith(": its schema is current.")
+    assert sqlite_file_problem(Path("~/shop.db")) is None
+
+    # A user that does not exist: the path as typed, said missing in words.
+    nobody = replace(connection, path="~no-such-user-here/shop.db")
+    with pytest.raises(DatabaseUnavailableError) as refused:
+        open_database(settings_for(nobody))
+    assert str(refused.value).startswith("~no-such-user-here/shop.db does not exist")
+    assert os.listdir(tmp_path).count("shop.db") == 1  # nothing made beside it
+
+
 async def test_test_connection_reports_the_server_and_the_schema(database_url: URL) -> None:
     if database_url.get_backend_name() == "sqlite":
         settings = local(Path(database_url.database or ""))
@@ -284,6 +324,30 @@ async def test_test_connection_reports_the_server_and_the_schema(database_url: U
     engine = "SQLite" if settings.is_sqlite else "PostgreSQL"
     assert report.summary.startswith(f"Connected to {engine} ")
     assert report.summary.endswith(": its schema is current.")
+
+
+@pytest.mark.postgresql
+def test_test_connection_tells_another_programs_server_database_from_an_empty_one(
+    new_postgres_database: Callable[[], URL],
+) -> None:
+    foreign, empty = new_postgres_database(), new_postgres_database()
+
+    async def scenario() -> list[str]:
+        database = Database(foreign)
+        try:
+            async with database.engine.begin() as connection:
+                await connection.execute(text("CREATE TABLE wp_posts (id integer PRIMARY KEY)"))
+        finally:
+            await database.dispose()
+        return [
+            (await check_connection(Settings(url, SettingsSource.COMMAND_LINE))).summary
+            for url in (foreign, empty)
+        ]
+
+    reports = asyncio.run(scenario())
+
+    assert reports[0].endswith(": it holds another program's tables, not a Records Desk database.")
+    assert reports[1].endswith(": it is empty: Records Desk makes its tables when it opens it.")
 
 
 async def test_test_connection_reports_a_schema_behind_and_one_newer(tmp_path: Path) -> None:

@@ -335,6 +335,87 @@ async def test_another_programs_sqlite_file_is_refused_and_left_untouched(tmp_pa
     assert sorted(tables) == ["moz_bookmarks", "moz_keywords", "moz_origins", "moz_places"]
 
 
+async def every_table(database: Database) -> set[str]:
+    """Every table in the database, in any schema, ours and Alembic's included."""
+    query = (
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+        if database.is_sqlite
+        else "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+    )
+    async with database.engine.connect() as connection:
+        return set((await connection.execute(text(query))).scalars())
+
+
+async def make_another_programs_tables(database: Database, *, alembic: bool = False) -> None:
+    """A shop's tables, as another program would make them — on PostgreSQL one in a schema
+    of its own; with ``alembic``, that program's own revision too."""
+    statements = [
+        "CREATE TABLE wp_posts (id integer PRIMARY KEY)",
+        "CREATE TABLE wp_users (id integer)",
+    ]
+    if not database.is_sqlite:
+        statements += ["CREATE SCHEMA shop", "CREATE TABLE shop.carts (id integer)"]
+    if alembic:
+        statements += [
+            "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL)",
+            "INSERT INTO alembic_version VALUES ('1975e0cafe42')",
+        ]
+    async with database.engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(text(statement))
+
+
+@pytest.mark.parametrize("alembic", [False, True], ids=["no_revision", "its_own_revision"])
+async def test_another_programs_database_is_refused_on_both_engines_and_left_untouched(
+    empty_database: Database, alembic: bool
+) -> None:
+    """Issue 21: a PostgreSQL database of another program (no revision of ours) was taken
+    for an old Records Desk database, and the app offered to write our tables into it."""
+    from app.services.errors import ForeignDatabaseError
+
+    await make_another_programs_tables(empty_database, alembic=alembic)
+    before = await every_table(empty_database)
+    name = empty_database.display_name
+    tables = sorted(
+        ["wp_posts", "wp_users"]
+        + ([] if empty_database.is_sqlite else ["shop.carts"])
+        + (["alembic_version"] if alembic else [])
+    )
+    shown = ", ".join(tables[:3]) + (", …" if len(tables) > 3 else "")
+    empty = "an empty file" if empty_database.is_sqlite else "an empty database"
+
+    with pytest.raises(ForeignDatabaseError) as refused:
+        await migrations.prepare_for_use(empty_database)
+    assert str(refused.value) == (
+        f"{name} is not a Records Desk database: it holds tables of another program "
+        f"({shown}). Choose a database Records Desk made, or {empty}."
+    )
+    # Nor does an explicit upgrade (records-desk migrate, the GUI's Upgrade now) write in.
+    with pytest.raises(ForeignDatabaseError):
+        await migrations.upgrade(empty_database)
+    read_only = Database(empty_database.url, read_only=True)
+    try:
+        with pytest.raises(ForeignDatabaseError):
+            await migrations.prepare_for_use(read_only)
+    finally:
+        await read_only.dispose()
+    assert (await migrations.schema_state(empty_database)).other_tables == tuple(tables)
+    assert await every_table(empty_database) == before
+
+
+async def test_an_empty_database_and_ours_at_its_base_are_ours_to_fill(
+    empty_database: Database,
+) -> None:
+    assert (await migrations.schema_state(empty_database)).other_tables == ()
+    await migrations.upgrade(empty_database)
+    await migrations.downgrade(empty_database, "base")  # leaves our alembic_version, empty
+    state = await migrations.schema_state(empty_database)
+    assert (state.current, state.other_tables) == (None, ())
+    await migrations.upgrade(empty_database)
+    assert await table_names(empty_database) == TABLES
+
+
 def test_the_head_revision_the_startup_check_knows_is_the_scripts_head() -> None:
     """A new migration must move HEAD_REVISION too, or every start would take the database
     for one that is behind."""

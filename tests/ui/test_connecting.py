@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from app.config import Settings, settings_for, sqlite_url
@@ -89,6 +90,59 @@ def test_a_server_behind_the_code_asks_before_it_is_upgraded(
         assert not read_only
         assert revision == migrations.HEAD_REVISION
         assert notices == ()
+
+
+@pytest.mark.postgresql
+def test_another_programs_server_database_is_refused_without_a_question(
+    qt_loop: asyncio.AbstractEventLoop,
+    qtbot: QtBot,
+    new_postgres_database: Callable[[], URL],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 21: it was taken for a Records Desk database behind the code, and "Upgrade
+    now" wrote our tables into it. An empty database is still ours to fill."""
+    url, empty_url = new_postgres_database(), new_postgres_database()
+    asked = answer_dialogs(monkeypatch, connecting, press("Upgrade now"))
+
+    async def tables(url: URL) -> list[str]:
+        database = Database(url)
+        try:
+            async with database.engine.connect() as connection:
+                found = await connection.execute(
+                    text(
+                        "SELECT table_name FROM information_schema.tables "
+                        "WHERE table_schema = 'public'"
+                    )
+                )
+                return sorted(found.scalars())
+        finally:
+            await database.dispose()
+
+    async def scenario() -> None:
+        shop = Database(url)
+        async with shop.engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE wp_posts (id integer PRIMARY KEY)"))
+        await shop.dispose()
+        settings = server(url)
+
+        refused = await open_connection(settings)
+
+        assert asked == []  # no offer to upgrade it
+        assert refused.database is None
+        assert refused.problem == (
+            f"{settings.display_name} is not a Records Desk database: it holds tables of "
+            "another program (wp_posts). Choose a database Records Desk made, or an empty "
+            "database."
+        )
+        assert await tables(url) == ["wp_posts"]
+
+        opened = await open_connection(server(empty_url))
+        assert [box.accessibleName() for box in asked] == ["Upgrade the database?"]
+        assert opened.database is not None
+        await opened.database.dispose()
+        assert "users" in await tables(empty_url)
+
+    qt_loop.run_until_complete(scenario())
 
 
 def test_a_password_is_asked_for_once_and_kept_where_the_user_says(

@@ -203,6 +203,38 @@ def test_test_connection_reports_a_local_file_and_its_schema(
     assert dialog.test_button.text() == "&Test connection"
 
 
+def test_a_path_typed_from_the_home_folder_is_the_file_there(
+    qt_loop: asyncio.AbstractEventLoop,
+    qtbot: QtBot,
+    tmp_path: Path,
+    migrated_sqlite_template: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 21: ``~/shop.db`` was refused as missing although the file was there."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copyfile(migrated_sqlite_template, tmp_path / "shop.db")
+    connector = Connector()
+    dialog = make_dialog(qtbot, connector=connector)
+    dialog.add(ConnectionKind.FILE)
+    type_text(dialog, "name", "Shop file")
+    type_text(dialog, "path", "~/shop.db")
+
+    async def scenario() -> tuple[str, str | None]:
+        dialog.test_button.click()
+        (said,) = await wait_for(dialog.tested)
+        return str(said), await dialog.connect_current()
+
+    said, problem = qt_loop.run_until_complete(scenario())
+
+    assert said.endswith(": its schema is current.")
+    assert problem is None
+    (asked,) = connector.asked
+    assert asked.sqlite_path == tmp_path / "shop.db"
+    # Saved as the file it is: the settings name no folder called "~".
+    saved = [c.path for c in load_connections().connections if c.name == "Shop file"]
+    assert saved == [str(tmp_path / "shop.db")]
+
+
 @pytest.mark.postgresql
 def test_test_connection_reaches_the_server_or_says_why_not(
     qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, migrated_postgres_url: URL

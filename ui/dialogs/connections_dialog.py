@@ -46,7 +46,7 @@ from app.connections import (
     save_connections,
 )
 from app.core.credentials import credentials
-from app.services.connection import check_connection
+from app.services.connection import check_connection, expanded_path
 from app.services.errors import RecordsDeskError
 from ui.first_run import SQLITE_FILTER
 from ui.tasks import spawn
@@ -334,7 +334,7 @@ class ConnectionsDialog(QDialog):
             connection,
             name=self.name_edit.text(),
             kind=ConnectionKind.FILE if self.file_radio.isChecked() else ConnectionKind.SERVER,
-            path=self.path_edit.text().strip(),
+            path=_typed_path(self.path_edit.text()),
             host=self.host_edit.text().strip(),
             port=self.port_box.value(),
             database=self.database_edit.text().strip(),
@@ -385,7 +385,7 @@ class ConnectionsDialog(QDialog):
 
     def _folder(self) -> str:
         text = self.path_edit.text().strip()
-        return str(Path(text).expanduser().parent) if text else str(Path.home())
+        return str(expanded_path(text).parent) if text else str(Path.home())
 
     def on_browse_button_clicked(self) -> None:
         dialog = QFileDialog(self, "Choose a database file", self._folder(), SQLITE_FILTER)
@@ -409,7 +409,7 @@ class ConnectionsDialog(QDialog):
     def choose_file(self, name: str, *, create: bool = False) -> None:
         """Use the file ``name``; with ``create``, a new empty one is made there (an
         existing file is kept as it is: it is opened, never emptied)."""
-        path = Path(name).expanduser().absolute()
+        path = expanded_path(name).absolute()
         if create and not path.exists():
             try:
                 path.touch(exist_ok=True)
@@ -665,6 +665,13 @@ class PasswordPrompt(QDialog):
     @property
     def password(self) -> str:
         return self.password_edit.text()
+
+
+def _typed_path(text: str) -> str:
+    """The file a typed path names, kept with ``~`` expanded: ``~/shop.db`` is the file in
+    the home folder, as in a shell, not a folder named "~"."""
+    typed = text.strip()
+    return str(expanded_path(typed)) if typed else ""
 
 
 __all__ = ["ConnectionsDialog", "Connector", "PasswordPrompt"]
