@@ -166,7 +166,9 @@ def _sqlite_from_text(text: str, drivername: str) -> URL:
         ) from None
     if not url.database or url.database == ":memory:":
         raise SettingsError("A SQLite database URL needs a file path: sqlite:///path/to/file.db.")
-    return url.set(drivername=drivername, database=str(Path(url.database).expanduser().absolute()))
+    # os.path.expanduser leaves an unknown user's ~name as it is (Path.expanduser raises).
+    path = Path(os.path.expanduser(url.database)).absolute()
+    return url.set(drivername=drivername, database=str(path))
 
 
 def _postgresql_from_text(rest: str) -> URL:

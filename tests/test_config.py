@@ -71,6 +71,18 @@ def test_relative_sqlite_path_is_made_absolute(
     assert parse_database_url("sqlite:///records.db").database == str(tmp_path / "records.db")
 
 
+def test_a_sqlite_path_from_the_home_folder_is_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+
+    assert parse_database_url("sqlite:///~/shop.db").database == str(tmp_path / "home/shop.db")
+    # An unknown user's ~name is kept as typed (a relative path), not a crash.
+    unknown = parse_database_url("sqlite:///~no-such-user-here/shop.db").database
+    assert unknown == str(tmp_path / "~no-such-user-here/shop.db")
+
+
 @pytest.mark.parametrize(
     ("typed", "reason"),
     [
