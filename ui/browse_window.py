@@ -48,6 +48,7 @@ from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.export import ExportProgress, ExportRequest, ExportResult, export_csv
 from app.services.records import RecordService, title_of
+from ui import copying
 from ui.connection_look import ConnectionBadge, ConnectionLook
 from ui.dialogs.export_dialog import ExportChoice, ExportDialog
 from ui.dialogs.frequency_dialog import FrequencyDialog
@@ -56,12 +57,12 @@ from ui.dialogs.record_form import RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog
 from ui.export_settings import ExportSettings
 from ui.exporting import ExportProgressWindow, result_text, selection_key_ranges
-from ui.formatting import plain_text
 from ui.icons import set_action_icon
 from ui.preferences import display_preferences
 from ui.progress import with_progress
 from ui.record_editing import RecordEditing
-from ui.record_table_model import CountState, RecordTableModel, ResultChangedError, is_cut
+from ui.record_table_model import CountState, RecordTableModel, ResultChangedError
+from ui.selection import CellBlock, cell_blocks, merged, row_count, row_ranges
 from ui.tasks import async_slot, spawn
 from ui.widgets.filter_bar import FilterBar
 from ui.widgets.totals_bar import TotalsBar
@@ -69,8 +70,6 @@ from ui.window_state import WindowState
 
 # Typing pauses this long before the search runs: one query per word, not per key.
 SEARCH_DEBOUNCE_MS = 250
-# Copying more rows than this belongs in an export, not on the clipboard.
-MAX_COPY_ROWS = 10_000
 # How long a passing message (copied, refused) stays in the status bar.
 MESSAGE_MS = 8_000
 EXPORT_SHORTCUT = "Ctrl+E"
@@ -86,8 +85,6 @@ _WIDTHS = {
 }
 
 FilterLabels = dict[tuple[str, object], str]
-# top, left, bottom, right of one selected block of cells
-CellBlock = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -985,49 +982,29 @@ class BrowseWindow(QMainWindow):
             self.copy_action.setEnabled(True)
 
     async def copy_selection(self) -> None:
-        """Selected cells as tab-separated text with a header row, visible columns in
-        on-screen order: pastes into a spreadsheet as the same table. Every cell holds its
-        full value — rows not in memory and text the grid shows cut are fetched, only for
-        the rows selected — or nothing is copied and the status bar says why."""
+        """Selected cells onto the clipboard as a table (ui/copying.py), or the status
+        line says why not."""
         assert self.model is not None
         model, entity = self.model, self.entity  # the window may move on while this waits
         blocks = self._selected_blocks()
         if not blocks:
             return
-        row_ranges = _merged((top, bottom) for top, _, bottom, _ in blocks)
-        selected_rows = sum(last - first + 1 for first, last in row_ranges)
-        locale = QLocale()
-        if selected_rows > MAX_COPY_ROWS:
-            refusal = (
-                f"Copy takes at most {locale.toString(MAX_COPY_ROWS)} rows and "
-                f"{locale.toString(selected_rows)} are selected: select fewer, "
-                "or export the rows to a file instead."
-            )
+        rows = row_count(row_ranges(blocks))
+        refusal = copying.too_many_rows(rows)
+        if refusal is not None:
             self._copy_refusal = refusal
             self.statusBar().showMessage(refusal, MESSAGE_MS)
             self.export_instead_button.show()
             return
-        view_columns = self.view.columns
-        names = entity.column_names
-        chosen = {column for _, left, _, right in blocks for column in range(left, right + 1)}
-        columns = [names.index(name) for name in view_columns if names.index(name) in chosen]
-        if not columns:
-            return
-        cells_of_row: dict[int, set[int]] = {}
-        for top, left, bottom, right in blocks:
-            for row in range(top, bottom + 1):
-                cells_of_row.setdefault(row, set()).update(range(left, right + 1))
-        self.statusBar().showMessage(f"Copying {locale.toString(selected_rows)} rows…")
+        locale = QLocale()
+        self.statusBar().showMessage(f"Copying {locale.toString(rows)} rows…")
         try:
-            rows = await model.fetch_rows(row_ranges)
-            if len(rows) < selected_rows:
-                self.statusBar().showMessage(
-                    "Nothing was copied: some selected rows are no longer there. "
-                    "Refresh and select again.",
-                    MESSAGE_MS,
-                )
-                return
-            full = await self._full_values(entity, rows, cells_of_row, columns)
+            text = await copying.selection_as_table(
+                self.records, model, entity, self.view.columns, blocks
+            )
+        except copying.NothingCopiedError as error:
+            self.statusBar().showMessage(str(error), MESSAGE_MS)
+            return
         except RecordsDeskError as error:
             self.statusBar().showMessage(f"Nothing was copied: {error}", MESSAGE_MS)
             return
@@ -1037,50 +1014,11 @@ class BrowseWindow(QMainWindow):
                 MESSAGE_MS,
             )
             return
-        lines = ["\t".join(_tsv(entity.columns[c].label) for c in columns)]
-        id_column = names.index("id")
-        for row in sorted(cells_of_row):
-            values = rows[row]
-            record_full = full.get(int(values[id_column]), {})
-            cells = []
-            for column in columns:
-                if column not in cells_of_row[row]:
-                    cells.append("")
-                    continue
-                value = record_full.get(column, values[column])
-                cells.append(_tsv(plain_text(value)))
-            lines.append("\t".join(cells))
-        QApplication.clipboard().setText("\n".join(lines) + "\n")
-        self.statusBar().showMessage(f"Copied {locale.toString(selected_rows)} rows", MESSAGE_MS)
-
-    async def _full_values(
-        self,
-        entity: EntityInfo,
-        rows: dict[int, tuple[Any, ...]],
-        cells_of_row: dict[int, set[int]],
-        columns: list[int],
-    ) -> dict[int, dict[int, Any]]:
-        """The whole text of the selected cells the grid only has a preview of, by record
-        id and column: one query for all of them."""
-        names = entity.column_names
-        id_column = names.index("id")
-        ids: set[int] = set()
-        cut_columns: set[int] = set()
-        for row, cells in cells_of_row.items():
-            values = rows[row]
-            for column in cells.intersection(columns):
-                if is_cut(values[column]):
-                    ids.add(int(values[id_column]))
-                    cut_columns.add(column)
-        if not ids:
-            return {}
-        wanted = sorted(cut_columns)
-        found = await self.records.values(
-            entity.name, sorted(ids), [names[column] for column in wanted]
-        )
-        return {
-            record_id: dict(zip(wanted, values, strict=True)) for record_id, values in found.items()
-        }
+        if text is None:
+            self.statusBar().clearMessage()
+            return
+        QApplication.clipboard().setText(text)
+        self.statusBar().showMessage(f"Copied {locale.toString(rows)} rows", MESSAGE_MS)
 
     def on_selection_changed(self, *_: object) -> None:
         """The selected cells of each amount column go to the totals footer."""
@@ -1091,12 +1029,12 @@ class BrowseWindow(QMainWindow):
             if name not in self.view.columns:
                 continue
             place = names.index(name)
-            rows = _merged(
+            rows = merged(
                 (top, bottom) for top, left, bottom, right in blocks if left <= place <= right
             )
             if rows:
                 rows_of_column[name] = rows
-        selected = sum(last - first + 1 for first, last in _merged((b[0], b[2]) for b in blocks))
+        selected = sum(last - first + 1 for first, last in merged((b[0], b[2]) for b in blocks))
         self.totals_bar.select(rows_of_column, selected)
 
     def on_status_bar_message_changed(self, text: str) -> None:
@@ -1106,11 +1044,7 @@ class BrowseWindow(QMainWindow):
             self.export_instead_button.hide()
 
     def _selected_blocks(self) -> list[CellBlock]:
-        """The selection as blocks of cells, never as cells: selecting all of a million
-        rows is one block, and counting its rows costs nothing."""
-        selection = self.table.selectionModel().selection()
-        blocks = (selection.at(i) for i in range(selection.size()))
-        return [(block.top(), block.left(), block.bottom(), block.right()) for block in blocks]
+        return cell_blocks(self.table)
 
     def select_rows(self, first: int, last: int) -> None:
         assert self.model is not None
@@ -1150,7 +1084,7 @@ class BrowseWindow(QMainWindow):
         or the selected blocks of whole rows (in view order). Ends with ``export_finished``."""
         assert self.model is not None
         model, view = self.model, self.view  # the window may move on while this waits
-        row_ranges = _merged((top, bottom) for top, _, bottom, _ in self._selected_blocks())
+        row_ranges = merged((top, bottom) for top, _, bottom, _ in self._selected_blocks())
         selected_rows = sum(last - first + 1 for first, last in row_ranges)
         dialog = ExportDialog(
             view,
@@ -1299,21 +1233,3 @@ class BrowseWindow(QMainWindow):
         self.totals_bar.detach()
         super().closeEvent(event)
         self.closed.emit()
-
-
-def _merged(ranges: Any) -> list[tuple[int, int]]:
-    """Row ranges (first, last) merged where they overlap or touch, in order."""
-    merged: list[tuple[int, int]] = []
-    for first, last in sorted(ranges):
-        if merged and first <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
-        else:
-            merged.append((first, last))
-    return merged
-
-
-def _tsv(text: str) -> str:
-    """Quote a cell the way spreadsheets read pasted text: only when it needs it."""
-    if any(character in text for character in '\t\n\r"'):
-        return '"' + text.replace('"', '""') + '"'
-    return text

@@ -32,6 +32,7 @@ from ui.messages import finished, show_message, warning_box
 from ui.progress import Progress, with_progress
 from ui.record_changes import record_changes
 from ui.record_table_model import ResultChangedError
+from ui.selection import cell_blocks, row_count, row_ranges
 from ui.tasks import spawn
 from ui.undo import Step, undo_history
 
@@ -350,30 +351,20 @@ class RecordEditing(QObject):
         return found
 
     def _selected_blocks(self) -> list[tuple[int, int]]:
-        """The selected rows as (first, last) blocks, in order and apart; the current row
-        when nothing is selected. From the selection's ranges: Ctrl+A over a million rows
-        is one range, not a million indexes."""
+        """The selected rows as (first, last) ranges, in order and apart; the current row
+        when nothing is selected."""
         table = self.window.table
-        selection = table.selectionModel().selection()
-        ranges = sorted(
-            (selection.at(i).top(), selection.at(i).bottom()) for i in range(selection.size())
-        )
+        ranges = row_ranges(cell_blocks(table))
         if not ranges and table.currentIndex().isValid():
             current = table.currentIndex().row()
             ranges = [(current, current)]
-        blocks: list[tuple[int, int]] = []
-        for first, last in ranges:
-            if blocks and first <= blocks[-1][1] + 1:
-                blocks[-1] = (blocks[-1][0], max(blocks[-1][1], last))
-            else:
-                blocks.append((first, last))
-        return blocks
+        return ranges
 
     def _selected_rows(self) -> list[int]:
         return [row for first, last in self._selected_blocks() for row in range(first, last + 1)]
 
     def selected_row_count(self) -> int:
-        return sum(last - first + 1 for first, last in self._selected_blocks())
+        return row_count(self._selected_blocks())
 
     # -- trash and restore -------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from tests.ui.helpers import (
     show_row,
     statements_run,
 )
-from ui import browse_window
+from ui import copying
 from ui.browse_window import BrowseWindow
 from ui.formatting import plain_text
 from ui.record_table_model import PREVIEW_CHARS, RecordTableModel, is_cut
@@ -255,8 +255,8 @@ def test_select_all_and_copy_on_a_million_rows_is_refused_at_once(
             window.repaint()  # the frame that shows the selection and the refusal
 
         assert window.table.selectionModel().selection().size() == 1  # one block, no indexes
-        assert browse_window.MAX_COPY_ROWS == 10_000
-        assert QLocale().toString(browse_window.MAX_COPY_ROWS) in message  # "10,000" or "10000"
+        assert copying.MAX_COPY_ROWS == 10_000
+        assert QLocale().toString(copying.MAX_COPY_ROWS) in message  # "10,000" or "10000"
         assert "export" in message
         assert messages == [message]  # refused before anything was fetched ("Copying…")
         assert service.calls == []

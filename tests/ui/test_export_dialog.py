@@ -64,7 +64,7 @@ from tests.ui.helpers import (
     settled,
     wait_exact,
 )
-from ui import browse_window, progress
+from ui import copying, progress
 from ui.browse_window import BrowseWindow
 from ui.dialogs.export_dialog import ExportChoice, ExportDialog
 from ui.export_settings import ExportSettings
@@ -916,7 +916,7 @@ def test_the_copy_limit_refusal_offers_an_export_of_the_selected_rows(
     english: QLocale,
 ) -> None:
     seed_users(qt_loop, ui_database, 10)
-    monkeypatch.setattr(browse_window, "MAX_COPY_ROWS", 3)
+    monkeypatch.setattr(copying, "MAX_COPY_ROWS", 3)
 
     async def scenario() -> None:
         window = open_window(RecordService(ui_database), windows, qtbot, testers)

@@ -25,7 +25,8 @@ from tests.ui.helpers import (
     settled,
 )
 from ui import record_table_model
-from ui.browse_window import BrowseWindow, CellBlock, Place
+from ui.browse_window import BrowseWindow, Place
+from ui.selection import CellBlock
 
 # Row 154 of the users (by id, none deleted) is user 155, who wrote enough posts to scroll.
 AUTHOR_ROW = 154

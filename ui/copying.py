@@ -1,0 +1,111 @@
+"""Copy: the selected cells as tab-separated text with a header row, the visible columns in
+on-screen order, so that it pastes into a spreadsheet as the same table. Every cell holds
+its full value — rows not in memory and text the grid shows cut are fetched, only for the
+rows selected — or nothing is copied and the caller says why."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QLocale
+
+from app.services.catalog import EntityInfo
+from app.services.records import RecordService
+from ui.formatting import plain_text
+from ui.record_table_model import RecordTableModel, is_cut
+from ui.selection import CellBlock, row_count, row_ranges
+
+# Copying more rows than this belongs in an export, not on the clipboard.
+MAX_COPY_ROWS = 10_000
+
+
+class NothingCopiedError(Exception):
+    """Nothing was copied; ``str()`` says why, in words for the status line."""
+
+
+def too_many_rows(rows: int) -> str | None:
+    """Why ``rows`` selected rows are not copied (before anything is fetched), or None."""
+    if rows <= MAX_COPY_ROWS:
+        return None
+    locale = QLocale()
+    return (
+        f"Copy takes at most {locale.toString(MAX_COPY_ROWS)} rows and "
+        f"{locale.toString(rows)} are selected: select fewer, "
+        "or export the rows to a file instead."
+    )
+
+
+async def selection_as_table(
+    records: RecordService,
+    model: RecordTableModel,
+    entity: EntityInfo,
+    view_columns: Sequence[str],
+    blocks: Sequence[CellBlock],
+) -> str | None:
+    """The text of the selected cells (None: no visible column is selected). Raises
+    NothingCopiedError, RecordsDeskError or ResultChangedError (the rows changed meanwhile)."""
+    ranges = row_ranges(blocks)
+    names = entity.column_names
+    chosen = {column for _, left, _, right in blocks for column in range(left, right + 1)}
+    columns = [names.index(name) for name in view_columns if names.index(name) in chosen]
+    if not columns:
+        return None
+    cells_of_row: dict[int, set[int]] = {}
+    for top, left, bottom, right in blocks:
+        for row in range(top, bottom + 1):
+            cells_of_row.setdefault(row, set()).update(range(left, right + 1))
+    rows = await model.fetch_rows(ranges)
+    if len(rows) < row_count(ranges):
+        raise NothingCopiedError(
+            "Nothing was copied: some selected rows are no longer there. Refresh and select again."
+        )
+    full = await _full_values(records, entity, rows, cells_of_row, columns)
+    lines = ["\t".join(tsv(entity.columns[c].label) for c in columns)]
+    id_column = names.index("id")
+    for row in sorted(cells_of_row):
+        values = rows[row]
+        record_full = full.get(int(values[id_column]), {})
+        cells = []
+        for column in columns:
+            if column not in cells_of_row[row]:
+                cells.append("")
+                continue
+            cells.append(tsv(plain_text(record_full.get(column, values[column]))))
+        lines.append("\t".join(cells))
+    return "\n".join(lines) + "\n"
+
+
+async def _full_values(
+    records: RecordService,
+    entity: EntityInfo,
+    rows: dict[int, tuple[Any, ...]],
+    cells_of_row: dict[int, set[int]],
+    columns: list[int],
+) -> dict[int, dict[int, Any]]:
+    """The whole text of the selected cells the grid only has a preview of, by record id
+    and column: one query for all of them."""
+    names = entity.column_names
+    id_column = names.index("id")
+    ids: set[int] = set()
+    cut_columns: set[int] = set()
+    for row, cells in cells_of_row.items():
+        values = rows[row]
+        for column in cells.intersection(columns):
+            if is_cut(values[column]):
+                ids.add(int(values[id_column]))
+                cut_columns.add(column)
+    if not ids:
+        return {}
+    wanted = sorted(cut_columns)
+    found = await records.values(entity.name, sorted(ids), [names[column] for column in wanted])
+    return {
+        record_id: dict(zip(wanted, values, strict=True)) for record_id, values in found.items()
+    }
+
+
+def tsv(text: str) -> str:
+    """Quote a cell the way spreadsheets read pasted text: only when it needs it."""
+    if any(character in text for character in '\t\n\r"'):
+        return '"' + text.replace('"', '""') + '"'
+    return text

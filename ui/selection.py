@@ -1,0 +1,37 @@
+"""The selection of a table as blocks of cells and ranges of rows — never as indexes:
+Ctrl+A over a million rows is one block, and counting its rows costs nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtWidgets import QTableView
+
+# top, left, bottom, right of one selected block of cells
+CellBlock = tuple[int, int, int, int]
+
+
+def cell_blocks(table: QTableView) -> list[CellBlock]:
+    selection = table.selectionModel().selection()
+    blocks = (selection.at(i) for i in range(selection.size()))
+    return [(block.top(), block.left(), block.bottom(), block.right()) for block in blocks]
+
+
+def merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Row ranges (first, last) merged where they overlap or touch, in order."""
+    rows: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if rows and first <= rows[-1][1] + 1:
+            rows[-1] = (rows[-1][0], max(rows[-1][1], last))
+        else:
+            rows.append((first, last))
+    return rows
+
+
+def row_ranges(blocks: Iterable[CellBlock]) -> list[tuple[int, int]]:
+    """The rows the blocks touch, as merged (first, last) ranges."""
+    return merged((top, bottom) for top, _, bottom, _ in blocks)
+
+
+def row_count(ranges: Iterable[tuple[int, int]]) -> int:
+    return sum(last - first + 1 for first, last in ranges)
