@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.query import DeletedRows, Equals, Filter, KeyRange, QuerySpec, SortKey, ViewState
+from app.query import DeletedRows, Equals, KeyRange, QuerySpec, SortKey, ViewState
 from app.services import catalog, insights
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
@@ -57,6 +57,7 @@ from ui.dialogs.record_form import RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog
 from ui.export_settings import ExportSettings
 from ui.exporting import ExportProgressWindow, result_text, selection_key_ranges
+from ui.frequency_tables import FrequencyTables
 from ui.icons import set_action_icon
 from ui.preferences import display_preferences
 from ui.progress import with_progress
@@ -64,7 +65,7 @@ from ui.record_editing import RecordEditing
 from ui.record_table_model import CountState, RecordTableModel, ResultChangedError
 from ui.selection import CellBlock, cell_blocks, merged, row_count, row_ranges
 from ui.tasks import async_slot, spawn
-from ui.widgets.filter_bar import FilterBar
+from ui.widgets.filter_bar import FilterBar, FilterLabels
 from ui.widgets.totals_bar import TotalsBar
 from ui.window_state import WindowState
 
@@ -83,8 +84,6 @@ _WIDTHS = {
     ColumnKind.REFERENCE: 9,
     ColumnKind.TEXT: 24,
 }
-
-FilterLabels = dict[tuple[str, object], str]
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,8 @@ class BrowseWindow(QMainWindow):
         # The copy refusal the Export… button in the status bar belongs to.
         self._copy_refusal = ""
         # Open frequency tables of this window's view, and the header's menu while it shows.
-        self.frequency_dialogs: list[FrequencyDialog] = []
+        self.frequencies = FrequencyTables(self, self)
+        self.frequencies.drilled.connect(self.on_frequencies_drilled)
         self.header_menu: QMenu | None = None
 
         self.table = QTableView(self)
@@ -419,8 +419,7 @@ class BrowseWindow(QMainWindow):
         finally:
             self._showing = False
         self.update_status()
-        for dialog in self.frequency_dialogs:
-            dialog.follow(view.spec)
+        self.frequencies.follow(view.spec)
         self.view_changed.emit(view.entity)
 
     def _show_controls(self, view: ViewState, labels: FilterLabels | None) -> None:
@@ -655,7 +654,7 @@ class BrowseWindow(QMainWindow):
         self.editing.show_entity()
 
     def _make_model(self, entity: EntityInfo, view: ViewState) -> None:
-        self._close_frequencies()  # of the rows before: another kind, or another database
+        self.frequencies.close_all()  # of the rows before: another kind, or another database
         if self.model is not None:
             self._save_entity_state()
             self.model.close()
@@ -933,43 +932,22 @@ class BrowseWindow(QMainWindow):
             self.open_frequency(self.entity.columns[section].name)
 
     def open_frequency(self, column: str) -> FrequencyDialog:
-        """The frequency table and description of ``column`` over this window's view; it
-        follows the view, and a double-clicked value narrows the view to its rows."""
-        for dialog in self.frequency_dialogs:
-            if dialog.column.name == column:
-                dialog.raise_()
-                dialog.activateWindow()
-                return dialog
-        dialog = FrequencyDialog(
-            self.records, self.entity, self.entity.column(column), self.view.spec, self
-        )
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.drill_down.connect(self.on_frequency_drill_down)
-        dialog.finished.connect(lambda _result: self._forget_frequency(dialog))
-        self.frequency_dialogs.append(dialog)
-        dialog.show()
-        return dialog
+        """The frequency table of ``column`` over this window's view (ui/frequency_tables.py)."""
+        return self.frequencies.open(column)
 
-    def _forget_frequency(self, dialog: FrequencyDialog) -> None:
-        if dialog in self.frequency_dialogs:
-            self.frequency_dialogs.remove(dialog)
+    @property
+    def frequency_dialogs(self) -> list[FrequencyDialog]:
+        return self.frequencies.dialogs
 
-    def on_frequency_drill_down(self, group: Filter, label: str) -> None:
-        """Show the rows of one group; Back returns to the whole view."""
+    def filter_labels(self) -> FilterLabels:
         assert self.filter_bar is not None
-        view = self.view
-        spec = insights.drill_down(view.spec, self.entity.name, group)
-        labels = self.filter_bar.labels()
-        column = self.entity.column(group.column)
-        if isinstance(group, Equals) and column.kind is ColumnKind.REFERENCE:
-            labels[(group.column, group.value)] = f"{column.label}: {label}"
-        self.navigate(Place(replace(view, spec=spec), labels))
+        return self.filter_bar.labels()
+
+    def on_frequencies_drilled(self, view: ViewState, labels: FilterLabels) -> None:
+        """Show the rows of one group; Back returns to the whole view."""
+        self.navigate(Place(view, labels))
         self.raise_()
         self.activateWindow()
-
-    def _close_frequencies(self) -> None:
-        for dialog in list(self.frequency_dialogs):
-            dialog.reject()
 
     # -- copying -----------------------------------------------------------------------------
 
@@ -1225,7 +1203,7 @@ class BrowseWindow(QMainWindow):
             # Its progress and its result had only this window to show in; the partial
             # file goes, the target stays as it was.
             self.export_task.cancel()
-        self._close_frequencies()
+        self.frequencies.close_all()
         if self.model is not None:
             self._save_entity_state()
             self.window_state.sync()

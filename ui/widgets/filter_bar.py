@@ -129,6 +129,10 @@ class FilterChip(QFrame):
         self.remove_requested.emit(self.column.name)
 
 
+# The label a chip shows for each (column, value) of its filters (a picked record's title).
+FilterLabels = dict[tuple[str, object], str]
+
+
 def _value_label(column: ColumnInfo, text: str) -> str:
     """A label for a value; a whole chip text ("Author: #5 Ada") is accepted too."""
     return text.removeprefix(f"{column.label}: ")
@@ -138,7 +142,7 @@ def _value_label(column: ColumnInfo, text: str) -> str:
 class _Entry:
     column: ColumnInfo
     filter: Filter
-    labels: dict[tuple[str, object], str]
+    labels: FilterLabels
     chip: FilterChip
 
 
@@ -227,7 +231,7 @@ class FilterBar(QWidget):
         self._refresh()
         self.filters_changed.emit()
 
-    def labels(self) -> dict[tuple[str, object], str]:
+    def labels(self) -> FilterLabels:
         """The value labels the chips use (a picked record's title), to hand back to
         ``set_filters`` later, e.g. when the window goes Back."""
         return {key: text for entry in self._entries.values() for key, text in entry.labels.items()}
