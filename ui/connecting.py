@@ -10,8 +10,7 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
-from app.config import Settings
-from app.core.credentials import credentials
+from app.desktop import Settings, credentials
 from app.services import migrations
 from app.services.connection import Database, open_database
 from app.services.errors import DatabaseOutdatedError, RecordsDeskError

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from app.config import Settings
+from app.desktop import Settings
 from app.services.connection import Database
 
 READ_ONLY_REASON = "This connection is read-only: nothing can be changed through it."

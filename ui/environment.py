@@ -6,7 +6,7 @@ from __future__ import annotations
 import PySide6
 from PySide6.QtCore import qVersion
 
-from app.core.about import environment_lines
+from app.desktop import environment_lines
 
 
 def qt_environment_lines() -> list[str]:

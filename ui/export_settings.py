@@ -10,7 +10,7 @@ from pathlib import Path
 import platformdirs
 from PySide6.QtCore import QSettings
 
-from app.config import config_dir
+from app.desktop import config_dir
 from app.services.errors import ValidationError
 from app.services.export import CsvOptions
 from ui.window_state import STATE_FILE_NAME

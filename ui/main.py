@@ -14,8 +14,7 @@ from typing import Any
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from app.config import Settings
-from app.core.logs import log_file
+from app.desktop import Settings, log_file
 from app.services.connection import Database
 from app.services.records import RecordService
 from ui import system_libraries

@@ -23,9 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.changes import ChangeSet
-from app.config import Settings, SettingsError, settings_for
 from app.connections import load_connections, save_connections
-from app.core.logs import log_file
+from app.desktop import Settings, SettingsError, log_file, settings_for
 from app.query import QuerySpec
 from app.services.catalog import EntityInfo, entities
 from app.services.connection import Database, sqlite_file_problem

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from app.config import config_dir
+from app.desktop import config_dir
 from ui.window_state import STATE_FILE_NAME
 
 DATES_KEY = "display/dates"

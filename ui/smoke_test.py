@@ -38,10 +38,15 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app import __version__, config
-from app.core.about import is_frozen
-from app.core.credentials import keyring_problem
-from app.core.logs import configure_logging, stop_logging
+from app import __version__
+from app.desktop import (
+    configure_logging,
+    is_frozen,
+    keyring_problem,
+    load_settings,
+    stop_logging,
+    use_folders_under,
+)
 from app.services import migrations
 from app.services.errors import RecordsDeskError
 from app.services.passwords import password_matches
@@ -85,7 +90,7 @@ def run_smoke_test(first_line_ran: float) -> int:
         "imported_ms": _ms_since(process_started),
     }
     root = Path(tempfile.mkdtemp(prefix="records-desk-smoke-"))
-    config.use_folders_under(root)
+    use_folders_under(root)
     problems = Problems()
     collector: logging.Handler | None = None
     try:
@@ -114,7 +119,7 @@ def run_smoke_test(first_line_ran: float) -> int:
         problems.add(f"{type(error).__name__}: {error}")
         result = {}
     finally:
-        config.use_folders_under(None)
+        use_folders_under(None)
         if collector is not None:
             logging.getLogger().removeHandler(collector)
             logging.captureWarnings(False)
@@ -146,7 +151,7 @@ async def smoke(process_started: float, problems: Problems) -> dict[str, Any]:
     def since_start() -> float:
         return _ms_since(process_started)
 
-    settings = config.load_settings(environ={})
+    settings = load_settings(environ={})
     opened: asyncio.Future[MainWindow] = asyncio.get_running_loop().create_future()
     # The user's own start: the local database made and migrated, the main window shown.
     session = asyncio.ensure_future(run_session(settings, on_opened=opened.set_result))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from app.config import config_dir
+from app.desktop import config_dir
 from app.query import SortKey
 
 STATE_FILE_NAME = "window-state.ini"

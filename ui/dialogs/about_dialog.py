@@ -17,8 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.about import PRODUCT_NAME, SUMMARY
-from app.core.redaction import redact
+from app.desktop import PRODUCT_NAME, SUMMARY, redact
 from ui.environment import qt_environment_lines
 
 TITLE = f"About {PRODUCT_NAME}"

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config import Settings, SettingsError, settings_for
 from app.connections import (
     DEFAULT_PORT,
     MAX_CONNECT_TIMEOUT_S,
@@ -45,7 +44,7 @@ from app.connections import (
     new_connection_id,
     save_connections,
 )
-from app.core.credentials import credentials
+from app.desktop import Settings, SettingsError, credentials, settings_for
 from app.services.connection import check_connection, expanded_path
 from app.services.errors import RecordsDeskError
 from ui.first_run import SQLITE_FILTER

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.core.redaction import redact
+from app.desktop import redact
 from ui.environment import qt_environment_lines
 
 # A burst of errors (one failing paint after another) keeps the first few in full; the
