@@ -249,6 +249,14 @@ async def _connect_postgres(*args: Any, **kwargs: Any) -> Any:
         raise
 
 
+async def cleanups_left_running() -> None:
+    """Wait until every cleanup left to end by itself has ended (a cancelled connect's
+    connection closed, a rollback that outlived its cancel): before a disposal that wants
+    nothing of ours left on the server, and for tests that count connections."""
+    while _LEFT_RUNNING:
+        await asyncio.wait(set(_LEFT_RUNNING))
+
+
 def _close_unwanted(connecting: asyncio.Future[Any]) -> None:
     """Close the connection a cancelled connect made after all (its failure is logged)."""
     if connecting.cancelled():
