@@ -18,6 +18,7 @@ from app.config import (
 )
 from app.core.about import PRODUCT_NAME, SUMMARY, environment_lines, is_frozen
 from app.core.credentials import credentials, keyring_problem
+from app.core.files import create_private, make_private_folder
 from app.core.logs import configure_logging, log_file, stop_logging
 from app.core.redaction import redact
 
@@ -28,12 +29,14 @@ __all__ = [
     "SettingsError",
     "config_dir",
     "configure_logging",
+    "create_private",
     "credentials",
     "environment_lines",
     "is_frozen",
     "keyring_problem",
     "load_settings",
     "log_file",
+    "make_private_folder",
     "redact",
     "settings_for",
     "stop_logging",

@@ -10,8 +10,7 @@ from enum import StrEnum
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from app.desktop import config_dir
-from ui.window_state import STATE_FILE_NAME
+from ui.window_state import state_settings
 
 DATES_KEY = "display/dates"
 
@@ -28,9 +27,7 @@ class DisplayPreferences(QObject):
 
     def __init__(self, settings: QSettings | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._settings = settings or QSettings(
-            str(config_dir() / STATE_FILE_NAME), QSettings.Format.IniFormat
-        )
+        self._settings = settings or state_settings()
         stored = str(self._settings.value(DATES_KEY, DateStyle.ISO.value) or "")
         try:
             self._date_style = DateStyle(stored)

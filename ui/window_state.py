@@ -3,19 +3,32 @@ columns in their order, column widths and sort. Kept in an INI file in the user 
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import QByteArray, QSettings
 
-from app.desktop import config_dir
+from app.desktop import config_dir, create_private, make_private_folder
 from app.query import SortKey
 
 STATE_FILE_NAME = "window-state.ini"
 
 
+def state_settings() -> QSettings:
+    """The INI file of window state and display preferences, private to the user like
+    every file of theirs the app writes: made 0600 in a 0700 folder before Qt writes it
+    (Qt replaces it keeping the mode it finds)."""
+    folder = config_dir()
+    path = folder / STATE_FILE_NAME
+    with contextlib.suppress(OSError):  # unwritable: Qt says so when it syncs, not here
+        make_private_folder(folder)
+        with contextlib.suppress(FileExistsError):
+            create_private(path)
+    return QSettings(str(path), QSettings.Format.IniFormat)
+
+
 class WindowState:
     def __init__(self, settings: QSettings | None = None) -> None:
-        self._settings = settings or QSettings(
-            str(config_dir() / STATE_FILE_NAME), QSettings.Format.IniFormat
-        )
+        self._settings = settings or state_settings()
 
     def geometry(self, entity: str) -> QByteArray | None:
         return self._bytes(f"{entity}/geometry")
