@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import platform
+import stat
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,7 @@ def test_open_log_folder_makes_the_missing_folder_and_opens_it(
     button_named(dialog, "Open log folder").click()
 
     assert folder.is_dir()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # private, as the log makes it
     assert opened == [folder]
     assert dialog.isVisible()
     assert label_named(dialog, "Status").text() == ""

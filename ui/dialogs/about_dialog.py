@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.desktop import PRODUCT_NAME, SUMMARY, redact
+from app.desktop import PRODUCT_NAME, SUMMARY, make_private_folder, redact
 from ui.environment import qt_environment_lines
 
 TITLE = f"About {PRODUCT_NAME}"
@@ -124,7 +124,7 @@ class AboutDialog(QDialog):
     def on_open_folder_button_clicked(self) -> None:
         # Nothing is logged before the first message, so the folder may not exist yet.
         try:
-            self.log_folder.mkdir(parents=True, exist_ok=True)
+            make_private_folder(self.log_folder)  # 0700, as the log makes it
         except OSError as error:
             self.status_label.setText(
                 f"The log folder cannot be created: {error.strerror or error}."
