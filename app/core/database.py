@@ -105,9 +105,13 @@ class Database:
         session = maker()
         try:
             yield session
-            # A commit also returns the connection to the pool (resetting it): the work is
-            # done by now, and a cancel cutting it short would only spoil the connection.
-            await finish_despite_cancel(session.commit())
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                # Cancelled while the block ran, without a pause for the cancel to land
+                # (Cancel pressed while a statement was in the database): it is not too
+                # late, so nothing is written.
+                raise asyncio.CancelledError
+            await _commit(session, keep_if_cancelled=write)
         except AbandonedCleanup:
             raise  # the session is still busy ending: no rollback or close beside it
         except BaseException:
@@ -165,6 +169,33 @@ async def finish_despite_cancel(cleanup: Awaitable[Any]) -> None:
         _retrieve(task)
         raise
     task.result()
+
+
+async def _commit(session: AsyncSession, *, keep_if_cancelled: bool) -> None:
+    """Commit, to its end even when a cancel arrives meanwhile: a commit cut short would
+    only spoil the connection (it also returns it to the pool, reset). For a write
+    (``keep_if_cancelled``), a cancel that came while the commit was on its way came too
+    late: once the commit has succeeded the work is done, and saying "cancelled" would be
+    untrue (a window would say nothing was written while everything was), so the cancel
+    is taken back and the call returns. A read's cancel goes on: nobody wants its rows."""
+    committing = asyncio.ensure_future(session.commit())
+    try:
+        await asyncio.wait({committing})
+    except asyncio.CancelledError:
+        done, _ = await _wait_uncancellable(committing, CLEANUP_TIMEOUT_S)
+        if not done:
+            _LEFT_RUNNING.add(committing)
+            committing.add_done_callback(_LEFT_RUNNING.discard)
+            committing.add_done_callback(_retrieve)
+            raise AbandonedCleanup from None
+        if committing.exception() is not None or not keep_if_cancelled:
+            _retrieve(committing)
+            raise
+        current = asyncio.current_task()
+        while current is not None and current.cancelling():
+            current.uncancel()
+        return
+    committing.result()
 
 
 class AbandonedCleanup(asyncio.CancelledError):

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import Database
+from app.services.records import RecordService
 
 # Statements that would run for minutes: only a cancel in the database ends them soon.
 # SQLite's calls records_desk_started() as it begins (see run_endless).
@@ -256,3 +257,34 @@ async def test_a_cleanup_that_outlasts_its_time_after_a_cancel_is_left_to_end_by
     await asyncio.wait({left})
     assert ended == [True]
     assert not database_module._LEFT_RUNNING
+
+
+async def test_a_cancel_that_lands_while_a_write_commits_comes_too_late(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancel pressed just as a save commits: the commit ends, so the save is done — the
+    call returns its result and the change is published, rather than say "cancelled" of a
+    row that was written (a window would tell the user nothing happened)."""
+    records = RecordService(database)
+    outer: list[asyncio.Task[Any]] = []
+    dialect = database.engine.sync_engine.dialect
+    do_commit = dialect.do_commit
+
+    def commit_while_cancelled(connection: Any) -> None:
+        if outer:
+            outer[0].cancel()  # lands in the driver's commit, the next thing awaited
+        do_commit(connection)
+
+    monkeypatch.setattr(dialect, "do_commit", commit_while_cancelled)
+    heard: list[Any] = []
+    database.changes.subscribe(heard.append)
+    task = asyncio.ensure_future(
+        records.create(
+            "users", {"email": "late@example.org", "name": "Late"}, password="long enough"
+        )
+    )
+    outer.append(task)
+    created = await task
+    assert not task.cancelled()
+    assert (await records.get("users", created["id"]))["email"] == "late@example.org"
+    assert [changes.entities for changes in heard] == [{"users"}]

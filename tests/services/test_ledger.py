@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from app.core.database import Database
 from app.query import QuerySpec
@@ -224,15 +225,28 @@ async def test_a_selection_is_trashed_in_the_database_and_restored_by_its_moment
 
 
 async def test_a_cancelled_selection_trash_changes_nothing(database: Database) -> None:
+    """Cancel pressed while the database is moving the rows: the statement has run, the
+    transaction has not committed, and it is rolled back — nothing is in the trash."""
     records = RecordService(database)
     user = await owner(records)
     for n in range(5):
         await records.create("posts", {"title": f"Post {n}", "author_id": user["id"]})
+    trashed: list[str] = []
     task = asyncio.ensure_future(
         records.trash_selection("posts", QuerySpec(), (), with_related=False)
     )
-    await asyncio.sleep(0)  # under way, not yet committed
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+
+    def cancel_once_trashed(*args: Any) -> None:
+        statement = str(args[2])
+        if statement.startswith("UPDATE posts") and not trashed:
+            trashed.append(statement)
+            task.cancel()  # what Cancel in the progress window does
+
+    event.listen(database.engine.sync_engine, "after_cursor_execute", cancel_once_trashed)
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        event.remove(database.engine.sync_engine, "after_cursor_execute", cancel_once_trashed)
+    assert trashed  # the cancel came after the rows were stamped, before the commit
     assert await records.count("posts", QuerySpec()) == 5
