@@ -8,7 +8,6 @@ import pytest
 
 from app.changes import ChangeFeed, ChangeKind, ChangeSet, note, noted
 from app.core.database import Database
-from app.query import QuerySpec
 from app.services.errors import FieldValuesError, ValidationError
 from app.services.orders import OrderItemInput, create_order_with_items
 from app.services.records import RecordService
@@ -125,21 +124,3 @@ def test_changes_noted_twice_in_one_commit_merge_per_kind() -> None:
     assert (items.count, items.ids) == (4, None)
     assert merged.entities == {"orders", "order_items"}
     assert noted(session) is None  # taken once
-
-
-async def test_a_service_follows_its_database_across_a_switch(
-    database: Database, sqlite_database: Database
-) -> None:
-    records = RecordService(sqlite_database)
-    heard: list[ChangeSet] = []
-    records.changes.subscribe(heard.append)
-    records.switch_to(database)
-    await RecordService(sqlite_database).create(
-        "users", {"email": "old@x.org", "name": "Old"}, password=PASSWORD
-    )
-    assert heard == []  # the database before is not followed any more
-    await RecordService(database).create(
-        "users", {"email": "new@x.org", "name": "New"}, password=PASSWORD
-    )
-    assert [changes.entities for changes in heard] == [{"users"}]
-    assert await records.count("users", QuerySpec()) == 1

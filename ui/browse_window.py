@@ -46,8 +46,9 @@ from app.query import DeletedRows, Equals, KeyRange, QuerySpec, SortKey, ViewSta
 from app.services import catalog, insights
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
-from app.services.export import ExportProgress, ExportRequest, ExportResult, export_csv
-from app.services.records import RecordService, title_of
+from app.services.export import ExportProgress, ExportRequest, ExportResult
+from app.services.records import title_of
+from app.workspace import Desk
 from ui import copying
 from ui.connection_look import ConnectionBadge, ConnectionLook
 from ui.dialogs.export_dialog import ExportChoice, ExportDialog
@@ -120,7 +121,7 @@ class BrowseWindow(QMainWindow):
 
     def __init__(
         self,
-        records: RecordService,
+        desk: Desk,
         entity: EntityInfo,
         window_state: WindowState,
         *,
@@ -130,10 +131,10 @@ class BrowseWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.records = records
+        self.desk = desk
         # The connection as this window shows it (MainWindow gives it, and a new one when
         # the user switches connection).
-        self.look = look or ConnectionLook.of(None, records.database)
+        self.look = look or ConnectionLook.of(None, desk.workspace)
         self.window_state = window_state
         self.back_stack: list[Place] = []
         self.forward_stack: list[Place] = []
@@ -234,7 +235,7 @@ class BrowseWindow(QMainWindow):
         self._layout.setContentsMargins(4, 4, 4, 0)
         self._layout.setSpacing(4)
         self._layout.addWidget(self.table, 1)
-        self.totals_bar = TotalsBar(records, self._body)
+        self.totals_bar = TotalsBar(desk, self._body)
         self._layout.addWidget(self.totals_bar)
         self.setCentralWidget(self._body)
 
@@ -661,7 +662,7 @@ class BrowseWindow(QMainWindow):
         self.entity = entity
         self._show_title()
         old_model = self.model
-        self.model = RecordTableModel(self.records, entity, view, self)
+        self.model = RecordTableModel(self.desk.records, entity, view, self)
         self.model.count_changed.connect(self.update_status)
         self.model.count_changed.connect(self._restore_position)
         self.model.rows_loaded.connect(self.update_status)
@@ -690,7 +691,7 @@ class BrowseWindow(QMainWindow):
         if self.filter_bar is not None:
             self._layout.removeWidget(self.filter_bar)
             self.filter_bar.deleteLater()
-        self.filter_bar = FilterBar(entity, self.records.lookup, self._body)
+        self.filter_bar = FilterBar(entity, self.desk.records.lookup, self._body)
         self.filter_bar.filters_changed.connect(self.on_filter_bar_filters_changed)
         self._layout.insertWidget(0, self.filter_bar)
 
@@ -849,7 +850,11 @@ class BrowseWindow(QMainWindow):
             self.editing.open_form(int(values[self.model.column_index("id")]))
             return
         dialog = RecordDetailDialog(
-            self.entity, values, self.records, self, read_only_reason=self.look.read_only_reason
+            self.entity,
+            values,
+            self.desk.records,
+            self,
+            read_only_reason=self.look.read_only_reason,
         )
         dialog.relation_chosen.connect(self.follow_relation)
         dialog.reference_chosen.connect(self.follow_reference)
@@ -978,7 +983,7 @@ class BrowseWindow(QMainWindow):
         self.statusBar().showMessage(f"Copying {locale.toString(rows)} rows…")
         try:
             text = await copying.selection_as_table(
-                self.records, model, entity, self.view.columns, blocks
+                self.desk.records, model, entity, self.view.columns, blocks
             )
         except copying.NothingCopiedError as error:
             self.statusBar().showMessage(str(error), MESSAGE_MS)
@@ -1099,7 +1104,7 @@ class BrowseWindow(QMainWindow):
                     )
                     return
                 try:
-                    ranges = await selection_key_ranges(model, self.records, row_ranges)
+                    ranges = await selection_key_ranges(model, self.desk.records, row_ranges)
                 except ResultChangedError:
                     self._tell_export_refused(
                         "The rows changed (a new search or a refresh) meanwhile; select the "
@@ -1127,7 +1132,7 @@ class BrowseWindow(QMainWindow):
         figures = ExportProgress()
         progress = ExportProgressWindow(figures, f"Exporting {self.entity.label.lower()}")
         task = spawn(
-            export_csv(self.records.database, request, choice.options, choice.path, figures),
+            self.desk.workspace.export_csv(request, choice.options, choice.path, figures),
             name=f"export {self.entity.name}",
             awaited=True,  # its errors are ours to show (below) or to raise to the hook
         )

@@ -14,6 +14,7 @@ from app.desktop import Settings, credentials
 from app.services import migrations
 from app.services.connection import Database, open_database
 from app.services.errors import DatabaseOutdatedError, RecordsDeskError
+from app.workspace import Workspace
 from ui.dialogs.connections_dialog import PasswordPrompt
 from ui.messages import finished
 from ui.progress import Progress, with_progress
@@ -23,10 +24,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Opened:
-    """What opening ``settings`` came to: a database ready for windows, or why not."""
+    """What opening ``settings`` came to: a workspace ready for windows, or why not."""
 
     settings: Settings
-    database: Database | None
+    workspace: Workspace | None
     problem: str = ""
 
 
@@ -72,7 +73,13 @@ async def open_connection(
         # Our bug: logged and reported like any other (ui.main.install_exception_hooks).
         sys.excepthook(type(error), error, error.__traceback__)
         return await _failed(settings, database, f"Opening {name} failed; the error is reported.")
-    return Opened(settings, database)
+    return Opened(settings, Workspace(database))
+
+
+def unopened(settings: Settings) -> Workspace:
+    """A workspace on ``settings`` that could not be opened, for the window to show while
+    it offers Connections… and Retry: nothing ever queries it."""
+    return Workspace(Database(settings.database_url))
 
 
 async def _failed(settings: Settings, database: Database | None, problem: str) -> Opened:
@@ -131,7 +138,7 @@ async def _outdated_server(
             return await _failed(settings, database, str(failure))
         if not done:
             return await _failed(settings, database, f"Upgrading {name} was cancelled.")
-        return Opened(settings, database)
+        return Opened(settings, Workspace(database))
     await database.dispose()
     if clicked is not read_only:
         return Opened(settings, None, f"{name} was not opened: its schema is behind.")
@@ -145,4 +152,4 @@ async def _outdated_server(
         f"{name} is open read-only: its schema is behind this Records Desk (revision "
         f"{state.current}, expected {state.head}). Connect to it again to upgrade it.",
     )
-    return Opened(settings, browsed)
+    return Opened(settings, Workspace(browsed))

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.desktop import Settings
-from app.services.connection import Database
+from app.workspace import Workspace
 
 READ_ONLY_REASON = "This connection is read-only: nothing can be changed through it."
 
@@ -23,8 +23,9 @@ class ConnectionLook:
     read_only: bool = False
 
     @classmethod
-    def of(cls, settings: Settings | None, database: Database) -> ConnectionLook:
+    def of(cls, settings: Settings | None, workspace: Workspace) -> ConnectionLook:
         connection = settings.connection if settings is not None else None
+        database = workspace.database
         description = database.display_name
         return cls(
             name=connection.name if connection is not None else description,

@@ -18,14 +18,14 @@ from ui.widgets.filter_bar import FilterLabels
 if TYPE_CHECKING:
     from app.query import ViewState
     from app.services.catalog import EntityInfo
-    from app.services.records import RecordService
+    from app.workspace import Desk
 
 
 class FrequencyHost(Protocol):
     """What the frequency tables read of their window: the records and kind it shows, its
     view, and the labels of its filter chips."""
 
-    records: RecordService
+    desk: Desk
     entity: EntityInfo
 
     @property
@@ -55,7 +55,7 @@ class FrequencyTables(QObject):
                 return dialog
         entity = self.window.entity
         dialog = FrequencyDialog(
-            self.window.records, entity, entity.column(column), self.window.view.spec, self.widget
+            self.window.desk, entity, entity.column(column), self.window.view.spec, self.widget
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.drill_down.connect(self.on_dialog_drill_down)

@@ -43,9 +43,8 @@ from app.query import QuerySpec
 from app.services import catalog
 from app.services import insight_reports as reports
 from app.services.errors import RecordsDeskError
-from app.services.export import export_table
 from app.services.insight_reports import Report, Views
-from app.services.records import RecordService
+from app.workspace import Desk, Workspace
 from ui.connection_look import ConnectionLook
 from ui.export_settings import ExportSettings
 from ui.formatting import number_text
@@ -70,7 +69,7 @@ class ReportKind:
     title: str
     # The kinds of record whose views narrow it.
     follows: tuple[str, ...]
-    run: Callable[[RecordService, Views, ReportPanel], Awaitable[Report]]
+    run: Callable[[Workspace, Views, ReportPanel], Awaitable[Report]]
 
 
 class ReportPanel(QWidget):
@@ -195,7 +194,7 @@ class ReportPanel(QWidget):
 
     async def _compute(self, views: Views) -> None:
         try:
-            report = await self.kind.run(self.window_.records, views, self)
+            report = await self.kind.run(self.window_.desk.workspace, views, self)
         except RecordsDeskError as error:
             if shiboken6.isValid(self):
                 self.status_label.setText(f"Not calculated: {error}")
@@ -278,7 +277,7 @@ class ReportPanel(QWidget):
             return False
         settings = ExportSettings()
         try:
-            result = await export_table(
+            result = await self.window_.desk.workspace.export_table(
                 self.report.headings, self.report.rows, settings.options(), path
             )
         except RecordsDeskError as error:
@@ -349,30 +348,30 @@ def _since(panel: ReportPanel) -> datetime:
 
 KINDS = (
     ReportKind(
-        "Orders by status", ("orders",), lambda r, v, _p: reports.orders_by_status(r.database, v)
+        "Orders by status", ("orders",), lambda w, v, _p: w.report(reports.orders_by_status, v)
     ),
     ReportKind(
         "Active and inactive users",
         ("users",),
-        lambda r, v, _p: reports.users_by_activity(r.database, v),
+        lambda w, v, _p: w.report(reports.users_by_activity, v),
     ),
     ReportKind(
         "Posts per author",
         ("posts", "users"),
-        lambda r, v, p: reports.posts_per_author(r.database, v, p.more_than_box.value()),
+        lambda w, v, p: w.report(reports.posts_per_author, v, p.more_than_box.value()),
     ),
     ReportKind(
         "Users who posted since",
         ("posts", "users"),
-        lambda r, v, p: reports.users_who_posted_since(r.database, v, _since(p)),
+        lambda w, v, p: w.report(reports.users_who_posted_since, v, _since(p)),
     ),
     ReportKind(
-        "Orders per month", ("orders",), lambda r, v, _p: reports.orders_per_month(r.database, v)
+        "Orders per month", ("orders",), lambda w, v, _p: w.report(reports.orders_per_month, v)
     ),
     ReportKind(
         "Balance distribution",
         ("accounts",),
-        lambda r, v, _p: reports.balance_distribution(r.database, v),
+        lambda w, v, _p: w.report(reports.balance_distribution, v),
     ),
 )
 
@@ -382,14 +381,14 @@ class InsightsWindow(QWidget):
 
     def __init__(
         self,
-        records: RecordService,
+        desk: Desk,
         views: Callable[[], Views],
         window_state: WindowState,
         look: ConnectionLook,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
-        self.records = records
+        self.desk = desk
         self.views = views
         self.window_state = window_state
         self.look = look
@@ -400,7 +399,7 @@ class InsightsWindow(QWidget):
         for panel in self.panels:
             self.tabs.addTab(panel, panel.kind.title)
         self.tabs.currentChanged.connect(self.on_tabs_current_changed)
-        record_changes(records).changed.connect(self.on_records_changed)
+        record_changes(desk).changed.connect(self.on_records_changed)
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         self.refresh_action = QAction("Refresh", self)

@@ -15,10 +15,9 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from app.desktop import Settings, log_file
-from app.services.connection import Database
-from app.services.records import RecordService
+from app.workspace import Desk
 from ui import system_libraries
-from ui.connecting import open_connection
+from ui.connecting import open_connection, unopened
 from ui.dialogs.error_report import ErrorReport
 from ui.icons import app_icon
 from ui.main_window import APP_TITLE, MainWindow
@@ -74,15 +73,12 @@ async def run_session(
     app.setQuitOnLastWindowClosed(False)
     try:
         opened = await open_connection(settings, verbose=verbose)
-        database = opened.database
-        if database is None:
-            # Never queried: the window offers Connections… and Retry instead.
-            database = Database(settings.database_url)
+        workspace = opened.workspace or unopened(settings)
         if notice:
-            database.notices = (notice, *database.notices)
+            workspace.database.notices = (notice, *workspace.database.notices)
         window = MainWindow(
             settings.display_name,
-            RecordService(database),
+            Desk(workspace),
             settings=opened.settings,
             problem=" ".join(part for part in (notice, opened.problem) if part),
             verbose=verbose,

@@ -27,10 +27,10 @@ from app.connections import load_connections, save_connections
 from app.desktop import Settings, SettingsError, log_file, settings_for
 from app.query import QuerySpec
 from app.services.catalog import EntityInfo, entities
-from app.services.connection import Database, sqlite_file_problem
+from app.services.connection import sqlite_file_problem
 from app.services.errors import RecordsDeskError
-from app.services.records import RecordService
-from app.services.seeding import DEMO_DATA, SeedOptions, seed_demo_data
+from app.services.seeding import DEMO_DATA, SeedOptions
+from app.workspace import Desk, Workspace
 from ui.browse_window import BrowseWindow
 from ui.connecting import Opened, open_connection
 from ui.connection_look import Banner, ConnectionBadge, ConnectionLook
@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         database_name: str,
-        records: RecordService,
+        desk: Desk,
         window_state: WindowState | None = None,
         parent: QWidget | None = None,
         *,
@@ -80,15 +80,15 @@ class MainWindow(QMainWindow):
         problem: str = "",
         verbose: bool = False,
     ) -> None:
-        """``problem``: why ``records`` holds no usable database (it could not be opened):
+        """``problem``: why ``desk`` holds no usable database (it could not be opened):
         the window then says so and offers Connections… and Retry, and queries nothing."""
         super().__init__(parent)
         self.database_name = database_name
-        self.records = records
+        self.desk = desk
         self.settings = settings
         self.connected = not problem
         self._verbose = verbose
-        self.look = ConnectionLook.of(settings, records.database)
+        self.look = ConnectionLook.of(settings, desk.workspace)
         if settings is None:
             self.look = ConnectionLook(database_name, database_name, read_only=self.look.read_only)
         self.connections_dialog: ConnectionsDialog | None = None
@@ -199,7 +199,7 @@ class MainWindow(QMainWindow):
         # Each database has its own history: steps of another one would name other records.
         undo_history().clear()
         # Records made, trashed or restored by anyone change the counts.
-        record_changes(records).changed.connect(self.on_records_changed)
+        record_changes(desk).changed.connect(self.on_records_changed)
         view_menu.addAction(self.system_dates_action)
         view_menu.addSeparator()
         view_menu.addAction(self.insights_action)
@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
         self.connection_badge.setVisible(look.name != look.description or bool(look.colour))
         if self.connected:
             self.database_label.setText(f"Connected to {look.description}")
-            notices = list(self.records.database.notices)
+            notices = list(self.desk.workspace.database.notices)
             if look.read_only and not any("read-only" in notice for notice in notices):
                 notices.insert(0, f"{look.name} is read-only: nothing can be changed through it.")
             self.banner.say(" ".join(notices))
@@ -299,10 +299,10 @@ class MainWindow(QMainWindow):
         finally:
             self._opening = False
         if not shiboken6.isValid(self) or self._shutdown is not None:
-            if opened.database is not None:
-                await opened.database.dispose()
+            if opened.workspace is not None:
+                await opened.workspace.close()
             return "Records Desk is closing."
-        if opened.database is None:
+        if opened.workspace is None:
             if not self.connected:
                 self.banner.say(opened.problem)
             return opened.problem
@@ -326,15 +326,14 @@ class MainWindow(QMainWindow):
         return box.clickedButton() is box.button(QMessageBox.StandardButton.Discard)
 
     def _take(self, opened: Opened) -> None:
-        assert opened.database is not None
-        old = self.records.database
+        assert opened.workspace is not None
         for window in self.browse_windows:
             window.close_record_windows()
-        self.records.switch_to(opened.database)
+        old = self.desk.replace(opened.workspace)
         self.settings = opened.settings
         self.connected = True
-        self.database_name = opened.database.display_name
-        self.look = ConnectionLook.of(opened.settings, opened.database)
+        self.database_name = opened.workspace.database.display_name
+        self.look = ConnectionLook.of(opened.settings, opened.workspace)
         # Steps of the history name records of the database before.
         undo_history().clear()
         self._show_connection()
@@ -349,11 +348,11 @@ class MainWindow(QMainWindow):
         disposal.add_done_callback(self._disposals.discard)
         self.switched.emit(opened.settings)
 
-    async def _dispose_later(self, database: Database) -> None:
-        """Dispose the engine before once its models have let go of it (their work was
+    async def _dispose_later(self, workspace: Workspace) -> None:
+        """Close the workspace before once its models have let go of it (their work was
         cancelled as they were replaced; cancelling stops it in the database)."""
         await asyncio.sleep(0)
-        await database.dispose()
+        await workspace.close()
 
     def _remember(self, settings: Settings) -> None:
         """The connection just chosen is the one the next start opens; if that cannot be
@@ -387,7 +386,7 @@ class MainWindow(QMainWindow):
         spec = QuerySpec()
         for item, entity in zip(self._count_items, self.entities, strict=True):
             try:
-                estimate = await self.records.estimate_count(entity.name, spec)
+                estimate = await self.desk.records.estimate_count(entity.name, spec)
                 if estimate is not None:
                     item.setText(f"about {locale.toString(estimate)}")
             except RecordsDeskError:
@@ -396,7 +395,7 @@ class MainWindow(QMainWindow):
         total = 0
         for item, entity in zip(self._count_items, self.entities, strict=True):
             try:
-                count = await self.records.count(entity.name, spec)
+                count = await self.desk.records.count(entity.name, spec)
             except RecordsDeskError as error:
                 item.setText("?")
                 item.setToolTip(str(error))
@@ -437,7 +436,7 @@ class MainWindow(QMainWindow):
     def open_browser(self, entity_name: str, spec: QuerySpec | None = None) -> BrowseWindow:
         """A new browse window with its own search state; several may show the same kind."""
         entity = next(e for e in self.entities if e.name == entity_name)
-        window = BrowseWindow(self.records, entity, self.window_state, spec=spec, look=self.look)
+        window = BrowseWindow(self.desk, entity, self.window_state, spec=spec, look=self.look)
         window.offer(self.connections_action)
         window.offer_in_view_menu(self.insights_action)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -459,7 +458,7 @@ class MainWindow(QMainWindow):
         """The Insights window of this database (one for all browse windows)."""
         if self.insights_window is None:
             self.insights_window = InsightsWindow(
-                self.records, self.current_views, self.window_state, self.look
+                self.desk, self.current_views, self.window_state, self.look
             )
             self.insights_window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             self.insights_window.closed.connect(self._forget_insights)
@@ -521,7 +520,7 @@ class MainWindow(QMainWindow):
             progress.show_steps(done, total)
 
         async def add() -> None:
-            result = await seed_demo_data(self.records.database, options, on_batch)
+            result = await self.desk.workspace.seed_demo_data(options, on_batch)
             report.append(result.counts)
 
         try:
@@ -548,7 +547,8 @@ class MainWindow(QMainWindow):
         return message
 
     def on_open_database_action_triggered(self) -> None:
-        path = self.records.database.url.database if self.records.database.is_sqlite else None
+        database = self.desk.workspace.database
+        path = database.url.database if database.is_sqlite else None
         folder = Path(path).parent if path else Path.home()
         dialog = database_file_dialog(self, folder)
         dialog.fileSelected.connect(self.open_database_file)
@@ -620,7 +620,7 @@ class MainWindow(QMainWindow):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(FINISH_TIMEOUT_S):
                 await finish_pending()
-        await self.records.database.dispose()
+        await self.desk.workspace.close()
 
     def on_shutdown_done(self, _task: asyncio.Task[None]) -> None:
         self.close()

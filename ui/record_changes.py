@@ -10,28 +10,28 @@ import weakref
 from PySide6.QtCore import QObject, Signal
 
 from app.changes import ChangeSet
-from app.services.records import RecordService
+from app.workspace import Desk
 
 
 class RecordChanges(QObject):
     # What one commit changed (an app.changes.ChangeSet), right after the commit.
     changed = Signal(object)
 
-    def __init__(self, records: RecordService) -> None:
+    def __init__(self, desk: Desk) -> None:
         super().__init__()
-        # A bound method, not a closure: the feed holds this adapter as long as the service.
-        records.changes.subscribe(self._relay)
+        # A bound method, not a closure: the feed holds this adapter as long as the desk.
+        desk.changes.subscribe(self._relay)
 
     def _relay(self, changes: ChangeSet) -> None:
         self.changed.emit(changes)
 
 
-_ADAPTERS: weakref.WeakKeyDictionary[RecordService, RecordChanges] = weakref.WeakKeyDictionary()
+_ADAPTERS: weakref.WeakKeyDictionary[Desk, RecordChanges] = weakref.WeakKeyDictionary()
 
 
-def record_changes(records: RecordService) -> RecordChanges:
-    """The adapter of ``records`` (of whichever database it works on, across switches)."""
-    adapter = _ADAPTERS.get(records)
+def record_changes(desk: Desk) -> RecordChanges:
+    """The adapter of ``desk`` (of whichever workspace is open on it, across switches)."""
+    adapter = _ADAPTERS.get(desk)
     if adapter is None:
-        adapter = _ADAPTERS[records] = RecordChanges(records)
+        adapter = _ADAPTERS[desk] = RecordChanges(desk)
     return adapter

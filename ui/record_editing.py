@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from app.query import ViewState
     from app.services.catalog import EntityInfo
-    from app.services.records import RecordService
+    from app.workspace import Desk
     from ui.connection_look import ConnectionLook
     from ui.record_table_model import RecordTableModel
 
@@ -58,12 +58,12 @@ def quantity(count: int, entity: str) -> str:
 
 
 class EditingHost(Protocol):
-    """What the editing controller may use of its window, and nothing more: the records
+    """What the editing controller may use of its window, and nothing more: the desk
     and the kind it works on, the connection's look, the rows (the model, and the table
     with its selection), the view state and its setter, a status line, and the window's
     actions its context menu offers."""
 
-    records: RecordService
+    desk: Desk
     entity: EntityInfo
     look: ConnectionLook
     model: RecordTableModel | None
@@ -137,7 +137,7 @@ class RecordEditing(QObject):
         # The intent running now (a trash, a restore, an undo or a redo): one at a time.
         self._intent: asyncio.Task[Any] | None = None
         self._refresh_task: asyncio.Task[Any] | None = None
-        record_changes(window.records).changed.connect(self.on_records_changed)
+        record_changes(window.desk).changed.connect(self.on_records_changed)
         window.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         window.table.customContextMenuRequested.connect(self.on_table_context_menu_requested)
         self.show_entity()
@@ -202,7 +202,7 @@ class RecordEditing(QObject):
         return self._form(entity, record_id)
 
     def _form(self, entity: catalog.EntityInfo, record_id: int | None) -> RecordFormDialog:
-        form = RecordFormDialog(entity, self.window.records, record_id, self.widget)
+        form = RecordFormDialog(entity, self.window.desk.records, record_id, self.widget)
         form.saved.connect(
             lambda record, created=record_id is None: self._saved(form, record, created)
         )
@@ -218,7 +218,7 @@ class RecordEditing(QObject):
         self.open_order()
 
     def open_transfer(self) -> TransferDialog:
-        dialog = TransferDialog(self.window.records, self.widget)
+        dialog = TransferDialog(self.window.desk.workspace, self.widget)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.completed.connect(self._transferred)
         dialog.open()
@@ -226,7 +226,7 @@ class RecordEditing(QObject):
         return dialog
 
     def open_order(self) -> OrderDialog:
-        dialog = OrderDialog(self.window.records, self.widget)
+        dialog = OrderDialog(self.window.desk.workspace, self.widget)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.completed.connect(self._ordered)
         dialog.open()
@@ -302,7 +302,7 @@ class RecordEditing(QObject):
 
     async def _step(self, move: Any, title: str) -> str:
         try:
-            text = str(await move(self.window.records))
+            text = str(await move(self.window.desk.records))
         except EditConflictError as error:
             conflict = undo_history().last_conflict
             text = f"{error} {title} did not change it; its form is open to decide."
@@ -387,7 +387,7 @@ class RecordEditing(QObject):
             self.trash_finished.emit({})
             return {}
         try:
-            related = await self.window.records.related_counts(entity.name, list(live))
+            related = await self.window.desk.records.related_counts(entity.name, list(live))
         except RecordsDeskError as error:
             await show_message(self.widget, "Move to trash", str(error))
             self.trash_finished.emit({})
@@ -397,7 +397,7 @@ class RecordEditing(QObject):
             self.trash_finished.emit({})
             return {}
         try:
-            counts = await self.window.records.trash(
+            counts = await self.window.desk.records.trash(
                 entity.name, live, with_related=with_related, token=new_token()
             )
         except RecordsDeskError as error:
@@ -424,7 +424,7 @@ class RecordEditing(QObject):
         window, entity = self.window, self.window.entity
         model = window.model
         assert model is not None
-        records = window.records
+        records = window.desk.records
         try:
             ranges = await selection_key_ranges(
                 model, records, [(first, last) for first, last in self._selected_blocks()]
@@ -526,7 +526,9 @@ class RecordEditing(QObject):
             self.trash_finished.emit({})
             return {}
         try:
-            counts = await self.window.records.restore_many(entity.name, trashed, token=new_token())
+            counts = await self.window.desk.records.restore_many(
+                entity.name, trashed, token=new_token()
+            )
         except RecordsDeskError as error:
             await show_message(self.widget, "Restore", str(error))
             self.trash_finished.emit({})

@@ -183,7 +183,7 @@ async def smoke(process_started: float, problems: Problems) -> dict[str, Any]:
                     problems.add(f"the {entity.label} window shows no rows")
             result["all_windows_ms"] = since_start()
             result["rows_shown"] = rows
-            await save_a_record(window.records, problems)
+            await save_a_record(window.desk.records, problems)
             result["keyring"] = check_keyring(problems)
             window.close()
             code = await session

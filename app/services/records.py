@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.changes import ChangeFeed, ChangeKind, note
+from app.changes import ChangeKind, note
 from app.core.database import Database
 from app.models import Account, Base
 from app.models.types import utcnow
@@ -45,21 +45,11 @@ def repository_for(entity: str) -> type[BaseRepository[Any]]:
 
 
 class RecordService:
+    """The records of one database: browse, read, create, edit, trash and restore them.
+    What it commits is published on the database's feed (``Database.changes``)."""
+
     def __init__(self, database: Database) -> None:
         self.database = database
-        # The changes committed to the database this service works on, whichever it is
-        # (it follows ``switch_to``): what every window's readers subscribe to.
-        self.changes = ChangeFeed()
-        self._unsubscribe = database.changes.subscribe(self.changes.publish)
-
-    def switch_to(self, database: Database) -> Database:
-        """Work on ``database`` from now on (another connection); the one before is
-        returned for its owner to dispose. Calls already under way finish where they
-        started; their changes are not passed on (they belong to the database before)."""
-        previous, self.database = self.database, database
-        self._unsubscribe()
-        self._unsubscribe = database.changes.subscribe(self.changes.publish)
-        return previous
 
     async def browse(
         self, entity: str, spec: QuerySpec, page: PageRequest, *, preview: int | None = None

@@ -45,6 +45,7 @@ from app.query import PageRequest, QuerySpec
 from app.repositories.search import SearchTerm, glob_pattern, postgres_regex
 from app.services import catalog
 from app.services.records import RecordService
+from app.workspace import Desk, Workspace
 from tests.perf.common import (
     BenchDatabase,
     best,
@@ -313,6 +314,7 @@ class Scenario:
         self.heartbeat = Heartbeat()
         self.database = Database(bench.url)
         self.records = TimedRecordService(self.database)
+        self.desk = Desk(Workspace(self.database, records=self.records))
         self.phases: dict[str, Phase] = {}
         self.cold: dict[str, float] = {}
         self.facts: dict[str, Any] = {}
@@ -377,7 +379,7 @@ class Scenario:
         counted = Moments()
         with self.timing("first_rows", phases):
             opened = time.perf_counter()
-            window = BrowseWindow(self.records, self.entity, self.state)
+            window = BrowseWindow(self.desk, self.entity, self.state)
             window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             model = window.model
             assert model is not None
@@ -444,7 +446,7 @@ class Scenario:
         heartbeat, so that one step's paint and the next step's are not counted as one
         stall): the memory this leaves behind, and the longest stall on the way."""
         log("scrolling top to bottom")
-        window = BrowseWindow(self.records, self.entity, self.state)
+        window = BrowseWindow(self.desk, self.entity, self.state)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         model = window.model
         assert model is not None

@@ -19,6 +19,7 @@ from app.core.database import Database
 from app.query import OffsetPage, Page, PageRequest, QuerySpec
 from app.services import catalog
 from app.services.records import RecordService
+from app.workspace import Desk, Workspace
 from tests.ui.conftest import drain, seed, settle, wait_until
 from ui import record_table_model
 from ui.browse_window import BrowseWindow
@@ -161,6 +162,12 @@ class ModelWatch:
         return model
 
 
+def desk_of(records: RecordService) -> Desk:
+    """A desk whose workspace works through ``records`` (a service that records, delays or
+    fails its calls, or a plain one)."""
+    return Desk(Workspace(records.database, records=records))
+
+
 def open_window(
     service: RecordService,
     windows: list[BrowseWindow],
@@ -171,7 +178,7 @@ def open_window(
 ) -> BrowseWindow:
     """A browse window, its model under a tester (None only for a result too big for the
     tester, which walks every index at each change: 18 s a check at 100,000 rows)."""
-    window = BrowseWindow(service, catalog.entity(entity), window_state or WindowState())
+    window = BrowseWindow(desk_of(service), catalog.entity(entity), window_state or WindowState())
     if testers is not None:
         testers.attach(model_of(window))  # the model's work has not started running yet
     qtbot.addWidget(window)

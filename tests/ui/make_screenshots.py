@@ -28,6 +28,7 @@ from app.services import migrations
 from app.services.export import proposed_file_name
 from app.services.records import RecordService
 from app.services.seeding import SeedOptions, seed_demo_data
+from app.workspace import Desk
 from tests.keyrings import MemoryKeyring
 from tests.ui.conftest import wait_for, wait_until
 from ui.browse_window import BrowseWindow
@@ -51,7 +52,9 @@ async def render(folder: Path) -> None:
     await seed_demo_data(database, SeedOptions(users=5_000, random_seed=7))
     records = RecordService(database)
     state = WindowState()
-    main = MainWindow("SQLite file ~/.local/share/records-desk/records.db", records, state)
+    main = MainWindow(
+        "SQLite file ~/.local/share/records-desk/records.db", Desk.on(database), state
+    )
     main.resize(460, 330)
     main.show()
     await wait_until(main.count_loaded, lambda: main.count_text("transfers")[-1].isdigit())
@@ -159,7 +162,9 @@ async def render_editing(main: MainWindow, records: RecordService) -> None:
 
 async def render_first_run(records: RecordService) -> None:
     """The main window on a database with no records: what a first start shows."""
-    main = MainWindow("SQLite file ~/.local/share/records-desk/records.db", records)
+    main = MainWindow(
+        "SQLite file ~/.local/share/records-desk/records.db", Desk.on(records.database)
+    )
     main.resize(520, 420)
     main.show()
     await wait_for(main.counts_loaded)

@@ -19,7 +19,7 @@ import app
 from app.core import redaction
 from app.core.database import Database
 from app.core.logs import log_file
-from app.services.records import RecordService
+from app.workspace import Desk
 from tests.ui.conftest import wait_for
 from ui.dialogs import about_dialog
 from ui.dialogs.about_dialog import AboutDialog
@@ -161,7 +161,7 @@ def test_help_about_opens_the_dialog_for_the_windows_database(
     qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
-        window = MainWindow("SQLite file /data/shop.db", RecordService(ui_database))
+        window = MainWindow("SQLite file /data/shop.db", Desk.on(ui_database))
         qtbot.addWidget(window)
         window.show()
         (help_menu,) = [

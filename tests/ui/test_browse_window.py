@@ -21,6 +21,7 @@ from app.models import Account
 from app.query import DeletedRows, Equals, OffsetPage, QuerySpec, SortKey
 from app.services import catalog
 from app.services.records import RecordService
+from app.workspace import Desk
 from tests.ui.conftest import drain, seed, wait_for, wait_until
 from ui.browse_window import BrowseWindow
 from ui.dialogs.record_detail import RecordDetailDialog
@@ -50,7 +51,7 @@ def windows(qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot) -> Iterator[list[B
 def open_window(
     database: Database, windows: list[BrowseWindow], qtbot: QtBot, entity: str = "users"
 ) -> BrowseWindow:
-    window = BrowseWindow(RecordService(database), catalog.entity(entity), WindowState())
+    window = BrowseWindow(Desk.on(database), catalog.entity(entity), WindowState())
     qtbot.addWidget(window)
     windows.append(window)
     window.show()
@@ -274,7 +275,7 @@ def test_main_window_counts_and_opens_independent_windows(
     qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
-        main = MainWindow("test database", RecordService(seeded))
+        main = MainWindow("test database", Desk.on(seeded))
         qtbot.addWidget(main)
         main.show()
         names = [entity.name for entity in main.entities]

@@ -72,12 +72,16 @@ def test_a_server_behind_the_code_asks_before_it_is_upgraded(
         await older.dispose()
         opened = await open_connection(settings)
         assert [box.accessibleName() for box in asked] == ["Upgrade the database?"]
-        assert opened.database is not None
+        assert opened.workspace is not None
         try:
-            state = await migrations.schema_state(opened.database)
-            return opened.database.read_only, state.current, opened.database.notices
+            state = await migrations.schema_state(opened.workspace.database)
+            return (
+                opened.workspace.database.read_only,
+                state.current,
+                opened.workspace.database.notices,
+            )
         finally:
-            await opened.database.dispose()
+            await opened.workspace.database.dispose()
 
     read_only, revision, notices = qt_loop.run_until_complete(scenario())
 
@@ -128,7 +132,7 @@ def test_another_programs_server_database_is_refused_without_a_question(
         refused = await open_connection(settings)
 
         assert asked == []  # no offer to upgrade it
-        assert refused.database is None
+        assert refused.workspace is None
         assert refused.problem == (
             f"{settings.display_name} is not a Records Desk database: it holds tables of "
             "another program (wp_posts). Choose a database Records Desk made, or an empty "
@@ -138,8 +142,8 @@ def test_another_programs_server_database_is_refused_without_a_question(
 
         opened = await open_connection(server(empty_url))
         assert [box.accessibleName() for box in asked] == ["Upgrade the database?"]
-        assert opened.database is not None
-        await opened.database.dispose()
+        assert opened.workspace is not None
+        await opened.workspace.database.dispose()
         assert "users" in await tables(empty_url)
 
     qt_loop.run_until_complete(scenario())
@@ -191,7 +195,7 @@ def test_a_cancelled_password_prompt_connects_nothing(
     opened = qt_loop.run_until_complete(open_connection(settings))
 
     assert [type(dialog) for dialog in asked] == [PasswordPrompt]
-    assert opened.database is None
+    assert opened.workspace is None
     assert opened.problem == (f"No password was given for {settings.display_name}: not connected.")
 
 
@@ -206,9 +210,9 @@ def test_a_local_file_behind_the_code_is_upgraded_and_its_backup_named(
         await migrations.upgrade(older, FIRST_REVISION)
         await older.dispose()
         opened = await open_connection(settings)
-        assert opened.database is not None
-        await opened.database.dispose()
-        return opened.database.notices
+        assert opened.workspace is not None
+        await opened.workspace.database.dispose()
+        return opened.workspace.database.notices
 
     (notice,) = qt_loop.run_until_complete(run())
 

@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 from app.config import config_dir
 from app.core.database import Database
 from app.services.catalog import entity
-from app.services.records import RecordService
+from app.workspace import Desk
 from tests.ui.conftest import wait_for
 from ui.formatting import display_text, format_datetime, plain_text
 from ui.main_window import MainWindow
@@ -143,7 +143,7 @@ def test_the_main_windows_view_menu_switches_every_date(
     qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
-        main = MainWindow("test database", RecordService(ui_database))
+        main = MainWindow("test database", Desk.on(ui_database))
         qtbot.addWidget(main)
         view = next(
             menu

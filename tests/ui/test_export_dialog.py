@@ -51,6 +51,7 @@ from app.services.export import (
     proposed_file_name,
 )
 from app.services.records import RecordService
+from app.workspace import Desk
 from tests.test_cli import plain, records_desk
 from tests.ui.answering import DialogWatch, choose_file, loop_errors_recorded
 from tests.ui.conftest import seed, wait_for
@@ -810,7 +811,7 @@ def test_closing_the_window_mid_export_cancels_it_quietly(
 
     async def scenario() -> None:
         # Not through open_window: the fixtures would close it again after it is gone.
-        window = BrowseWindow(RecordService(ui_database), catalog.entity("users"), WindowState())
+        window = BrowseWindow(Desk.on(ui_database), catalog.entity("users"), WindowState())
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # as the app's windows are
         window.show()
         await settled(window)

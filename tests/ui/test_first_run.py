@@ -24,7 +24,7 @@ from app.config import Settings, load_settings, settings_file
 from app.connections import load_connections
 from app.core.database import Database
 from app.services import seeding
-from app.services.records import RecordService
+from app.workspace import Desk
 from tests.ui.conftest import seed, wait_for
 from tests.ui.sessions import in_session
 from ui import main_window as main_window_module
@@ -36,7 +36,7 @@ SMALL_DEMO = replace(seeding.DEMO_DATA, users=50, batch_users=25, deleted_fracti
 
 
 def open_main(qtbot: QtBot, database: Database) -> MainWindow:
-    window = MainWindow("test database", RecordService(database))
+    window = MainWindow("test database", Desk.on(database))
     qtbot.addWidget(window)
     window.show()
     return window
@@ -130,10 +130,12 @@ def test_cancelling_demo_data_keeps_the_batches_already_written_and_says_so(
     first_batch_written = asyncio.Event()
     stopped: list[bool] = []
 
+    real_seeding = seeding.seed_demo_data
+
     async def seed_one_batch_then_wait(database: Database, options: Any, progress: Any) -> Any:
         # The real seeding of the first batch; the second one never ends until cancelled.
         first = replace(options, users=25)
-        await seeding.seed_demo_data(database, first, lambda done, _: progress(done, options.users))
+        await real_seeding(database, first, lambda done, _: progress(done, options.users))
         first_batch_written.set()
         try:
             await asyncio.Event().wait()
@@ -141,7 +143,8 @@ def test_cancelling_demo_data_keeps_the_batches_already_written_and_says_so(
             stopped.append(True)
             raise
 
-    monkeypatch.setattr(main_window_module, "seed_demo_data", seed_one_batch_then_wait)
+    # What the workspace calls to seed its database.
+    monkeypatch.setattr(seeding, "seed_demo_data", seed_one_batch_then_wait)
 
     async def scenario() -> None:
         window = open_main(qtbot, ui_database)

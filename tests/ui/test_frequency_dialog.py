@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 from app.core.database import Database
 from app.query import Equals, Filter, QuerySpec
 from app.services import catalog, insights
-from app.services.records import RecordService
+from app.workspace import Desk
 from tests.services.test_insights import seed
 from tests.ui.conftest import wait_for, wait_until
 from tests.ui.test_browse_window import settled
@@ -33,7 +33,7 @@ def seeded(qt_loop: asyncio.AbstractEventLoop, ui_database: Database) -> Databas
 def open_window(
     database: Database, windows: list[BrowseWindow], qtbot: QtBot, entity: str
 ) -> BrowseWindow:
-    window = BrowseWindow(RecordService(database), catalog.entity(entity), WindowState())
+    window = BrowseWindow(Desk.on(database), catalog.entity(entity), WindowState())
     qtbot.addWidget(window)
     windows.append(window)
     window.show()

@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 from app.config import sqlite_url
 from app.core.database import Database
 from app.query import DeletedRows, Equals, QuerySpec
-from app.services.records import RecordService
+from app.workspace import Desk, Workspace
 from tests.services.test_insights import seed
 from tests.ui.answering import DialogWatch, choose_file, loop_errors_recorded
 from tests.ui.conftest import drain, wait_for, wait_until
@@ -52,9 +52,11 @@ def open_insights(
     qtbot: QtBot,
     views: dict[str, QuerySpec] | None = None,
 ) -> InsightsWindow:
-    records = RecordService(database)
     window = InsightsWindow(
-        records, lambda: dict(views or {}), WindowState(), ConnectionLook.of(None, database)
+        Desk.on(database),
+        lambda: dict(views or {}),
+        WindowState(),
+        ConnectionLook.of(None, Workspace(database)),
     )
     qtbot.addWidget(window)
     opened.append(window)
@@ -308,7 +310,7 @@ def test_ctrl_i_opens_one_insights_window_that_follows_the_browse_windows(
     qt_loop: asyncio.AbstractEventLoop, seeded: Database, qtbot: QtBot
 ) -> None:
     async def scenario() -> None:
-        main = MainWindow("test database", RecordService(seeded))
+        main = MainWindow("test database", Desk.on(seeded))
         qtbot.addWidget(main)
         main.show()
         orders = main.open_browser("orders")
@@ -368,8 +370,8 @@ def test_another_database_runs_the_report_again_there(
         panel = await opened(window)
         assert len(table_of(panel)) == 3
 
-        window.records.switch_to(other)
-        window.show_connection(ConnectionLook.of(None, other))
+        window.desk.replace(Workspace(other))
+        window.show_connection(ConnectionLook.of(None, window.desk.workspace))
 
         await wait_for(panel.calculated)
         assert table_of(panel) == []

@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 from app.config import Settings, SettingsSource, load_settings
 from app.core.database import Database
 from app.services import migrations
-from app.services.records import RecordService
+from app.workspace import Desk
 from tests.ui.conftest import wait_for
 from ui import progress as ui_progress
 from ui.main import run_session
@@ -185,7 +185,7 @@ def test_closing_disposes_the_engine_after_the_work_in_flight(
             events.append("query ended")
 
     async def scenario() -> None:
-        window = MainWindow("test database", RecordService(ui_database))
+        window = MainWindow("test database", Desk.on(ui_database))
         qtbot.addWidget(window)
         window.show()
         spawn(query_in_flight(), name="query in flight")

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDialog
 from app.core.database import Database
 from app.query import DeletedRows, QuerySpec
 from app.services.records import RecordService
+from app.workspace import Workspace
 from tests.ui.conftest import wait_for
 from tests.ui.dialogs import dialogs_fixture  # noqa: F401 (the dialogs fixture)
 from ui.dialogs.transactions import OrderDialog
@@ -25,7 +26,7 @@ async def order_dialog(database: Database, dialogs: list[QDialog]) -> OrderDialo
     user = await records.create(
         "users", {"email": "b@example.org", "name": "Buyer"}, password=PASSWORD
     )
-    dialog = OrderDialog(records)
+    dialog = OrderDialog(Workspace(records.database, records=records))
     dialogs.append(dialog)
     dialog.show()
     dialog.editors["user_id"].set_value(user["id"])

@@ -26,6 +26,7 @@ from app.connections import (
 from app.core.database import Database
 from app.services import migrations
 from app.services.records import RecordService
+from app.workspace import Desk
 from tests import postgres
 from tests.ui.conftest import wait_for, wait_until
 from tests.ui.forms import saved_or_refused, type_into
@@ -127,7 +128,7 @@ def test_a_server_lost_mid_session_costs_a_message_and_the_form_saves_once_it_is
     async def scenario() -> None:
         settings = settings_for(outage.connection)
         database = Database(settings.database_url, connect_timeout_s=3)
-        main = MainWindow(settings.display_name, RecordService(database), settings=settings)
+        main = MainWindow(settings.display_name, Desk.on(database), settings=settings)
         qtbot.addWidget(main)
         main.show()
         await wait_for(main.counts_loaded)

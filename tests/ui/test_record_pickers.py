@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from app.core.database import Database
 from app.services import catalog
 from app.services.records import RecordService
+from app.workspace import Workspace
 from tests.ui.conftest import settle, wait_for
 from tests.ui.dialogs import dialogs_fixture  # noqa: F401 (the dialogs fixture)
 from tests.ui.forms import saved_or_refused, type_into
@@ -146,7 +147,7 @@ def test_closing_a_dialog_while_a_picker_fetches_its_title_stops_quietly(
     async def scenario() -> None:
         user = await make_user(RecordService(ui_database))
         records = HeldLookups(ui_database)
-        dialog = OrderDialog(records)
+        dialog = OrderDialog(Workspace(records.database, records=records))
         dialog.show()
         chosen = picker(dialog, "user_id")
         chosen.set_value(user["id"])
@@ -199,7 +200,7 @@ def test_an_id_beyond_the_column_is_refused_at_the_field_of_a_transfer(
     reported: list[dict[str, Any]],
 ) -> None:
     async def scenario() -> None:
-        dialog = TransferDialog(RecordService(ui_database))
+        dialog = TransferDialog(Workspace(ui_database))
         dialogs.append(dialog)
         dialog.show()
         type_into_picker(dialog, "from_account_id", "#99999999999")

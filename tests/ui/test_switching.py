@@ -28,6 +28,7 @@ from app.connections import (
 from app.core.database import Database
 from app.services import migrations
 from app.services.records import RecordService
+from app.workspace import Desk
 from tests import postgres
 from tests.ui.answering import answer_dialogs
 from tests.ui.conftest import wait_for, wait_until
@@ -75,7 +76,7 @@ def server_settings(url: URL) -> Settings:
 
 
 def open_main(qtbot: QtBot, settings: Settings, database: Database) -> MainWindow:
-    main = MainWindow(settings.display_name, RecordService(database), settings=settings)
+    main = MainWindow(settings.display_name, Desk.on(database), settings=settings)
     qtbot.addWidget(main)
     main.show()
     return main
@@ -126,13 +127,13 @@ def test_switching_from_a_local_file_to_postgresql_and_back_with_windows_open(
         await wait_for(form.loaded)
         values = model.row_values(0)
         assert values is not None
-        viewer = RecordDetailDialog(browse.entity, values, browse.records, browse)
+        viewer = RecordDetailDialog(browse.entity, values, browse.desk.records, browse)
         viewer.show()
 
         # A form with nothing typed closes without a question.
         assert await main.switch_to(server) is None
 
-        assert main.records.database.display_name.startswith("PostgreSQL ")
+        assert main.desk.workspace.database.display_name.startswith("PostgreSQL ")
         await settled(browse)
         assert sorted(names_in(browse)) == ["Pam", "Pia", "Pol"]  # never a row of the file
         assert browse.windowTitle() == "Users — Shop server — Records Desk"
@@ -160,7 +161,7 @@ def test_switching_from_a_local_file_to_postgresql_and_back_with_windows_open(
         assert refused == "Not switched: the record windows keep what is typed in them."
         assert form.isVisible()
         assert form.editors["name"].value() == "Typed, not saved"
-        assert main.records.database.display_name.startswith("PostgreSQL ")
+        assert main.desk.workspace.database.display_name.startswith("PostgreSQL ")
 
         assert await main.switch_to(local) is None
         assert len(asked) == 2

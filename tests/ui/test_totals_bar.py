@@ -17,6 +17,7 @@ from app.services import catalog
 from app.services.insights import ColumnTotals, Totals
 from app.services.records import RecordService
 from app.services.transfers import transfer_funds
+from app.workspace import Desk
 from tests.services.test_insights import seed
 from tests.ui.conftest import wait_for, wait_until
 from ui.browse_window import BrowseWindow
@@ -33,9 +34,7 @@ def seeded(qt_loop: asyncio.AbstractEventLoop, ui_database: Database) -> Databas
 
 def open_orders(database: Database, windows: list[BrowseWindow], qtbot: QtBot) -> BrowseWindow:
     spec = QuerySpec(sort=(SortKey("total", descending=True),))
-    window = BrowseWindow(
-        RecordService(database), catalog.entity("orders"), WindowState(), spec=spec
-    )
+    window = BrowseWindow(Desk.on(database), catalog.entity("orders"), WindowState(), spec=spec)
     qtbot.addWidget(window)
     windows.append(window)
     window.show()
@@ -151,7 +150,7 @@ def test_every_figure_follows_a_change_committed_anywhere(
         )
         poor = await elsewhere.create("accounts", {"owner_id": user["id"], "name": "Poor"})
         window = BrowseWindow(
-            RecordService(ui_database),
+            Desk.on(ui_database),
             catalog.entity("accounts"),
             WindowState(),
             spec=QuerySpec(sort=(SortKey("id"),)),

@@ -17,6 +17,7 @@ from pytestqt.qtbot import QtBot
 from app.core.database import Database
 from app.services import catalog
 from app.services.records import RecordService
+from app.workspace import Workspace
 from tests.ui.conftest import wait_for
 from tests.ui.dialogs import dialogs_fixture  # noqa: F401 (the dialogs fixture)
 from tests.ui.forms import saved_or_refused, type_into
@@ -120,7 +121,7 @@ def test_the_transfer_dialog_refuses_an_amount_at_its_field(
     german: None,
 ) -> None:
     async def scenario() -> None:
-        dialog = TransferDialog(RecordService(ui_database))
+        dialog = TransferDialog(Workspace(ui_database))
         dialogs.append(dialog)
         dialog.show()
         dialog.editors["from_account_id"].set_value(1)

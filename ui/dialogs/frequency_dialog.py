@@ -51,7 +51,7 @@ from app.services import insights
 from app.services.catalog import ColumnInfo, ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.insights import Description, Frequencies, Grouping, ValueRange
-from app.services.records import RecordService
+from app.workspace import Desk
 from ui.formatting import display_text, number_text, with_locale_separators
 from ui.record_changes import record_changes
 from ui.tasks import spawn
@@ -78,21 +78,21 @@ class FrequencyDialog(QDialog):
 
     def __init__(
         self,
-        records: RecordService,
+        desk: Desk,
         entity: EntityInfo,
         column: ColumnInfo,
         spec: QuerySpec,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.records = records
+        self.desk = desk
         self.entity = entity
         self.column = column
         self.spec = spec
         self.frequencies: Frequencies | None = None
         self.description: Description | None = None
         self._tasks: list[asyncio.Task[Any]] = []
-        record_changes(records).changed.connect(self.on_records_changed)
+        record_changes(desk).changed.connect(self.on_records_changed)
         self.setWindowTitle(f"Frequency of {column.label} — {entity.label}")
         self.setAccessibleName(f"Frequency of {column.label}")
 
@@ -210,10 +210,10 @@ class FrequencyDialog(QDialog):
         super().done(result)
 
     async def _show_frequencies(self, grouping: Grouping) -> None:
-        database, name, spec = self.records.database, self.entity.name, self.spec
+        workspace, name, spec = self.desk.workspace, self.entity.name, self.spec
         try:
-            found = await insights.frequencies(
-                database, name, spec, self.column.name, grouping, top=insights.TOP_GROUPS
+            found = await workspace.frequencies(
+                name, spec, self.column.name, grouping, top=insights.TOP_GROUPS
             )
         except RecordsDeskError as error:
             if shiboken6.isValid(self):
@@ -233,9 +233,9 @@ class FrequencyDialog(QDialog):
         self._finished()
 
     async def _show_description(self) -> None:
-        database, name, spec = self.records.database, self.entity.name, self.spec
+        workspace, name, spec = self.desk.workspace, self.entity.name, self.spec
         try:
-            found = await insights.describe(database, name, spec, self.column.name)
+            found = await workspace.describe(name, spec, self.column.name)
         except RecordsDeskError as error:
             if shiboken6.isValid(self):
                 for label in self.figures.values():

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 from app.services import catalog
 from app.services.errors import RecordsDeskError, ValidationError
 from app.services.intents import new_token
-from app.services.orders import OrderCreated, OrderItemInput, create_order_with_items
-from app.services.records import RecordService
-from app.services.transfers import TransferReceipt, transfer_funds
+from app.services.orders import OrderCreated, OrderItemInput
+from app.services.transfers import TransferReceipt
+from app.workspace import Workspace
 from ui.formatting import format_money
 from ui.tasks import spawn
 from ui.widgets.field_editors import FieldEditor, Invalid, editor_for, with_problem_label
@@ -50,7 +50,7 @@ class _TransactionDialog(QDialog):
     def __init__(
         self,
         title: str,
-        records: RecordService,
+        workspace: Workspace,
         fields: list[tuple[str, str]],
         run: Callable[[dict[str, Any]], Awaitable[Any]],
         parent: QWidget | None = None,
@@ -60,13 +60,13 @@ class _TransactionDialog(QDialog):
         self.run = run
         self.setWindowTitle(title)
         self.setAccessibleName(title)
-        self.records = records
+        self.workspace = workspace
         self.editors: dict[str, FieldEditor] = {}
         self.error_labels: dict[str, QLabel] = {}
         self.form = QFormLayout()
         for entity, name in fields:
             column = catalog.entity(entity).column(name)
-            editor = editor_for(column, records, self)
+            editor = editor_for(column, workspace.records, self)
             self.editors[name] = editor
             holder, problem = with_problem_label(column.label, editor.widget)
             editor.changed.connect(problem.hide)
@@ -156,10 +156,10 @@ class _TransactionDialog(QDialog):
 
 
 class TransferDialog(_TransactionDialog):
-    def __init__(self, records: RecordService, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(
             "Transfer funds",
-            records,
+            workspace,
             [
                 ("transfers", "from_account_id"),
                 ("transfers", "to_account_id"),
@@ -172,8 +172,7 @@ class TransferDialog(_TransactionDialog):
         self.resize(480, self.sizeHint().height())
 
     async def _transfer(self, values: dict[str, Any]) -> TransferReceipt:
-        return await transfer_funds(
-            self.records.database,
+        return await self.workspace.transfer(
             int(values["from_account_id"]),
             int(values["to_account_id"]),
             values["amount"],
@@ -192,10 +191,10 @@ class OrderDialog(_TransactionDialog):
     """An order for a user with a grid of items; Save stores the order and every item the
     database accepts, and lists the others with why."""
 
-    def __init__(self, records: RecordService, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(
             "New order with items",
-            records,
+            workspace,
             [("orders", "user_id"), ("orders", "status")],
             self._order,
             parent,
@@ -312,8 +311,7 @@ class OrderDialog(_TransactionDialog):
         if not items:
             self.items.setFocus()
             raise ValidationError("Nothing was saved: add an item to the order first.")
-        return await create_order_with_items(
-            self.records.database,
+        return await self.workspace.create_order(
             int(values["user_id"]),
             items,
             str(values["status"]),

@@ -18,11 +18,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWi
 
 from app.changes import ChangeSet
 from app.query import KeyRange, QuerySpec
-from app.services import insights
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.insights import ColumnTotals, Totals
-from app.services.records import RecordService
+from app.workspace import Desk
 from ui.exporting import selection_key_ranges
 from ui.formatting import number_text
 from ui.record_changes import record_changes
@@ -38,9 +37,9 @@ class TotalsBar(QWidget):
     # The figures of the view or of the selection were shown, or why not (tests wait on it).
     calculated = Signal()
 
-    def __init__(self, records: RecordService, parent: QWidget | None = None) -> None:
+    def __init__(self, desk: Desk, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.records = records
+        self.desk = desk
         self.model: RecordTableModel | None = None
         self.view_label = QLabel(self)
         self.view_label.setAccessibleName("Totals")
@@ -69,7 +68,7 @@ class TotalsBar(QWidget):
         self._selection_task: asyncio.Task[None] | None = None
         self._selected: dict[str, list[tuple[int, int]]] = {}
         self._selected_rows = 0
-        record_changes(records).changed.connect(self.on_records_changed)
+        record_changes(desk).changed.connect(self.on_records_changed)
 
     # -- what to add up ----------------------------------------------------------------------
 
@@ -157,7 +156,7 @@ class TotalsBar(QWidget):
     ) -> None:
         await self._settle()
         try:
-            found = await insights.totals(self.records.database, entity.name, spec)
+            found = await self.desk.workspace.totals(entity.name, spec)
         except RecordsDeskError as error:
             text = f"Totals could not be added up: {error}"
         else:
@@ -197,12 +196,12 @@ class TotalsBar(QWidget):
         found: list[ColumnTotals] = []
         try:
             for rows, columns in by_rows.items():
-                ranges: Sequence[KeyRange] = await selection_key_ranges(model, self.records, rows)
+                ranges: Sequence[KeyRange] = await selection_key_ranges(
+                    model, self.desk.records, rows
+                )
                 if model.spec != spec:
                     raise ResultChangedError
-                part = await insights.totals(
-                    self.records.database, entity.name, spec, columns, ranges
-                )
+                part = await self.desk.workspace.totals(entity.name, spec, columns, ranges)
                 found.extend(part.columns)
         except ResultChangedError:
             text = "Selected: the rows changed meanwhile."
