@@ -36,8 +36,10 @@ class Step:
     # For a trash or a restore: whether related records went (or came back) with them.
     with_related: bool = False
     # For a trash of a selection the database made (more rows than were loaded): the
-    # moment it stamped them with, which its undo restores by, and how many went.
+    # moment it stamped them with, which its undo restores by; once undone, the moment
+    # they came back at, which its redo trashes by; and how many the last move moved.
     moment: datetime | None = None
+    restored_at: datetime | None = None
     count: int = 0
 
     @property
@@ -136,9 +138,8 @@ class UndoHistory(QObject):
         finally:
             self.busy = False
         source.pop()
-        if moved is not None:
-            target.append(moved)
-            self._remember(moved)
+        target.append(moved)
+        self._remember(moved)
         self.changed.emit()
         return f"{'Undid' if undo else 'Redid'} {step.text}."
 
@@ -149,17 +150,24 @@ async def _apply(
     *,
     undo: bool,
     history: UndoHistory,
-) -> Step | None:
-    """Undo (or redo) ``step`` against the versions it names; the step as it is after (None:
-    it cannot be redone). One token per move: the service runs it once, whatever else
+) -> Step:
+    """Undo (or redo) ``step`` against the versions it names; the step as it is after.
+    One token per move: the service runs it once, whatever else
     arrives meanwhile."""
     token = new_token()
     entity = step.entity
     if step.moment is not None:
-        # A selection the database trashed by its view: back by the moment it was stamped
-        # with. Its rows were never all known here, so it is not redone.
-        await records.restore_trashed_at(entity, step.moment, token=token)
-        return None
+        # A selection the database trashed by its view (its rows were never all known
+        # here): back by the moment it was stamped with, and again to the trash by the
+        # moment they came back at; those changed since in between stay as they are.
+        if undo:
+            counts, restored_at = await records.restore_trashed_at(entity, step.moment, token=token)
+            return replace(step, restored_at=restored_at, count=counts.get(entity, 0))
+        assert step.restored_at is not None
+        counts, moment = await records.trash_restored_at(
+            entity, step.restored_at, with_related=step.with_related, token=token
+        )
+        return replace(step, moment=moment, restored_at=None, count=counts.get(entity, 0))
     removing = (step.kind in ("create", "restore")) == undo  # the records leave the views
     if step.kind == "update":
         (record_id,) = step.versions

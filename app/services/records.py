@@ -247,18 +247,49 @@ class RecordService:
 
     async def restore_trashed_at(
         self, entity: str, moment: datetime, *, token: str | None = None
-    ) -> dict[str, int]:
+    ) -> tuple[dict[str, int], datetime]:
         """Bring back the records of ``entity`` that one trash put there at ``moment``
         (with what went with them), as ``restore_many`` does by id: the undo of
-        ``trash_selection``. Those restored or trashed again since are left as they are."""
+        ``trash_selection``. Those restored or trashed again since are left as they are.
+        Returns how many of each kind came back, and the moment they came back at (their
+        ``updated_at``), by which ``trash_restored_at`` trashes exactly them again."""
         info = catalog.entity(entity)
         model = REPOSITORIES[entity].model
+        restored_at = utcnow()
         with once(self.database, token):
             async with unit_of_work(self.database, write=True) as session:
                 top = select(model.id).where(model.deleted_at == moment)
                 await _refuse_trashed_parents(session, info, top)
                 levels = _related_levels(entity, top, deleted=True, stamps={moment})
-                return await _stamp_all(session, info, top, levels, None)
+                counts = await _stamp_all(session, info, top, levels, None, at=restored_at)
+                return counts, restored_at
+
+    async def trash_restored_at(
+        self,
+        entity: str,
+        restored_at: datetime,
+        *,
+        with_related: bool,
+        token: str | None = None,
+    ) -> tuple[dict[str, int], datetime]:
+        """Move to the trash again the records of ``entity`` that ``restore_trashed_at``
+        brought back at ``restored_at`` (with their related records when
+        ``with_related``): the redo of that undo, however many rows, in the database.
+        Those changed or trashed since (their ``updated_at`` moved on) are left as they
+        are. Returns how many of each kind went, and the moment they are stamped with."""
+        info = catalog.entity(entity)
+        if entity in _NOT_FOLLOWED:
+            raise ValidationError(_LEDGER_HISTORY)
+        model = REPOSITORIES[entity].model
+        moment = utcnow()
+        with once(self.database, token):
+            async with unit_of_work(self.database, write=True) as session:
+                top = select(model.id).where(
+                    model.updated_at == restored_at, model.deleted_at.is_(None)
+                )
+                levels = _related_levels(entity, top, deleted=False) if with_related else []
+                await _refuse_money_left(session, entity, top, levels)
+                return await _stamp_all(session, info, top, levels, moment), moment
 
     async def delete(
         self, entity: str, record_id: int, *, expected_version: int | None = None
@@ -382,18 +413,22 @@ async def _stamp_all(
     top: Select[Any],
     levels: Sequence[_Level],
     moment: datetime | None,
+    *,
+    at: datetime | None = None,
 ) -> dict[str, int]:
     """Trash (at ``moment``) or restore (None) the records ``top`` selects and the
-    related ``levels``; what changed is noted for the change feed, and the orders whose
-    items came or went get their totals again. How many of each kind."""
+    related ``levels``, all updated ``at`` one instant (by default ``moment``, or now);
+    what changed is noted for the change feed, and the orders whose items came or went
+    get their totals again. How many of each kind."""
+    at = at or moment or utcnow()
     counts: dict[str, int] = {}
     kind = ChangeKind.REMOVED if moment is not None else ChangeKind.ADDED
     # Deepest first: each level's query reads the level above, still unchanged.
     for level in reversed(levels):
-        ids = await _stamp(session, level, moment)
+        ids = await _stamp(session, level, moment, at)
         counts[level.entity] = counts.get(level.entity, 0) + len(ids)
         note(session, level.entity, kind, ids)
-    ids = await _stamp(session, _Level(info.name, info.label, top), moment)
+    ids = await _stamp(session, _Level(info.name, info.label, top), moment, at)
     counts[info.name] = len(ids)
     note(session, info.name, kind, ids)
     # Related levels keep their orders' totals by construction (an order and its items
@@ -405,14 +440,17 @@ async def _stamp_all(
     return counts
 
 
-async def _stamp(session: AsyncSession, level: _Level, moment: datetime | None) -> list[int]:
-    """Set (a moment) or clear (None) ``deleted_at`` of the level's records; their ids."""
+async def _stamp(
+    session: AsyncSession, level: _Level, moment: datetime | None, at: datetime
+) -> list[int]:
+    """Set (a moment) or clear (None) ``deleted_at`` of the level's records, updated
+    ``at``; their ids."""
     model = REPOSITORIES[level.entity].model
     condition = model.deleted_at.is_(None) if moment is not None else model.deleted_at.is_not(None)
     result = await session.execute(
         update(model)
         .where(model.id.in_(level.query.scalar_subquery()), condition)
-        .values(deleted_at=moment, updated_at=utcnow(), version=model.version + 1)
+        .values(deleted_at=moment, updated_at=at, version=model.version + 1)
         .returning(model.id)
         .execution_options(synchronize_session=False)
     )

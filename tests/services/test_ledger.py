@@ -182,12 +182,13 @@ async def test_a_record_under_a_trashed_parent_is_not_restored_alone(database: D
     assert (await records.get("orders", order["id"]))["deleted_at"] is None
 
 
-async def test_a_selection_is_trashed_in_the_database_and_restored_by_its_moment(
+async def test_a_selection_is_trashed_in_the_database_restored_by_its_moment_and_trashed_again(
     database: Database,
 ) -> None:
     """What Ctrl+A and Delete over rows never loaded does: the view's ranges (here all of
     a search's rows) go in one statement, with their related records, and come back by
-    the moment they were stamped with — the order totals following on both ways."""
+    the moment they were stamped with, and go again by the moment they came back at (the
+    redo) — the order totals following every way."""
     records = RecordService(database)
     user = await owner(records)
     orders = [
@@ -209,10 +210,16 @@ async def test_a_selection_is_trashed_in_the_database_and_restored_by_its_moment
     second = orders[1].order_id
     assert (await records.get("orders", second))["total"] == Decimal("0.00")
     assert await problems(database) == []
-    restored = await records.restore_trashed_at("order_items", moment)
+    restored, restored_at = await records.restore_trashed_at("order_items", moment)
     assert restored == {"order_items": 2}
     assert (await records.get("orders", second))["total"] == Decimal("4.00")
     assert await problems(database) == []
+    # The redo of that undo: the same two items go again, and the total follows.
+    again, moment = await records.trash_restored_at("order_items", restored_at, with_related=False)
+    assert again == {"order_items": 2}
+    assert (await records.get("orders", second))["total"] == Decimal("0.00")
+    assert await problems(database) == []
+    assert (await records.restore_trashed_at("order_items", moment))[0] == {"order_items": 2}
 
     everything, with_items = await records.selection_counts("orders", QuerySpec(), ())
     assert everything == 3
@@ -220,7 +227,12 @@ async def test_a_selection_is_trashed_in_the_database_and_restored_by_its_moment
     counts, moment = await records.trash_selection("orders", QuerySpec(), (), with_related=True)
     assert counts == {"orders": 3, "order_items": 6}
     assert await records.count("order_items", QuerySpec()) == 0
-    assert await records.restore_trashed_at("orders", moment) == {"orders": 3, "order_items": 6}
+    restored, restored_at = await records.restore_trashed_at("orders", moment)
+    assert restored == {"orders": 3, "order_items": 6}
+    assert await problems(database) == []
+    again, _ = await records.trash_restored_at("orders", restored_at, with_related=True)
+    assert again == {"orders": 3, "order_items": 6}
+    assert await records.count("order_items", QuerySpec()) == 0
     assert await problems(database) == []
 
 

@@ -830,7 +830,7 @@ def test_saving_a_record_trashed_meanwhile_offers_restore_and_keeps_the_typing(
     qt_loop.run_until_complete(scenario())
 
 
-def test_trashing_a_selection_beyond_the_loaded_rows_trashes_all_of_it_and_undo_restores_it(
+def test_trashing_a_selection_beyond_the_loaded_rows_trashes_all_of_it_undo_and_redo_move_it(
     qt_loop: asyncio.AbstractEventLoop,
     ui_database: Database,
     qtbot: QtBot,
@@ -839,7 +839,8 @@ def test_trashing_a_selection_beyond_the_loaded_rows_trashes_all_of_it_and_undo_
     history: UndoHistory,
 ) -> None:
     """Ctrl+A over more rows than are loaded, then Delete: the question counts the whole
-    selection, the database moves all of it in one go, and Undo brings exactly it back."""
+    selection, the database moves all of it in one go, Undo brings exactly it back and
+    Redo moves it again."""
     seed(qt_loop, ui_database, 40, deleted_fraction=0)
 
     async def scenario() -> None:
@@ -864,7 +865,16 @@ def test_trashing_a_selection_beyond_the_loaded_rows_trashes_all_of_it_and_undo_
         said = await history.undo(service)
         assert said == f"Undid trash of {total:,} posts."
         assert len(await all_rows(ui_database, "posts", QuerySpec())) == total
-        assert not history.undone  # its rows were never all known here: not redone
+        # Redo moves exactly those rows again, but one edited meanwhile stays out.
+        edited = (await all_rows(ui_database, "posts", QuerySpec()))[0][0]
+        await service.update("posts", edited, {"title": "Edited since the undo"})
+        assert history.redo_text() == f"Redo trash of {total:,} posts"
+        assert await history.redo(service) == f"Redid trash of {total:,} posts."
+        left = await all_rows(ui_database, "posts", QuerySpec())
+        assert [row[0] for row in left] == [edited]
+        assert history.undo_text() == f"Undo trash of {total - 1:,} posts"
+        assert await history.undo(service) == f"Undid trash of {total - 1:,} posts."
+        assert len(await all_rows(ui_database, "posts", QuerySpec())) == total
 
     qt_loop.run_until_complete(scenario())
 
