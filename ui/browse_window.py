@@ -9,7 +9,7 @@ box its text, the header its sort or its columns — and ``set_view`` shows it e
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.query import DeletedRows, Equals, KeyRange, QuerySpec, SortKey, ViewState
+from app.query import DeletedRows, KeyRange, QuerySpec, SortKey, ViewState
 from app.services import catalog, insights
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
@@ -58,6 +58,7 @@ from ui.dialogs.transactions import OrderDialog, TransferDialog
 from ui.export_settings import ExportSettings
 from ui.exporting import ExportProgressWindow, result_text, selection_key_ranges
 from ui.frequency_tables import FrequencyTables
+from ui.history import History, Place
 from ui.icons import set_action_icon
 from ui.preferences import display_preferences
 from ui.progress import with_progress
@@ -86,29 +87,6 @@ _WIDTHS = {
 }
 
 
-@dataclass(frozen=True)
-class Place:
-    """One stop in a window's Back/Forward history: what was shown and where one was in it."""
-
-    view: ViewState
-    labels: FilterLabels = field(default_factory=dict)
-    top_row: int = 0
-    current: tuple[int, int] | None = None
-    selection: tuple[CellBlock, ...] = ()
-
-    @property
-    def deepest_row(self) -> int:
-        rows = [self.top_row, *(block[2] for block in self.selection)]
-        if self.current is not None:
-            rows.append(self.current[0])
-        return max(rows)
-
-
-def default_columns(entity: EntityInfo) -> tuple[str, ...]:
-    """Every column in table order, but those that are hidden until asked for (a hash)."""
-    return tuple(column.name for column in entity.columns if not column.hidden_by_default)
-
-
 class BrowseWindow(QMainWindow):
     closed = Signal()
     # The view (its query) changed: the name of the kind of record it shows.
@@ -135,13 +113,9 @@ class BrowseWindow(QMainWindow):
         # the user switches connection).
         self.look = look or ConnectionLook.of(None, records.database)
         self.window_state = window_state
-        self.back_stack: list[Place] = []
-        self.forward_stack: list[Place] = []
         self.entity = entity
         self.model: RecordTableModel | None = None
         self.filter_bar: FilterBar | None = None
-        # Where to go in the rows once they exist (Back/Forward), see _restore_position.
-        self._pending_position: Place | None = None
         # True while the controls are being made to show a view: the signals that a change
         # of header or search text sends then are not the user's, and make no new view.
         self._showing = False
@@ -224,6 +198,7 @@ class BrowseWindow(QMainWindow):
         self.connection_badge.show_look(self.look)
         self.statusBar().addPermanentWidget(self.connection_badge)
 
+        self.history = History(self, self)
         self._build_actions()
         self.editing = RecordEditing(self, self)
         self._build_menus_and_toolbar()
@@ -240,10 +215,10 @@ class BrowseWindow(QMainWindow):
 
         first = ViewState(
             entity.name,
-            spec or QuerySpec(sort=self._saved_sort(entity)),
-            self._saved_columns(entity),
+            spec or QuerySpec(sort=window_state.known_sort(entity)),
+            window_state.known_columns(entity),
         )
-        self._show_place(Place(first, labels or {}))
+        self.history.show(Place(first, labels or {}))
         geometry = window_state.geometry(entity.name)
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1000, 640)
@@ -251,12 +226,6 @@ class BrowseWindow(QMainWindow):
     # -- building ----------------------------------------------------------------------------
 
     def _build_actions(self) -> None:
-        self.back_action = self._action("Back", QKeySequence.StandardKey.Back, self.go_back)
-        set_action_icon(self.back_action, "back")
-        self.forward_action = self._action(
-            "Forward", QKeySequence.StandardKey.Forward, self.go_forward
-        )
-        set_action_icon(self.forward_action, "forward")
         self.refresh_action = self._action(
             "Refresh", QKeySequence.StandardKey.Refresh, self.on_refresh_action_triggered
         )
@@ -299,8 +268,6 @@ class BrowseWindow(QMainWindow):
         self.frequency_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.frequency_action.setToolTip("How often each value of the current column occurs")
         self.table.addAction(self.frequency_action)
-        self.back_action.setEnabled(False)
-        self.forward_action.setEnabled(False)
 
     def _action(self, text: str, shortcut: QKeySequence.StandardKey | None, slot: Any) -> QAction:
         action = QAction(text, self)
@@ -341,8 +308,8 @@ class BrowseWindow(QMainWindow):
         view_menu.addAction(self.frequency_action)
         self.view_menu = view_menu
         go_menu = menus.addMenu("&Go")
-        go_menu.addAction(self.back_action)
-        go_menu.addAction(self.forward_action)
+        go_menu.addAction(self.history.back_action)
+        go_menu.addAction(self.history.forward_action)
         go_menu.addAction(self.open_action)
         go_menu.addAction(self.view_action)
         self.related_menu = go_menu.addMenu("&Related")
@@ -352,8 +319,8 @@ class BrowseWindow(QMainWindow):
         toolbar = self.addToolBar("Navigation")
         toolbar.setObjectName("navigation")
         toolbar.setMovable(False)
-        toolbar.addAction(self.back_action)
-        toolbar.addAction(self.forward_action)
+        toolbar.addAction(self.history.back_action)
+        toolbar.addAction(self.history.forward_action)
         toolbar.addAction(self.refresh_action)
         toolbar.addSeparator()
         toolbar.addAction(self.editing.new_action)
@@ -407,7 +374,7 @@ class BrowseWindow(QMainWindow):
         if view == self.model.view:
             return
         if view.spec != self.model.view.spec:
-            self._pending_position = None  # a place of another query
+            self.history.forget_position()
         self.model.set_view(view)
         self._show_view(view)
 
@@ -539,111 +506,21 @@ class BrowseWindow(QMainWindow):
         self.statusBar().showMessage(text, timeout_ms)
 
     def reload_keeping_place(self) -> None:
-        """Run the view again (records joined or left it) and come back to the rows that
-        were in view. The selection is not kept: the rows under it are others now."""
-        assert self.model is not None
-        place = replace(self.current_place(), selection=(), current=None)
-        self.model.refresh()
-        self._pending_position = place if place.top_row else None
-        self._restore_position()
+        """Run the view again where it was (what the editing controller is given)."""
+        self.history.reload_keeping_place()
 
-    # -- places and history ------------------------------------------------------------------
-
-    def current_place(self) -> Place:
-        assert self.filter_bar is not None
-        current = self.table.currentIndex()
-        blocks = tuple(self._selected_blocks())
-        return Place(
-            self.view,
-            self.filter_bar.labels(),
-            max(self.table.rowAt(0), 0),
-            (current.row(), current.column()) if current.isValid() else None,
-            blocks,
-        )
-
-    def navigate(self, place: Place) -> None:
-        """Go somewhere new; Back returns here."""
-        self.back_stack.append(self.current_place())
-        self.forward_stack.clear()
-        self._show_place(place)
-
-    def go_back(self) -> None:
-        if self.back_stack:
-            self.forward_stack.append(self.current_place())
-            self._show_place(self.back_stack.pop())
-
-    def go_forward(self) -> None:
-        if self.forward_stack:
-            self.back_stack.append(self.current_place())
-            self._show_place(self.forward_stack.pop())
-
-    def follow_relation(self, relation: catalog.Relation, record_id: int, title: str) -> None:
-        """From a record to its related records: a user's posts, an order's items…"""
-        target = catalog.entity(relation.entity)
-        column = target.column(relation.column)
-        spec = QuerySpec(
-            filters=(Equals(relation.column, record_id),), sort=self._saved_sort(target)
-        )
-        view = ViewState(target.name, spec, self._saved_columns(target))
-        self.navigate(Place(view, {(relation.column, record_id): f"{column.label}: {title}"}))
-
-    def follow_reference(self, column: catalog.ColumnInfo, record_id: int) -> None:
-        """From a foreign-key cell to the record it names."""
-        assert column.references is not None
-        target = catalog.entity(column.references)
-        spec = QuerySpec(filters=(Equals("id", record_id),), deleted=DeletedRows.INCLUDE)
-        view = ViewState(target.name, spec, self._saved_columns(target))
-        self.navigate(Place(view, {("id", record_id): f"ID: {record_id}"}))
-
-    def _show_place(self, place: Place) -> None:
-        entity = catalog.entity(place.view.entity)
+    def go_to(self, view: ViewState, labels: FilterLabels) -> None:
+        """Show ``view`` from its top with ``labels`` on its chips, in a model of its own
+        when it is of another kind: what a place of the history shows. Unlike
+        ``set_view``, nothing typed is kept and the same view is shown again."""
+        entity = catalog.entity(view.entity)
         if self.model is None or entity.name != self.entity.name:
-            self._switch_entity(entity, place.view)
+            self._switch_entity(entity, view)
         assert self.model is not None
-        self.model.set_view(place.view)
-        self._show_view(place.view, place.labels)
+        self.model.set_view(view)
+        self._show_view(view, labels)
         self.table.clearSelection()
         self.table.scrollToTop()
-        self._pending_position = place if place.deepest_row or place.selection else None
-        self._restore_position()
-        self.back_action.setEnabled(bool(self.back_stack))
-        self.forward_action.setEnabled(bool(self.forward_stack))
-
-    def _restore_position(self, *_: object) -> None:
-        """Back at a place: scroll to the rows that were in view and select what was
-        selected, as soon as the result has those rows (its count comes later)."""
-        place = self._pending_position
-        model = self.model
-        if place is None or model is None:
-            return
-        count = model.rowCount()
-        if count <= place.deepest_row and model.count_state is not CountState.EXACT:
-            return
-        self._pending_position = None
-        if count == 0:
-            return
-        last_row, last_column = count - 1, model.columnCount() - 1
-        selection = QItemSelection()
-        for top, left, bottom, right in place.selection:
-            if top <= last_row:
-                selection.select(model.index(top, left), model.index(min(bottom, last_row), right))
-        if place.current is not None and place.current[0] <= last_row:
-            row, column = place.current
-            self.table.selectionModel().setCurrentIndex(
-                model.index(row, min(column, last_column)),
-                QItemSelectionModel.SelectionFlag.NoUpdate,
-            )
-        self.table.selectionModel().select(
-            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect
-        )
-        # The rows may have come this very moment: the view must know its new height
-        # before it can scroll there (it would clamp to the old one).
-        self.table.doItemsLayout()
-        first_column = self.table.horizontalHeader().logicalIndexAt(0)
-        self.table.scrollTo(
-            model.index(min(place.top_row, last_row), max(first_column, 0)),
-            QAbstractItemView.ScrollHint.PositionAtTop,
-        )
 
     def _switch_entity(self, entity: EntityInfo, view: ViewState) -> None:
         self._showing = True
@@ -663,7 +540,7 @@ class BrowseWindow(QMainWindow):
         old_model = self.model
         self.model = RecordTableModel(self.records, entity, view, self)
         self.model.count_changed.connect(self.update_status)
-        self.model.count_changed.connect(self._restore_position)
+        self.model.count_changed.connect(self.history.restore_position)
         self.model.rows_loaded.connect(self.update_status)
         self.model.load_failed.connect(self.update_status)
         self.model.modelReset.connect(self.update_status)
@@ -727,7 +604,7 @@ class BrowseWindow(QMainWindow):
         self.close_record_windows()
         view = self.view
         self._switch_entity(self.entity, view)
-        self._show_place(Place(view, {}))
+        self.history.show(Place(view, {}))
         self.statusBar().showMessage(f"Now showing {look.description}.", 8000)
 
     def record_windows(self) -> list[QDialog]:
@@ -751,17 +628,6 @@ class BrowseWindow(QMainWindow):
                 dialog.discard()
             else:
                 dialog.reject()
-
-    def _saved_sort(self, entity: EntityInfo) -> tuple[SortKey, ...]:
-        names = set(entity.column_names)
-        return tuple(key for key in self.window_state.sort(entity.name) if key.column in names)
-
-    def _saved_columns(self, entity: EntityInfo) -> tuple[str, ...]:
-        names = set(entity.column_names)
-        saved = self.window_state.columns(entity.name)
-        if saved is None:
-            return default_columns(entity)
-        return tuple(dict.fromkeys(name for name in saved if name in names))
 
     # -- status line -------------------------------------------------------------------------
 
@@ -843,7 +709,7 @@ class BrowseWindow(QMainWindow):
         column = self.entity.columns[index.column()]
         value = values[index.column()]
         if column.kind is ColumnKind.REFERENCE and value is not None and not view:
-            self.follow_reference(column, int(value))
+            self.history.follow_reference(column, int(value))
             return
         if not view and not self.entity.read_only_reason and not self.look.read_only:
             self.editing.open_form(int(values[self.model.column_index("id")]))
@@ -851,8 +717,8 @@ class BrowseWindow(QMainWindow):
         dialog = RecordDetailDialog(
             self.entity, values, self.records, self, read_only_reason=self.look.read_only_reason
         )
-        dialog.relation_chosen.connect(self.follow_relation)
-        dialog.reference_chosen.connect(self.follow_reference)
+        dialog.relation_chosen.connect(self.history.follow_relation)
+        dialog.reference_chosen.connect(self.history.follow_reference)
         dialog.edit_requested.connect(self.editing.open_form)
         dialog.open()
 
@@ -878,7 +744,9 @@ class BrowseWindow(QMainWindow):
                 continue
             record_id, title = record
             action.triggered.connect(
-                lambda _=False, r=relation, i=record_id, t=title: self.follow_relation(r, i, t)
+                lambda _=False, r=relation, i=record_id, t=title: self.history.follow_relation(
+                    r, i, t
+                )
             )
 
     def on_columns_menu_about_to_show(self) -> None:
@@ -945,7 +813,7 @@ class BrowseWindow(QMainWindow):
 
     def on_frequencies_drilled(self, view: ViewState, labels: FilterLabels) -> None:
         """Show the rows of one group; Back returns to the whole view."""
-        self.navigate(Place(view, labels))
+        self.history.navigate(Place(view, labels))
         self.raise_()
         self.activateWindow()
 

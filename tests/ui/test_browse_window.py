@@ -183,13 +183,13 @@ def test_relations_back_and_forward(
         assert shown_ids(posts) == expected
         assert window.filter_bar is not None
         assert window.filter_bar.filters() == (Equals("author_id", user_id),)
-        assert window.back_action.isEnabled()
+        assert window.history.back_action.isEnabled()
 
-        QTest.keySequence(window, window.back_action.shortcut())
+        QTest.keySequence(window, window.history.back_action.shortcut())
         assert window.entity.name == "users"
         await settled(window)
-        assert window.forward_action.isEnabled()
-        window.forward_action.trigger()
+        assert window.history.forward_action.isEnabled()
+        window.history.forward_action.trigger()
         assert window.entity.name == "posts"
         assert model_of(window).spec.filters == (Equals("author_id", user_id),)
 
@@ -208,7 +208,7 @@ def test_a_reference_cell_opens_the_referenced_record(
         assert window.entity.name == "users"
         users = await settled(window)
         assert shown_ids(users) == [user_id]
-        window.back_action.trigger()
+        window.history.back_action.trigger()
         assert window.entity.name == "orders"
 
     qt_loop.run_until_complete(scenario())
@@ -414,7 +414,7 @@ def test_a_place_not_yet_restored_is_forgotten_when_the_query_changes(
         window = open_window(seeded, windows, qtbot)
         await settled(window)
         # Back to a place whose rows were not there yet (its count still running)…
-        window._pending_position = replace(window.current_place(), top_row=40)
+        window.history._pending = replace(window.history.current_place(), top_row=40)
         window.search_box.setText("example")
         window.on_search_committed()  # …and a new search before they came
         await settled(window)
