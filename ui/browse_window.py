@@ -8,12 +8,9 @@ box its text, the header its sort or its columns — and ``set_view`` shows it e
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
@@ -21,10 +18,9 @@ from PySide6.QtCore import (
     QModelIndex,
     Qt,
     QTimer,
-    QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -35,37 +31,32 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.query import DeletedRows, KeyRange, QuerySpec, SortKey, ViewState
+from app.query import DeletedRows, QuerySpec, SortKey, ViewState
 from app.services import catalog, insights
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
-from app.services.export import ExportProgress, ExportRequest, ExportResult, export_csv
 from app.services.records import RecordService, title_of
 from ui import copying
 from ui.connection_look import ConnectionBadge, ConnectionLook
-from ui.dialogs.export_dialog import ExportChoice, ExportDialog
 from ui.dialogs.frequency_dialog import FrequencyDialog
 from ui.dialogs.record_detail import RecordDetailDialog
 from ui.dialogs.record_form import RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog
-from ui.export_settings import ExportSettings
-from ui.exporting import ExportProgressWindow, result_text, selection_key_ranges
+from ui.export_controller import ExportController
 from ui.frequency_tables import FrequencyTables
 from ui.history import History, Place
 from ui.icons import set_action_icon
 from ui.preferences import display_preferences
-from ui.progress import with_progress
 from ui.record_editing import RecordEditing
 from ui.record_table_model import CountState, RecordTableModel, ResultChangedError
 from ui.selection import CellBlock, cell_blocks, merged, row_count, row_ranges
-from ui.tasks import async_slot, spawn
+from ui.tasks import async_slot
 from ui.widgets.filter_bar import FilterBar, FilterLabels
 from ui.widgets.totals_bar import TotalsBar
 from ui.window_state import WindowState
@@ -74,7 +65,6 @@ from ui.window_state import WindowState
 SEARCH_DEBOUNCE_MS = 250
 # How long a passing message (copied, refused) stays in the status bar.
 MESSAGE_MS = 8_000
-EXPORT_SHORTCUT = "Ctrl+E"
 # Column widths by kind, in characters: a header never measures the rows to size itself.
 _WIDTHS = {
     ColumnKind.INTEGER: 8,
@@ -91,10 +81,6 @@ class BrowseWindow(QMainWindow):
     closed = Signal()
     # The view (its query) changed: the name of the kind of record it shows.
     view_changed = Signal(str)
-    # The export dialog (an ExportDialog), as it opens.
-    export_dialog_shown = Signal(object)
-    # How an export ended: its ExportResult, or None (cancelled, refused or failed).
-    export_finished = Signal(object)
 
     def __init__(
         self,
@@ -121,13 +107,6 @@ class BrowseWindow(QMainWindow):
         self._showing = False
         # Whether the status line shows a failure, so that its end clears the messages.
         self._failing = False
-        # The export under way, its dialog while open, and the last message about one
-        # (referenced: an unreferenced box is deleted at once, DESIGN.md Known traps).
-        self.export_task: asyncio.Task[ExportResult] | None = None
-        self.export_dialog: ExportDialog | None = None
-        self.export_message: QMessageBox | None = None
-        # The copy refusal the Export… button in the status bar belongs to.
-        self._copy_refusal = ""
         # Open frequency tables of this window's view, and the header's menu while it shows.
         self.frequencies = FrequencyTables(self, self)
         self.frequencies.drilled.connect(self.on_frequencies_drilled)
@@ -186,14 +165,9 @@ class BrowseWindow(QMainWindow):
         self.retry_button.clicked.connect(self.on_retry_button_clicked)
         self.retry_button.hide()
         self.statusBar().addPermanentWidget(self.retry_button)
-        # Offered with a copy refused for its size: the same rows belong in a file.
-        self.export_instead_button = QToolButton(self)
-        self.export_instead_button.setText("Export…")
-        self.export_instead_button.setAccessibleName("Export…")
-        self.export_instead_button.clicked.connect(self.on_export_instead_button_clicked)
-        self.export_instead_button.hide()
-        self.statusBar().addPermanentWidget(self.export_instead_button)
-        self.statusBar().messageChanged.connect(self.on_status_bar_message_changed)
+        self.exports = ExportController(self, self)
+        self.statusBar().addPermanentWidget(self.exports.instead_button)
+        self.statusBar().messageChanged.connect(self.exports.on_status_message_changed)
         self.connection_badge = ConnectionBadge(self)
         self.connection_badge.show_look(self.look)
         self.statusBar().addPermanentWidget(self.connection_badge)
@@ -256,9 +230,6 @@ class BrowseWindow(QMainWindow):
         )
         self.show_deleted_action.setCheckable(True)
         set_action_icon(self.show_deleted_action, "show-deleted")
-        self.export_action = self._action("Export CSV…", None, self.on_export_action_triggered)
-        set_action_icon(self.export_action, "export")
-        self.export_action.setShortcut(QKeySequence(EXPORT_SHORTCUT))
         self.close_action = self._action("Close", QKeySequence.StandardKey.Close, self.close)
         # The current cell's column; on the table only, so Shift+F still types in the search.
         self.frequency_action = self._action(
@@ -284,7 +255,7 @@ class BrowseWindow(QMainWindow):
         file_menu.addAction(self.editing.transfer_action)
         file_menu.addAction(self.editing.order_action)
         file_menu.addSeparator()
-        file_menu.addAction(self.export_action)
+        file_menu.addAction(self.exports.export_action)
         self._connections_place = file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         self.file_menu = file_menu
@@ -348,10 +319,10 @@ class BrowseWindow(QMainWindow):
         columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         toolbar.addWidget(columns_button)
         toolbar.addSeparator()
-        toolbar.addAction(self.export_action)
-        export_button = toolbar.widgetForAction(self.export_action)
+        toolbar.addAction(self.exports.export_action)
+        export_button = toolbar.widgetForAction(self.exports.export_action)
         if export_button is not None:
-            export_button.setAccessibleName(self.export_action.text())
+            export_button.setAccessibleName(self.exports.export_action.text())
         self.columns_menu.aboutToShow.connect(self.on_columns_menu_about_to_show)
 
     # -- the view ----------------------------------------------------------------------------
@@ -505,6 +476,9 @@ class BrowseWindow(QMainWindow):
         are given to speak with)."""
         self.statusBar().showMessage(text, timeout_ms)
 
+    def clear_message(self) -> None:
+        self.statusBar().clearMessage()
+
     def reload_keeping_place(self) -> None:
         """Run the view again where it was (what the editing controller is given)."""
         self.history.reload_keeping_place()
@@ -597,10 +571,7 @@ class BrowseWindow(QMainWindow):
         self.editing.show_entity()
         if not rerun:
             return
-        if self.export_dialog is not None:
-            self.export_dialog.reject()
-        if self.export_task is not None and not self.export_task.done():
-            self.export_task.cancel()
+        self.exports.abandon()
         self.close_record_windows()
         view = self.view
         self._switch_entity(self.entity, view)
@@ -838,9 +809,7 @@ class BrowseWindow(QMainWindow):
         rows = row_count(row_ranges(blocks))
         refusal = copying.too_many_rows(rows)
         if refusal is not None:
-            self._copy_refusal = refusal
-            self.statusBar().showMessage(refusal, MESSAGE_MS)
-            self.export_instead_button.show()
+            self.exports.offer(refusal)
             return
         locale = QLocale()
         self.statusBar().showMessage(f"Copying {locale.toString(rows)} rows…")
@@ -883,12 +852,6 @@ class BrowseWindow(QMainWindow):
         selected = sum(last - first + 1 for first, last in merged((b[0], b[2]) for b in blocks))
         self.totals_bar.select(rows_of_column, selected)
 
-    def on_status_bar_message_changed(self, text: str) -> None:
-        # The Export… button goes with the refusal it answers.
-        if text != self._copy_refusal or not text:
-            self._copy_refusal = ""
-            self.export_instead_button.hide()
-
     def _selected_blocks(self) -> list[CellBlock]:
         return cell_blocks(self.table)
 
@@ -902,159 +865,6 @@ class BrowseWindow(QMainWindow):
             QItemSelectionModel.SelectionFlag.ClearAndSelect,
         )
 
-    # -- exporting ---------------------------------------------------------------------------
-
-    @async_slot()
-    async def on_export_action_triggered(self) -> None:
-        await self._export_from_trigger(prefer_selected=False)
-
-    @async_slot()
-    async def on_export_instead_button_clicked(self) -> None:
-        self.statusBar().clearMessage()
-        await self._export_from_trigger(prefer_selected=True)
-
-    async def _export_from_trigger(self, *, prefer_selected: bool) -> None:
-        # One export at a time per window: its dialog, then its progress.
-        self.export_action.setEnabled(False)
-        self.export_instead_button.setEnabled(False)
-        try:
-            await self.export_rows(prefer_selected=prefer_selected)
-        finally:
-            if shiboken6.isValid(self):  # closed meanwhile: deleted with its widgets
-                self.export_action.setEnabled(True)
-                self.export_instead_button.setEnabled(True)
-
-    async def export_rows(self, *, prefer_selected: bool = False) -> None:
-        """Ask what to export and where, then write it with a progress window while the
-        window stays usable. The rows are the view as the dialog opened on it: all of them,
-        or the selected blocks of whole rows (in view order). Ends with ``export_finished``."""
-        assert self.model is not None
-        model, view = self.model, self.view  # the window may move on while this waits
-        row_ranges = merged((top, bottom) for top, _, bottom, _ in self._selected_blocks())
-        selected_rows = sum(last - first + 1 for first, last in row_ranges)
-        dialog = ExportDialog(
-            view,
-            model.count_text(),
-            selected_rows,
-            ExportSettings(),
-            self,
-            prefer_selected=prefer_selected,
-        )
-        resets: list[None] = []
-
-        def on_model_count_changed() -> None:
-            dialog.set_count_text(model.count_text())
-
-        def on_model_reset() -> None:
-            resets.append(None)
-
-        model.count_changed.connect(on_model_count_changed)
-        model.modelReset.connect(on_model_reset)
-        self.export_dialog = dialog
-        # Emitted before choose() opens it, in the same step: a listener runs once it shows.
-        self.export_dialog_shown.emit(dialog)
-        result: ExportResult | None = None
-        try:
-            choice = await dialog.choose()
-            if choice is None or not shiboken6.isValid(self):
-                return
-            ranges: tuple[KeyRange, ...] = ()
-            if choice.selected:
-                if resets or model is not self.model:
-                    self._tell_export_refused(
-                        "The rows changed (a new search or a refresh) while the dialog was "
-                        "open; select the rows again."
-                    )
-                    return
-                try:
-                    ranges = await selection_key_ranges(model, self.records, row_ranges)
-                except ResultChangedError:
-                    self._tell_export_refused(
-                        "The rows changed (a new search or a refresh) meanwhile; select the "
-                        "rows again."
-                    )
-                    return
-                except RecordsDeskError as error:
-                    self._tell_export_refused(str(error))
-                    return
-            request = ExportRequest(view, ranges, all_columns=choice.all_columns)
-            result = await self._run_export(request, choice)
-        finally:
-            if shiboken6.isValid(model):  # a model replaced meanwhile may be gone already
-                model.count_changed.disconnect(on_model_count_changed)
-                model.modelReset.disconnect(on_model_reset)
-            if shiboken6.isValid(dialog):
-                dialog.deleteLater()
-            if shiboken6.isValid(self):
-                self.export_dialog = None
-                self.export_finished.emit(result)
-
-    async def _run_export(
-        self, request: ExportRequest, choice: ExportChoice
-    ) -> ExportResult | None:
-        figures = ExportProgress()
-        progress = ExportProgressWindow(figures, f"Exporting {self.entity.label.lower()}")
-        task = spawn(
-            export_csv(self.records.database, request, choice.options, choice.path, figures),
-            name=f"export {self.entity.name}",
-            awaited=True,  # its errors are ours to show (below) or to raise to the hook
-        )
-        self.export_task = task
-        try:
-            finished = await with_progress(task, progress, parent=self)
-        except RecordsDeskError as error:
-            if shiboken6.isValid(self):
-                self._tell_export_refused(str(error))
-            return None
-        finally:
-            if shiboken6.isValid(self):
-                self.export_task = None
-        if not shiboken6.isValid(self):  # the window was closed, which cancelled the export
-            return None
-        if not finished:
-            self.statusBar().showMessage(
-                f"Export cancelled; {choice.path.name} was not written.", MESSAGE_MS
-            )
-            return None
-        result = task.result()
-        self._tell_export_done(result)
-        return result
-
-    def _tell_export_refused(self, text: str) -> None:
-        self._tell(QMessageBox.Icon.Warning, "Export failed", f"Nothing was exported: {text}")
-
-    def _tell_export_done(self, result: ExportResult) -> None:
-        box = self._tell(QMessageBox.Icon.Information, "Export finished", result_text(result))
-        if result.path is None:
-            return
-        box.setInformativeText(str(result.path))
-        folder = result.path.parent
-        show = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
-        show.setAccessibleName("Show in folder")
-        show.clicked.connect(lambda: self.show_folder(folder))
-
-    def show_folder(self, folder: Path) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
-
-    def _tell(self, icon: QMessageBox.Icon, title: str, text: str) -> QMessageBox:
-        if self.export_message is not None:
-            self.export_message.close()
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setAccessibleName(title)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        ok = box.button(QMessageBox.StandardButton.Ok)
-        ok.setAccessibleName(ok.text().replace("&", ""))
-        box.finished.connect(lambda _result: self._forget_message(box))
-        self.export_message = box
-        # Not modal: the message waits while the user goes on browsing.
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.show()
-        return box
-
-    def _forget_message(self, box: QMessageBox) -> None:
-        if self.export_message is box:
-            self.export_message = None
-
     # -- closing -----------------------------------------------------------------------------
 
     def _save_entity_state(self) -> None:
@@ -1065,12 +875,7 @@ class BrowseWindow(QMainWindow):
         self.window_state.set_geometry(self.entity.name, self.saveGeometry())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if self.export_dialog is not None:
-            self.export_dialog.reject()  # its rows are this window's
-        if self.export_task is not None and not self.export_task.done():
-            # Its progress and its result had only this window to show in; the partial
-            # file goes, the target stays as it was.
-            self.export_task.cancel()
+        self.exports.abandon()
         self.frequencies.close_all()
         if self.model is not None:
             self._save_entity_state()

@@ -362,7 +362,7 @@ def test_the_browse_window_actions_have_icons_that_follow_the_palette(
             window.open_action,
             window.view_action,
             window.show_deleted_action,
-            window.export_action,
+            window.exports.export_action,
             window.columns_menu.menuAction(),
             window.related_menu.menuAction(),
         ]
