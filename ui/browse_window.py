@@ -4,6 +4,11 @@ relations to follow and Back/Forward between the places visited.
 What the window shows is one ``ViewState`` (the query and the visible columns in order),
 held by its table model. Each control makes a new one from its own new value — the search
 box its text, the header its sort or its columns — and ``set_view`` shows it everywhere.
+
+The window holds the widgets and the view; its jobs are controllers that see it only
+through a Protocol of what each reads: New/Edit/Trash (ui/record_editing.py), Back/Forward
+(ui/history.py), Export (ui/export_controller.py), Copy (ui/copying.py) and the frequency
+tables (ui/frequency_tables.py).
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import (
-    QItemSelection,
     QItemSelectionModel,
     QLocale,
     QModelIndex,
@@ -24,7 +28,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
-    QApplication,
     QDialog,
     QHeaderView,
     QLabel,
@@ -40,10 +43,9 @@ from PySide6.QtWidgets import (
 from app.query import DeletedRows, QuerySpec, SortKey, ViewState
 from app.services import catalog, insights
 from app.services.catalog import ColumnKind, EntityInfo
-from app.services.errors import RecordsDeskError
 from app.services.records import RecordService, title_of
-from ui import copying
 from ui.connection_look import ConnectionBadge, ConnectionLook
+from ui.copying import CopyController
 from ui.dialogs.frequency_dialog import FrequencyDialog
 from ui.dialogs.record_detail import RecordDetailDialog
 from ui.dialogs.record_form import RecordFormDialog
@@ -54,9 +56,8 @@ from ui.history import History, Place
 from ui.icons import set_action_icon
 from ui.preferences import display_preferences
 from ui.record_editing import RecordEditing
-from ui.record_table_model import CountState, RecordTableModel, ResultChangedError
-from ui.selection import CellBlock, cell_blocks, merged, row_count, row_ranges
-from ui.tasks import async_slot
+from ui.record_table_model import CountState, RecordTableModel
+from ui.selection import cell_blocks, row_count, row_ranges, rows_of_columns
 from ui.widgets.filter_bar import FilterBar, FilterLabels
 from ui.widgets.totals_bar import TotalsBar
 from ui.window_state import WindowState
@@ -208,10 +209,10 @@ class BrowseWindow(QMainWindow):
             "Find", QKeySequence.StandardKey.Find, self.on_find_action_triggered
         )
         set_action_icon(self.find_action, "search")
-        self.copy_action = self._action(
-            "Copy", QKeySequence.StandardKey.Copy, self.on_copy_action_triggered
-        )
-        set_action_icon(self.copy_action, "copy")
+        self.copying = CopyController(self, self)
+        self.copying.refused.connect(self.exports.offer)
+        # The editing controller's context menu offers Copy too (EditingHost.copy_action).
+        self.copy_action = self.copying.copy_action
         self.open_action = self._action("Open record", None, self.open_current)
         set_action_icon(self.open_action, "open")
         self.open_action.setShortcuts(
@@ -471,7 +472,7 @@ class BrowseWindow(QMainWindow):
         self.statusBar().clearMessage()
         self.model.refresh()
 
-    def tell(self, text: str, timeout_ms: int = 8000) -> None:
+    def tell(self, text: str, timeout_ms: int = MESSAGE_MS) -> None:
         """Say ``text`` on the status line for ``timeout_ms`` (what the window's controllers
         are given to speak with)."""
         self.statusBar().showMessage(text, timeout_ms)
@@ -708,6 +709,7 @@ class BrowseWindow(QMainWindow):
         if not self.entity.relations:
             self.related_menu.addAction("No related records").setEnabled(False)
             return
+        follow = self.history.follow_relation
         for relation in self.entity.relations:
             action = self.related_menu.addAction(relation.label)
             if record is None:
@@ -715,9 +717,7 @@ class BrowseWindow(QMainWindow):
                 continue
             record_id, title = record
             action.triggered.connect(
-                lambda _=False, r=relation, i=record_id, t=title: self.history.follow_relation(
-                    r, i, t
-                )
+                lambda _=False, r=relation, i=record_id, t=title: follow(r, i, t)
             )
 
     def on_columns_menu_about_to_show(self) -> None:
@@ -788,82 +788,14 @@ class BrowseWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    # -- copying -----------------------------------------------------------------------------
-
-    @async_slot()
-    async def on_copy_action_triggered(self) -> None:
-        self.copy_action.setEnabled(False)
-        try:
-            await self.copy_selection()
-        finally:
-            self.copy_action.setEnabled(True)
-
-    async def copy_selection(self) -> None:
-        """Selected cells onto the clipboard as a table (ui/copying.py), or the status
-        line says why not."""
-        assert self.model is not None
-        model, entity = self.model, self.entity  # the window may move on while this waits
-        blocks = self._selected_blocks()
-        if not blocks:
-            return
-        rows = row_count(row_ranges(blocks))
-        refusal = copying.too_many_rows(rows)
-        if refusal is not None:
-            self.exports.offer(refusal)
-            return
-        locale = QLocale()
-        self.statusBar().showMessage(f"Copying {locale.toString(rows)} rows…")
-        try:
-            text = await copying.selection_as_table(
-                self.records, model, entity, self.view.columns, blocks
-            )
-        except copying.NothingCopiedError as error:
-            self.statusBar().showMessage(str(error), MESSAGE_MS)
-            return
-        except RecordsDeskError as error:
-            self.statusBar().showMessage(f"Nothing was copied: {error}", MESSAGE_MS)
-            return
-        except ResultChangedError:
-            self.statusBar().showMessage(
-                "Nothing was copied: the rows changed (a new search or a refresh) meanwhile.",
-                MESSAGE_MS,
-            )
-            return
-        if text is None:
-            self.statusBar().clearMessage()
-            return
-        QApplication.clipboard().setText(text)
-        self.statusBar().showMessage(f"Copied {locale.toString(rows)} rows", MESSAGE_MS)
+    # -- the selection ---------------------------------------------------------------------
 
     def on_selection_changed(self, *_: object) -> None:
         """The selected cells of each amount column go to the totals footer."""
-        blocks = self._selected_blocks()
-        names = self.entity.column_names
-        rows_of_column: dict[str, list[tuple[int, int]]] = {}
-        for name in insights.totals_columns(self.entity):
-            if name not in self.view.columns:
-                continue
-            place = names.index(name)
-            rows = merged(
-                (top, bottom) for top, left, bottom, right in blocks if left <= place <= right
-            )
-            if rows:
-                rows_of_column[name] = rows
-        selected = sum(last - first + 1 for first, last in merged((b[0], b[2]) for b in blocks))
-        self.totals_bar.select(rows_of_column, selected)
-
-    def _selected_blocks(self) -> list[CellBlock]:
-        return cell_blocks(self.table)
-
-    def select_rows(self, first: int, last: int) -> None:
-        assert self.model is not None
-        selection = self.table.selectionModel()
-        top_left = self.model.index(first, 0)
-        bottom_right = self.model.index(last, self.model.columnCount() - 1)
-        selection.select(
-            QItemSelection(top_left, bottom_right),
-            QItemSelectionModel.SelectionFlag.ClearAndSelect,
-        )
+        blocks = cell_blocks(self.table)
+        wanted = (n for n in insights.totals_columns(self.entity) if n in self.view.columns)
+        rows = rows_of_columns(blocks, self.entity.column_names, wanted)
+        self.totals_bar.select(rows, row_count(row_ranges(blocks)))
 
     # -- closing -----------------------------------------------------------------------------
 

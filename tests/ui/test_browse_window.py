@@ -27,6 +27,7 @@ from ui.dialogs.record_detail import RecordDetailDialog
 from ui.dialogs.record_form import RecordFormDialog
 from ui.main_window import MainWindow
 from ui.record_table_model import RAW_VALUE_ROLE, CountState, RecordTableModel
+from ui.selection import select_rows
 from ui.window_state import WindowState
 
 
@@ -229,8 +230,8 @@ def test_copy_puts_a_spreadsheet_table_on_the_clipboard(
         model = await settled(window)
         for hidden in ("opening_balance", "created_at", "updated_at", "deleted_at", "version"):
             window.table.setColumnHidden(model.column_index(hidden), True)
-        window.select_rows(0, 1)
-        await window.copy_selection()
+        select_rows(window.table, 0, 1)
+        await window.copying.copy_selection()
         first, second = (await service.browse("accounts", QuerySpec(), OffsetPage(0, 2))).rows
         text = QGuiApplication.clipboard().text()
         assert text == (
@@ -395,8 +396,8 @@ def test_a_copy_overtaken_by_a_new_search_says_so(
         window = open_window(seeded, windows, qtbot)
         model = await settled(window)
         model._pages.clear()  # nothing in memory: the copy must fetch
-        window.select_rows(0, 5)
-        copying = asyncio.ensure_future(window.copy_selection())
+        select_rows(window.table, 0, 5)
+        copying = asyncio.ensure_future(window.copying.copy_selection())
         await asyncio.sleep(0)
         window.search_box.setText("zzz")
         window.on_search_committed()

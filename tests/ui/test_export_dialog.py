@@ -925,7 +925,7 @@ def test_the_copy_limit_refusal_offers_an_export_of_the_selected_rows(
         button = named(window.statusBar(), QToolButton, "Export…")
         assert not button.isVisible()
         select_rows(window, [(1, 6)])
-        await window.copy_selection()
+        await window.copying.copy_selection()
         assert "export the rows to a file" in window.statusBar().currentMessage()
         assert button.isVisible()
 
