@@ -4,68 +4,61 @@ relations to follow and Back/Forward between the places visited.
 What the window shows is one ``ViewState`` (the query and the visible columns in order),
 held by its table model. Each control makes a new one from its own new value — the search
 box its text, the header its sort or its columns — and ``set_view`` shows it everywhere.
+
+The window holds the widgets and the view; its jobs are controllers that see it only
+through a Protocol of what each reads: New/Edit/Trash (ui/record_editing.py), Back/Forward
+(ui/history.py), Export (ui/export_controller.py), Copy (ui/copying.py) and the frequency
+tables (ui/frequency_tables.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
-    QItemSelection,
     QItemSelectionModel,
     QLocale,
     QModelIndex,
     Qt,
     QTimer,
-    QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
-    QApplication,
     QDialog,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.query import DeletedRows, Equals, KeyRange, QuerySpec, SortKey, ViewState
+from app.query import DeletedRows, QuerySpec, SortKey, ViewState
 from app.services import catalog, insights
 from app.services.catalog import ColumnKind, EntityInfo
-from app.services.errors import RecordsDeskError
-from app.services.export import ExportProgress, ExportRequest, ExportResult
 from app.services.records import title_of
 from app.workspace import Desk
-from ui import copying
 from ui.connection_look import ConnectionBadge, ConnectionLook
-from ui.dialogs.export_dialog import ExportChoice, ExportDialog
+from ui.copying import CopyController
 from ui.dialogs.frequency_dialog import FrequencyDialog
 from ui.dialogs.record_detail import RecordDetailDialog
 from ui.dialogs.record_form import RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog
-from ui.export_settings import ExportSettings
-from ui.exporting import ExportProgressWindow, result_text, selection_key_ranges
+from ui.export_controller import ExportController
 from ui.frequency_tables import FrequencyTables
+from ui.history import History, Place
 from ui.icons import set_action_icon
 from ui.preferences import display_preferences
-from ui.progress import with_progress
 from ui.record_editing import RecordEditing
-from ui.record_table_model import CountState, RecordTableModel, ResultChangedError
-from ui.selection import CellBlock, cell_blocks, merged, row_count, row_ranges
-from ui.tasks import async_slot, spawn
+from ui.record_table_model import CountState, RecordTableModel
+from ui.selection import cell_blocks, row_count, row_ranges, rows_of_columns
 from ui.widgets.filter_bar import FilterBar, FilterLabels
 from ui.widgets.totals_bar import TotalsBar
 from ui.window_state import WindowState
@@ -74,7 +67,6 @@ from ui.window_state import WindowState
 SEARCH_DEBOUNCE_MS = 250
 # How long a passing message (copied, refused) stays in the status bar.
 MESSAGE_MS = 8_000
-EXPORT_SHORTCUT = "Ctrl+E"
 # Column widths by kind, in characters: a header never measures the rows to size itself.
 _WIDTHS = {
     ColumnKind.INTEGER: 8,
@@ -87,37 +79,10 @@ _WIDTHS = {
 }
 
 
-@dataclass(frozen=True)
-class Place:
-    """One stop in a window's Back/Forward history: what was shown and where one was in it."""
-
-    view: ViewState
-    labels: FilterLabels = field(default_factory=dict)
-    top_row: int = 0
-    current: tuple[int, int] | None = None
-    selection: tuple[CellBlock, ...] = ()
-
-    @property
-    def deepest_row(self) -> int:
-        rows = [self.top_row, *(block[2] for block in self.selection)]
-        if self.current is not None:
-            rows.append(self.current[0])
-        return max(rows)
-
-
-def default_columns(entity: EntityInfo) -> tuple[str, ...]:
-    """Every column in table order, but those that are hidden until asked for (a hash)."""
-    return tuple(column.name for column in entity.columns if not column.hidden_by_default)
-
-
 class BrowseWindow(QMainWindow):
     closed = Signal()
     # The view (its query) changed: the name of the kind of record it shows.
     view_changed = Signal(str)
-    # The export dialog (an ExportDialog), as it opens.
-    export_dialog_shown = Signal(object)
-    # How an export ended: its ExportResult, or None (cancelled, refused or failed).
-    export_finished = Signal(object)
 
     def __init__(
         self,
@@ -136,25 +101,14 @@ class BrowseWindow(QMainWindow):
         # the user switches connection).
         self.look = look or ConnectionLook.of(None, desk.workspace)
         self.window_state = window_state
-        self.back_stack: list[Place] = []
-        self.forward_stack: list[Place] = []
         self.entity = entity
         self.model: RecordTableModel | None = None
         self.filter_bar: FilterBar | None = None
-        # Where to go in the rows once they exist (Back/Forward), see _restore_position.
-        self._pending_position: Place | None = None
         # True while the controls are being made to show a view: the signals that a change
         # of header or search text sends then are not the user's, and make no new view.
         self._showing = False
         # Whether the status line shows a failure, so that its end clears the messages.
         self._failing = False
-        # The export under way, its dialog while open, and the last message about one
-        # (referenced: an unreferenced box is deleted at once, DESIGN.md Known traps).
-        self.export_task: asyncio.Task[ExportResult] | None = None
-        self.export_dialog: ExportDialog | None = None
-        self.export_message: QMessageBox | None = None
-        # The copy refusal the Export… button in the status bar belongs to.
-        self._copy_refusal = ""
         # Open frequency tables of this window's view, and the header's menu while it shows.
         self.frequencies = FrequencyTables(self, self)
         self.frequencies.drilled.connect(self.on_frequencies_drilled)
@@ -213,18 +167,14 @@ class BrowseWindow(QMainWindow):
         self.retry_button.clicked.connect(self.on_retry_button_clicked)
         self.retry_button.hide()
         self.statusBar().addPermanentWidget(self.retry_button)
-        # Offered with a copy refused for its size: the same rows belong in a file.
-        self.export_instead_button = QToolButton(self)
-        self.export_instead_button.setText("Export…")
-        self.export_instead_button.setAccessibleName("Export…")
-        self.export_instead_button.clicked.connect(self.on_export_instead_button_clicked)
-        self.export_instead_button.hide()
-        self.statusBar().addPermanentWidget(self.export_instead_button)
-        self.statusBar().messageChanged.connect(self.on_status_bar_message_changed)
+        self.exports = ExportController(self, self)
+        self.statusBar().addPermanentWidget(self.exports.instead_button)
+        self.statusBar().messageChanged.connect(self.exports.on_status_message_changed)
         self.connection_badge = ConnectionBadge(self)
         self.connection_badge.show_look(self.look)
         self.statusBar().addPermanentWidget(self.connection_badge)
 
+        self.history = History(self, self)
         self._build_actions()
         self.editing = RecordEditing(self, self)
         self._build_menus_and_toolbar()
@@ -241,10 +191,10 @@ class BrowseWindow(QMainWindow):
 
         first = ViewState(
             entity.name,
-            spec or QuerySpec(sort=self._saved_sort(entity)),
-            self._saved_columns(entity),
+            spec or QuerySpec(sort=window_state.known_sort(entity)),
+            window_state.known_columns(entity),
         )
-        self._show_place(Place(first, labels or {}))
+        self.history.show(Place(first, labels or {}))
         geometry = window_state.geometry(entity.name)
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1000, 640)
@@ -252,12 +202,6 @@ class BrowseWindow(QMainWindow):
     # -- building ----------------------------------------------------------------------------
 
     def _build_actions(self) -> None:
-        self.back_action = self._action("Back", QKeySequence.StandardKey.Back, self.go_back)
-        set_action_icon(self.back_action, "back")
-        self.forward_action = self._action(
-            "Forward", QKeySequence.StandardKey.Forward, self.go_forward
-        )
-        set_action_icon(self.forward_action, "forward")
         self.refresh_action = self._action(
             "Refresh", QKeySequence.StandardKey.Refresh, self.on_refresh_action_triggered
         )
@@ -266,10 +210,10 @@ class BrowseWindow(QMainWindow):
             "Find", QKeySequence.StandardKey.Find, self.on_find_action_triggered
         )
         set_action_icon(self.find_action, "search")
-        self.copy_action = self._action(
-            "Copy", QKeySequence.StandardKey.Copy, self.on_copy_action_triggered
-        )
-        set_action_icon(self.copy_action, "copy")
+        self.copying = CopyController(self, self)
+        self.copying.refused.connect(self.exports.offer)
+        # The editing controller's context menu offers Copy too (EditingHost.copy_action).
+        self.copy_action = self.copying.copy_action
         self.open_action = self._action("Open record", None, self.open_current)
         set_action_icon(self.open_action, "open")
         self.open_action.setShortcuts(
@@ -288,9 +232,6 @@ class BrowseWindow(QMainWindow):
         )
         self.show_deleted_action.setCheckable(True)
         set_action_icon(self.show_deleted_action, "show-deleted")
-        self.export_action = self._action("Export CSV…", None, self.on_export_action_triggered)
-        set_action_icon(self.export_action, "export")
-        self.export_action.setShortcut(QKeySequence(EXPORT_SHORTCUT))
         self.close_action = self._action("Close", QKeySequence.StandardKey.Close, self.close)
         # The current cell's column; on the table only, so Shift+F still types in the search.
         self.frequency_action = self._action(
@@ -300,8 +241,6 @@ class BrowseWindow(QMainWindow):
         self.frequency_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.frequency_action.setToolTip("How often each value of the current column occurs")
         self.table.addAction(self.frequency_action)
-        self.back_action.setEnabled(False)
-        self.forward_action.setEnabled(False)
 
     def _action(self, text: str, shortcut: QKeySequence.StandardKey | None, slot: Any) -> QAction:
         action = QAction(text, self)
@@ -318,7 +257,7 @@ class BrowseWindow(QMainWindow):
         file_menu.addAction(self.editing.transfer_action)
         file_menu.addAction(self.editing.order_action)
         file_menu.addSeparator()
-        file_menu.addAction(self.export_action)
+        file_menu.addAction(self.exports.export_action)
         self._connections_place = file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         self.file_menu = file_menu
@@ -342,8 +281,8 @@ class BrowseWindow(QMainWindow):
         view_menu.addAction(self.frequency_action)
         self.view_menu = view_menu
         go_menu = menus.addMenu("&Go")
-        go_menu.addAction(self.back_action)
-        go_menu.addAction(self.forward_action)
+        go_menu.addAction(self.history.back_action)
+        go_menu.addAction(self.history.forward_action)
         go_menu.addAction(self.open_action)
         go_menu.addAction(self.view_action)
         self.related_menu = go_menu.addMenu("&Related")
@@ -353,8 +292,8 @@ class BrowseWindow(QMainWindow):
         toolbar = self.addToolBar("Navigation")
         toolbar.setObjectName("navigation")
         toolbar.setMovable(False)
-        toolbar.addAction(self.back_action)
-        toolbar.addAction(self.forward_action)
+        toolbar.addAction(self.history.back_action)
+        toolbar.addAction(self.history.forward_action)
         toolbar.addAction(self.refresh_action)
         toolbar.addSeparator()
         toolbar.addAction(self.editing.new_action)
@@ -382,10 +321,10 @@ class BrowseWindow(QMainWindow):
         columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         toolbar.addWidget(columns_button)
         toolbar.addSeparator()
-        toolbar.addAction(self.export_action)
-        export_button = toolbar.widgetForAction(self.export_action)
+        toolbar.addAction(self.exports.export_action)
+        export_button = toolbar.widgetForAction(self.exports.export_action)
         if export_button is not None:
-            export_button.setAccessibleName(self.export_action.text())
+            export_button.setAccessibleName(self.exports.export_action.text())
         self.columns_menu.aboutToShow.connect(self.on_columns_menu_about_to_show)
 
     # -- the view ----------------------------------------------------------------------------
@@ -408,7 +347,7 @@ class BrowseWindow(QMainWindow):
         if view == self.model.view:
             return
         if view.spec != self.model.view.spec:
-            self._pending_position = None  # a place of another query
+            self.history.forget_position()
         self.model.set_view(view)
         self._show_view(view)
 
@@ -534,117 +473,30 @@ class BrowseWindow(QMainWindow):
         self.statusBar().clearMessage()
         self.model.refresh()
 
-    def tell(self, text: str, timeout_ms: int = 8000) -> None:
+    def tell(self, text: str, timeout_ms: int = MESSAGE_MS) -> None:
         """Say ``text`` on the status line for ``timeout_ms`` (what the window's controllers
         are given to speak with)."""
         self.statusBar().showMessage(text, timeout_ms)
 
+    def clear_message(self) -> None:
+        self.statusBar().clearMessage()
+
     def reload_keeping_place(self) -> None:
-        """Run the view again (records joined or left it) and come back to the rows that
-        were in view. The selection is not kept: the rows under it are others now."""
-        assert self.model is not None
-        place = replace(self.current_place(), selection=(), current=None)
-        self.model.refresh()
-        self._pending_position = place if place.top_row else None
-        self._restore_position()
+        """Run the view again where it was (what the editing controller is given)."""
+        self.history.reload_keeping_place()
 
-    # -- places and history ------------------------------------------------------------------
-
-    def current_place(self) -> Place:
-        assert self.filter_bar is not None
-        current = self.table.currentIndex()
-        blocks = tuple(self._selected_blocks())
-        return Place(
-            self.view,
-            self.filter_bar.labels(),
-            max(self.table.rowAt(0), 0),
-            (current.row(), current.column()) if current.isValid() else None,
-            blocks,
-        )
-
-    def navigate(self, place: Place) -> None:
-        """Go somewhere new; Back returns here."""
-        self.back_stack.append(self.current_place())
-        self.forward_stack.clear()
-        self._show_place(place)
-
-    def go_back(self) -> None:
-        if self.back_stack:
-            self.forward_stack.append(self.current_place())
-            self._show_place(self.back_stack.pop())
-
-    def go_forward(self) -> None:
-        if self.forward_stack:
-            self.back_stack.append(self.current_place())
-            self._show_place(self.forward_stack.pop())
-
-    def follow_relation(self, relation: catalog.Relation, record_id: int, title: str) -> None:
-        """From a record to its related records: a user's posts, an order's items…"""
-        target = catalog.entity(relation.entity)
-        column = target.column(relation.column)
-        spec = QuerySpec(
-            filters=(Equals(relation.column, record_id),), sort=self._saved_sort(target)
-        )
-        view = ViewState(target.name, spec, self._saved_columns(target))
-        self.navigate(Place(view, {(relation.column, record_id): f"{column.label}: {title}"}))
-
-    def follow_reference(self, column: catalog.ColumnInfo, record_id: int) -> None:
-        """From a foreign-key cell to the record it names."""
-        assert column.references is not None
-        target = catalog.entity(column.references)
-        spec = QuerySpec(filters=(Equals("id", record_id),), deleted=DeletedRows.INCLUDE)
-        view = ViewState(target.name, spec, self._saved_columns(target))
-        self.navigate(Place(view, {("id", record_id): f"ID: {record_id}"}))
-
-    def _show_place(self, place: Place) -> None:
-        entity = catalog.entity(place.view.entity)
+    def go_to(self, view: ViewState, labels: FilterLabels) -> None:
+        """Show ``view`` from its top with ``labels`` on its chips, in a model of its own
+        when it is of another kind: what a place of the history shows. Unlike
+        ``set_view``, nothing typed is kept and the same view is shown again."""
+        entity = catalog.entity(view.entity)
         if self.model is None or entity.name != self.entity.name:
-            self._switch_entity(entity, place.view)
+            self._switch_entity(entity, view)
         assert self.model is not None
-        self.model.set_view(place.view)
-        self._show_view(place.view, place.labels)
+        self.model.set_view(view)
+        self._show_view(view, labels)
         self.table.clearSelection()
         self.table.scrollToTop()
-        self._pending_position = place if place.deepest_row or place.selection else None
-        self._restore_position()
-        self.back_action.setEnabled(bool(self.back_stack))
-        self.forward_action.setEnabled(bool(self.forward_stack))
-
-    def _restore_position(self, *_: object) -> None:
-        """Back at a place: scroll to the rows that were in view and select what was
-        selected, as soon as the result has those rows (its count comes later)."""
-        place = self._pending_position
-        model = self.model
-        if place is None or model is None:
-            return
-        count = model.rowCount()
-        if count <= place.deepest_row and model.count_state is not CountState.EXACT:
-            return
-        self._pending_position = None
-        if count == 0:
-            return
-        last_row, last_column = count - 1, model.columnCount() - 1
-        selection = QItemSelection()
-        for top, left, bottom, right in place.selection:
-            if top <= last_row:
-                selection.select(model.index(top, left), model.index(min(bottom, last_row), right))
-        if place.current is not None and place.current[0] <= last_row:
-            row, column = place.current
-            self.table.selectionModel().setCurrentIndex(
-                model.index(row, min(column, last_column)),
-                QItemSelectionModel.SelectionFlag.NoUpdate,
-            )
-        self.table.selectionModel().select(
-            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect
-        )
-        # The rows may have come this very moment: the view must know its new height
-        # before it can scroll there (it would clamp to the old one).
-        self.table.doItemsLayout()
-        first_column = self.table.horizontalHeader().logicalIndexAt(0)
-        self.table.scrollTo(
-            model.index(min(place.top_row, last_row), max(first_column, 0)),
-            QAbstractItemView.ScrollHint.PositionAtTop,
-        )
 
     def _switch_entity(self, entity: EntityInfo, view: ViewState) -> None:
         self._showing = True
@@ -664,7 +516,7 @@ class BrowseWindow(QMainWindow):
         old_model = self.model
         self.model = RecordTableModel(self.desk.records, entity, view, self)
         self.model.count_changed.connect(self.update_status)
-        self.model.count_changed.connect(self._restore_position)
+        self.model.count_changed.connect(self.history.restore_position)
         self.model.rows_loaded.connect(self.update_status)
         self.model.load_failed.connect(self.update_status)
         self.model.modelReset.connect(self.update_status)
@@ -721,14 +573,11 @@ class BrowseWindow(QMainWindow):
         self.editing.show_entity()
         if not rerun:
             return
-        if self.export_dialog is not None:
-            self.export_dialog.reject()
-        if self.export_task is not None and not self.export_task.done():
-            self.export_task.cancel()
+        self.exports.abandon()
         self.close_record_windows()
         view = self.view
         self._switch_entity(self.entity, view)
-        self._show_place(Place(view, {}))
+        self.history.show(Place(view, {}))
         self.statusBar().showMessage(f"Now showing {look.description}.", 8000)
 
     def record_windows(self) -> list[QDialog]:
@@ -752,17 +601,6 @@ class BrowseWindow(QMainWindow):
                 dialog.discard()
             else:
                 dialog.reject()
-
-    def _saved_sort(self, entity: EntityInfo) -> tuple[SortKey, ...]:
-        names = set(entity.column_names)
-        return tuple(key for key in self.window_state.sort(entity.name) if key.column in names)
-
-    def _saved_columns(self, entity: EntityInfo) -> tuple[str, ...]:
-        names = set(entity.column_names)
-        saved = self.window_state.columns(entity.name)
-        if saved is None:
-            return default_columns(entity)
-        return tuple(dict.fromkeys(name for name in saved if name in names))
 
     # -- status line -------------------------------------------------------------------------
 
@@ -844,7 +682,7 @@ class BrowseWindow(QMainWindow):
         column = self.entity.columns[index.column()]
         value = values[index.column()]
         if column.kind is ColumnKind.REFERENCE and value is not None and not view:
-            self.follow_reference(column, int(value))
+            self.history.follow_reference(column, int(value))
             return
         if not view and not self.entity.read_only_reason and not self.look.read_only:
             self.editing.open_form(int(values[self.model.column_index("id")]))
@@ -856,8 +694,8 @@ class BrowseWindow(QMainWindow):
             self,
             read_only_reason=self.look.read_only_reason,
         )
-        dialog.relation_chosen.connect(self.follow_relation)
-        dialog.reference_chosen.connect(self.follow_reference)
+        dialog.relation_chosen.connect(self.history.follow_relation)
+        dialog.reference_chosen.connect(self.history.follow_reference)
         dialog.edit_requested.connect(self.editing.open_form)
         dialog.open()
 
@@ -876,6 +714,7 @@ class BrowseWindow(QMainWindow):
         if not self.entity.relations:
             self.related_menu.addAction("No related records").setEnabled(False)
             return
+        follow = self.history.follow_relation
         for relation in self.entity.relations:
             action = self.related_menu.addAction(relation.label)
             if record is None:
@@ -883,7 +722,7 @@ class BrowseWindow(QMainWindow):
                 continue
             record_id, title = record
             action.triggered.connect(
-                lambda _=False, r=relation, i=record_id, t=title: self.follow_relation(r, i, t)
+                lambda _=False, r=relation, i=record_id, t=title: follow(r, i, t)
             )
 
     def on_columns_menu_about_to_show(self) -> None:
@@ -950,247 +789,18 @@ class BrowseWindow(QMainWindow):
 
     def on_frequencies_drilled(self, view: ViewState, labels: FilterLabels) -> None:
         """Show the rows of one group; Back returns to the whole view."""
-        self.navigate(Place(view, labels))
+        self.history.navigate(Place(view, labels))
         self.raise_()
         self.activateWindow()
 
-    # -- copying -----------------------------------------------------------------------------
-
-    @async_slot()
-    async def on_copy_action_triggered(self) -> None:
-        self.copy_action.setEnabled(False)
-        try:
-            await self.copy_selection()
-        finally:
-            self.copy_action.setEnabled(True)
-
-    async def copy_selection(self) -> None:
-        """Selected cells onto the clipboard as a table (ui/copying.py), or the status
-        line says why not."""
-        assert self.model is not None
-        model, entity = self.model, self.entity  # the window may move on while this waits
-        blocks = self._selected_blocks()
-        if not blocks:
-            return
-        rows = row_count(row_ranges(blocks))
-        refusal = copying.too_many_rows(rows)
-        if refusal is not None:
-            self._copy_refusal = refusal
-            self.statusBar().showMessage(refusal, MESSAGE_MS)
-            self.export_instead_button.show()
-            return
-        locale = QLocale()
-        self.statusBar().showMessage(f"Copying {locale.toString(rows)} rows…")
-        try:
-            text = await copying.selection_as_table(
-                self.desk.records, model, entity, self.view.columns, blocks
-            )
-        except copying.NothingCopiedError as error:
-            self.statusBar().showMessage(str(error), MESSAGE_MS)
-            return
-        except RecordsDeskError as error:
-            self.statusBar().showMessage(f"Nothing was copied: {error}", MESSAGE_MS)
-            return
-        except ResultChangedError:
-            self.statusBar().showMessage(
-                "Nothing was copied: the rows changed (a new search or a refresh) meanwhile.",
-                MESSAGE_MS,
-            )
-            return
-        if text is None:
-            self.statusBar().clearMessage()
-            return
-        QApplication.clipboard().setText(text)
-        self.statusBar().showMessage(f"Copied {locale.toString(rows)} rows", MESSAGE_MS)
+    # -- the selection ---------------------------------------------------------------------
 
     def on_selection_changed(self, *_: object) -> None:
         """The selected cells of each amount column go to the totals footer."""
-        blocks = self._selected_blocks()
-        names = self.entity.column_names
-        rows_of_column: dict[str, list[tuple[int, int]]] = {}
-        for name in insights.totals_columns(self.entity):
-            if name not in self.view.columns:
-                continue
-            place = names.index(name)
-            rows = merged(
-                (top, bottom) for top, left, bottom, right in blocks if left <= place <= right
-            )
-            if rows:
-                rows_of_column[name] = rows
-        selected = sum(last - first + 1 for first, last in merged((b[0], b[2]) for b in blocks))
-        self.totals_bar.select(rows_of_column, selected)
-
-    def on_status_bar_message_changed(self, text: str) -> None:
-        # The Export… button goes with the refusal it answers.
-        if text != self._copy_refusal or not text:
-            self._copy_refusal = ""
-            self.export_instead_button.hide()
-
-    def _selected_blocks(self) -> list[CellBlock]:
-        return cell_blocks(self.table)
-
-    def select_rows(self, first: int, last: int) -> None:
-        assert self.model is not None
-        selection = self.table.selectionModel()
-        top_left = self.model.index(first, 0)
-        bottom_right = self.model.index(last, self.model.columnCount() - 1)
-        selection.select(
-            QItemSelection(top_left, bottom_right),
-            QItemSelectionModel.SelectionFlag.ClearAndSelect,
-        )
-
-    # -- exporting ---------------------------------------------------------------------------
-
-    @async_slot()
-    async def on_export_action_triggered(self) -> None:
-        await self._export_from_trigger(prefer_selected=False)
-
-    @async_slot()
-    async def on_export_instead_button_clicked(self) -> None:
-        self.statusBar().clearMessage()
-        await self._export_from_trigger(prefer_selected=True)
-
-    async def _export_from_trigger(self, *, prefer_selected: bool) -> None:
-        # One export at a time per window: its dialog, then its progress.
-        self.export_action.setEnabled(False)
-        self.export_instead_button.setEnabled(False)
-        try:
-            await self.export_rows(prefer_selected=prefer_selected)
-        finally:
-            if shiboken6.isValid(self):  # closed meanwhile: deleted with its widgets
-                self.export_action.setEnabled(True)
-                self.export_instead_button.setEnabled(True)
-
-    async def export_rows(self, *, prefer_selected: bool = False) -> None:
-        """Ask what to export and where, then write it with a progress window while the
-        window stays usable. The rows are the view as the dialog opened on it: all of them,
-        or the selected blocks of whole rows (in view order). Ends with ``export_finished``."""
-        assert self.model is not None
-        model, view = self.model, self.view  # the window may move on while this waits
-        row_ranges = merged((top, bottom) for top, _, bottom, _ in self._selected_blocks())
-        selected_rows = sum(last - first + 1 for first, last in row_ranges)
-        dialog = ExportDialog(
-            view,
-            model.count_text(),
-            selected_rows,
-            ExportSettings(),
-            self,
-            prefer_selected=prefer_selected,
-        )
-        resets: list[None] = []
-
-        def on_model_count_changed() -> None:
-            dialog.set_count_text(model.count_text())
-
-        def on_model_reset() -> None:
-            resets.append(None)
-
-        model.count_changed.connect(on_model_count_changed)
-        model.modelReset.connect(on_model_reset)
-        self.export_dialog = dialog
-        # Emitted before choose() opens it, in the same step: a listener runs once it shows.
-        self.export_dialog_shown.emit(dialog)
-        result: ExportResult | None = None
-        try:
-            choice = await dialog.choose()
-            if choice is None or not shiboken6.isValid(self):
-                return
-            ranges: tuple[KeyRange, ...] = ()
-            if choice.selected:
-                if resets or model is not self.model:
-                    self._tell_export_refused(
-                        "The rows changed (a new search or a refresh) while the dialog was "
-                        "open; select the rows again."
-                    )
-                    return
-                try:
-                    ranges = await selection_key_ranges(model, self.desk.records, row_ranges)
-                except ResultChangedError:
-                    self._tell_export_refused(
-                        "The rows changed (a new search or a refresh) meanwhile; select the "
-                        "rows again."
-                    )
-                    return
-                except RecordsDeskError as error:
-                    self._tell_export_refused(str(error))
-                    return
-            request = ExportRequest(view, ranges, all_columns=choice.all_columns)
-            result = await self._run_export(request, choice)
-        finally:
-            if shiboken6.isValid(model):  # a model replaced meanwhile may be gone already
-                model.count_changed.disconnect(on_model_count_changed)
-                model.modelReset.disconnect(on_model_reset)
-            if shiboken6.isValid(dialog):
-                dialog.deleteLater()
-            if shiboken6.isValid(self):
-                self.export_dialog = None
-                self.export_finished.emit(result)
-
-    async def _run_export(
-        self, request: ExportRequest, choice: ExportChoice
-    ) -> ExportResult | None:
-        figures = ExportProgress()
-        progress = ExportProgressWindow(figures, f"Exporting {self.entity.label.lower()}")
-        task = spawn(
-            self.desk.workspace.export_csv(request, choice.options, choice.path, figures),
-            name=f"export {self.entity.name}",
-            awaited=True,  # its errors are ours to show (below) or to raise to the hook
-        )
-        self.export_task = task
-        try:
-            finished = await with_progress(task, progress, parent=self)
-        except RecordsDeskError as error:
-            if shiboken6.isValid(self):
-                self._tell_export_refused(str(error))
-            return None
-        finally:
-            if shiboken6.isValid(self):
-                self.export_task = None
-        if not shiboken6.isValid(self):  # the window was closed, which cancelled the export
-            return None
-        if not finished:
-            self.statusBar().showMessage(
-                f"Export cancelled; {choice.path.name} was not written.", MESSAGE_MS
-            )
-            return None
-        result = task.result()
-        self._tell_export_done(result)
-        return result
-
-    def _tell_export_refused(self, text: str) -> None:
-        self._tell(QMessageBox.Icon.Warning, "Export failed", f"Nothing was exported: {text}")
-
-    def _tell_export_done(self, result: ExportResult) -> None:
-        box = self._tell(QMessageBox.Icon.Information, "Export finished", result_text(result))
-        if result.path is None:
-            return
-        box.setInformativeText(str(result.path))
-        folder = result.path.parent
-        show = box.addButton("Show in folder", QMessageBox.ButtonRole.ActionRole)
-        show.setAccessibleName("Show in folder")
-        show.clicked.connect(lambda: self.show_folder(folder))
-
-    def show_folder(self, folder: Path) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
-
-    def _tell(self, icon: QMessageBox.Icon, title: str, text: str) -> QMessageBox:
-        if self.export_message is not None:
-            self.export_message.close()
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setAccessibleName(title)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        ok = box.button(QMessageBox.StandardButton.Ok)
-        ok.setAccessibleName(ok.text().replace("&", ""))
-        box.finished.connect(lambda _result: self._forget_message(box))
-        self.export_message = box
-        # Not modal: the message waits while the user goes on browsing.
-        box.setWindowModality(Qt.WindowModality.NonModal)
-        box.show()
-        return box
-
-    def _forget_message(self, box: QMessageBox) -> None:
-        if self.export_message is box:
-            self.export_message = None
+        blocks = cell_blocks(self.table)
+        wanted = (n for n in insights.totals_columns(self.entity) if n in self.view.columns)
+        rows = rows_of_columns(blocks, self.entity.column_names, wanted)
+        self.totals_bar.select(rows, row_count(row_ranges(blocks)))
 
     # -- closing -----------------------------------------------------------------------------
 
@@ -1202,12 +812,7 @@ class BrowseWindow(QMainWindow):
         self.window_state.set_geometry(self.entity.name, self.saveGeometry())
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if self.export_dialog is not None:
-            self.export_dialog.reject()  # its rows are this window's
-        if self.export_task is not None and not self.export_task.done():
-            # Its progress and its result had only this window to show in; the partial
-            # file goes, the target stays as it was.
-            self.export_task.cancel()
+        self.exports.abandon()
         self.frequencies.close_all()
         if self.model is not None:
             self._save_entity_state()

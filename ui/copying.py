@@ -1,20 +1,32 @@
 """Copy: the selected cells as tab-separated text with a header row, the visible columns in
 on-screen order, so that it pastes into a spreadsheet as the same table. Every cell holds
 its full value — rows not in memory and text the grid shows cut are fetched, only for the
-rows selected — or nothing is copied and the caller says why."""
+rows selected — or nothing is copied and the caller says why. ``CopyController`` is a
+browse window's Copy, over the little of the window it reads (``CopyHost``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from PySide6.QtCore import QLocale
+from PySide6.QtCore import QLocale, QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication
 
 from app.services.catalog import EntityInfo
+from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
 from ui.formatting import plain_text
-from ui.record_table_model import RecordTableModel, is_cut
-from ui.selection import CellBlock, row_count, row_ranges
+from ui.icons import set_action_icon
+from ui.record_table_model import RecordTableModel, ResultChangedError, is_cut
+from ui.selection import CellBlock, cell_blocks, row_count, row_ranges
+from ui.tasks import async_slot
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QTableView, QWidget
+
+    from app.query import ViewState
+    from app.workspace import Desk
 
 # Copying more rows than this belongs in an export, not on the clipboard.
 MAX_COPY_ROWS = 10_000
@@ -109,3 +121,82 @@ def tsv(text: str) -> str:
     if any(character in text for character in '\t\n\r"'):
         return '"' + text.replace('"', '""') + '"'
     return text
+
+
+class CopyHost(Protocol):
+    """What Copy reads of its window, and nothing more: the desk and the kind it shows,
+    the rows (the model, and the table's selection), the view's columns in order, and a
+    status line."""
+
+    desk: Desk
+    entity: EntityInfo
+    model: RecordTableModel | None
+    table: QTableView
+
+    @property
+    def view(self) -> ViewState: ...
+
+    def tell(self, text: str, timeout_ms: int = 8000) -> None:
+        """Say ``text`` on the status line for ``timeout_ms`` (0: until replaced)."""
+
+    def clear_message(self) -> None:
+        """Take back what ``tell`` said."""
+
+
+class CopyController(QObject):
+    # A copy refused for its size, and why in words: the rows belong in an export.
+    refused = Signal(str)
+
+    def __init__(self, window: CopyHost, widget: QWidget) -> None:
+        """``window``: what is copied; ``widget``: the window as the parent of Copy."""
+        super().__init__(widget)
+        self.window = window
+        self.copy_action = QAction("Copy", widget)
+        self.copy_action.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_action.triggered.connect(self.on_copy_action_triggered)
+        widget.addAction(self.copy_action)
+        set_action_icon(self.copy_action, "copy")
+
+    @async_slot()
+    async def on_copy_action_triggered(self) -> None:
+        self.copy_action.setEnabled(False)
+        try:
+            await self.copy_selection()
+        finally:
+            self.copy_action.setEnabled(True)
+
+    async def copy_selection(self) -> None:
+        """Selected cells onto the clipboard as a table, or the status line says why not."""
+        window = self.window
+        assert window.model is not None
+        model, entity = window.model, window.entity  # the window may move on while this waits
+        blocks = cell_blocks(window.table)
+        if not blocks:
+            return
+        rows = row_count(row_ranges(blocks))
+        refusal = too_many_rows(rows)
+        if refusal is not None:
+            self.refused.emit(refusal)
+            return
+        locale = QLocale()
+        window.tell(f"Copying {locale.toString(rows)} rows…", 0)
+        try:
+            text = await selection_as_table(
+                window.desk.records, model, entity, window.view.columns, blocks
+            )
+        except NothingCopiedError as error:
+            window.tell(str(error))
+            return
+        except RecordsDeskError as error:
+            window.tell(f"Nothing was copied: {error}")
+            return
+        except ResultChangedError:
+            window.tell(
+                "Nothing was copied: the rows changed (a new search or a refresh) meanwhile."
+            )
+            return
+        if text is None:
+            window.clear_message()
+            return
+        QApplication.clipboard().setText(text)
+        window.tell(f"Copied {locale.toString(rows)} rows")

@@ -1,5 +1,6 @@
-"""The parts of running an export that are not the browse window's own: a selection turned
-into blocks of sort keys, the progress window's figures, and what the end says.
+"""The parts of running an export that are no one window's: a selection turned into blocks
+of sort keys (trash and the totals footer read it too), the progress window's figures, and
+what the end says. A browse window's export itself is ui/export_controller.py.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@ Ctrl+A over a million rows is one block, and counting its rows costs nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from PySide6.QtCore import QItemSelection, QItemSelectionModel
 from PySide6.QtWidgets import QTableView
 
 # top, left, bottom, right of one selected block of cells
@@ -35,3 +36,29 @@ def row_ranges(blocks: Iterable[CellBlock]) -> list[tuple[int, int]]:
 
 def row_count(ranges: Iterable[tuple[int, int]]) -> int:
     return sum(last - first + 1 for first, last in ranges)
+
+
+def rows_of_columns(
+    blocks: Iterable[CellBlock], names: Sequence[str], wanted: Iterable[str]
+) -> dict[str, list[tuple[int, int]]]:
+    """The selected rows of each ``wanted`` column (``names``: every column in table
+    order), as merged ranges; a column with none selected is left out."""
+    listed = list(blocks)  # read once per column
+    found: dict[str, list[tuple[int, int]]] = {}
+    for name in wanted:
+        place = names.index(name)
+        rows = merged(
+            (top, bottom) for top, left, bottom, right in listed if left <= place <= right
+        )
+        if rows:
+            found[name] = rows
+    return found
+
+
+def select_rows(table: QTableView, first: int, last: int) -> None:
+    """Select rows ``first`` to ``last`` whole, as a drag over the row headers does."""
+    model = table.model()
+    table.selectionModel().select(
+        QItemSelection(model.index(first, 0), model.index(last, model.columnCount() - 1)),
+        QItemSelectionModel.SelectionFlag.ClearAndSelect,
+    )

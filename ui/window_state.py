@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from app.desktop import config_dir, create_private, make_private_folder
 from app.query import SortKey
+from app.services.catalog import EntityInfo
 
 STATE_FILE_NAME = "window-state.ini"
 
@@ -24,6 +25,11 @@ def state_settings() -> QSettings:
         with contextlib.suppress(FileExistsError):
             create_private(path)
     return QSettings(str(path), QSettings.Format.IniFormat)
+
+
+def default_columns(entity: EntityInfo) -> tuple[str, ...]:
+    """Every column in table order, but those that are hidden until asked for (a hash)."""
+    return tuple(column.name for column in entity.columns if not column.hidden_by_default)
 
 
 class WindowState:
@@ -64,6 +70,20 @@ class WindowState:
     def set_sort(self, entity: str, sort: tuple[SortKey, ...]) -> None:
         text = ",".join(f"{key.column}:{'desc' if key.descending else 'asc'}" for key in sort)
         self._settings.setValue(f"{entity}/sort", text)
+
+    def known_sort(self, entity: EntityInfo) -> tuple[SortKey, ...]:
+        """The saved sort of ``entity``, less keys of columns it no longer has."""
+        names = set(entity.column_names)
+        return tuple(key for key in self.sort(entity.name) if key.column in names)
+
+    def known_columns(self, entity: EntityInfo) -> tuple[str, ...]:
+        """The saved visible columns of ``entity`` that it still has, in their order; its
+        default ones when none were saved."""
+        names = set(entity.column_names)
+        saved = self.columns(entity.name)
+        if saved is None:
+            return default_columns(entity)
+        return tuple(dict.fromkeys(name for name in saved if name in names))
 
     def sync(self) -> None:
         self._settings.sync()

@@ -38,6 +38,7 @@ from ui.dialogs.record_form import RecordFormDialog
 from ui.export_settings import ExportSettings
 from ui.main_window import MainWindow
 from ui.record_table_model import CountState
+from ui.selection import select_rows
 from ui.widgets.field_editors import LineEditor
 from ui.window_state import WindowState
 
@@ -78,7 +79,7 @@ async def render(folder: Path) -> None:
     window.grab().save(str(SCREENSHOTS / "browse-window.png"))
     await render_insights(main, window)
 
-    window.select_rows(2, 41)
+    select_rows(window.table, 2, 41)
     dialog = ExportDialog(
         window.view, model.count_text(), 40, ExportSettings(), window, prefer_selected=True
     )
@@ -150,7 +151,7 @@ async def render_editing(main: MainWindow, records: RecordService) -> None:
     edit._closing = True
     edit.close()
 
-    users.select_rows(1, 3)
+    select_rows(users.table, 1, 3)
     shown = asyncio.ensure_future(wait_for(users.editing.confirmation_shown))
     trashing = asyncio.ensure_future(users.editing.trash_selected())
     (box,) = await shown

@@ -28,6 +28,7 @@ from ui.dialogs.record_detail import RecordDetailDialog
 from ui.dialogs.record_form import RecordFormDialog
 from ui.main_window import MainWindow
 from ui.record_table_model import RAW_VALUE_ROLE, CountState, RecordTableModel
+from ui.selection import select_rows
 from ui.window_state import WindowState
 
 
@@ -184,13 +185,13 @@ def test_relations_back_and_forward(
         assert shown_ids(posts) == expected
         assert window.filter_bar is not None
         assert window.filter_bar.filters() == (Equals("author_id", user_id),)
-        assert window.back_action.isEnabled()
+        assert window.history.back_action.isEnabled()
 
-        QTest.keySequence(window, window.back_action.shortcut())
+        QTest.keySequence(window, window.history.back_action.shortcut())
         assert window.entity.name == "users"
         await settled(window)
-        assert window.forward_action.isEnabled()
-        window.forward_action.trigger()
+        assert window.history.forward_action.isEnabled()
+        window.history.forward_action.trigger()
         assert window.entity.name == "posts"
         assert model_of(window).spec.filters == (Equals("author_id", user_id),)
 
@@ -209,7 +210,7 @@ def test_a_reference_cell_opens_the_referenced_record(
         assert window.entity.name == "users"
         users = await settled(window)
         assert shown_ids(users) == [user_id]
-        window.back_action.trigger()
+        window.history.back_action.trigger()
         assert window.entity.name == "orders"
 
     qt_loop.run_until_complete(scenario())
@@ -230,8 +231,8 @@ def test_copy_puts_a_spreadsheet_table_on_the_clipboard(
         model = await settled(window)
         for hidden in ("opening_balance", "created_at", "updated_at", "deleted_at", "version"):
             window.table.setColumnHidden(model.column_index(hidden), True)
-        window.select_rows(0, 1)
-        await window.copy_selection()
+        select_rows(window.table, 0, 1)
+        await window.copying.copy_selection()
         first, second = (await service.browse("accounts", QuerySpec(), OffsetPage(0, 2))).rows
         text = QGuiApplication.clipboard().text()
         assert text == (
@@ -396,8 +397,8 @@ def test_a_copy_overtaken_by_a_new_search_says_so(
         window = open_window(seeded, windows, qtbot)
         model = await settled(window)
         model._pages.clear()  # nothing in memory: the copy must fetch
-        window.select_rows(0, 5)
-        copying = asyncio.ensure_future(window.copy_selection())
+        select_rows(window.table, 0, 5)
+        copying = asyncio.ensure_future(window.copying.copy_selection())
         await asyncio.sleep(0)
         window.search_box.setText("zzz")
         window.on_search_committed()
@@ -415,7 +416,7 @@ def test_a_place_not_yet_restored_is_forgotten_when_the_query_changes(
         window = open_window(seeded, windows, qtbot)
         await settled(window)
         # Back to a place whose rows were not there yet (its count still running)…
-        window._pending_position = replace(window.current_place(), top_row=40)
+        window.history._pending = replace(window.history.current_place(), top_row=40)
         window.search_box.setText("example")
         window.on_search_committed()  # …and a new search before they came
         await settled(window)

@@ -37,6 +37,7 @@ from ui import copying
 from ui.browse_window import BrowseWindow
 from ui.formatting import plain_text
 from ui.record_table_model import PREVIEW_CHARS, RecordTableModel, is_cut
+from ui.selection import select_rows
 
 MILLION = 1_000_000
 # Questions about cells (model.flags) that painting a selection may take: a few screens'
@@ -93,8 +94,8 @@ def test_a_copy_after_the_pages_were_evicted_holds_every_real_value(
         assert model.cached_page_count() == 3
         assert sum(model.is_loaded(row) for row in range(0, 95, 10)) == 3
 
-        window.select_rows(0, 94)
-        await window.copy_selection()
+        select_rows(window.table, 0, 94)
+        await window.copying.copy_selection()
 
         cells = pasted(QGuiApplication.clipboard().text())
         expected = expected_cells(
@@ -130,7 +131,7 @@ def test_two_far_apart_rows_fetch_only_those_two_rows(
 
         select_row_blocks(window, [15, 80])
         with statements_run(ui_database) as statements:
-            await window.copy_selection()
+            await window.copying.copy_selection()
 
         everything = await all_rows(ui_database, "users", QuerySpec())
         fetched = [[values[0] for values in page.rows] for page in service.pages]
@@ -295,7 +296,7 @@ def test_a_cut_long_text_cell_copies_its_full_value(
         service.forget()
 
         with statements_run(ui_database) as statements:
-            await window.copy_selection()
+            await window.copying.copy_selection()
 
         assert QGuiApplication.clipboard().text() == f"Content\n{long_text}\n"
         assert service.requests == []  # the row was in memory

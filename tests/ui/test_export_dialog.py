@@ -68,6 +68,7 @@ from tests.ui.helpers import (
 from ui import copying, progress
 from ui.browse_window import BrowseWindow
 from ui.dialogs.export_dialog import ExportChoice, ExportDialog
+from ui.export_controller import ExportController
 from ui.export_settings import ExportSettings
 from ui.exporting import file_size_text, progress_text, result_text
 from ui.record_table_model import is_cut
@@ -129,8 +130,8 @@ def users_dialog(
 
 async def open_export_dialog(window: BrowseWindow) -> ExportDialog:
     """What Ctrl+E does, and the dialog once it is open."""
-    window.export_action.trigger()
-    (dialog,) = await wait_for(window.export_dialog_shown)
+    window.exports.export_action.trigger()
+    (dialog,) = await wait_for(window.exports.dialog_shown)
     assert isinstance(dialog, ExportDialog)
     assert dialog.isVisible()
     return dialog
@@ -140,7 +141,7 @@ async def export_to(window: BrowseWindow, dialog: ExportDialog, path: Path) -> A
     """Press Export for ``path``; how the export ended (its ExportResult, or None)."""
     dialog.file_edit.setText(str(path))
     dialog.export_button.click()
-    (result,) = await wait_for(window.export_finished)
+    (result,) = await wait_for(window.exports.finished)
     return result
 
 
@@ -181,7 +182,7 @@ def test_ctrl_e_opens_the_export_dialog_from_the_file_menu_and_the_toolbar(
     async def scenario() -> None:
         window = open_window(RecordService(ui_database), windows, qtbot, testers)
         await settled(window)
-        action = window.export_action
+        action = window.exports.export_action
         assert action.text() == "Export CSV…"
         assert action.shortcut() == QKeySequence("Ctrl+E")
         file_menu = window.menuBar().actions()[0].menu()
@@ -192,7 +193,7 @@ def test_ctrl_e_opens_the_export_dialog_from_the_file_menu_and_the_toolbar(
 
         window.activateWindow()
         QTest.keySequence(window, QKeySequence("Ctrl+E"))
-        (dialog,) = await wait_for(window.export_dialog_shown)
+        (dialog,) = await wait_for(window.exports.dialog_shown)
         assert dialog.isVisible()
         assert dialog.all_rows_button.text() == "All 5 rows of this view"
         assert dialog.all_rows_button.isChecked()
@@ -206,7 +207,7 @@ def test_ctrl_e_opens_the_export_dialog_from_the_file_menu_and_the_toolbar(
                 assert widget.accessibleName() == widget.text().replace("&", ""), widget
         assert not action.isEnabled()  # one export at a time
         dialog.reject()
-        assert await wait_for(window.export_finished) == (None,)
+        assert await wait_for(window.exports.finished) == (None,)
         assert action.isEnabled()
 
     qt_loop.run_until_complete(scenario())
@@ -599,7 +600,7 @@ def test_a_selection_whose_rows_changed_meanwhile_is_not_exported(
 
         assert await export_to(window, dialog, target) is None
 
-        box = window.export_message
+        box = window.exports.message
         assert box is not None
         assert box.text().startswith("Nothing was exported: The rows changed")
         assert not target.exists()
@@ -752,7 +753,7 @@ def test_cancel_leaves_no_file_and_an_existing_one_as_it_was(
         if existing:
             assert dialog.replace_box is not None
             named(dialog.replace_box, QPushButton, "Replace").click()
-        ended = asyncio.ensure_future(wait_for(window.export_finished))
+        ended = asyncio.ensure_future(wait_for(window.exports.finished))
         await held.started.wait()
         await WatchedProgressDialog.appeared.wait()
         (shown,) = WatchedProgressDialog.shown
@@ -778,7 +779,7 @@ def test_cancel_leaves_no_file_and_an_existing_one_as_it_was(
             "Export cancelled; users.csv was not written."
         )
         assert not [w for w in window.findChildren(QProgressDialog) if w.isVisible()]
-        assert window.export_action.isEnabled()
+        assert window.exports.export_action.isEnabled()
 
     qt_loop.run_until_complete(scenario())
 
@@ -799,15 +800,15 @@ def test_closing_the_window_mid_export_cancels_it_quietly(
     monkeypatch.setattr(sys, "excepthook", lambda _kind, error, _tb: reported.append(error))
     target = documents / "users.csv"
     slot_ended = asyncio.Event()
-    export_from_trigger = BrowseWindow._export_from_trigger
+    export_from_trigger = ExportController._export_from_trigger
 
-    async def watched(window: BrowseWindow, **options: bool) -> None:
+    async def watched(exports: ExportController, **options: bool) -> None:
         try:
-            await export_from_trigger(window, **options)
+            await export_from_trigger(exports, **options)
         finally:
             slot_ended.set()
 
-    monkeypatch.setattr(BrowseWindow, "_export_from_trigger", watched)
+    monkeypatch.setattr(ExportController, "_export_from_trigger", watched)
 
     async def scenario() -> None:
         # Not through open_window: the fixtures would close it again after it is gone.
@@ -819,7 +820,7 @@ def test_closing_the_window_mid_export_cancels_it_quietly(
         dialog.file_edit.setText(str(target))
         dialog.export_button.click()
         await held.started.wait()
-        task = window.export_task
+        task = window.exports.task
         assert task is not None
         window.close()
         # The export and the code that waited for it end without touching the window.
@@ -859,9 +860,9 @@ def test_a_failure_the_user_can_fix_is_said_in_words_and_the_target_stays(
         dialog.export_button.click()
         assert dialog.replace_box is not None
         named(dialog.replace_box, QPushButton, "Replace").click()
-        assert await wait_for(window.export_finished) == (None,)
+        assert await wait_for(window.exports.finished) == (None,)
 
-        box = window.export_message
+        box = window.exports.message
         assert box is not None
         assert box.isVisible()
         assert box.text() == (
@@ -898,8 +899,8 @@ def test_our_own_bug_in_an_export_reaches_the_exception_hook(
         dialog = await open_export_dialog(window)
         assert await export_to(window, dialog, documents / "users.csv") is None
 
-        assert window.export_message is None  # no box of ours: the hook's report says it
-        assert window.export_action.isEnabled()
+        assert window.exports.message is None  # no box of ours: the hook's report says it
+        assert window.exports.export_action.isEnabled()
 
     qt_loop.run_until_complete(scenario())
     assert [str(error) for error in reported] == ["a bug in the export"]  # once
@@ -925,17 +926,17 @@ def test_the_copy_limit_refusal_offers_an_export_of_the_selected_rows(
         button = named(window.statusBar(), QToolButton, "Export…")
         assert not button.isVisible()
         select_rows(window, [(1, 6)])
-        await window.copy_selection()
+        await window.copying.copy_selection()
         assert "export the rows to a file" in window.statusBar().currentMessage()
         assert button.isVisible()
 
         button.click()
-        (dialog,) = await wait_for(window.export_dialog_shown)
+        (dialog,) = await wait_for(window.exports.dialog_shown)
         assert dialog.selected_rows_button.isChecked()
         assert dialog.selected_rows_button.text() == "Selected rows (6)"
         assert not button.isVisible()  # it went with the message it answered
         dialog.reject()
-        assert await wait_for(window.export_finished) == (None,)
+        assert await wait_for(window.exports.finished) == (None,)
 
     qt_loop.run_until_complete(scenario())
 
@@ -963,7 +964,7 @@ def test_the_done_message_shows_rows_size_and_a_way_to_the_folder(
 
         assert isinstance(result, ExportResult)
         assert result.bytes == target.stat().st_size
-        box = window.export_message
+        box = window.exports.message
         assert isinstance(box, QMessageBox)
         assert box.isVisible()
         assert box.text() == f"Exported 5 rows to users.csv ({file_size_text(result.bytes)})."

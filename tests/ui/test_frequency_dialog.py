@@ -114,7 +114,7 @@ def test_a_double_clicked_value_shows_exactly_its_rows_and_back_returns(
         narrowed = [("delivered", "2", "100.0 %")]
         await wait_until(dialog.calculated, lambda: table_of(dialog) == narrowed)
 
-        window.back_action.trigger()
+        window.history.back_action.trigger()
         assert filters_of(window) == ()
         await wait_until(dialog.calculated, lambda: len(table_of(dialog)) == 3)
 

@@ -25,7 +25,8 @@ from tests.ui.helpers import (
     settled,
 )
 from ui import record_table_model
-from ui.browse_window import BrowseWindow, Place
+from ui.browse_window import BrowseWindow
+from ui.history import Place
 from ui.selection import CellBlock
 
 # Row 154 of the users (by id, none deleted) is user 155, who wrote enough posts to scroll.
@@ -92,7 +93,7 @@ def test_back_and_forward_restore_the_rows_in_view_the_selection_and_the_current
         await settled(window)
         go_to(window, 150, (152, 1, 155, 3), (AUTHOR_ROW, 2))
         await rows_exist(window, AUTHOR_ROW)
-        users_place = window.current_place()
+        users_place = window.history.current_place()
         assert where(users_place) == (150, (AUTHOR_ROW, 2), ((152, 1, 155, 3),))
 
         window.related_menu.aboutToShow.emit()
@@ -102,22 +103,22 @@ def test_back_and_forward_restore_the_rows_in_view_the_selection_and_the_current
         assert model_of(window).spec.filters == (Equals("author_id", AUTHOR_ID),)
         await settled(window)
         go_to(window, 20, (22, 0, 24, 1), (23, 1))
-        posts_place = window.current_place()
+        posts_place = window.history.current_place()
         assert where(posts_place) == (20, (23, 1), ((22, 0, 24, 1),))
 
-        window.back_action.trigger()
+        window.history.back_action.trigger()
         testers.attach(model_of(window))
         assert window.entity.name == "users"
         await rows_exist(window, 150)
         assert window.table.rowAt(0) == 150
-        assert where(window.current_place()) == where(users_place)
+        assert where(window.history.current_place()) == where(users_place)
         assert window.table.currentIndex().row() == AUTHOR_ROW
 
-        window.forward_action.trigger()
+        window.history.forward_action.trigger()
         testers.attach(model_of(window))
         assert window.entity.name == "posts"
         await rows_exist(window, 20)
         assert window.table.rowAt(0) == 20
-        assert where(window.current_place()) == where(posts_place)
+        assert where(window.history.current_place()) == where(posts_place)
 
     qt_loop.run_until_complete(scenario())

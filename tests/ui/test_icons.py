@@ -396,15 +396,15 @@ def test_the_browse_window_actions_have_icons_that_follow_the_palette(
         assert model is not None
         await wait_until(model.count_changed, lambda: model.count_state is CountState.EXACT)
         actions = [
-            window.back_action,
-            window.forward_action,
+            window.history.back_action,
+            window.history.forward_action,
             window.refresh_action,
             window.find_action,
             window.copy_action,
             window.open_action,
             window.view_action,
             window.show_deleted_action,
-            window.export_action,
+            window.exports.export_action,
             window.columns_menu.menuAction(),
             window.related_menu.menuAction(),
         ]

@@ -29,6 +29,7 @@ from tests.ui.helpers import (
 from ui import record_table_model
 from ui.browse_window import BrowseWindow
 from ui.record_table_model import PLACEHOLDER, UNEXPECTED_FAILURE, RecordTableModel
+from ui.selection import select_rows
 
 SERVER_DOWN = "The database server is not answering."
 
@@ -203,8 +204,8 @@ def test_a_copy_refused_in_the_outage_leaves_no_stale_message_once_the_rows_are_
         window = open_window(service, windows, qtbot, testers)
         failures: list[str] = []
         model = await lose_the_server_while_scrolling(window, service, failures)
-        window.select_rows(60, 61)
-        await window.copy_selection()  # the rows are not in memory and cannot be fetched
+        select_rows(window.table, 60, 61)
+        await window.copying.copy_selection()  # the rows are not in memory and cannot be fetched
         assert SERVER_DOWN in window.statusBar().currentMessage()
         service.down = False
 

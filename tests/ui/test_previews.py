@@ -55,7 +55,7 @@ async def copied_cell(window: BrowseWindow, row: int, column: str) -> str:
     assert model is not None
     index = model.index(row, model.column_index(column))
     window.table.selectionModel().select(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-    await window.copy_selection()
+    await window.copying.copy_selection()
     return QGuiApplication.clipboard().text()
 
 

@@ -33,6 +33,7 @@ from tests.ui.helpers import (
 from ui import record_table_model
 from ui.browse_window import BrowseWindow
 from ui.record_table_model import RecordTableModel
+from ui.selection import select_rows
 
 
 def make_model(service: RecordingService, qtmodeltester: ModelTester) -> RecordTableModel:
@@ -158,10 +159,10 @@ def test_copying_rows_in_memory_costs_no_statement(
         window = open_window(service, windows, qtbot, ModelWatch(qtmodeltester))
         model = await settled(window)
         service.forget()
-        window.select_rows(0, model.rowCount() - 1)
+        select_rows(window.table, 0, model.rowCount() - 1)
 
         with statements_run(ui_database) as statements:
-            await window.copy_selection()
+            await window.copying.copy_selection()
 
         assert statements.all == []
         assert service.requests == []

@@ -33,6 +33,7 @@ from ui.browse_window import BrowseWindow
 from ui.dialogs.record_form import PasswordDialog, RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog, order_summary
 from ui.record_table_model import RAW_VALUE_ROLE
+from ui.selection import select_rows
 from ui.undo import Step, UndoHistory, undo_history
 from ui.widgets.field_editors import (
     CheckEditor,
@@ -365,7 +366,7 @@ def test_trash_with_related_records_then_restore_from_the_trash_view(
         model = await settled(users)
         await settled(posts)
         posts_before = len(await all_rows(ui_database, "posts", QuerySpec()))
-        users.select_rows(0, 1)
+        select_rows(users.table, 0, 1)
         shown = catch(users.editing.confirmation_shown)
         finished = catch(users.editing.trash_finished)
         users.editing.trash_action.trigger()
@@ -388,7 +389,7 @@ def test_trash_with_related_records_then_restore_from_the_trash_view(
         assert users.view.spec.deleted is DeletedRows.ONLY
         trash = await settled(users)
         assert trash.rowCount() == 2
-        users.select_rows(0, 1)
+        select_rows(users.table, 0, 1)
         finished = catch(users.editing.trash_finished)
         users.editing.restore_action.trigger()
         (back,) = await finished
@@ -411,7 +412,7 @@ def test_an_edit_elsewhere_refreshes_the_row_in_place(
         service = RecordService(ui_database)
         window = open_window(service, windows, qtbot, None, "users")
         model = await settled(window)
-        window.select_rows(1, 1)
+        select_rows(window.table, 1, 1)
         user_id = model.record_id(1)
         assert user_id is not None
         resets: list[bool] = []
@@ -584,7 +585,7 @@ def test_undo_and_redo_an_edit_a_creation_and_a_trash(
         assert (await records.get("users", user["id"]))["name"] == "Ada Lovelace"
         await settle()  # the row in the grid follows, version included
 
-        window.select_rows(0, 0)
+        select_rows(window.table, 0, 0)
         shown = catch(editing.confirmation_shown)
         finished = catch(editing.trash_finished)
         editing.trash_action.trigger()

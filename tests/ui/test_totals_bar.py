@@ -22,6 +22,7 @@ from tests.services.test_insights import seed
 from tests.ui.conftest import wait_for, wait_until
 from ui.browse_window import BrowseWindow
 from ui.record_table_model import RAW_VALUE_ROLE
+from ui.selection import select_rows
 from ui.widgets.totals_bar import totals_text
 from ui.window_state import WindowState
 
@@ -73,7 +74,7 @@ def test_the_selected_cells_are_added_up_too(
         footer = window.totals_bar
         await wait_for(footer.calculated)
 
-        window.select_rows(1, 2)  # 5.05 and 0.20, sorted by total
+        select_rows(window.table, 1, 2)  # 5.05 and 0.20, sorted by total
 
         await wait_for(footer.calculated)
         assert footer.selection_label.isVisible()
@@ -84,7 +85,7 @@ def test_the_selected_cells_are_added_up_too(
         assert not footer.selection_label.isVisible()
 
         # A new order of the rows clears the selection without a signal: its totals go too.
-        window.select_rows(0, 1)
+        select_rows(window.table, 0, 1)
         view = window.view
         window.set_view(replace(view, spec=replace(view.spec, sort=(SortKey("total"),))))
         assert not footer.selection_label.isVisible()

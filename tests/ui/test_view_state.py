@@ -31,9 +31,9 @@ from tests.ui.helpers import (
     raw,
     settled,
 )
-from ui.browse_window import BrowseWindow, default_columns
+from ui.browse_window import BrowseWindow
 from ui.record_table_model import RecordTableModel
-from ui.window_state import WindowState
+from ui.window_state import WindowState, default_columns
 
 
 @pytest.fixture
