@@ -117,7 +117,7 @@ async def test_standard_output_and_the_machine_options(
         (["export", "users", "--columns", "name,colour"], "no column 'colour'"),
         (["export", "users", "--columns", ","], "--columns names no column"),
         (["export", "users", "--delimiter", "|"], "is not a delimiter"),
-        (["export", "users", "--empty", "a,b"], "cannot hold the delimiter"),
+        (["export", "users", "--empty", "a,b"], "cannot hold a comma"),
         (["export", "users", "--include-deleted", "--only-deleted"], "not allowed with"),
         (["export", "users", "--output", "/nonexistent/x.csv"], "does not exist"),
         (["export", "users", "--output", "/tmp"], "is a folder"),
