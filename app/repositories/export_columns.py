@@ -56,8 +56,6 @@ NUL_SHOWN = "\u2400"
 # The SQLite function the export registers on its connection for dates in a named zone:
 # SQLite knows no zones but UTC and the process's own.
 ZONE_TIME_FUNCTION = "records_desk_zone_time"
-# Our own stored form, "2026-06-18 00:24:00.017914": after the seconds only a fraction.
-_NOT_A_FRACTION = "*[^.0-9]*"
 
 
 @dataclass(frozen=True)
@@ -141,8 +139,12 @@ def _sqlite_utc_text(stored: Column) -> ColumnElement[str]:
         else_="",
     )
     converted = func.strftime("%Y-%m-%d %H:%M:%S", column).op("||")(fraction)
-    own_form = (func.substr(column, 11, 1) == " ") & not_(
-        func.substr(column, 20).op("GLOB")(_NOT_A_FRACTION)
+    # Our own text is 19 or 26 characters, a space at the 11th and a digit last; at those
+    # lengths another program's forms have a "T" or end in "Z". Checked by length rather
+    # than by pattern: a third of the time on a million rows.
+    length = func.length(column)
+    own_form = (func.substr(column, 11, 1) == " ") & (
+        (length == 19) | ((length == 26) & func.substr(column, 26).between("0", "9"))
     )
     return case(
         (own_form, column.op("||")(literal("+00:00"))),
