@@ -172,8 +172,12 @@ def zone_time(stored: str | None, zone: str) -> str | None:
         return stored
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(_zone(zone)).replace(tzinfo=None)
-    return local.isoformat(" ", "seconds")
+    return local_time(moment, zone)
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """An aware ``moment`` as "2026-01-01 11:00:00" in ``zone``, to the second."""
+    return moment.astimezone(_zone(zone)).replace(tzinfo=None).isoformat(" ", "seconds")
 
 
 @lru_cache(maxsize=8)

@@ -31,7 +31,8 @@ import time
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
@@ -55,6 +56,7 @@ from app.repositories.export_columns import (
     ValueForms,
     formatted,
     lines_are_finished,
+    local_time,
     sqlite_line,
     zone_time,
 )
@@ -336,11 +338,16 @@ async def export_table(
 
 def _table_value(value: object, options: CsvOptions) -> object:
     """Text a spreadsheet would run as a formula gets the guard, as the database adds it
-    to exported rows (``export_columns.formatted``); numbers are numbers."""
+    to exported rows (``export_columns.formatted``); numbers are numbers, with the decimal
+    separator asked for, and date-times in the zone asked for."""
     if options.formula_protection and isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return FORMULA_GUARD + value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Decimal | float):
+        return str(value).replace(".", options.decimal_point)
+    if isinstance(value, datetime) and value.tzinfo is not None and options.time_zone:
+        return local_time(value, options.time_zone)
     return value
 
 

@@ -188,6 +188,20 @@ async def test_a_table_in_memory_is_written_as_rows_are(tmp_path: Path) -> None:
     assert bytes_of(path).decode() == "name\r\n\"x;=2+2\"\r\n'\u2400=1\r\n'\uff1d1\r\n"
 
 
+async def test_a_table_in_memory_takes_the_excel_forms(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    rows = [[Decimal("1234.56"), 0.5, 3, datetime(2026, 1, 1, 23, 30, tzinfo=UTC)]]
+    headings = ["amount", "share", "count", "at"]
+    await export_table(headings, rows, excel_options(",", "Europe/Berlin"), path)
+    assert bytes_of(path).decode("utf-8-sig") == (
+        'amount;share;count;at\r\n"1234,56";"0,5";3;2026-01-02 00:30:00\r\n'
+    )
+    await export_table(headings, rows, CsvOptions(), path)
+    assert bytes_of(path).decode() == (
+        "amount,share,count,at\r\n1234.56,0.5,3,2026-01-01 23:30:00+00:00\r\n"
+    )
+
+
 async def test_copy_output_is_quoted_for_every_separator_across_chunks() -> None:
     written: list[bytes] = []
 
