@@ -158,8 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--no-formula-protection",
         action="store_true",
-        help="write text starting with = + - @ tab or CR as it is, for a program to read "
-        "(by default such text gets a leading ' so a spreadsheet never runs it)",
+        help="write text starting with = + - @ tab CR LF or NUL as it is, for a program to "
+        "read (by default such text gets a leading ' so a spreadsheet never runs it)",
+    )
+    export.add_argument(
+        "--decimal-comma",
+        action="store_true",
+        help="write amounts as 1234,56, as a spreadsheet in a comma-decimal locale reads them",
+    )
+    export.add_argument(
+        "--time-zone",
+        default="",
+        metavar="ZONE",
+        help="write date-times as YYYY-MM-DD HH:MM:SS in ZONE (local, UTC or a name such as "
+        "Europe/Berlin), as spreadsheets read them (default: exact, ISO 8601 in UTC with "
+        "the offset)",
     )
     export.add_argument(
         "--output", required=True, metavar="FILE", help="the CSV file to write, or - for stdout"
@@ -363,6 +376,7 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
         ExportRequest,
         export_csv,
         export_target,
+        local_time_zone,
     )
 
     # Everything that can be refused is refused before the database or a file is opened.
@@ -403,6 +417,8 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
         line_ending="\r\n" if arguments.line_ending == "crlf" else "\n",
         empty_text=arguments.empty,
         formula_protection=not arguments.no_formula_protection,
+        decimal_point="," if arguments.decimal_comma else ".",
+        time_zone=local_time_zone() if arguments.time_zone == "local" else arguments.time_zone,
     ).validated()
     to_stdout = arguments.output == "-"
     target: Path | BinaryIO

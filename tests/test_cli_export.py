@@ -9,6 +9,7 @@ import socket
 import stat
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ from app.__main__ import _KINDS, main
 from app.core.database import Database
 from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
 from app.services import catalog
-from app.services.export import CsvOptions, ExportRequest, export_csv
-from tests.repositories.factories import force, make_user, moment
+from app.services.export import CsvOptions, ExportRequest, excel_options, export_csv
+from tests.repositories.factories import force, make_account, make_user, moment
 from tests.services.test_export import FifoReader, private_null_device
 from tests.test_cli import PROJECT_ROOT, plain, records_desk
 
@@ -104,6 +105,44 @@ async def test_standard_output_and_the_machine_options(
     assert file_bytes(path).decode() == result.stdout
 
 
+async def test_the_excel_forms_are_the_bytes_the_window_writes(
+    database: Database, database_url: URL, tmp_path: Path
+) -> None:
+    """Amounts with a decimal comma and date-times in the local zone: the zone the command
+    line calls local is the one the window's preset names (both ask the same function)."""
+    async with database.get_session(write=True) as session:
+        account = await make_account(session, balance=Decimal("1234.56"), name="a,b")
+        # 23:30 UTC is half past midnight, the next day, in Berlin.
+        await force(session, account, created_at=moment(3, 23, 30))
+    from_cli = tmp_path / "cli.csv"
+    result = records_desk(
+        "export",
+        "accounts",
+        "--database-url",
+        plain(database_url),
+        "--columns",
+        "name,balance,created_at",
+        "--delimiter",
+        ";",
+        "--bom",
+        "--decimal-comma",
+        "--time-zone",
+        "local",
+        "--output",
+        str(from_cli),
+        env={"TZ": "Europe/Berlin"},
+    )
+    assert result.returncode == 0, result.stderr
+    view = ViewState("accounts", QuerySpec(), ("name", "balance", "created_at"))
+    options = excel_options(",", "Europe/Berlin")
+    from_window = tmp_path / "window.csv"
+    await export_csv(database, ExportRequest(view), options, from_window)
+    assert file_bytes(from_cli) == file_bytes(from_window)
+    assert file_bytes(from_cli).decode("utf-8-sig") == (
+        'name;balance;created_at\r\n"a,b";"1234,56";2024-03-04 00:30:00\r\n'
+    )
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -117,8 +156,9 @@ async def test_standard_output_and_the_machine_options(
         (["export", "users", "--columns", "name,colour"], "no column 'colour'"),
         (["export", "users", "--columns", ","], "--columns names no column"),
         (["export", "users", "--delimiter", "|"], "is not a delimiter"),
-        (["export", "users", "--empty", "a,b"], "cannot hold the delimiter"),
+        (["export", "users", "--empty", "a,b"], "cannot hold a comma"),
         (["export", "users", "--include-deleted", "--only-deleted"], "not allowed with"),
+        (["export", "users", "--time-zone", "Nowhere/Atlantis"], "not a time zone"),
         (["export", "users", "--output", "/nonexistent/x.csv"], "does not exist"),
         (["export", "users", "--output", "/tmp"], "is a folder"),
     ],

@@ -2,17 +2,22 @@
 
 Formatting a million rows value by value in Python is what makes an export slow (and
 holds the GIL long enough to freeze a window), so the database does it: dates become
-ISO 8601 in UTC with their offset, money exact decimals from its stored form, booleans
-``true``/``false``, and text that a spreadsheet would run as a formula gets a leading
-apostrophe. PostgreSQL's COPY then adds the CSV quoting itself; on SQLite each row comes
-out as one finished line (see ``sqlite_line``), and only a block of lines with something
-to quote is finished in Python.
+ISO 8601 in UTC with their offset (or, for a spreadsheet, its plain local form in a named
+zone), money exact decimals from its stored form (with a decimal comma where the reader's
+locale wants one), booleans ``true``/``false``, and text that a spreadsheet would run as a
+formula gets a leading apostrophe. PostgreSQL's COPY then adds the CSV quoting itself; on
+SQLite each row comes out as one finished line (see ``sqlite_line``), and only a block of
+lines with something to quote is finished in Python.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Boolean,
@@ -25,15 +30,43 @@ from sqlalchemy import (
     func,
     literal,
     not_,
+    type_coerce,
 )
 
 from app.models.types import Money, UTCDateTime
 from app.query import Column
 
-# The first characters that make a spreadsheet read a cell as a formula (OWASP, CSV
-# injection): such a text cell is written with an apostrophe in front, shown as text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The first characters that make a spreadsheet read a cell as a formula: OWASP's CSV
+# injection list (= + - @ TAB CR LF) and ASVS 5.0 V1.2.10's NUL (Calc drops a leading NUL
+# and runs the formula after it), and the full-width forms an Asian-language Excel may take
+# for = + - @. Such a text cell is written with an apostrophe in front, shown as text.
+FORMULA_STARTS = (
+    *("=", "+", "-", "@", "\t", "\r", "\n", "\0"),
+    *("\uff1d", "\uff0b", "\uff0d", "\uff20"),  # full-width = + - @
+)
 FORMULA_GUARD = "'"
+# A value holding any of these is quoted whichever the delimiter: a reader that splits on
+# all three separators (Calc's import dialog does by default) still sees one field.
+SEPARATORS = (",", ";", "\t")
+MUST_QUOTE = (*SEPARATORS, '"', "\r", "\n")
+# NUL is written as the symbol for it: PostgreSQL cannot hold one (both engines' files must
+# agree), spreadsheets drop it silently and C programs end the text there; a visible mark
+# says something was there.
+NUL_SHOWN = "\u2400"
+# The SQLite function the export registers on its connection for dates in a named zone:
+# SQLite knows no zones but UTC and the process's own.
+ZONE_TIME_FUNCTION = "records_desk_zone_time"
+
+
+@dataclass(frozen=True)
+class ValueForms:
+    """How values are written: ``decimal_point`` in money; ``time_zone`` "" for exact
+    RFC 3339 in UTC with the offset, else a zone name for "2026-01-01 11:00:00" there (what
+    spreadsheets read as a date); and whether text that starts a formula is guarded."""
+
+    formula_protection: bool = True
+    decimal_point: str = "."
+    time_zone: str = ""
 
 
 def is_text(column: Column) -> bool:
@@ -41,47 +74,124 @@ def is_text(column: Column) -> bool:
     return isinstance(column.type, String) and not isinstance(column.type, Enum)
 
 
-def formatted(column: Column, dialect: str, *, formula_protection: bool) -> ColumnElement[Any]:
+def formatted(column: Column, dialect: str, forms: ValueForms) -> ColumnElement[Any]:
     """``column`` as the export writes it, before CSV quoting; NULL stays NULL."""
     column_type = column.type
     if isinstance(column_type, Money):
         if dialect == "sqlite":
-            return _cents_as_decimal(column)
-        return column  # NUMERIC(14, 2) prints as 1234.50 already
+            return _cents_as_decimal(column, forms.decimal_point)
+        if forms.decimal_point == ".":
+            return column  # NUMERIC(14, 2) prints as 1234.50 already
+        return func.replace(cast(column, Text), ".", forms.decimal_point)
     if isinstance(column_type, UTCDateTime):
+        if forms.time_zone:
+            return _zone_time(column, dialect, forms.time_zone)
         # RFC 3339, ISO 8601's profile for timestamps, with the space it allows for "T"
         # (as PostgreSQL prints them, and spreadsheets read them): swapping in a "T"
         # costs a third of the export's time on the server.
         if dialect == "sqlite":
-            # Stored as UTC text, "2026-06-18 00:24:00.017914".
-            return column.op("||")(literal("+00:00"))
+            return _sqlite_utc_text(column)
         # Printed in the session's time zone, which the export sets to UTC: "…+00".
         return cast(column, Text).op("||")(literal(":00"))
     if isinstance(column_type, Boolean):
         return case((column, literal("true")), (not_(column), literal("false")))
-    if formula_protection and is_text(column):
+    if forms.formula_protection and is_text(column):
         guarded = literal(FORMULA_GUARD).op("||")(column)
         if dialect == "sqlite":
-            # Every formula start sorts below "A" (SQLite compares bytes): most text is
-            # passed by one comparison, without cutting off its first character.
+            # The ASCII starts sort below "A", the full-width ones at U+FF00 and above
+            # (SQLite compares bytes): most text is passed by two comparisons, without
+            # cutting off its first character. substr() reads text only up to a NUL, so a
+            # leading one is found by comparing: only NUL sorts below U+0001.
             return case(
-                (column >= "A", column),
+                ((column >= "A") & (column < "\uff00"), column),
                 (func.substr(column, 1, 1).in_(FORMULA_STARTS), guarded),
+                ((column < "\x01") & (column != ""), guarded),
                 else_=column,
             )
-        # ascii() of the first character: cheaper than cutting it off with left().
-        starts_a_formula = func.ascii(column).in_([ord(start) for start in FORMULA_STARTS])
+        # ascii() of the first character: cheaper than cutting it off with left(). Not
+        # NUL: PostgreSQL's text cannot hold one, and ascii('') is 0.
+        starts_a_formula = func.ascii(column).in_(
+            [ord(start) for start in FORMULA_STARTS if start != "\0"]
+        )
         return case((starts_a_formula, guarded), else_=column)
     return column
 
 
-def _cents_as_decimal(cents: Column) -> ColumnElement[Any]:
+def _sqlite_utc_text(stored: Column) -> ColumnElement[str]:
+    """SQLite's stored UTC text as RFC 3339 with its offset, "2026-06-18 00:24:00.017914+00:00".
+
+    Our own rows hold UTC without an offset and only need it added. Another program may
+    have written "2026-01-01T10:00:00Z" or "…+02:00": SQLite's date functions read those
+    as the instant they denote (as the record window does) and give it in UTC, to the
+    second; the fraction is kept from the text, as an offset is whole minutes. Text that
+    is no date at all is written as it is."""
+    column = type_coerce(stored, Text)  # its text, not a datetime to bind patterns as
+    zone_length = case(
+        (column.op("GLOB")("*[+-][0-9][0-9]:[0-9][0-9]"), 6),
+        (column.op("GLOB")("*[Zz]"), 1),
+        else_=0,
+    )
+    fraction = case(
+        (
+            func.substr(column, 20, 1) == ".",
+            func.substr(column, 20, func.length(column) - 19 - zone_length),
+        ),
+        else_="",
+    )
+    converted = func.strftime("%Y-%m-%d %H:%M:%S", column).op("||")(fraction)
+    # Our own text is 19 or 26 characters, a space at the 11th and a digit last; at those
+    # lengths another program's forms have a "T" or end in "Z". Checked by length rather
+    # than by pattern: a third of the time on a million rows.
+    length = func.length(column)
+    own_form = (func.substr(column, 11, 1) == " ") & (
+        (length == 19) | ((length == 26) & func.substr(column, 26).between("0", "9"))
+    )
+    return case(
+        (own_form, column.op("||")(literal("+00:00"))),
+        else_=func.coalesce(converted.op("||")(literal("+00:00")), column),
+    )
+
+
+def _zone_time(column: Column, dialect: str, zone: str) -> ColumnElement[str]:
+    """The moment as "2026-01-01 11:00:00", local time in ``zone``: the form Excel and
+    Calc read as a date and time (neither reads an offset), to the second."""
+    if dialect == "sqlite":
+        return getattr(func, ZONE_TIME_FUNCTION)(column, zone)  # type: ignore[no-any-return]
+    # Printed in the session's time zone, which the export sets to ``zone``.
+    return func.to_char(column, "YYYY-MM-DD HH24:MI:SS")
+
+
+def zone_time(stored: str | None, zone: str) -> str | None:
+    """``ZONE_TIME_FUNCTION``: SQLite's stored text (UTC unless it says otherwise, as the
+    record window reads it) as local time in ``zone``; text that is no date as it is."""
+    if stored is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(stored)
+    except ValueError:
+        return stored
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return local_time(moment, zone)
+
+
+def local_time(moment: datetime, zone: str) -> str:
+    """An aware ``moment`` as "2026-01-01 11:00:00" in ``zone``, to the second."""
+    return moment.astimezone(_zone(zone)).replace(tzinfo=None).isoformat(" ", "seconds")
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _cents_as_decimal(cents: Column, decimal_point: str) -> ColumnElement[Any]:
     """Whole cents (SQLite's money) as "-1234.05", by integer arithmetic: never a float."""
     sign = case((cents < 0, literal("-")), else_=literal(""))
     # Arguments of one printf, not a chain of "||": that binds tighter than "/" and "%".
     # A plain "/" of two integers: SQLAlchemy's "//" is FLOOR(), which old SQLite lacks.
     whole = func.abs(cents).op("/")(literal(100))
-    return func.printf("%s%d.%02d", sign, whole, func.abs(cents) % 100)
+    return func.printf(f"%s%d{decimal_point}%02d", sign, whole, func.abs(cents) % 100)
 
 
 def sqlite_line(
@@ -89,23 +199,28 @@ def sqlite_line(
     *,
     delimiter: str,
     empty_text: str,
-    formula_protection: bool,
+    forms: ValueForms,
 ) -> ColumnElement[str]:
-    """One CSV line per row (no line ending), right whenever no value holds a delimiter,
-    a quote or a line break: the caller checks a block of lines for those in one pass
-    and finishes a block that has any from the values themselves (``formatted``).
+    """One CSV line per row (no line ending), right whenever no value holds a separator,
+    a quote, a line break or a NUL: the caller checks a block of lines for those in one
+    pass and finishes a block that has any from the values themselves (``formatted``).
 
     NULL is written as ``empty_text``, and a text equal to it is quoted, so that it reads
     back as itself (as PostgreSQL's COPY does): with the default, an empty text is \"\".
     """
     fields: list[ColumnElement[Any]] = []
     for column in columns:
-        value = formatted(column, "sqlite", formula_protection=formula_protection)
+        value = formatted(column, "sqlite", forms)
         # printf's %s writes NULL as nothing: only another text for it needs a CASE.
         missing = literal(empty_text) if column.nullable and empty_text else None
         if is_text(column) or isinstance(column.type, Enum):
             quoted = literal('"').op("||")(value).op("||")(literal('"'))
-            whens: list[tuple[Any, Any]] = [(column == literal(empty_text), quoted)]
+            whens: list[tuple[Any, Any]] = [
+                (column == literal(empty_text), quoted),
+                # printf's %s stops at a NUL: a lone quote instead sends the block to be
+                # finished from the whole values.
+                (func.instr(column, func.char(0)) > 0, literal('"')),
+            ]
             if missing is not None:
                 whens.insert(0, (column.is_(None), missing))
             fields.append(case(*whens, else_=value))
@@ -137,12 +252,14 @@ _PRINTF_ARGUMENTS = 127
 
 def lines_are_finished(text: str, rows: int, fields: int, delimiter: str, line_ending: str) -> bool:
     """Whether ``text`` (``rows`` lines from ``sqlite_line`` joined by ``line_ending``)
-    needs no quoting: no value in it holds a quote, a carriage return, a line feed or the
-    delimiter. A few scans in C over the whole block, never a loop over its values."""
+    needs no quoting: no value in it holds a quote, a carriage return, a line feed or any
+    of the three separators. A few scans in C over the whole block, never a loop over its
+    values."""
     breaks = rows - 1
     return (
         '"' not in text
         and text.count("\n") == breaks
         and text.count("\r") == (breaks if line_ending == "\r\n" else 0)
         and text.count(delimiter) == rows * (fields - 1)
+        and not any(other in text for other in SEPARATORS if other != delimiter)
     )

@@ -28,14 +28,16 @@ import sqlite3
 import stat
 import threading
 import time
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -47,9 +49,16 @@ from app.repositories import BaseRepository
 from app.repositories.base import IDS_PER_STATEMENT
 from app.repositories.export_columns import (
     FORMULA_GUARD,
+    MUST_QUOTE,
+    NUL_SHOWN,
+    SEPARATORS,
+    ZONE_TIME_FUNCTION,
+    ValueForms,
     formatted,
     lines_are_finished,
+    local_time,
     sqlite_line,
+    zone_time,
 )
 from app.repositories.export_columns import (
     FORMULA_STARTS as FORMULA_STARTS,
@@ -62,6 +71,7 @@ log = logging.getLogger(__name__)
 
 DELIMITERS = {",": "Comma", ";": "Semicolon", "\t": "Tab"}
 LINE_ENDINGS = {"\r\n": "Windows (CR LF)", "\n": "Unix (LF)"}
+DECIMAL_POINTS = {".": "Point (1234.56)", ",": "Comma (1234,56)"}
 UTF8_BOM = b"\xef\xbb\xbf"
 # Longer than anyone types for "no value"; keeps a pasted paragraph out of every cell.
 MAX_EMPTY_TEXT = 20
@@ -98,21 +108,31 @@ class CsvOptions:
     line_ending: str = "\r\n"
     empty_text: str = ""
     formula_protection: bool = True
+    # "," where the reader's locale writes 1234,56 (the Excel preset's choice).
+    decimal_point: str = "."
+    # "": date-times exact, RFC 3339 in UTC with the offset, for programs. A zone name:
+    # "2026-01-01 11:00:00" in that zone, what Excel and Calc read as a date.
+    time_zone: str = ""
 
     def validated(self) -> CsvOptions:
         if self.delimiter not in DELIMITERS:
             raise ValidationError("The delimiter must be a comma, a semicolon or a tab.")
         if self.line_ending not in LINE_ENDINGS:
             raise ValidationError("Lines must end with CR LF or with LF.")
+        if self.decimal_point not in DECIMAL_POINTS:
+            raise ValidationError("The decimal separator must be a point or a comma.")
+        if self.time_zone and not _is_time_zone(self.time_zone):
+            raise ValidationError(f"{self.time_zone!r} is not a time zone this computer knows.")
         text = self.empty_text
         if len(text) > MAX_EMPTY_TEXT:
             raise ValidationError(
                 f"The text for empty values can have at most {MAX_EMPTY_TEXT} characters."
             )
-        if any(character in text for character in (self.delimiter, '"', "\r", "\n", "\0")):
+        # Written unquoted, so it must need no quotes for any reader.
+        if any(character in text for character in (*MUST_QUOTE, "\0")):
             raise ValidationError(
-                "The text for empty values cannot hold the delimiter, a double quote "
-                "or a line break: it would be read back as something else."
+                "The text for empty values cannot hold a comma, a semicolon, a tab, a "
+                "double quote or a line break: it would be read back as something else."
             )
         if self.formula_protection and text.startswith(FORMULA_STARTS):
             raise ValidationError(
@@ -121,12 +141,50 @@ class CsvOptions:
             )
         return self
 
+    def forms(self) -> ValueForms:
+        return ValueForms(self.formula_protection, self.decimal_point, self.time_zone)
 
-def excel_options(decimal_point: str, options: CsvOptions = CsvOptions()) -> CsvOptions:
-    """What Excel opens by double-click: a BOM (or it guesses the wrong encoding), CR LF,
-    and the list separator of the locale: a semicolon where the decimal point is a comma."""
-    delimiter = ";" if decimal_point == "," else ","
-    return replace(options, delimiter=delimiter, bom=True, line_ending="\r\n", header=True)
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def local_time_zone() -> str:
+    """The name of this computer's time zone ("Europe/Berlin"), the one the Excel preset
+    writes dates in: from TZ, else from the zone file /etc/localtime links to; "UTC" when
+    it has none a name can be found for. The window and the command line both ask here,
+    so both write the same bytes."""
+    name = os.environ.get("TZ", "").removeprefix(":")
+    if not name:
+        real = os.path.realpath("/etc/localtime")
+        for folder in zoneinfo.TZPATH:
+            if real.startswith(folder.rstrip("/") + "/"):
+                name = real[len(folder.rstrip("/")) + 1 :]
+                break
+    return name if name and _is_time_zone(name) else "UTC"
+
+
+def excel_options(
+    decimal_point: str, time_zone: str, options: CsvOptions = CsvOptions()
+) -> CsvOptions:
+    """What Excel (and Calc) open by double-click and read as numbers and dates: a BOM (or
+    it guesses the wrong encoding), CR LF, the locale's decimal separator and its list
+    separator (a semicolon where the decimal separator is a comma, as Windows has it),
+    and date-times as local time in ``time_zone`` without an offset (neither reads one)."""
+    comma = decimal_point == ","
+    return replace(
+        options,
+        delimiter=";" if comma else ",",
+        decimal_point="," if comma else ".",
+        time_zone=time_zone,
+        bom=True,
+        line_ending="\r\n",
+        header=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -196,18 +254,13 @@ def header_line(columns: Sequence[str], options: CsvOptions) -> str:
 
 
 def csv_field(value: object, options: CsvOptions) -> str:
-    """One value as a CSV field, quoted where RFC 4180 needs it and where PostgreSQL's
-    COPY quotes it: also a text equal to the one for empty values."""
+    """One value as a CSV field, quoted where a reader splitting on any of the three
+    separators needs it, and where PostgreSQL's COPY quotes it: also a text equal to the
+    one for empty values. A NUL is written as the symbol for it (``NUL_SHOWN``)."""
     if value is None:
         return options.empty_text
-    text = str(value)
-    if (
-        text == options.empty_text
-        or options.delimiter in text
-        or '"' in text
-        or "\r" in text
-        or "\n" in text
-    ):
+    text = str(value).replace("\0", NUL_SHOWN)
+    if text == options.empty_text or any(character in text for character in MUST_QUOTE):
         return '"' + text.replace('"', '""') + '"'
     return text
 
@@ -285,11 +338,16 @@ async def export_table(
 
 def _table_value(value: object, options: CsvOptions) -> object:
     """Text a spreadsheet would run as a formula gets the guard, as the database adds it
-    to exported rows (``export_columns.formatted``); numbers are numbers."""
+    to exported rows (``export_columns.formatted``); numbers are numbers, with the decimal
+    separator asked for, and date-times in the zone asked for."""
     if options.formula_protection and isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return FORMULA_GUARD + value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Decimal | float):
+        return str(value).replace(".", options.decimal_point)
+    if isinstance(value, datetime) and value.tzinfo is not None and options.time_zone:
+        return local_time(value, options.time_zone)
     return value
 
 
@@ -342,7 +400,7 @@ async def _export_sqlite(
             table_columns,
             delimiter=options.delimiter,
             empty_text=options.empty_text,
-            formula_protection=options.formula_protection,
+            forms=options.forms(),
         )
         lines_sql = driver_sql(
             repository.export_statement(
@@ -350,10 +408,7 @@ async def _export_sqlite(
             ),
             dialect,
         )
-        values = [
-            formatted(column, "sqlite", formula_protection=options.formula_protection)
-            for column in table_columns
-        ]
+        values = [formatted(column, "sqlite", options.forms()) for column in table_columns]
         by_id = _ValuesById(select(id_column, *values), id_column, dialect)
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
@@ -406,6 +461,13 @@ class _SqliteWriter:
         self.stop = threading.Event()
 
     def run(self, connection: sqlite3.Connection) -> int:
+        connection.create_function(ZONE_TIME_FUNCTION, 2, zone_time, deterministic=True)
+        try:
+            return self._run(connection)
+        finally:
+            connection.create_function(ZONE_TIME_FUNCTION, 2, None)
+
+    def _run(self, connection: sqlite3.Connection) -> int:
         options = self.options
         ending = options.line_ending
         cursor = connection.execute(*self.count_sql)
@@ -472,11 +534,9 @@ async def _export_postgres(
 ) -> int:
     spec = request.view.spec
     values = [
-        formatted(
-            repository_class.column(name),
-            "postgresql",
-            formula_protection=options.formula_protection,
-        ).label(f"c{position}")
+        formatted(repository_class.column(name), "postgresql", options.forms()).label(
+            f"c{position}"
+        )
         for position, name in enumerate(columns)
     ]
     async with database.engine.connect() as plain:
@@ -484,8 +544,12 @@ async def _export_postgres(
             isolation_level="REPEATABLE READ", postgresql_readonly=True
         )
         async with connection.begin():
-            # Dates print in the session's zone: UTC, so "+00" is always the offset.
-            await connection.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
+            # Dates print in the session's zone: UTC, so "+00" is always the offset; or
+            # the zone asked for, where they are written without one.
+            await connection.execute(
+                text("SELECT set_config('TimeZone', :zone, true)"),
+                {"zone": options.time_zone or "UTC"},
+            )
             await connection.exec_driver_sql("SET LOCAL DateStyle = 'ISO'")
             repository = repository_class(AsyncSession(bind=connection))
             use_index = await repository.search_uses_index(spec.search)
@@ -508,7 +572,7 @@ async def _export_postgres(
             raw = await connection.get_raw_connection()
             driver = raw.driver_connection
             assert driver is not None
-            sink = _CopySink(destination, options.line_ending, progress)
+            sink = _CopySink(destination, options, progress)
             try:
                 status = await driver.copy_from_query(
                     sql,
@@ -520,6 +584,7 @@ async def _export_postgres(
                     encoding="utf8",
                     timeout=POSTGRES_EXPORT_TIMEOUT_S,
                 )
+                await sink.finish()
                 await asyncio.wait([counting])  # its failure is looked at below
             except BaseException:
                 # After an aborted COPY, asyncpg waits for the server to confirm the cancel;
@@ -568,39 +633,76 @@ def _take_total(task: asyncio.Task[int], progress: ExportProgress) -> None:
 
 
 class _CopySink:
-    """Receives COPY's output: writes it, with CR LF line ends when asked for.
+    """Receives COPY's output and writes it, quoted where COPY does not quote and with CR
+    LF line ends when asked for.
 
-    COPY ends lines with LF. Only the LFs outside quotes end a row; inside a quoted
-    value an LF is data and stays as it is, so the conversion follows the quotes across
-    chunks (a doubled quote inside a value toggles twice and changes nothing)."""
+    COPY quotes a value holding the delimiter, a quote or a line break, not one holding
+    the other two separators ("x;=2+2" with commas): those fields are quoted here. It ends
+    lines with LF; only the LFs outside quotes end a row, inside a quoted value an LF is
+    data and stays as it is. Both need whole rows, so the end of a chunk that is not the end
+    of a row waits for the next chunk."""
 
-    def __init__(self, destination: _Destination, line_ending: str, progress: ExportProgress):
+    def __init__(self, destination: _Destination, options: CsvOptions, progress: ExportProgress):
         self._destination = destination
-        self._crlf = line_ending == "\r\n"
+        self._crlf = options.line_ending == "\r\n"
         self._progress = progress
-        self._in_quotes = False
+        self._others = [other.encode() for other in SEPARATORS if other != options.delimiter]
+        delimiter = re.escape(options.delimiter.encode())
+        others = b"".join(re.escape(other) for other in self._others)
+        # A quoted field (skipped whole), or an unquoted one holding another separator.
+        unquoted = rb'[^"\n' + delimiter + rb"]*"
+        self._field = re.compile(rb'"(?:[^"]|"")*"|' + unquoted + b"[" + others + b"]" + unquoted)
+        self._pending = b""
 
     async def write(self, data: bytes) -> None:
+        data = self._pending + data
+        end = _end_of_rows(data)
+        self._pending = data[end:]
+        await self._write_rows(data[:end])
+
+    async def finish(self) -> None:
+        """Write what is left (COPY ends with a row's end: nothing, unless a bug)."""
+        rows, self._pending = self._pending, b""
+        await self._write_rows(rows)
+
+    async def _write_rows(self, data: bytes) -> None:
+        if not data:
+            return
+        if any(other in data for other in self._others):
+            data = self._field.sub(_quoted_field, data)
         if self._crlf:
-            data = self._with_crlf(data)
+            data = _with_crlf(data)
         await self._destination.write_soon(data)
         progress = self._progress
         # Only for the progress bar: a line break inside a value counts as a row here.
         progress.rows = min(progress.rows + data.count(b"\n"), progress.total or 2**63)
         progress.bytes = self._destination.bytes
 
-    def _with_crlf(self, data: bytes) -> bytes:
-        if b'"' not in data:
-            return data if self._in_quotes else data.replace(b"\n", b"\r\n")
-        parts = data.split(b'"')
-        inside = self._in_quotes
-        for index, part in enumerate(parts):
-            if not inside:
-                parts[index] = part.replace(b"\n", b"\r\n")
-            inside = not inside
-        # One toggle fewer than parts: the last part's state is the one carried on.
-        self._in_quotes = not inside
-        return b'"'.join(parts)
+
+def _quoted_field(found: re.Match[bytes]) -> bytes:
+    field = found.group()
+    return field if field.startswith(b'"') else b'"' + field + b'"'
+
+
+def _end_of_rows(data: bytes) -> int:
+    """Where the last whole row in ``data`` (which starts at a row) ends: after the last
+    LF outside quotes, found by the number of quotes before it being even."""
+    end = data.rfind(b"\n")
+    while end >= 0 and data.count(b'"', 0, end) % 2:
+        # Inside a quoted value: the row ends before that value's opening quote.
+        end = data.rfind(b"\n", 0, data.rfind(b'"', 0, end))
+    return end + 1
+
+
+def _with_crlf(rows: bytes) -> bytes:
+    """``rows`` (whole rows) with CR LF for each LF that ends a row. A doubled quote inside
+    a value toggles twice and changes nothing."""
+    if b'"' not in rows:
+        return rows.replace(b"\n", b"\r\n")
+    parts = rows.split(b'"')
+    for index in range(0, len(parts), 2):  # outside quotes
+        parts[index] = parts[index].replace(b"\n", b"\r\n")
+    return b'"'.join(parts)
 
 
 # -- shared --------------------------------------------------------------------------------

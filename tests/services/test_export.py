@@ -301,9 +301,19 @@ def test_options_that_would_read_back_wrong_are_refused() -> None:
 
 
 def test_the_excel_preset_follows_the_locale_list_separator() -> None:
-    assert excel_options(".") == CsvOptions(delimiter=",", bom=True, line_ending="\r\n")
-    german = excel_options(",", CsvOptions(empty_text="-", formula_protection=False))
-    assert (german.delimiter, german.bom, german.empty_text) == (";", True, "-")
+    assert excel_options(".", "UTC") == CsvOptions(
+        delimiter=",", bom=True, line_ending="\r\n", time_zone="UTC"
+    )
+    german = excel_options(
+        ",", "Europe/Berlin", CsvOptions(empty_text="-", formula_protection=False)
+    )
+    assert (german.delimiter, german.decimal_point, german.bom, german.empty_text) == (
+        ";",
+        ",",
+        True,
+        "-",
+    )
+    assert german.time_zone == "Europe/Berlin"
 
 
 def test_proposed_file_names() -> None:
@@ -322,7 +332,13 @@ def test_a_field_is_quoted_exactly_when_it_must_be() -> None:
     assert csv_field("", CsvOptions(empty_text="NULL")) == ""
     assert csv_field('a"b', options) == '"a""b"'
     assert csv_field("a,b", options) == '"a,b"'
-    assert csv_field("a;b", options) == "a;b"
+    # Every separator, whichever the delimiter: a reader splitting on all three.
+    for delimiter in (",", ";", "\t"):
+        every = CsvOptions(delimiter=delimiter)
+        for value in ("a;b", "a,b", "a\tb", "a\rb", "a\nb"):
+            assert csv_field(value, every) == f'"{value}"'
+        assert csv_field("a b", every) == "a b"
+    assert csv_field("a\0b", options) == "a\u2400b"
     assert csv_field(12, options) == "12"
 
 
@@ -337,7 +353,7 @@ async def test_crlf_is_put_only_between_rows_even_across_chunks() -> None:
             chunks.append(data)
 
     collected = Collect()
-    sink = _CopySink(collected, "\r\n", ExportProgress())  # type: ignore[arg-type]
+    sink = _CopySink(collected, CsvOptions(), ExportProgress())  # type: ignore[arg-type]
     pieces = [b'1,"a\nb', b'",x\n2,"say ""', b'hi""\n",y\n3,z\n']
     for piece in pieces:
         await sink.write(piece)

@@ -283,19 +283,23 @@ def test_options_and_folder_are_remembered_for_the_next_dialog(
 
 
 @pytest.mark.parametrize(
-    ("language", "country", "delimiter"),
+    ("language", "country", "delimiter", "decimal_point"),
     [
-        (QLocale.Language.English, QLocale.Country.UnitedStates, ","),
-        (QLocale.Language.German, QLocale.Country.Germany, ";"),
+        (QLocale.Language.English, QLocale.Country.UnitedStates, ",", "."),
+        (QLocale.Language.German, QLocale.Country.Germany, ";", ","),
+        (QLocale.Language.C, QLocale.Country.AnyCountry, ",", "."),
     ],
 )
 def test_the_excel_preset_follows_the_locale_and_keeps_the_rest(
     qtbot: QtBot,
     documents: Path,
+    monkeypatch: pytest.MonkeyPatch,
     language: QLocale.Language,
     country: QLocale.Country,
     delimiter: str,
+    decimal_point: str,
 ) -> None:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
     before = QLocale()
     QLocale.setDefault(QLocale(language, country))
     try:
@@ -317,7 +321,11 @@ def test_the_excel_preset_follows_the_locale_and_keeps_the_rest(
         line_ending="\r\n",
         empty_text="n/a",
         formula_protection=False,
+        decimal_point=decimal_point,
+        time_zone="Europe/Berlin",
     )
+    # The zone is named where the user sees it.
+    assert dialog.dates_box.currentText() == "Spreadsheet: local time (Europe/Berlin)"
 
 
 @pytest.mark.parametrize(

@@ -39,11 +39,13 @@ from app.query import ViewState
 from app.services import catalog
 from app.services.errors import ValidationError
 from app.services.export import (
+    DECIMAL_POINTS,
     DELIMITERS,
     LINE_ENDINGS,
     MAX_EMPTY_TEXT,
     CsvOptions,
     excel_options,
+    local_time_zone,
     proposed_file_name,
 )
 from ui.export_settings import ExportSettings
@@ -52,9 +54,9 @@ from ui.messages import finished, save_file_dialog
 TITLE = "Export CSV"
 ENCODINGS = {False: "UTF-8", True: "UTF-8 with BOM"}  # by CsvOptions.bom
 FORMULA_EXPLANATION = (
-    "Text starting with = + - @, a tab or CR is written with a leading apostrophe, so "
-    "spreadsheets show it as text and never run it. Turn this off for programs that read "
-    "the file."
+    "Text starting with = + - @, a tab, a line break or NUL is written with a leading "
+    "apostrophe, so spreadsheets show it as text and never run it. Turn this off for "
+    "programs that read the file."
 )
 FILE_FILTER = "CSV files (*.csv);;All files (*)"
 
@@ -153,6 +155,10 @@ class ExportDialog(QDialog):
         form.addRow("Encoding", self.encoding_box)
         self.line_endings_box = self._combo(LINE_ENDINGS, "Line endings", format_box)
         form.addRow("Line endings", self.line_endings_box)
+        self.decimal_box = self._combo(DECIMAL_POINTS, "Decimal separator", format_box)
+        form.addRow("Decimal separator", self.decimal_box)
+        self.dates_box = self._combo(date_forms(local_time_zone()), "Date-times", format_box)
+        form.addRow("Date-times", self.dates_box)
         self.empty_text_edit = QLineEdit(format_box)
         self.empty_text_edit.setAccessibleName("Text for empty values")
         self.empty_text_edit.setMaxLength(MAX_EMPTY_TEXT * 2)  # longer is refused in words
@@ -170,8 +176,9 @@ class ExportDialog(QDialog):
         self.excel_button = QPushButton("Excel preset", format_box)
         self.excel_button.setAccessibleName("Excel preset")
         self.excel_button.setToolTip(
-            "A byte order mark, CR LF, a header row, and the list separator of your locale: "
-            "what Excel opens correctly by double-click."
+            "A byte order mark, CR LF, a header row, the decimal and list separators of "
+            "your locale, and date-times in local time: what Excel and LibreOffice Calc "
+            "open by double-click and read as numbers and dates."
         )
         self.excel_button.clicked.connect(self.on_excel_button_clicked)
         form.addRow("", self.excel_button)
@@ -244,6 +251,8 @@ class ExportDialog(QDialog):
         self.header_box.setChecked(options.header)
         _choose(self.encoding_box, options.bom)
         _choose(self.line_endings_box, options.line_ending)
+        _choose(self.decimal_box, options.decimal_point)
+        _choose(self.dates_box, options.time_zone)
         if self.empty_text_edit.text() != options.empty_text:
             self.empty_text_edit.setText(options.empty_text)
         self.formula_box.setChecked(options.formula_protection)
@@ -257,10 +266,13 @@ class ExportDialog(QDialog):
             line_ending=str(self.line_endings_box.currentData()),
             empty_text=self.empty_text_edit.text(),
             formula_protection=self.formula_box.isChecked(),
+            decimal_point=str(self.decimal_box.currentData()),
+            time_zone=str(self.dates_box.currentData()),
         )
 
     def on_excel_button_clicked(self) -> None:
-        self.show_options(excel_options(QLocale().decimalPoint(), self.options()))
+        preset = excel_options(QLocale().decimalPoint(), local_time_zone(), self.options())
+        self.show_options(preset)
 
     # -- the file ----------------------------------------------------------------------------
 
@@ -366,6 +378,16 @@ class ExportDialog(QDialog):
         the choice, or None when cancelled."""
         result = await finished(self)
         return self.choice if result == QDialog.DialogCode.Accepted else None
+
+
+def date_forms(local_zone: str) -> dict[str, str]:
+    """The date-time forms by ``CsvOptions.time_zone``: exact for programs, or as
+    spreadsheets read them in the zone named."""
+    forms = {"": "Exact: ISO 8601 with UTC offset"}
+    if local_zone != "UTC":
+        forms[local_zone] = f"Spreadsheet: local time ({local_zone})"
+    forms["UTC"] = "Spreadsheet: UTC"
+    return forms
 
 
 def _choose(box: QComboBox, value: object) -> None:
