@@ -107,9 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export",
         parents=[common],
-        help="write records to a CSV file, as a browse window exports them",
-        description="Write the records of one kind to CSV: the same rows, columns and "
-        "bytes as Export CSV… in a browse window with the same choices.",
+        help="write records to a CSV, XLSX or JSON Lines file, as a browse window exports them",
+        description="Write the records of one kind to CSV, an Excel workbook or JSON Lines: "
+        "the same rows and columns as Export… in a browse window with the same choices "
+        "(and, for CSV, the same bytes).",
     )
     export.add_argument("kind", metavar="KIND", help="kind of record: " + ", ".join(_KINDS))
     export.add_argument("--search", default="", metavar="TEXT", help="the search box's text")
@@ -175,7 +176,23 @@ def build_parser() -> argparse.ArgumentParser:
         "the offset)",
     )
     export.add_argument(
-        "--output", required=True, metavar="FILE", help="the CSV file to write, or - for stdout"
+        "--format",
+        choices=("csv", "xlsx", "jsonl"),
+        help="the file type (default: from the --output file's extension, else csv)",
+    )
+    export.add_argument(
+        "--one-sheet",
+        action="store_true",
+        help="xlsx: refuse a view longer than one sheet holds (1,048,575 rows) rather than "
+        "continue it on further sheets",
+    )
+    export.add_argument(
+        "--money-as-numbers",
+        action="store_true",
+        help="jsonl: amounts as JSON numbers (exact digits) rather than strings",
+    )
+    export.add_argument(
+        "--output", required=True, metavar="FILE", help="the file to write, or - for stdout"
     )
     return parser
 
@@ -374,10 +391,12 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
         CsvOptions,
         ExportError,
         ExportRequest,
-        export_csv,
         export_target,
         local_time_zone,
     )
+    from app.services.export_formats import ExportFormat, ExportOptions, export, format_of
+    from app.services.export_jsonl import JsonLinesOptions
+    from app.services.export_xlsx import XlsxOptions
 
     # Everything that can be refused is refused before the database or a file is opened.
     info = catalog.entity(arguments.kind)
@@ -420,6 +439,17 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
         decimal_point="," if arguments.decimal_comma else ".",
         time_zone=local_time_zone() if arguments.time_zone == "local" else arguments.time_zone,
     ).validated()
+    kind = ExportFormat(arguments.format) if arguments.format else format_of(Path(arguments.output))
+    if kind is ExportFormat.XLSX and arguments.time_zone not in ("", "local", "UTC"):
+        raise ValidationError(
+            "--time-zone: a workbook's date-times are in local time (the default) or UTC."
+        )
+    chosen = ExportOptions(
+        kind,
+        options,
+        XlsxOptions(utc=arguments.time_zone == "UTC", split_sheets=not arguments.one_sheet),
+        JsonLinesOptions(decimals_as_numbers=arguments.money_as_numbers),
+    )
     to_stdout = arguments.output == "-"
     target: Path | BinaryIO
     if to_stdout:
@@ -439,13 +469,14 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
         database = open_database(settings, echo=arguments.verbose)
         try:
             await migrations.prepare_for_use(database, waiting=_say_waiting)
-            result = await export_csv(database, request, options, target)
+            result = await export(database, request, chosen, target)
         finally:
             await database.dispose()
         where = "standard output" if to_stdout else str(result.path)
         print(
             f"records-desk: wrote {result.rows:,} {info.label.lower()} to {where} "
             f"({result.bytes:,} bytes) in {result.seconds:.1f} s.",
+            *result.notes,
             file=sys.stderr,
         )
 

@@ -19,15 +19,15 @@ from typing import Any, BinaryIO, Concatenate
 from app.changes import ChangeFeed
 from app.core.database import Database
 from app.query import KeyRange, QuerySpec
-from app.services import catalog, insights, seeding
+from app.services import catalog, export_formats, insights, seeding
 from app.services.export import (
     CsvOptions,
     ExportProgress,
     ExportRequest,
     ExportResult,
-    export_csv,
     export_table,
 )
+from app.services.export_formats import ExportOptions
 from app.services.insight_reports import Report
 from app.services.insights import Description, Frequencies, Grouping, Totals
 from app.services.orders import OrderCreated, OrderItemInput, create_order_with_items
@@ -86,14 +86,15 @@ class Workspace:
         """One of the Insights reports (app.services.insight_reports) over this database."""
         return await query(self.database, *arguments)
 
-    async def export_csv(
+    async def export(
         self,
         request: ExportRequest,
-        options: CsvOptions,
+        options: ExportOptions,
         target: Path | BinaryIO,
         progress: ExportProgress | None = None,
     ) -> ExportResult:
-        return await export_csv(self.database, request, options, target, progress)
+        """The rows of ``request`` as a CSV, XLSX or JSON Lines file."""
+        return await export_formats.export(self.database, request, options, target, progress)
 
     async def export_table(
         self,

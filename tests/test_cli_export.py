@@ -4,6 +4,7 @@ every refusal is one line, exit 2, and no file."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import stat
@@ -12,6 +13,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from sqlalchemy.engine import URL
 
@@ -20,6 +22,7 @@ from app.core.database import Database
 from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
 from app.services import catalog
 from app.services.export import CsvOptions, ExportRequest, excel_options, export_csv
+from app.services.export_formats import ExportFormat, ExportOptions, export
 from tests.repositories.factories import force, make_account, make_user, moment
 from tests.services.test_export import FifoReader, private_null_device
 from tests.test_cli import PROJECT_ROOT, plain, records_desk
@@ -161,6 +164,8 @@ async def test_the_excel_forms_are_the_bytes_the_window_writes(
         (["export", "users", "--time-zone", "Nowhere/Atlantis"], "not a time zone"),
         (["export", "users", "--output", "/nonexistent/x.csv"], "does not exist"),
         (["export", "users", "--output", "/tmp"], "is a folder"),
+        (["export", "users", "--format", "xlsx", "--time-zone", "Europe/Berlin"], "local time"),
+        (["export", "users", "--format", "pdf"], "invalid choice"),
     ],
 )
 def test_refusals_are_one_line_exit_2_and_leave_no_file(
@@ -312,3 +317,63 @@ async def test_standard_output_sent_to_a_file_is_written_there(
     await export_csv(database, ExportRequest(ViewState("users")), CsvOptions(), from_window)
     assert file_bytes(path) == b"kept\n" + file_bytes(from_window)
     assert path.stat().st_ino == inode
+
+
+async def test_a_workbook_and_json_lines_from_the_command_line_read_back(
+    database: Database, database_url: URL, tmp_path: Path
+) -> None:
+    """The type follows --format, or the output's extension; the workbook reads back in a
+    spreadsheet reader cell for cell, and the lines as JSON, as the window writes them."""
+    await seed(database)
+    workbook = tmp_path / "users.xlsx"
+    common = ["--database-url", plain(database_url), "--columns", "name,is_active", "--sort", "id"]
+    result = records_desk("export", "users", *common, "--output", str(workbook))
+    assert result.returncode == 0, result.stderr
+    sheet = openpyxl.load_workbook(workbook, read_only=True).active
+    assert [list(row) for row in sheet.iter_rows(values_only=True)] == [
+        ["Name", "Active"],
+        ["Ada; Lovelace", True],
+        ['=cmd|"/c calc"', False],  # text in a text cell: nothing to guard
+        ["Chloé", True],
+    ]
+    lines = records_desk(
+        "export", "users", *common, "--format", "jsonl", "--one-sheet", "--output", "-"
+    )
+    assert lines.returncode == 0, lines.stderr
+    assert [json.loads(line) for line in lines.stdout.splitlines()] == [
+        {"name": "Ada; Lovelace", "is_active": True},
+        {"name": '=cmd|"/c calc"', "is_active": False},
+        {"name": "Chloé", "is_active": True},
+    ]
+    view = ViewState("users", QuerySpec(sort=(SortKey("id"),)), ("name", "is_active"))
+    from_window = tmp_path / "window.jsonl"
+    await export(database, ExportRequest(view), ExportOptions(ExportFormat.JSONL), from_window)
+    assert file_bytes(from_window).decode() == lines.stdout
+
+
+def exported_through_standard_output(path: Path, *arguments: str) -> int:
+    """Run ``records-desk export … --output -`` with its standard output sent to ``path``."""
+    with path.open("wb") as out:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "export", *arguments, "--output", "-"],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            check=False,
+            cwd=PROJECT_ROOT,
+            timeout=300,
+        ).returncode
+
+
+async def test_a_workbook_written_to_standard_output_opens(
+    database: Database, database_url: URL, tmp_path: Path
+) -> None:
+    """Standard output is written as a stream that never seeks, as a pipe needs: the
+    workbook's ZIP carries data descriptors and opens all the same."""
+    await seed(database)
+    path = tmp_path / "piped.xlsx"
+    code = exported_through_standard_output(
+        path, "users", "--database-url", plain(database_url), "--format", "xlsx"
+    )
+    assert code == 0
+    rows = list(openpyxl.load_workbook(path, read_only=True).active.iter_rows(values_only=True))
+    assert len(rows) == 4  # the header and the three live users

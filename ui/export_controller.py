@@ -1,4 +1,4 @@
-"""A browse window's export: Export CSV… (and the Export… a copy refused for its size
+"""A browse window's export: Export… (and the Export instead… a copy refused for its size
 offers), its dialog, its progress while the window stays usable, and what its end says.
 One export at a time per window; the window closing or changing database ends it."""
 
@@ -72,28 +72,28 @@ class ExportController(QObject):
         self.task: asyncio.Task[ExportResult] | None = None
         self.dialog: ExportDialog | None = None
         self.message: QMessageBox | None = None
-        # The copy refusal the Export… button belongs to.
+        # The copy refusal the Export instead… button belongs to.
         self._refusal = ""
-        self.export_action = QAction("Export CSV…", widget)
+        self.export_action = QAction("Export…", widget)
         set_action_icon(self.export_action, "export")
         self.export_action.setShortcut(QKeySequence(EXPORT_SHORTCUT))
         self.export_action.triggered.connect(self.on_export_action_triggered)
         widget.addAction(self.export_action)
         # Offered with a copy refused for its size: the same rows belong in a file.
         self.instead_button = QToolButton(widget)
-        self.instead_button.setText("Export…")
-        self.instead_button.setAccessibleName("Export…")
+        self.instead_button.setText("Export instead…")
+        self.instead_button.setAccessibleName("Export instead…")
         self.instead_button.clicked.connect(self.on_instead_button_clicked)
         self.instead_button.hide()
 
     def offer(self, refusal: str) -> None:
-        """Say why a copy was refused, with Export… beside it for as long as it shows."""
+        """Say why a copy was refused, with Export instead… beside it while it shows."""
         self._refusal = refusal
         self.window.tell(refusal)
         self.instead_button.show()
 
     def on_status_message_changed(self, text: str) -> None:
-        # The Export… button goes with the refusal it answers.
+        # The Export instead… button goes with the refusal it answers.
         if text != self._refusal or not text:
             self._refusal = ""
             self.instead_button.hide()
@@ -202,7 +202,7 @@ class ExportController(QObject):
         figures = ExportProgress()
         progress = ExportProgressWindow(figures, f"Exporting {entity.label.lower()}")
         task = spawn(
-            self.window.desk.workspace.export_csv(request, choice.options, choice.path, figures),
+            self.window.desk.workspace.export(request, choice.export_options, choice.path, figures),
             name=f"export {entity.name}",
             awaited=True,  # its errors are ours to show (below) or to raise to the hook
         )

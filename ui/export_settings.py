@@ -1,5 +1,6 @@
-"""What the export dialog remembers between runs: the CSV options last used and the folder
-last written to. Kept with the window state in the same INI file, under ``export/``.
+"""What the export dialog remembers between runs: the file type, the options last used
+and the folder last written to. Kept with the window state in the same INI file, under
+``export/``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from PySide6.QtCore import QSettings
 from app.desktop import config_dir
 from app.services.errors import ValidationError
 from app.services.export import CsvOptions
+from app.services.export_formats import ExportFormat, ExportOptions
+from app.services.export_jsonl import JsonLinesOptions
+from app.services.export_xlsx import XlsxOptions
 from ui.window_state import STATE_FILE_NAME
 
 _GROUP = "export"
@@ -49,6 +53,43 @@ class ExportSettings:
         for option in fields(CsvOptions):
             self._settings.setValue(f"{_GROUP}/{option.name}", getattr(options, option.name))
         self._settings.sync()
+
+    def export_options(self) -> ExportOptions:
+        """The file type and the workbook and JSON Lines options last used (the CSV ones
+        are ``options``); the defaults for what was never saved or no longer reads."""
+        try:
+            kind = ExportFormat(str(self._settings.value(f"{_GROUP}/format", "csv")))
+        except ValueError:
+            kind = ExportFormat.CSV
+        return ExportOptions(
+            kind,
+            self.options(),
+            XlsxOptions(
+                utc=self._flag("xlsx_utc", XlsxOptions().utc),
+                split_sheets=self._flag("xlsx_split_sheets", XlsxOptions().split_sheets),
+            ),
+            JsonLinesOptions(
+                decimals_as_numbers=self._flag(
+                    "jsonl_decimals_as_numbers", JsonLinesOptions().decimals_as_numbers
+                )
+            ),
+        )
+
+    def set_export_options(self, options: ExportOptions) -> None:
+        self._settings.setValue(f"{_GROUP}/format", options.format.value)
+        self._settings.setValue(f"{_GROUP}/xlsx_utc", options.xlsx.utc)
+        self._settings.setValue(f"{_GROUP}/xlsx_split_sheets", options.xlsx.split_sheets)
+        self._settings.setValue(
+            f"{_GROUP}/jsonl_decimals_as_numbers", options.jsonl.decimals_as_numbers
+        )
+        self._settings.sync()
+
+    def _flag(self, name: str, default: bool) -> bool:
+        stored = self._settings.value(f"{_GROUP}/{name}")
+        if stored is None:
+            return default
+        # INI files hold text: a bool comes back as "true" or "false".
+        return str(stored).lower() in ("true", "1")
 
     def folder(self) -> Path:
         """Where the next export goes: the folder last written to while it still exists,

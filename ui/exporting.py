@@ -109,4 +109,5 @@ def result_text(result: ExportResult, locale: QLocale | None = None) -> str:
     used = locale or QLocale()
     rows = "1 row" if result.rows == 1 else f"{used.toString(result.rows)} rows"
     where = f" to {result.path.name}" if result.path is not None else ""
-    return f"Exported {rows}{where} ({file_size_text(result.bytes, used)})."
+    said = f"Exported {rows}{where} ({file_size_text(result.bytes, used)})."
+    return " ".join((said, *result.notes))

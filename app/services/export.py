@@ -230,6 +230,8 @@ class ExportResult:
     bytes: int
     path: Path | None  # None when written to a stream (standard output)
     seconds: float
+    # What the end message adds, in sentences: texts cut to fit a cell, further sheets.
+    notes: tuple[str, ...] = ()
 
 
 def proposed_file_name(view: ViewState, today: date) -> str:

@@ -57,6 +57,21 @@ class XlsxReport:
     sheets: int = 0
     cut_cells: int = 0
 
+    def notes(self) -> tuple[str, ...]:
+        notes = []
+        if self.sheets > 1:
+            notes.append(
+                f"The rows continue over {self.sheets} sheets: one holds "
+                f"{data_rows_per_sheet():,} below its header."
+            )
+        if self.cut_cells:
+            texts = "text was" if self.cut_cells == 1 else "texts were"
+            notes.append(
+                f"{self.cut_cells:,} {texts} longer than a cell holds ({CELL_CHARS:,} "
+                "characters) and cut; the cell's comment says so."
+            )
+        return tuple(notes)
+
 
 def data_rows_per_sheet() -> int:
     return SHEET_ROWS - 1  # the header takes the first

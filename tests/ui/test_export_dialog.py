@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import gc
+import json
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+import openpyxl
 import platformdirs
 import pytest
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QLocale, Qt, QUrl, Signal
@@ -50,6 +52,8 @@ from app.services.export import (
     ExportResult,
     proposed_file_name,
 )
+from app.services.export_formats import ExportFormat, ExportOptions
+from app.services.export_xlsx import XlsxOptions
 from app.services.records import RecordService
 from app.workspace import Desk
 from tests.test_cli import plain, records_desk
@@ -183,13 +187,13 @@ def test_ctrl_e_opens_the_export_dialog_from_the_file_menu_and_the_toolbar(
         window = open_window(RecordService(ui_database), windows, qtbot, testers)
         await settled(window)
         action = window.exports.export_action
-        assert action.text() == "Export CSV…"
+        assert action.text() == "Export…"
         assert action.shortcut() == QKeySequence("Ctrl+E")
         file_menu = window.menuBar().actions()[0].menu()
         assert isinstance(file_menu, QMenu)
         assert file_menu.title() == "&File"
         assert action in file_menu.actions()
-        assert named(window, QToolButton, "Export CSV…").defaultAction() is action
+        assert named(window, QToolButton, "Export…").defaultAction() is action
 
         window.activateWindow()
         QTest.keySequence(window, QKeySequence("Ctrl+E"))
@@ -400,7 +404,7 @@ def test_browse_offers_the_proposed_name_and_takes_the_chosen_file(
     file_dialog = dialog.file_dialog
     assert file_dialog is not None
     assert file_dialog.isVisible()  # opened, not exec()'d: this test goes on meanwhile
-    assert file_dialog.accessibleName() == "Export CSV"
+    assert file_dialog.accessibleName() == "Export"
     assert file_dialog.selectedFiles() == [proposed]
     choose_file(file_dialog, chosen)
     assert dialog.file_edit.text() == str(chosen)
@@ -931,7 +935,7 @@ def test_the_copy_limit_refusal_offers_an_export_of_the_selected_rows(
     async def scenario() -> None:
         window = open_window(RecordService(ui_database), windows, qtbot, testers)
         await settled(window)
-        button = named(window.statusBar(), QToolButton, "Export…")
+        button = named(window.statusBar(), QToolButton, "Export instead…")
         assert not button.isVisible()
         select_rows(window, [(1, 6)])
         await window.copying.copy_selection()
@@ -980,5 +984,83 @@ def test_the_done_message_shows_rows_size_and_a_way_to_the_folder(
         named(box, QPushButton, "Show in folder").click()
         assert opened == [QUrl.fromLocalFile(str(documents))]
         assert len(read_csv(target)) == 6
+
+    qt_loop.run_until_complete(scenario())
+
+
+# -- other file types ----------------------------------------------------------------------
+
+
+def test_the_file_type_shows_its_own_options_names_the_file_and_is_remembered(
+    qtbot: QtBot, documents: Path
+) -> None:
+    dialog = users_dialog(qtbot)
+    assert dialog.format() is ExportFormat.CSV
+    assert dialog.delimiter_box.isVisible()
+    assert not dialog.sheets_box.isVisible()
+    assert dialog.file_edit.text().endswith(".csv")
+
+    dialog.type_box.setCurrentIndex(dialog.type_box.findData(ExportFormat.XLSX))
+    assert dialog.file_edit.text().endswith(".xlsx")
+    assert not dialog.delimiter_box.isVisible()
+    assert not dialog.excel_button.isVisible()
+    assert dialog.sheets_box.isVisible()
+    assert dialog.xlsx_times_box.isVisible()
+    dialog.xlsx_times_box.setCurrentIndex(dialog.xlsx_times_box.findData(True))
+    dialog.sheets_box.setCurrentIndex(dialog.sheets_box.findData(False))
+    dialog.file_edit.setText(str(documents / "no-extension"))
+    dialog.export_button.click()
+    assert dialog.choice is not None
+    assert dialog.choice.path == documents / "no-extension.xlsx"
+    assert dialog.choice.export_options == ExportOptions(
+        ExportFormat.XLSX, CsvOptions(), XlsxOptions(utc=True, split_sheets=False)
+    )
+
+    again = users_dialog(qtbot)
+    assert again.format() is ExportFormat.XLSX
+    assert again.file_edit.text().endswith(".xlsx")
+    assert again.export_options().xlsx == XlsxOptions(utc=True, split_sheets=False)
+    again.type_box.setCurrentIndex(again.type_box.findData(ExportFormat.JSONL))
+    assert again.file_edit.text().endswith(".jsonl")
+    assert again.money_box.isVisible()
+    assert not again.sheets_box.isVisible()
+
+
+def test_the_window_exports_a_workbook_and_json_lines_of_its_view(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    testers: ModelWatch,
+    windows: list[BrowseWindow],
+    documents: Path,
+) -> None:
+    seed_users(qt_loop, ui_database, 40)
+    spec = QuerySpec(search="1", sort=(SortKey("name", descending=True),))
+
+    async def scenario() -> None:
+        window = open_window(RecordService(ui_database), windows, qtbot, testers)
+        await settled(window)
+        window.set_view(ViewState("users", spec, ("name", "id", "is_active")))
+        model = await settled(window)
+        on_screen = [model.record_id(row) for row in range(model.rowCount())]
+
+        dialog = await open_export_dialog(window)
+        dialog.type_box.setCurrentIndex(dialog.type_box.findData(ExportFormat.XLSX))
+        result = await export_to(window, dialog, documents / "view.xlsx")
+        assert isinstance(result, ExportResult)
+        assert result.rows == len(on_screen)
+        sheet = openpyxl.load_workbook(documents / "view.xlsx", read_only=True).active
+        header, *rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+        assert header == ["Name", "ID", "Active"]
+        assert [row[1] for row in rows] == on_screen
+        assert all(isinstance(row[2], bool) for row in rows)
+
+        dialog = await open_export_dialog(window)
+        assert dialog.format() is ExportFormat.XLSX  # remembered
+        dialog.type_box.setCurrentIndex(dialog.type_box.findData(ExportFormat.JSONL))
+        await export_to(window, dialog, documents / "view.jsonl")
+        lines = (documents / "view.jsonl").read_text(encoding="utf-8").splitlines()
+        assert [json.loads(line)["id"] for line in lines] == on_screen
+        assert leftovers(documents) == []
 
     qt_loop.run_until_complete(scenario())

@@ -1,5 +1,6 @@
-"""Where and how to export a browse window's rows to CSV: which rows (all of the view, or
-the selected ones), which columns, the file's format and its name.
+"""Where and how to export a browse window's rows: which rows (all of the view, or the
+selected ones), which columns, the file type (CSV, an Excel workbook, JSON Lines) with its
+options, and the file's name.
 
 The dialog only chooses: it checks what it can before it closes (the options, the file
 name, the folder) and keeps what was typed when something is wrong; the browse window runs
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,17 +49,19 @@ from app.services.export import (
     local_time_zone,
     proposed_file_name,
 )
+from app.services.export_formats import ExportFormat, ExportOptions
+from app.services.export_jsonl import JsonLinesOptions
+from app.services.export_xlsx import XlsxOptions, data_rows_per_sheet
 from ui.export_settings import ExportSettings
 from ui.messages import finished, save_file_dialog
 
-TITLE = "Export CSV"
+TITLE = "Export"
 ENCODINGS = {False: "UTF-8", True: "UTF-8 with BOM"}  # by CsvOptions.bom
 FORMULA_EXPLANATION = (
     "Text starting with = + - @, a tab, a line break or NUL is written with a leading "
     "apostrophe, so spreadsheets show it as text and never run it. Turn this off for "
     "programs that read the file."
 )
-FILE_FILTER = "CSV files (*.csv);;All files (*)"
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,13 @@ class ExportChoice:
     all_columns: bool
     options: CsvOptions
     path: Path
+    format: ExportFormat = ExportFormat.CSV
+    xlsx: XlsxOptions = field(default_factory=XlsxOptions)
+    jsonl: JsonLinesOptions = field(default_factory=JsonLinesOptions)
+
+    @property
+    def export_options(self) -> ExportOptions:
+        return ExportOptions(self.format, self.options, self.xlsx, self.jsonl)
 
 
 class ExportDialog(QDialog):
@@ -146,6 +156,11 @@ class ExportDialog(QDialog):
         format_box = QGroupBox("Format", self)
         format_box.setAccessibleName("Format")
         form = QFormLayout(format_box)
+        self.form = form
+        self.type_box = self._combo(
+            {kind: kind.label for kind in ExportFormat}, "File type", format_box
+        )
+        form.addRow("File type", self.type_box)
         self.delimiter_box = self._combo(DELIMITERS, "Delimiter", format_box)
         form.addRow("Delimiter", self.delimiter_box)
         self.header_box = QCheckBox("Header row", format_box)
@@ -182,6 +197,42 @@ class ExportDialog(QDialog):
         )
         self.excel_button.clicked.connect(self.on_excel_button_clicked)
         form.addRow("", self.excel_button)
+        self.csv_rows: list[QWidget] = [
+            self.delimiter_box,
+            self.header_box,
+            self.encoding_box,
+            self.line_endings_box,
+            self.decimal_box,
+            self.dates_box,
+            self.empty_text_edit,
+            self.formula_box,
+            self.formula_note,
+            self.excel_button,
+        ]
+        zone = local_time_zone()
+        self.xlsx_times_box = self._combo(
+            {False: f"Local time ({zone})", True: "UTC"}, "Date-times in", format_box
+        )
+        form.addRow("Date-times in", self.xlsx_times_box)
+        self.sheets_box = self._combo(
+            {
+                True: "Continue on further sheets",
+                False: "Refuse the export",
+            },
+            "More rows than a sheet holds",
+            format_box,
+        )
+        self.sheets_box.setToolTip(
+            f"A sheet holds {data_rows_per_sheet():,} rows below its header."
+        )
+        form.addRow("More rows than a sheet holds", self.sheets_box)
+        self.xlsx_rows: list[QWidget] = [self.xlsx_times_box, self.sheets_box]
+        self.money_box = self._combo(
+            {False: 'Text, exact ("12.50")', True: "Numbers (12.50)"}, "Money as", format_box
+        )
+        form.addRow("Money as", self.money_box)
+        self.jsonl_rows: list[QWidget] = [self.money_box]
+        self.type_box.currentIndexChanged.connect(self.on_type_box_changed)
 
         file_row = QHBoxLayout()
         file_label = QLabel("File", self)
@@ -223,6 +274,7 @@ class ExportDialog(QDialog):
         layout.addWidget(buttons)
 
         self.show_options(settings.options())
+        self.show_format(settings.export_options())
 
     # -- building ----------------------------------------------------------------------------
 
@@ -270,6 +322,47 @@ class ExportDialog(QDialog):
             time_zone=str(self.dates_box.currentData()),
         )
 
+    def format(self) -> ExportFormat:
+        return ExportFormat(self.type_box.currentData())
+
+    def show_format(self, options: ExportOptions) -> None:
+        _choose(self.type_box, options.format)
+        _choose(self.xlsx_times_box, options.xlsx.utc)
+        _choose(self.sheets_box, options.xlsx.split_sheets)
+        _choose(self.money_box, options.jsonl.decimals_as_numbers)
+        self._show_rows_of(options.format)
+
+    def export_options(self) -> ExportOptions:
+        """The file type and every type's options as the fields show them."""
+        return ExportOptions(
+            self.format(),
+            self.options(),
+            XlsxOptions(
+                utc=bool(self.xlsx_times_box.currentData()),
+                split_sheets=bool(self.sheets_box.currentData()),
+            ),
+            JsonLinesOptions(decimals_as_numbers=bool(self.money_box.currentData())),
+        )
+
+    def on_type_box_changed(self, _index: int) -> None:
+        kind = self.format()
+        self._show_rows_of(kind)
+        # The file name follows the type when it still has one of ours.
+        text = self.file_edit.text()
+        path = Path(text)
+        if path.suffix.lower() in {other.suffix for other in ExportFormat}:
+            self.file_edit.setText(text[: -len(path.suffix)] + kind.suffix)
+
+    def _show_rows_of(self, kind: ExportFormat) -> None:
+        """Only the chosen type's options: a workbook has no delimiter, CSV no sheets."""
+        for rows, shown in (
+            (self.csv_rows, kind is ExportFormat.CSV),
+            (self.xlsx_rows, kind is ExportFormat.XLSX),
+            (self.jsonl_rows, kind is ExportFormat.JSONL),
+        ):
+            for widget in rows:
+                self.form.setRowVisible(widget, shown)
+
     def on_excel_button_clicked(self) -> None:
         preset = excel_options(QLocale().decimalPoint(), local_time_zone(), self.options())
         self.show_options(preset)
@@ -288,7 +381,7 @@ class ExportDialog(QDialog):
         if path.is_dir():
             raise ValidationError(f"{path} is a folder; choose a file name for the export.")
         if not path.suffix:
-            path = path.with_name(path.name + ".csv")
+            path = path.with_name(path.name + self.format().suffix)
         if not path.parent.is_dir():
             raise ValidationError(f"The folder {path.parent} does not exist.")
         if not os.access(path.parent, os.W_OK):
@@ -304,7 +397,9 @@ class ExportDialog(QDialog):
             start = self._folder / start
         # No overwrite question here: Export asks it, for a typed name as well. Opened,
         # not exec()'d: this dialog is itself awaited by a task (DESIGN.md, Known traps).
-        dialog = save_file_dialog(self, TITLE, start, FILE_FILTER, confirm_overwrite=False)
+        dialog = save_file_dialog(
+            self, TITLE, start, self.format().file_filter, confirm_overwrite=False
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.fileSelected.connect(self.on_file_dialog_file_selected)
         dialog.finished.connect(self.on_file_dialog_finished)
@@ -327,11 +422,16 @@ class ExportDialog(QDialog):
 
     def on_export_button_clicked(self) -> None:
         try:
+            chosen = self.export_options()
             choice = ExportChoice(
                 selected=self.selected_rows_button.isChecked(),
                 all_columns=self.all_columns_button.isChecked(),
-                options=self.options().validated(),
+                # Checked whatever the type: they are remembered for the next CSV.
+                options=chosen.csv.validated(),
                 path=self.path(),
+                format=chosen.format,
+                xlsx=chosen.xlsx,
+                jsonl=chosen.jsonl,
             )
         except ValidationError as error:
             self.show_problem(str(error))  # the dialog stays, with everything as typed
@@ -369,6 +469,7 @@ class ExportDialog(QDialog):
     def _finish(self, choice: ExportChoice) -> None:
         # Remembered when chosen: the next export starts from here whatever this one meets.
         self.settings.set_options(choice.options)
+        self.settings.set_export_options(choice.export_options)
         self.settings.set_folder(choice.path.parent)
         self.choice = choice
         self.accept()
