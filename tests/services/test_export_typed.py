@@ -16,8 +16,10 @@ from typing import Any
 import openpyxl
 import pytest
 from openpyxl.utils.escape import unescape
+from sqlalchemy import insert, text
 
 from app.core.database import Database
+from app.models import Account
 from app.query import DeletedRows, QuerySpec, SortKey, ViewState
 from app.services import export_rows, export_xlsx
 from app.services.errors import ValidationError
@@ -27,6 +29,7 @@ from app.services.export_rows import export_typed
 from app.services.export_xlsx import XlsxOptions, XlsxReport, xlsx_writer
 from tests.repositories.factories import force, make_account, make_post, make_user, moment
 from tests.services.test_export import TRICKY_TEXTS, all_rows, bytes_of, files_in, seed_people
+from tests.services.test_export_safety import FOREIGN_TIMES
 
 HOSTILE = [
     *TRICKY_TEXTS[:-1],
@@ -138,14 +141,28 @@ async def test_every_cell_is_typed_and_text_is_never_a_formula(
 
 async def test_money_is_exact_to_the_cent(database: Database, tmp_path: Path) -> None:
     generator = random.Random(7)
-    amounts = [Decimal(generator.randint(0, 99_999_999_999)) / 100 for _ in range(2_000)]
+    amounts = [Decimal(generator.randint(0, 99_999_999_999)) / 100 for _ in range(10_000)]
     async with database.get_session(write=True) as session:
         owner = await make_user(session)
-        for index, amount in enumerate(amounts):
-            await make_account(session, owner, balance=amount, name=f"a{index}")
+        moment_ = datetime(2024, 3, 1, tzinfo=UTC)
+        await session.execute(
+            insert(Account),
+            [
+                {
+                    "owner_id": owner.id,
+                    "name": f"a{index}",
+                    "balance": amount,
+                    "opening_balance": amount,
+                    "created_at": moment_,
+                    "updated_at": moment_,
+                }
+                for index, amount in enumerate(amounts)
+            ],
+        )
     view = ViewState("accounts", QuerySpec(sort=(SortKey("id"),)), ("id", "balance"))
     path = await xlsx_of(database, view, tmp_path / "money.xlsx")
     (sheet,) = sheet_rows(path)
+    # A cell holds a double; read back to the cent it is the amount, every one of them.
     written = [Decimal(repr(line[1])).quantize(Decimal("0.01")) for line in sheet[1:]]
     assert written == amounts
     lines = await jsonl_of(database, view, tmp_path / "money.jsonl")
@@ -164,18 +181,53 @@ async def test_times_are_written_in_the_local_zone_by_default(
             winter = await make_user(session, email="w@example.org")
             summer = await make_user(session, email="s@example.org")
             await force(session, winter, created_at=datetime(2024, 1, 15, 12, 0, tzinfo=UTC))
-            # The night the clocks go forward, either side of the jump.
+            # The night the clocks go forward, after the jump.
             await force(session, summer, created_at=datetime(2024, 3, 31, 1, 30, tzinfo=UTC))
+            # The night they go back: 02:30 happens twice, once in summer time, once not.
+            for hour in (0, 1):
+                twice = await make_user(session, email=f"back{hour}@example.org")
+                await force(session, twice, created_at=datetime(2024, 10, 27, hour, 30, tzinfo=UTC))
         view = ViewState("users", QuerySpec(sort=(SortKey("id"),)), ("email", "created_at"))
         (sheet,) = sheet_rows(await xlsx_of(database, view, tmp_path / "local.xlsx"))
         assert sheet[0] == ["Email", "Created (local time)"]
         assert [line[1] for line in sheet[1:]] == [
             datetime(2024, 1, 15, 13, 0),
             datetime(2024, 3, 31, 3, 30),
+            datetime(2024, 10, 27, 2, 30),
+            datetime(2024, 10, 27, 2, 30),
         ]
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+async def test_times_other_programs_stored_are_the_instants_they_denote(
+    database: Database, tmp_path: Path
+) -> None:
+    update = (
+        "UPDATE users SET created_at = :stored WHERE id = :id"
+        if database.is_sqlite
+        else "UPDATE users SET created_at = CAST(CAST(:stored AS TEXT) AS TIMESTAMPTZ) "
+        "WHERE id = :id"
+    )
+    async with database.get_session(write=True) as session:
+        for stored, _ in FOREIGN_TIMES:
+            user = await make_user(session)
+            await session.execute(text(update), {"stored": stored, "id": user.id})
+    view = ViewState("users", QuerySpec(sort=(SortKey("id"),)), ("created_at",))
+    instants = [instant for _, instant in FOREIGN_TIMES]
+    lines = await jsonl_of(database, view, tmp_path / "times.jsonl")
+    assert [datetime.fromisoformat(line["created_at"]) for line in lines] == instants
+    (sheet,) = sheet_rows(await xlsx_of(database, view, tmp_path / "t.xlsx", XlsxOptions(True)))
+    assert [line[0] for line in sheet[1:]] == [
+        instant.replace(tzinfo=None, microsecond=instant.microsecond // 1000 * 1000)
+        for instant in instants
+    ]
+
+
+def test_the_sheet_limit_is_excels() -> None:
+    assert export_xlsx.SHEET_ROWS == 1_048_576  # Excel specifications and limits
+    assert export_xlsx.data_rows_per_sheet() == 1_048_575
 
 
 async def test_a_view_longer_than_a_sheet_goes_on_to_the_next_or_is_refused(
