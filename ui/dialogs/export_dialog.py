@@ -155,7 +155,9 @@ class ExportDialog(QDialog):
 
         format_box = QGroupBox("Format", self)
         format_box.setAccessibleName("Format")
-        form = QFormLayout(format_box)
+        format_layout = QVBoxLayout(format_box)
+        form = QFormLayout()
+        format_layout.addLayout(form)
         self.form = form
         self.type_box = self._combo(
             {kind: kind.label for kind in ExportFormat}, "File type", format_box
@@ -185,9 +187,9 @@ class ExportDialog(QDialog):
         self.formula_note = QLabel(FORMULA_EXPLANATION, format_box)
         self.formula_note.setWordWrap(True)
         self.formula_note.setTextFormat(Qt.TextFormat.PlainText)
-        # A row of its own, the form's full width: in the field column a wrapped label
-        # is given the height of one line and cut.
-        form.addRow(self.formula_note)
+        # Below the form, not in it: a form gives a wrapped label the height of one line
+        # (in its field column) or too few lines (as a row of its own) and cuts the rest.
+        format_layout.addWidget(self.formula_note)
         self.excel_button = QPushButton("Excel preset", format_box)
         self.excel_button.setAccessibleName("Excel preset")
         self.excel_button.setToolTip(
@@ -196,7 +198,7 @@ class ExportDialog(QDialog):
             "open by double-click and read as numbers and dates."
         )
         self.excel_button.clicked.connect(self.on_excel_button_clicked)
-        form.addRow("", self.excel_button)
+        format_layout.addWidget(self.excel_button, 0, Qt.AlignmentFlag.AlignRight)
         self.csv_rows: list[QWidget] = [
             self.delimiter_box,
             self.header_box,
@@ -361,7 +363,10 @@ class ExportDialog(QDialog):
             (self.jsonl_rows, kind is ExportFormat.JSONL),
         ):
             for widget in rows:
-                self.form.setRowVisible(widget, shown)
+                if self.form.indexOf(widget) >= 0:
+                    self.form.setRowVisible(widget, shown)
+                else:
+                    widget.setVisible(shown)
 
     def on_excel_button_clicked(self) -> None:
         preset = excel_options(QLocale().decimalPoint(), local_time_zone(), self.options())
