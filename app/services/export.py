@@ -37,6 +37,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO
 
+import tzlocal
 from sqlalchemy import select, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -155,9 +156,10 @@ def _is_time_zone(name: str) -> bool:
 
 def local_time_zone() -> str:
     """The name of this computer's time zone ("Europe/Berlin"), the one the Excel preset
-    writes dates in: from TZ, else from the zone file /etc/localtime links to; "UTC" when
-    it has none a name can be found for. The window and the command line both ask here,
-    so both write the same bytes."""
+    writes dates in: from TZ, else from the zone file /etc/localtime links to, else as
+    tzlocal finds it (Windows' zone settings, macOS's); "UTC" when it has none a name can
+    be found for. The window and the command line both ask here, so both write the same
+    bytes."""
     name = os.environ.get("TZ", "").removeprefix(":")
     if not name:
         real = os.path.realpath("/etc/localtime")
@@ -165,6 +167,11 @@ def local_time_zone() -> str:
             if real.startswith(folder.rstrip("/") + "/"):
                 name = real[len(folder.rstrip("/")) + 1 :]
                 break
+    if not name:
+        try:
+            name = tzlocal.get_localzone_name() or ""
+        except (LookupError, OSError, ValueError):  # tzlocal's ways of not knowing
+            name = ""
     return name if name and _is_time_zone(name) else "UTC"
 
 

@@ -358,3 +358,20 @@ def test_options_a_reader_would_misread_are_refused() -> None:
         with pytest.raises(ValidationError):
             options.validated()
     assert CsvOptions(decimal_point=",", time_zone="Europe/Berlin").validated()
+
+
+def test_without_tz_or_a_zone_file_the_system_names_the_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows and macOS have no /etc/localtime in the zone folder: tzlocal asks the
+    system, and anything it cannot name is UTC."""
+    monkeypatch.delenv("TZ", raising=False)
+    monkeypatch.setattr(export_module.os.path, "realpath", lambda _path: "/nowhere/localtime")
+    monkeypatch.setattr(export_module.tzlocal, "get_localzone_name", lambda: "America/Chicago")
+    assert local_time_zone() == "America/Chicago"
+
+    def unknown() -> str:
+        raise LookupError("no zone")
+
+    monkeypatch.setattr(export_module.tzlocal, "get_localzone_name", unknown)
+    assert local_time_zone() == "UTC"
