@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import tzlocal
 from sqlalchemy import text
 
 from app.core.database import Database
@@ -366,12 +368,12 @@ def test_without_tz_or_a_zone_file_the_system_names_the_zone(
     """Windows and macOS have no /etc/localtime in the zone folder: tzlocal asks the
     system, and anything it cannot name is UTC."""
     monkeypatch.delenv("TZ", raising=False)
-    monkeypatch.setattr(export_module.os.path, "realpath", lambda _path: "/nowhere/localtime")
-    monkeypatch.setattr(export_module.tzlocal, "get_localzone_name", lambda: "America/Chicago")
+    monkeypatch.setattr(os.path, "realpath", lambda _path: "/nowhere/localtime")
+    monkeypatch.setattr(tzlocal, "get_localzone_name", lambda: "America/Chicago")
     assert local_time_zone() == "America/Chicago"
 
     def unknown() -> str:
         raise LookupError("no zone")
 
-    monkeypatch.setattr(export_module.tzlocal, "get_localzone_name", unknown)
+    monkeypatch.setattr(tzlocal, "get_localzone_name", unknown)
     assert local_time_zone() == "UTC"
