@@ -2,12 +2,12 @@
 on-screen order, so that it pastes into a spreadsheet as the same table. Every cell holds
 its full value — rows not in memory and text the grid shows cut are fetched, only for the
 rows selected — or nothing is copied and the caller says why. ``CopyController`` is a
-browse window's Copy, over the little of the window it reads (``CopyHost``)."""
+browse window's Copy, over the little of the window it reads (``ui.selection.RowsHost``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QLocale, QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -19,14 +19,12 @@ from app.services.records import RecordService
 from ui.formatting import plain_text
 from ui.icons import set_action_icon
 from ui.record_table_model import RecordTableModel, ResultChangedError, is_cut
-from ui.selection import CellBlock, cell_blocks, row_count, row_ranges
+from ui.selection import CellBlock, RowsHost, cell_blocks, row_count, row_ranges
 from ui.tasks import async_slot
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QTableView, QWidget
+    from PySide6.QtWidgets import QWidget
 
-    from app.query import ViewState
-    from app.workspace import Desk
 
 # Copying more rows than this belongs in an export, not on the clipboard.
 MAX_COPY_ROWS = 10_000
@@ -123,31 +121,11 @@ def tsv(text: str) -> str:
     return text
 
 
-class CopyHost(Protocol):
-    """What Copy reads of its window, and nothing more: the desk and the kind it shows,
-    the rows (the model, and the table's selection), the view's columns in order, and a
-    status line."""
-
-    desk: Desk
-    entity: EntityInfo
-    model: RecordTableModel | None
-    table: QTableView
-
-    @property
-    def view(self) -> ViewState: ...
-
-    def tell(self, text: str, timeout_ms: int = 8000) -> None:
-        """Say ``text`` on the status line for ``timeout_ms`` (0: until replaced)."""
-
-    def clear_message(self) -> None:
-        """Take back what ``tell`` said."""
-
-
 class CopyController(QObject):
     # A copy refused for its size, and why in words: the rows belong in an export.
     refused = Signal(str)
 
-    def __init__(self, window: CopyHost, widget: QWidget) -> None:
+    def __init__(self, window: RowsHost, widget: QWidget) -> None:
         """``window``: what is copied; ``widget``: the window as the parent of Copy."""
         super().__init__(widget)
         self.window = window

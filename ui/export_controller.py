@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
@@ -22,37 +22,14 @@ from ui.exporting import ExportProgressWindow, result_text, selection_key_ranges
 from ui.icons import set_action_icon
 from ui.progress import with_progress
 from ui.record_table_model import ResultChangedError
-from ui.selection import cell_blocks, row_ranges
+from ui.selection import RowsHost, cell_blocks, row_ranges
 from ui.tasks import async_slot, spawn
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QTableView, QWidget
+    from PySide6.QtWidgets import QWidget
 
-    from app.query import ViewState
-    from app.services.catalog import EntityInfo
-    from app.workspace import Desk
-    from ui.record_table_model import RecordTableModel
 
 EXPORT_SHORTCUT = "Ctrl+E"
-
-
-class ExportHost(Protocol):
-    """What an export reads of its window, and nothing more: the desk and the kind it
-    shows, the rows (the model, and the table's selection), the view, and a status line."""
-
-    desk: Desk
-    entity: EntityInfo
-    model: RecordTableModel | None
-    table: QTableView
-
-    @property
-    def view(self) -> ViewState: ...
-
-    def tell(self, text: str, timeout_ms: int = 8000) -> None:
-        """Say ``text`` on the status line for ``timeout_ms``."""
-
-    def clear_message(self) -> None:
-        """Take back what ``tell`` said."""
 
 
 class ExportController(QObject):
@@ -61,7 +38,7 @@ class ExportController(QObject):
     # How an export ended: its ExportResult, or None (cancelled, refused or failed).
     finished = Signal(object)
 
-    def __init__(self, window: ExportHost, widget: QWidget) -> None:
+    def __init__(self, window: RowsHost, widget: QWidget) -> None:
         """``window``: what is exported; ``widget``: the window as the parent of the
         action, the button, the dialog, the progress and the messages."""
         super().__init__(widget)

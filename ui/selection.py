@@ -4,12 +4,39 @@ Ctrl+A over a million rows is one block, and counting its rows costs nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel
 from PySide6.QtWidgets import QTableView
 
+if TYPE_CHECKING:
+    from app.query import ViewState
+    from app.services.catalog import EntityInfo
+    from app.workspace import Desk
+    from ui.record_table_model import RecordTableModel
+
 # top, left, bottom, right of one selected block of cells
 CellBlock = tuple[int, int, int, int]
+
+
+class RowsHost(Protocol):
+    """What a job over a window's selected or viewed rows (Copy, Export) reads of it, and
+    nothing more: the desk and the kind it shows, the rows (the model, and the table's
+    selection), the view, and a status line."""
+
+    desk: Desk
+    entity: EntityInfo
+    model: RecordTableModel | None
+    table: QTableView
+
+    @property
+    def view(self) -> ViewState: ...
+
+    def tell(self, text: str, timeout_ms: int = 8000) -> None:
+        """Say ``text`` on the status line for ``timeout_ms`` (0: until replaced)."""
+
+    def clear_message(self) -> None:
+        """Take back what ``tell`` said."""
 
 
 def cell_blocks(table: QTableView) -> list[CellBlock]:

@@ -288,13 +288,7 @@ async def export_csv(
     options = options.validated()
     progress = progress or ExportProgress()
     repository_class = repository_for(request.view.entity)
-    columns = request.columns()
-    if not columns:
-        raise ValidationError("Choose at least one column to export.")
-    try:
-        _check_request(repository_class, request)
-    except InvalidValueError as error:
-        raise ValidationError(str(error)) from None
+    columns = checked_columns(repository_class, request)
     started = time.monotonic()
     with translate_errors(database.url):
         async with _Destination(target) as destination:
@@ -367,6 +361,22 @@ def check_selection_blocks(blocks: int) -> None:
             f"An export takes at most {MAX_SELECTION_BLOCKS} separate blocks of selected "
             "rows; select fewer, larger blocks, or export all rows."
         )
+
+
+def checked_columns(
+    repository_class: type[BaseRepository[Any]], request: ExportRequest
+) -> tuple[str, ...]:
+    """The columns ``request`` writes, once all of it is known to be exportable: a
+    ValidationError in words (an unknown column, a bad filter, a stale selection) before
+    any file is made, whatever the file type."""
+    columns = request.columns()
+    if not columns:
+        raise ValidationError("Choose at least one column to export.")
+    try:
+        _check_request(repository_class, request)
+    except InvalidValueError as error:
+        raise ValidationError(str(error)) from None
+    return columns
 
 
 def _check_request(repository_class: type[BaseRepository[Any]], request: ExportRequest) -> None:

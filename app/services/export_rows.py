@@ -24,17 +24,16 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.database import Database
-from app.models.types import InvalidValueError
 from app.services import catalog
 from app.services.catalog import ColumnInfo
-from app.services.errors import ValidationError, translate_errors
+from app.services.errors import translate_errors
 from app.services.export import (
     ExportProgress,
     ExportRequest,
     ExportResult,
-    _check_request,
     _Destination,
     _file_error,
+    checked_columns,
 )
 from app.services.records import repository_for
 
@@ -79,13 +78,7 @@ async def export_typed(
     written, DatabaseUnavailableError; a cancelled export leaves ``target`` untouched."""
     progress = progress or ExportProgress()
     repository_class = repository_for(request.view.entity)
-    names = request.columns()
-    if not names:
-        raise ValidationError("Choose at least one column to export.")
-    try:
-        _check_request(repository_class, request)
-    except InvalidValueError as error:
-        raise ValidationError(str(error)) from None
+    names = checked_columns(repository_class, request)
     info = catalog.entity(request.view.entity)
     columns = [info.column(name) for name in names]
     started = time.monotonic()

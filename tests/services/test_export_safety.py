@@ -302,10 +302,9 @@ FOREIGN_TIMES = [
 ]
 
 
-async def test_times_other_programs_stored_are_written_as_the_instant_they_denote(
-    database: Database, tmp_path: Path
-) -> None:
-    # As the text arrives: SQLite keeps it, PostgreSQL reads the instant from it.
+async def store_foreign_times(database: Database) -> None:
+    """One user a time of FOREIGN_TIMES, stored as the text arrives: SQLite keeps it,
+    PostgreSQL reads the instant from it."""
     update = (
         "UPDATE users SET created_at = :stored WHERE id = :id"
         if database.is_sqlite
@@ -315,10 +314,13 @@ async def test_times_other_programs_stored_are_written_as_the_instant_they_denot
     async with database.get_session(write=True) as session:
         for stored, _ in FOREIGN_TIMES:
             user = await make_user(session)
-            await session.execute(
-                text(update),
-                {"stored": stored, "id": user.id},
-            )
+            await session.execute(text(update), {"stored": stored, "id": user.id})
+
+
+async def test_times_other_programs_stored_are_written_as_the_instant_they_denote(
+    database: Database, tmp_path: Path
+) -> None:
+    await store_foreign_times(database)
     spec = QuerySpec(sort=(SortKey("id"),))
     view = ViewState("users", spec, ("created_at",))
     exact = (await export_bytes(database, view, tmp_path / "a.csv", CsvOptions())).decode()

@@ -16,7 +16,7 @@ from typing import Any
 import openpyxl
 import pytest
 from openpyxl.utils.escape import unescape
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 from app.core.database import Database
 from app.models import Account
@@ -29,7 +29,7 @@ from app.services.export_rows import export_typed
 from app.services.export_xlsx import XlsxOptions, XlsxReport, xlsx_writer
 from tests.repositories.factories import force, make_account, make_post, make_user, moment
 from tests.services.test_export import TRICKY_TEXTS, all_rows, bytes_of, files_in, seed_people
-from tests.services.test_export_safety import FOREIGN_TIMES
+from tests.services.test_export_safety import FOREIGN_TIMES, store_foreign_times
 
 HOSTILE = [
     *TRICKY_TEXTS[:-1],
@@ -204,16 +204,7 @@ async def test_times_are_written_in_the_local_zone_by_default(
 async def test_times_other_programs_stored_are_the_instants_they_denote(
     database: Database, tmp_path: Path
 ) -> None:
-    update = (
-        "UPDATE users SET created_at = :stored WHERE id = :id"
-        if database.is_sqlite
-        else "UPDATE users SET created_at = CAST(CAST(:stored AS TEXT) AS TIMESTAMPTZ) "
-        "WHERE id = :id"
-    )
-    async with database.get_session(write=True) as session:
-        for stored, _ in FOREIGN_TIMES:
-            user = await make_user(session)
-            await session.execute(text(update), {"stored": stored, "id": user.id})
+    await store_foreign_times(database)
     view = ViewState("users", QuerySpec(sort=(SortKey("id"),)), ("created_at",))
     instants = [instant for _, instant in FOREIGN_TIMES]
     lines = await jsonl_of(database, view, tmp_path / "times.jsonl")
