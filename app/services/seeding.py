@@ -88,7 +88,8 @@ _DAY_US = 86_400_000_000
 class SeedOptions:
     """How much to make. The per-user (per-order, per-account) numbers are averages: each
     user's own count varies between 0 and twice the average (items: 1 to twice the average
-    minus one), and ``deleted_fraction`` of the rows of every table land in the trash.
+    minus one), and ``deleted_fraction`` of the rows of every table but transfers (the
+    ledger's history) land in the trash.
 
     The same ``random_seed`` (and ``batch_users``) makes the same rows; give ``now`` too for
     the same timestamps, which otherwise end at the moment the seeding starts.
@@ -624,6 +625,10 @@ class _Generator:
                         continue
                     balances[source] -= amount
                     balances[target] += amount
+                    # The ledger's history never goes to the trash (app/services/ledger.py);
+                    # the draw a row's trash chance takes is made all the same, so the
+                    # other rows of a seed stay as they were.
+                    rnd()
                     transfers.append(
                         (
                             transfer_id,
@@ -631,7 +636,10 @@ class _Generator:
                             first_account_id + target,
                             money(amount),
                             moment_value,
-                            *bookkeeping(moment, moment_value),
+                            moment_value,
+                            moment_value,
+                            None,
+                            1,
                         )
                     )
                     transfer_id += 1

@@ -117,7 +117,10 @@ async def test_rows_read_back_through_the_app_with_exact_types(database: Databas
         records = await all_records(database, table)
         assert records, table
         deleted = [record for record in records if record["deleted_at"] is not None]
-        assert 0 < len(deleted) < len(records) / 2, table
+        if table == "transfers":
+            assert deleted == []  # the ledger's history never goes to the trash
+        else:
+            assert 0 < len(deleted) < len(records) / 2, table
         for record in records:
             for column in MONEY_COLUMNS & set(columns):
                 amount = record[column]
