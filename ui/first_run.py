@@ -70,6 +70,13 @@ def _follow(button: QPushButton, action: QAction) -> None:
     button.setIcon(action.icon())
 
 
+# What to do once the demo data is in, said with the sentence that says it is.
+DEMO_DATA_NEXT = (
+    "Double-click a kind to browse it; a few of each are in the trash (In the trash "
+    "column), as deleted records would be. Help → Getting started shows what to try."
+)
+
+
 def demo_data_summary(counts: Mapping[str, int]) -> str:
     """'Added 1,000 users, 812 profiles, … as demo data.' in the catalog's words."""
     locale = QLocale()

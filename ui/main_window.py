@@ -13,7 +13,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QTableWidget,
@@ -25,7 +24,7 @@ from PySide6.QtWidgets import (
 from app.changes import ChangeSet
 from app.connections import load_connections, save_connections
 from app.desktop import Settings, SettingsError, log_file, settings_for
-from app.query import QuerySpec
+from app.query import DeletedRows, QuerySpec
 from app.services.catalog import EntityInfo, entities
 from app.services.connection import sqlite_file_problem
 from app.services.errors import RecordsDeskError
@@ -36,7 +35,14 @@ from ui.connecting import Opened, open_connection
 from ui.connection_look import Banner, ConnectionBadge, ConnectionLook
 from ui.dialogs.about_dialog import AboutDialog
 from ui.dialogs.connections_dialog import ConnectionsDialog
-from ui.first_run import EmptyDatabasePanel, database_file_dialog, demo_data_summary
+from ui.dialogs.getting_started import GettingStartedDialog
+from ui.dialogs.shortcuts_dialog import ShortcutsDialog, shortcuts_of
+from ui.first_run import (
+    DEMO_DATA_NEXT,
+    EmptyDatabasePanel,
+    database_file_dialog,
+    demo_data_summary,
+)
 from ui.icons import set_action_icon
 from ui.insights_window import InsightsWindow
 from ui.messages import finished, warning_box
@@ -45,6 +51,7 @@ from ui.progress import Progress, with_progress
 from ui.record_changes import record_changes
 from ui.tasks import async_slot, finish_pending, spawn
 from ui.undo import undo_history
+from ui.widgets.elided_label import ElidedLabel
 from ui.window_state import WindowState
 
 APP_TITLE = "Records Desk"
@@ -105,9 +112,9 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(520, 420)
 
-        self.entity_table = QTableWidget(len(self.entities), 2, self)
+        self.entity_table = QTableWidget(len(self.entities), 3, self)
         self.entity_table.setAccessibleName("Records")
-        self.entity_table.setHorizontalHeaderLabels(["Records", "Count"])
+        self.entity_table.setHorizontalHeaderLabels(["Records", "Count", "In the trash"])
         self.entity_table.verticalHeader().hide()
         self.entity_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.entity_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -116,19 +123,28 @@ class MainWindow(QMainWindow):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(1, self.fontMetrics().averageCharWidth() * 18)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self._count_items: list[QTableWidgetItem] = []
+        # What each kind holds in the trash: the count above leaves it out, and a number
+        # smaller than the one just added (989 of a thousand) must say where the rest is.
+        self._trash_items: list[QTableWidgetItem] = []
         for row, entity in enumerate(self.entities):
             self.entity_table.setItem(row, 0, QTableWidgetItem(entity.label))
             count = QTableWidgetItem("…")
             count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.entity_table.setItem(row, 1, count)
             self._count_items.append(count)
+            trashed = QTableWidgetItem("")
+            trashed.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.entity_table.setItem(row, 2, trashed)
+            self._trash_items.append(trashed)
         self.entity_table.selectRow(0)
         self.entity_table.doubleClicked.connect(self.on_entity_table_double_clicked)
 
-        self.database_label = QLabel(self)
+        # A long path is elided in the middle (its tooltip has it whole), never cut mid-word.
+        self.database_label = ElidedLabel(self)
         self.database_label.setAccessibleName("Database")
-        self.statusBar().addPermanentWidget(self.database_label)
+        self.statusBar().addPermanentWidget(self.database_label, 1)
         self.connection_badge = ConnectionBadge(self)
         self.statusBar().addPermanentWidget(self.connection_badge)
 
@@ -213,6 +229,15 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.insights_action)
 
         help_menu = self.menuBar().addMenu("&Help")
+        self.getting_started_action = QAction("&Getting started", self)
+        self.getting_started_action.setShortcut(QKeySequence.StandardKey.HelpContents)
+        self.getting_started_action.triggered.connect(self.show_getting_started)
+        help_menu.addAction(self.getting_started_action)
+        self.shortcuts_action = QAction("&Keyboard shortcuts", self)
+        self.shortcuts_action.setShortcut(QKeySequence("Ctrl+/"))
+        self.shortcuts_action.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addSeparator()
         about_action = QAction("&About Records Desk", self)
         about_action.triggered.connect(self.on_about_action_triggered)
         help_menu.addAction(about_action)
@@ -393,7 +418,8 @@ class MainWindow(QMainWindow):
                 pass  # the exact count below reports the problem
         failed = False
         total = 0
-        for item, entity in zip(self._count_items, self.entities, strict=True):
+        rows = zip(self._count_items, self._trash_items, self.entities, strict=True)
+        for item, trash_item, entity in rows:
             try:
                 count = await self.desk.records.count(entity.name, spec)
             except RecordsDeskError as error:
@@ -408,6 +434,7 @@ class MainWindow(QMainWindow):
             item.setText(locale.toString(count))
             item.setToolTip("")
             total += count
+            await self._load_trash_count(entity.name, trash_item)
             self.count_loaded.emit(entity.name)
         if not failed:
             if self._count_failure_shown:
@@ -415,6 +442,20 @@ class MainWindow(QMainWindow):
                 self._count_failure_shown = False
             self._show_whether_empty(total == 0)
             self.counts_loaded.emit(total)
+
+    async def _load_trash_count(self, entity: str, item: QTableWidgetItem) -> None:
+        """How many of ``entity`` are in the trash: nothing shown for none."""
+        try:
+            trashed = await self.desk.records.count(entity, QuerySpec(deleted=DeletedRows.ONLY))
+        except RecordsDeskError:
+            item.setText("")  # the count beside it says what went wrong
+            return
+        item.setText(QLocale().toString(trashed) if trashed else "")
+
+    def trash_count_text(self, entity_name: str) -> str:
+        """What the In the trash column says for ``entity_name``."""
+        row = next(row for row, e in enumerate(self.entities) if e.name == entity_name)
+        return self._trash_items[row].text()
 
     def on_records_changed(self, changes: ChangeSet) -> None:
         if self.connected and any(changes.moved(entity) for entity in changes.entities):
@@ -531,7 +572,7 @@ class MainWindow(QMainWindow):
                 message = f"Demo data stopped after {locale.toString(added[0])} users: {error}"
         else:
             if finished and report:
-                message = demo_data_summary(report[0])
+                message = demo_data_summary(report[0]) + " " + DEMO_DATA_NEXT
             elif added[0]:
                 message = (
                     f"Demo data stopped: the first {locale.toString(added[0])} of "
@@ -624,6 +665,24 @@ class MainWindow(QMainWindow):
 
     def on_shutdown_done(self, _task: asyncio.Task[None]) -> None:
         self.close()
+
+    def show_getting_started(self) -> GettingStartedDialog:
+        dialog = GettingStartedDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help → Keyboard shortcuts: the keys of this window and of the browse windows
+        open now, read from their actions."""
+        shortcuts = shortcuts_of("Main window", [self])
+        browsers = [window for window in self.browse_windows if window.isVisible()]
+        shortcuts += shortcuts_of("Browse windows", browsers)
+        note = "" if browsers else "Open a kind of record to see its window's keys here too."
+        dialog = ShortcutsDialog(shortcuts, note, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def on_about_action_triggered(self) -> None:
         # Parented, so it lives while open; deleted on close, so a second About makes a fresh one.

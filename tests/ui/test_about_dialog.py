@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, qVersion
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel, QMenu, QPushButton
 from pytestqt.qtbot import QtBot
@@ -145,7 +146,10 @@ def test_nothing_to_open_the_folder_with_is_said_in_the_dialog(
 
     button_named(dialog, "Open log folder").click()
 
-    assert "No file manager could open the log folder" in label_named(dialog, "Status").text()
+    said = label_named(dialog, "Status").text()
+    assert "No file manager could open the log folder" in said
+    assert str(dialog.log_folder) in said
+    assert QGuiApplication.clipboard().text() == str(dialog.log_folder)  # ready to paste
 
 
 def test_escape_closes_the_dialog(qtbot: QtBot, tmp_path: Path) -> None:

@@ -107,7 +107,8 @@ def test_load_demo_data_fills_the_database_and_the_counts_follow(
         window.empty_panel.buttons[0].click()
         (message,) = await finished
         assert message.startswith("Added 50 users, ")
-        assert message.endswith(" as demo data.")
+        assert " as demo data. Double-click a kind to browse it;" in message
+        assert "Help → Getting started" in message  # what to try next
         assert "order items" in message
         assert window.statusBar().currentMessage() == message
         await recounted
@@ -376,3 +377,63 @@ def test_a_choice_that_cannot_be_remembered_is_said_and_the_window_switches_anyw
         "The next start will not open this database by itself: Permission denied",
         "Records Desk — other.db",
     ]
+
+
+def test_the_trash_is_counted_beside_the_live_records(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
+) -> None:
+    """989 users after "a thousand" must say where the other 11 are."""
+    seed(qt_loop, ui_database, 20, deleted_fraction=0.25)
+
+    async def scenario() -> None:
+        window = open_main(qtbot, ui_database)
+        await wait_for(window.counts_loaded)
+        live = int(window.count_text("users"))
+        trashed = int(window.trash_count_text("users"))
+        assert live + trashed == 20
+        assert trashed > 0
+        header = window.entity_table.horizontalHeaderItem(2)
+        assert header is not None
+        assert header.text() == "In the trash"
+        assert window.trash_count_text("transfers") == ""  # none: nothing said
+        await closed(window)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_help_lists_the_keys_from_the_actions_and_a_long_path_is_elided_in_the_middle(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_main(qtbot, ui_database)
+        await wait_for(window.counts_loaded)
+        guide = window.show_getting_started()
+        assert "Load demo data" in guide.text_label.text()
+        guide.reject()
+        shortcuts = window.show_shortcuts()
+        listed = shortcuts.visible_actions()
+        assert "Connections…" in listed  # Ctrl+, in the main window
+        assert "Keyboard shortcuts" in listed
+        assert "Open a kind of record" in shortcuts.note_label.text()
+        shortcuts.search_edit.setText("ctrl+i")
+        assert shortcuts.visible_actions() == ["Insights…"]
+        shortcuts.reject()
+
+        window.open_browser("users")
+        shortcuts = window.show_shortcuts()
+        shortcuts.search_edit.setText("trash")
+        assert "Move to trash…" in shortcuts.visible_actions()
+        assert not shortcuts.note_label.isVisible()
+        shortcuts.reject()
+
+        path = "/home/analyst/" + "very-long-folder-name/" * 8 + "records.db"
+        window.database_label.setText(f"Connected to SQLite file {path}")
+        window.database_label.resize(200, window.database_label.height())
+        shown = window.database_label.shown_text()
+        assert "…" in shown
+        assert shown.startswith("Connected")
+        assert shown.endswith("records.db")  # both ends of a path tell it apart
+        assert window.database_label.toolTip() == window.database_label.text()
+        await closed(window)
+
+    qt_loop.run_until_complete(scenario())

@@ -133,6 +133,10 @@ class AboutDialog(QDialog):
         if open_folder(self.log_folder):
             self.status_label.setText("")
         else:
+            # No file opener here (a server, a minimal desktop): the path goes where the
+            # user can paste it into whatever they use instead.
+            QGuiApplication.clipboard().setText(str(self.log_folder))
             self.status_label.setText(
-                "No file manager could open the log folder; its path above can be copied."
+                f"No file manager could open the log folder. Its path is copied to the "
+                f"clipboard: {self.log_folder}"
             )
