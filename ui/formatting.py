@@ -76,14 +76,19 @@ def number_text(value: Decimal, two_places: bool, locale: QLocale | None = None)
     return with_locale_separators(f"{value:,}", locale)
 
 
+def count_text(value: int, locale: QLocale | None = None) -> str:
+    """A whole number (a count, an id, a length) as every figure on screen writes it."""
+    return with_locale_separators(f"{value:,}", locale)
+
+
 def with_locale_separators(text: str, locale: QLocale | None = None) -> str:
-    """Python's ``,``/``.`` number text with the locale's group separator and point."""
+    """Python's ``,``/``.`` number text with the locale's group separator and point — or
+    none where the locale leaves groups out (C), as QLocale.toString does for counts: one
+    rule for every number on screen."""
     used = locale or QLocale()
-    return (
-        text.replace(",", "\0")
-        .replace(".", used.decimalPoint())
-        .replace("\0", used.groupSeparator())
-    )
+    omitted = used.numberOptions() & QLocale.NumberOption.OmitGroupSeparator
+    group = "" if omitted else used.groupSeparator()
+    return text.replace(",", "\0").replace(".", used.decimalPoint()).replace("\0", group)
 
 
 def plain_text(value: Any) -> str:

@@ -26,7 +26,7 @@ from app.services.transfers import TransferReceipt
 from ui.dialogs.record_form import RecordFormDialog
 from ui.dialogs.transactions import OrderDialog, TransferDialog, order_summary
 from ui.exporting import selection_key_ranges
-from ui.formatting import format_money
+from ui.formatting import count_text, format_money
 from ui.icons import set_action_icon
 from ui.messages import finished, show_message, warning_box
 from ui.progress import Progress, with_progress
@@ -54,7 +54,7 @@ def quantity(count: int, entity: str) -> str:
     info = catalog.entity(entity)
     if count == 1:
         return f"1 {info.singular.lower()}"
-    return f"{count:,} {info.label.lower()}"
+    return f"{count_text(count)} {info.label.lower()}"
 
 
 class EditingHost(Protocol):
@@ -442,7 +442,7 @@ class RecordEditing(QObject):
             window.tell("The selected records are all in the trash.", 8000)
             self.trash_finished.emit({})
             return {}
-        what = f"all {count:,} selected {entity.label.lower()}"
+        what = f"all {count_text(count)} selected {entity.label.lower()}"
         with_related = await self._confirm_trash(what, related)
         if with_related is None:
             self.trash_finished.emit({})
@@ -583,7 +583,7 @@ def _listed_ids(ids: list[int], entity: str) -> str:
     """``3 users (#4, #9, #12)``: the first LISTED_IDS by id, the rest counted."""
     shown = ", ".join(f"#{record_id}" for record_id in ids[:LISTED_IDS])
     if len(ids) > LISTED_IDS:
-        shown += f" and {len(ids) - LISTED_IDS:,} more"
+        shown += f" and {count_text(len(ids) - LISTED_IDS)} more"
     return f"{quantity(len(ids), entity)} ({shown})"
 
 

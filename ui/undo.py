@@ -17,6 +17,7 @@ from app.services import catalog
 from app.services.errors import EditConflictError, NotFoundError
 from app.services.intents import new_token
 from app.services.records import RecordService
+from ui.formatting import count_text
 
 # The most steps kept: older ones are forgotten (they stay in the database, of course).
 MAX_STEPS = 100
@@ -49,7 +50,7 @@ class Step:
         if len(ids) == 1:
             what = f"{info.singular} #{ids[0]}"
         else:
-            what = f"{max(len(ids), self.count):,} {info.label.lower()}"
+            what = f"{count_text(max(len(ids), self.count))} {info.label.lower()}"
         verb = {"create": "creation of", "update": "edit of", "trash": "trash of"}.get(
             self.kind, "restore of"
         )

@@ -380,7 +380,13 @@ async def describe(database: Database, entity: str, spec: QuerySpec, column: str
         func.count(distinct(value)),
     ]
     ordered = column_info.kind is not ColumnKind.BOOLEAN  # PostgreSQL has no min(boolean)
-    if ordered:
+    choices = column_info.choices if column_info.kind is ColumnKind.CHOICE else ()
+    if choices:
+        # A status is smallest or largest in its own order (pending … cancelled), not the
+        # alphabet's: the extremes are those of each value's place in the list.
+        place = case({choice: index for index, choice in enumerate(choices)}, value=value)
+        figures += [func.min(place), func.max(place)]
+    elif ordered:
         figures += [func.min(value), func.max(value)]
     numbers = column_info.kind in NUMBER_KINDS
     if numbers:
@@ -392,7 +398,9 @@ async def describe(database: Database, entity: str, spec: QuerySpec, column: str
         row = (await session.execute(await repository.viewed(select_from, spec))).one()
         rows, present, distinct_values = int(row[0]), int(row[1]), int(row[2])
         minimum = maximum = None
-        if ordered:
+        if choices:
+            minimum, maximum = (None if part is None else choices[int(part)] for part in row[3:5])
+        elif ordered:
             minimum, maximum = (_plain(part) for part in row[3:5])
         if not numbers:
             return Description(column, rows, rows - present, distinct_values, minimum, maximum)

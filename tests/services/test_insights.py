@@ -326,6 +326,14 @@ async def test_describe_an_odd_count_and_a_filter(seeded: Database) -> None:
     assert (found.rows, found.median, found.sum) == (3, Decimal("5.05"), Decimal("15.35"))
 
 
+async def test_describe_a_status_in_its_own_order_not_the_alphabets(seeded: Database) -> None:
+    found = await insights.describe(seeded, "orders", QuerySpec(), "status")
+
+    # pending, shipped and delivered are there: alphabetically "delivered" … "shipped".
+    assert (found.minimum, found.maximum) == ("pending", "delivered")
+    assert found.distinct == 3
+
+
 async def test_describe_booleans_and_an_empty_view(seeded: Database) -> None:
     flags = await insights.describe(seeded, "users", QuerySpec(), "is_active")
     assert (flags.rows, flags.distinct, flags.minimum) == (3, 2, None)

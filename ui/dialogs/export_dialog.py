@@ -225,7 +225,7 @@ class ExportDialog(QDialog):
             format_box,
         )
         self.sheets_box.setToolTip(
-            f"A sheet holds {data_rows_per_sheet():,} rows below its header."
+            f"A sheet holds {QLocale().toString(data_rows_per_sheet())} rows below its header."
         )
         form.addRow("More rows than a sheet holds", self.sheets_box)
         self.xlsx_rows: list[QWidget] = [self.xlsx_times_box, self.sheets_box]

@@ -33,6 +33,7 @@ from app.services import catalog
 from app.services.catalog import ColumnInfo, ColumnKind
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
+from ui.formatting import count_text
 from ui.tasks import spawn
 from ui.widgets.filter_values import (
     InvalidNumberError,
@@ -77,7 +78,7 @@ class FieldEditor(QObject):
         self.kept_as_is = True
         self.widget.setEnabled(False)
         self.widget.setToolTip(
-            f"{length:,} characters: too long to edit here, and kept as it is. "
+            f"{count_text(length)} characters: too long to edit here, and kept as it is. "
             "Open the record to read it whole."
         )
 
@@ -119,7 +120,7 @@ class LineEditor(FieldEditor):
     def set_value(self, value: Any) -> None:
         if isinstance(value, str) and len(value) > EDITABLE_CHARS:
             self.line.setText("")
-            self.line.setPlaceholderText(f"{len(value):,} characters, kept as they are")
+            self.line.setPlaceholderText(f"{count_text(len(value))} characters, kept as they are")
             self.keep_as_is(len(value))
         elif value is None:
             self.line.setText("")
@@ -146,7 +147,7 @@ class ParagraphEditor(FieldEditor):
         self.text.blockSignals(True)  # a value shown is not an edit
         if isinstance(value, str) and len(value) > EDITABLE_CHARS:
             self.text.setPlainText("")
-            self.text.setPlaceholderText(f"{len(value):,} characters, kept as they are")
+            self.text.setPlaceholderText(f"{count_text(len(value))} characters, kept as they are")
             self.keep_as_is(len(value))
         else:
             self.text.setPlainText("" if value is None else str(value))

@@ -20,7 +20,7 @@ from PySide6.QtCore import QDate, QLocale
 
 from app.query import BIGINT, MAX_DIGITS, Equals, Filter, IntegerBounds, IsEmpty, OneOf, Range
 from app.services.catalog import ColumnInfo, ColumnKind
-from ui.formatting import format_datetime, format_money, with_locale_separators
+from ui.formatting import count_text, format_datetime, format_money
 from ui.preferences import DateStyle, display_preferences
 
 # Labels a caller knows for filter values, e.g. {("author_id", 5): "#5 Ada Lovelace"}.
@@ -221,7 +221,7 @@ def _how_to_write(text: str, locale: QLocale) -> str:
 
 
 def format_integer(value: int, locale: QLocale) -> str:
-    return with_locale_separators(f"{value:,}", locale)
+    return count_text(value, locale)
 
 
 def editable_number(value: Any, kind: ColumnKind, locale: QLocale) -> str:
