@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -124,9 +125,14 @@ class ReportPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.chart = BarChart(self)
+        # The chart is as tall as its bars; the area scrolls to those below its fold.
+        self.chart_area = QScrollArea(self)
+        self.chart_area.setAccessibleName(f"{kind.title} chart")
+        self.chart_area.setWidgetResizable(True)
+        self.chart_area.setWidget(self.chart)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.chart)
+        splitter.addWidget(self.chart_area)
         splitter.setSizes([420, 420])
 
         self.status_label = QLabel(self)
@@ -241,12 +247,14 @@ class ReportPanel(QWidget):
             [cell_text(values[0], locale) for values in report.rows],
             [values[chart] for values in report.rows],
             [cell_text(values[chart], locale) for values in report.rows],
+            keep_end=report.time_series,
         )
         count = len(report.rows)
         text = f"{locale.toString(count)} {'row' if count == 1 else 'rows'}"
         if report.cut:
-            first = locale.toString(reports.REPORT_ROWS)
-            text += f" (the first {first}; narrow the views for the rest)"
+            which = "newest" if report.time_series else "first"
+            kept = locale.toString(reports.REPORT_ROWS)
+            text += f" (the {which} {kept}; narrow the views for the rest)"
         self.status_label.setText(text)
         self._enable_saving()
 
