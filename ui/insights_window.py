@@ -57,8 +57,10 @@ from ui.window_state import WindowState
 
 GEOMETRY_KEY = "insights"
 # The threshold and the date a report opens with: the seed's "more than N posts" and "who
-# posted lately".
-DEFAULT_MORE_THAN = 5
+# posted lately". Demo data gives each user 0 to 4 posts (twice the average of 2), so "more
+# than 1" lists the authors who posted more than once (about half of them); the seed's 5
+# listed nobody.
+DEFAULT_MORE_THAN = 1
 DEFAULT_SINCE_DAYS = 30
 # A threshold stepped with the arrows, or a date typed digit by digit, is counted once it
 # rests this long.
@@ -105,9 +107,9 @@ class ReportPanel(QWidget):
         self.more_than_box.setRange(0, 1_000_000)
         self.more_than_box.setValue(DEFAULT_MORE_THAN)
         self.more_than_box.setPrefix("more than ")
-        self.more_than_box.setSuffix(" posts")
+        self.more_than_box.setSuffix(posts_suffix(DEFAULT_MORE_THAN))
         self.more_than_box.setAccessibleName("More than")
-        self.more_than_box.valueChanged.connect(self.run_soon)
+        self.more_than_box.valueChanged.connect(self.on_more_than_box_value_changed)
         self.more_than_box.setVisible(kind.title == "Posts per author")
         self.since_edit = QDateEdit(self)
         self.since_edit.setCalendarPopup(True)
@@ -176,6 +178,10 @@ class ReportPanel(QWidget):
         return {
             kind: spec for kind, spec in self.window_.views().items() if kind in self.kind.follows
         }
+
+    def on_more_than_box_value_changed(self, value: int) -> None:
+        self.more_than_box.setSuffix(posts_suffix(value))
+        self.run_soon()
 
     def run_soon(self, *_: object) -> None:
         """A parameter changed (typed, stepped or picked): run once it stops changing."""
@@ -510,6 +516,11 @@ def spec_text(spec: QuerySpec) -> str:
     if spec.deleted.value != "exclude":
         parts.append("deleted rows " + ("only" if spec.deleted.value == "only" else "included"))
     return ", ".join(parts) or "everything in it"
+
+
+def posts_suffix(count: int) -> str:
+    """The threshold box reads "more than 1 post", "more than 5 posts"."""
+    return " post" if count == 1 else " posts"
 
 
 def cell_text(value: Any, locale: QLocale) -> str:
