@@ -132,6 +132,7 @@ class ReportPanel(QWidget):
         self.chart_area.setAccessibleName(f"{kind.title} chart")
         self.chart_area.setWidgetResizable(True)
         self.chart_area.setWidget(self.chart)
+        self.chart_area.verticalScrollBar().rangeChanged.connect(self.on_chart_range_changed)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.table)
         splitter.addWidget(self.chart_area)
@@ -255,6 +256,7 @@ class ReportPanel(QWidget):
             [cell_text(values[chart], locale) for values in report.rows],
             keep_end=report.time_series,
         )
+        self._show_chart_end()
         count = len(report.rows)
         text = f"{locale.toString(count)} {'row' if count == 1 else 'rows'}"
         if report.cut:
@@ -263,6 +265,16 @@ class ReportPanel(QWidget):
             text += f" (the {which} {kept}; narrow the views for the rest)"
         self.status_label.setText(text)
         self._enable_saving()
+
+    def on_chart_range_changed(self, _low: int, _high: int) -> None:
+        self._show_chart_end()
+
+    def _show_chart_end(self) -> None:
+        """A time series opens at its newest rows, the ones its reader came for (the
+        range changes after the chart takes its new height, hence on rangeChanged too)."""
+        if self.report is not None and self.report.time_series:
+            bar = self.chart_area.verticalScrollBar()
+            bar.setValue(bar.maximum())
 
     # -- saving ------------------------------------------------------------------------------
 
