@@ -58,7 +58,7 @@ from ui.window_state import WindowState
 GEOMETRY_KEY = "insights"
 # The threshold and the date a report opens with: the seed's "more than N posts" and "who
 # posted lately". Demo data gives each user 0 to 4 posts (twice the average of 2), so "more
-# than 1" lists the authors who posted more than once (about half of them); the seed's 5
+# than 1" lists the authors who posted more than once (about 3 in 5); the seed's 5
 # listed nobody.
 DEFAULT_MORE_THAN = 1
 DEFAULT_SINCE_DAYS = 30
