@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -56,8 +57,10 @@ from ui.window_state import WindowState
 
 GEOMETRY_KEY = "insights"
 # The threshold and the date a report opens with: the seed's "more than N posts" and "who
-# posted lately".
-DEFAULT_MORE_THAN = 5
+# posted lately". Demo data gives each user 0 to 4 posts (twice the average of 2), so "more
+# than 1" lists the authors who posted more than once (about 3 in 5); the seed's 5
+# listed nobody.
+DEFAULT_MORE_THAN = 1
 DEFAULT_SINCE_DAYS = 30
 # A threshold stepped with the arrows, or a date typed digit by digit, is counted once it
 # rests this long.
@@ -104,9 +107,9 @@ class ReportPanel(QWidget):
         self.more_than_box.setRange(0, 1_000_000)
         self.more_than_box.setValue(DEFAULT_MORE_THAN)
         self.more_than_box.setPrefix("more than ")
-        self.more_than_box.setSuffix(" posts")
+        self.more_than_box.setSuffix(posts_suffix(DEFAULT_MORE_THAN))
         self.more_than_box.setAccessibleName("More than")
-        self.more_than_box.valueChanged.connect(self.run_soon)
+        self.more_than_box.valueChanged.connect(self.on_more_than_box_value_changed)
         self.more_than_box.setVisible(kind.title == "Posts per author")
         self.since_edit = QDateEdit(self)
         self.since_edit.setCalendarPopup(True)
@@ -124,9 +127,15 @@ class ReportPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.chart = BarChart(self)
+        # The chart is as tall as its bars; the area scrolls to those below its fold.
+        self.chart_area = QScrollArea(self)
+        self.chart_area.setAccessibleName(f"{kind.title} chart")
+        self.chart_area.setWidgetResizable(True)
+        self.chart_area.setWidget(self.chart)
+        self.chart_area.verticalScrollBar().rangeChanged.connect(self.on_chart_range_changed)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(self.table)
-        splitter.addWidget(self.chart)
+        splitter.addWidget(self.chart_area)
         splitter.setSizes([420, 420])
 
         self.status_label = QLabel(self)
@@ -170,6 +179,10 @@ class ReportPanel(QWidget):
         return {
             kind: spec for kind, spec in self.window_.views().items() if kind in self.kind.follows
         }
+
+    def on_more_than_box_value_changed(self, value: int) -> None:
+        self.more_than_box.setSuffix(posts_suffix(value))
+        self.run_soon()
 
     def run_soon(self, *_: object) -> None:
         """A parameter changed (typed, stepped or picked): run once it stops changing."""
@@ -241,14 +254,27 @@ class ReportPanel(QWidget):
             [cell_text(values[0], locale) for values in report.rows],
             [values[chart] for values in report.rows],
             [cell_text(values[chart], locale) for values in report.rows],
+            keep_end=report.time_series,
         )
+        self._show_chart_end()
         count = len(report.rows)
         text = f"{locale.toString(count)} {'row' if count == 1 else 'rows'}"
         if report.cut:
-            first = locale.toString(reports.REPORT_ROWS)
-            text += f" (the first {first}; narrow the views for the rest)"
+            which = "newest" if report.time_series else "first"
+            kept = locale.toString(reports.REPORT_ROWS)
+            text += f" (the {which} {kept}; narrow the views for the rest)"
         self.status_label.setText(text)
         self._enable_saving()
+
+    def on_chart_range_changed(self, _low: int, _high: int) -> None:
+        self._show_chart_end()
+
+    def _show_chart_end(self) -> None:
+        """A time series opens at its newest rows, the ones its reader came for (the
+        range changes after the chart takes its new height, hence on rangeChanged too)."""
+        if self.report is not None and self.report.time_series:
+            bar = self.chart_area.verticalScrollBar()
+            bar.setValue(bar.maximum())
 
     # -- saving ------------------------------------------------------------------------------
 
@@ -502,6 +528,11 @@ def spec_text(spec: QuerySpec) -> str:
     if spec.deleted.value != "exclude":
         parts.append("deleted rows " + ("only" if spec.deleted.value == "only" else "included"))
     return ", ".join(parts) or "everything in it"
+
+
+def posts_suffix(count: int) -> str:
+    """The threshold box reads "more than 1 post", "more than 5 posts"."""
+    return " post" if count == 1 else " posts"
 
 
 def cell_text(value: Any, locale: QLocale) -> str:

@@ -47,8 +47,12 @@ class Report:
     chart_column: int
     # The kinds of record whose views the report followed (the window names them).
     follows: tuple[str, ...]
-    # More rows than REPORT_ROWS matched: the table shows the first ones.
+    # More rows than REPORT_ROWS matched: the table shows the first ones (the newest of a
+    # time series).
     cut: bool = False
+    # The rows are periods, oldest first: what must be cut keeps the newest, the end a
+    # reader of a time series looks at.
+    time_series: bool = False
 
 
 async def _viewed(
@@ -135,7 +139,7 @@ async def posts_per_author(database: Database, views: Views, more_than: int = 0)
         )
         rows, cut = _cut(list((await session.execute(statement)).all()))
     return Report(
-        f"Authors with more than {more_than:,} posts",
+        f"Authors with more than {more_than:,} {'post' if more_than == 1 else 'posts'}",
         ("Author", "Email", "Posts"),
         tuple((row[0], row[1], int(row[2])) for row in rows),
         chart_column=2,
@@ -200,16 +204,20 @@ async def orders_per_month(database: Database, views: Views) -> Report:
             select(month, func.count(), func.sum(per_order.c.value))
             .select_from(orders.outerjoin(per_order, per_order.c.order_id == orders.c.id))
             .group_by(month)
-            .order_by(month),
+            # Newest first so that a cut keeps the newest months; shown oldest first.
+            .order_by(month.desc())
+            .limit(REPORT_ROWS + 1),
             views.get("orders", QuerySpec()),
         )
-        rows = list((await session.execute(statement)).all())
+        rows, cut = _cut(list((await session.execute(statement)).all()))
     return Report(
         "Orders and order value per month",
         ("Month", "Orders", "Value"),
-        tuple((str(row[0]), int(row[1]), _money(row[2])) for row in rows),
+        tuple((str(row[0]), int(row[1]), _money(row[2])) for row in reversed(rows)),
         chart_column=2,
         follows=_followed(views, "orders"),
+        cut=cut,
+        time_series=True,
     )
 
 

@@ -106,6 +106,20 @@ async def test_orders_and_their_items_value_per_month(seeded: Database) -> None:
     assert report.rows == (("2026-01", 2, Decimal("10.30")), ("2026-02", 2, Decimal("5.05")))
 
 
+async def test_a_cut_month_series_keeps_its_newest_months(
+    seeded: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A time series keeps its end: past REPORT_ROWS months the oldest go, not the newest."""
+    assert not (await reports.orders_per_month(seeded, {})).cut
+    monkeypatch.setattr(reports, "REPORT_ROWS", 1)
+
+    report = await reports.orders_per_month(seeded, {})
+
+    assert report.rows == (("2026-02", 2, Decimal("5.05")),)
+    assert report.cut
+    assert report.time_series
+
+
 async def test_orders_per_month_follow_the_orders_view(seeded: Database) -> None:
     views = {"orders": QuerySpec(deleted=DeletedRows.ONLY)}
 

@@ -7,20 +7,27 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
 from app.config import sqlite_url
 from app.core.database import Database
+from app.models import Order, OrderItem, User
+from app.models.order import OrderStatus
 from app.query import DeletedRows, Equals, QuerySpec
 from app.workspace import Desk, Workspace
 from tests.services.test_insights import seed
 from tests.ui.answering import DialogWatch, choose_file, loop_errors_recorded
 from tests.ui.conftest import drain, wait_for, wait_until
+from tests.ui.conftest import seed as seed_demo
+from tests.ui.test_bar_chart import bars_painted
 from tests.ui.test_browse_window import open_window as open_browse_window
 from tests.ui.test_browse_window import settled
 from ui.browse_window import BrowseWindow
@@ -142,12 +149,16 @@ def test_the_threshold_and_the_date_are_the_analysts(
         await wait_for(window.current.calculated)
 
         authors = await shown(window, "Posts per author")
-        assert table_of(authors) == []  # nobody has more than 5
-        authors.more_than_box.stepDown()  # 4, then 3 … at once: one count, when it rests
-        for _ in range(4):
-            authors.more_than_box.stepDown()
+        assert authors.report is not None
+        assert authors.report.title == "Authors with more than 1 post"
+        assert authors.more_than_box.text() == "more than 1 post"
+        assert table_of(authors) == [("Ada", "ada@example.org", "3")]
+        for _ in range(5):  # 2, 3 … at once: one count, when it rests
+            authors.more_than_box.stepUp()
+        authors.more_than_box.setValue(0)
         await wait_for(authors.calculated)
         assert authors.more_than_box.value() == 0
+        assert authors.more_than_box.text() == "more than 0 posts"
         assert authors.report is not None
         assert authors.report.title == "Authors with more than 0 posts"
         assert [line[0] for line in table_of(authors)] == ["Ada", "Bob", "Cy"]
@@ -159,6 +170,80 @@ def test_the_threshold_and_the_date_are_the_analysts(
             ("Ada", "ada@example.org", "2"),
             ("Bob", "bob@example.org", "1"),
         ]
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_orders_per_month_draws_every_month_at_the_default_size(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    insights_windows: list[InsightsWindow],
+    qtbot: QtBot,
+) -> None:
+    """25 months, the newest the biggest: at the window's default size the chart drew 17
+    and dropped the 8 newest without a word."""
+    months = [datetime(2024 + month // 12, month % 12 + 1, 15, tzinfo=UTC) for month in range(25)]
+    qt_loop.run_until_complete(seed_months(ui_database, months))
+
+    async def scenario() -> None:
+        window = open_insights(ui_database, insights_windows, qtbot)
+        await opened(window)
+        panel = await shown(window, "Orders per month")
+        assert window.size() == QSize(960, 560)  # the default size
+        await asyncio.sleep(0)  # the scroll area takes the chart's size
+
+        assert len(table_of(panel)) == 25
+        assert panel.chart.labels == [f"{m.year}-{m.month:02}" for m in months]
+        assert panel.chart.left_out == 0
+        assert bars_painted(panel.chart) == 25
+        newest = panel.chart.chart_layout(panel.chart.width()).bars[-1]
+        assert (newest.label, newest.text) == ("2026-01", "25.00")
+        area = panel.chart_area  # opened at the newest months: no scrolling to reach them
+        top = area.verticalScrollBar().value()
+        assert top > 0
+        assert top <= newest.line.top()
+        assert newest.line.bottom() <= top + area.viewport().height()
+
+    qt_loop.run_until_complete(scenario())
+
+
+async def seed_months(database: Database, months: list[datetime]) -> None:
+    """One order a month, its value the month's place (1.00, 2.00 … the newest the most)."""
+    async with database.get_session(write=True) as session:
+        session.add(User(id=1, email="ada@example.org", name="Ada", hashed_password="x"))
+        await session.flush()
+        session.add_all(
+            Order(id=place, user_id=1, status=OrderStatus.PENDING, created_at=month)
+            for place, month in enumerate(months, 1)
+        )
+        await session.flush()
+        session.add_all(
+            OrderItem(order_id=place, product="Pen", quantity=place, unit_price=Decimal("1.00"))
+            for place in range(1, len(months) + 1)
+        )
+
+
+def test_posts_per_author_shows_authors_on_demo_data_by_default(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    insights_windows: list[InsightsWindow],
+    qtbot: QtBot,
+) -> None:
+    """Demo data gives each user 0 to 4 posts: the seed's "more than 5" showed nobody."""
+    seed_demo(qt_loop, ui_database, 60, batch_users=60, deleted_fraction=0.0)
+
+    async def scenario() -> None:
+        window = open_insights(ui_database, insights_windows, qtbot)
+        await opened(window)
+        authors = await shown(window, "Posts per author")
+
+        rows = table_of(authors)
+        assert rows
+        assert all(int(posts) > 1 for _name, _email, posts in rows)
+        assert authors.report is not None
+        assert authors.report.title == "Authors with more than 1 post"
+        assert authors.chart.title.startswith("Authors with more than 1 post")
+        assert bars_painted(authors.chart) == len(rows)
 
     qt_loop.run_until_complete(scenario())
 
