@@ -19,11 +19,12 @@ from app.config import (
 from app.core.about import PRODUCT_NAME, SUMMARY, environment_lines, is_frozen
 from app.core.credentials import credentials, keyring_problem
 from app.core.files import create_private, make_private_folder
-from app.core.logs import configure_logging, log_file, stop_logging
+from app.core.logs import SHOWN_ON_STDERR, configure_logging, log_file, stop_logging
 from app.core.redaction import redact
 
 __all__ = [
     "PRODUCT_NAME",
+    "SHOWN_ON_STDERR",
     "SUMMARY",
     "Settings",
     "SettingsError",

@@ -14,11 +14,12 @@ from typing import Any
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from app.desktop import Settings, log_file
+from app.desktop import SHOWN_ON_STDERR, Settings, log_file
 from app.workspace import Desk
 from ui import system_libraries
 from ui.connecting import open_connection, unopened
 from ui.dialogs.error_report import ErrorReport
+from ui.display import display_problem
 from ui.icons import app_icon
 from ui.main_window import APP_TITLE, MainWindow
 
@@ -28,15 +29,30 @@ log = logging.getLogger(__name__)
 def run_gui(settings: Settings, *, verbose: bool = False, notice: str = "") -> int:
     """Run Records Desk until its last window closes; the process exit code. ``notice``:
     what the window must say at once (a settings file that could not be read)."""
-    if system_libraries.xcb_will_be_used():
-        missing = system_libraries.missing_packages()
-        if missing:
-            system_libraries.tell(system_libraries.explanation(missing))
-            return 1
+    if not can_start_qt():
+        return 1
     loop = start_qt()
     install_exception_hooks(loop)
     with loop:
         return int(loop.run_until_complete(run_session(settings, verbose=verbose, notice=notice)))
+
+
+def can_start_qt() -> bool:
+    """Whether QApplication can be made here; if not, the user has been told why. Qt
+    aborts inside its constructor without a display or its X11 libraries, so this asks
+    first."""
+    no_display = display_problem()
+    if no_display is not None:
+        # Over SSH or in a service there is no desktop for a dialog either: one line.
+        print(no_display, file=sys.stderr)
+        log.error("%s", no_display, extra=SHOWN_ON_STDERR)
+        return False
+    if system_libraries.xcb_will_be_used():
+        missing = system_libraries.missing_packages()
+        if missing:
+            system_libraries.tell(system_libraries.explanation(missing))
+            return False
+    return True
 
 
 def start_qt() -> qasync.QEventLoop:

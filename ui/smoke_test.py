@@ -53,6 +53,7 @@ from app.services.passwords import password_matches
 from app.services.records import RecordService
 from app.services.seeding import SeedOptions
 from ui.browse_window import BrowseWindow
+from ui.display import display_problem
 from ui.main import install_exception_hooks, run_session, start_qt
 from ui.main_window import MainWindow
 from ui.record_table_model import CountState
@@ -89,6 +90,10 @@ def run_smoke_test(first_line_ran: float) -> int:
         "python_started_ms": round((first_line_ran - process_started) * 1000, 1),
         "imported_ms": _ms_since(process_started),
     }
+    no_display = display_problem()
+    if no_display is not None:
+        # Qt would abort in its constructor, before any JSON: the report says why instead.
+        return print_report({"ok": False, "problems": [no_display]})
     root = Path(tempfile.mkdtemp(prefix="records-desk-smoke-"))
     use_folders_under(root)
     problems = Problems()
@@ -130,6 +135,11 @@ def run_smoke_test(first_line_ran: float) -> int:
         result["kept_folder"] = str(root)  # its log says more
     else:
         shutil.rmtree(root, ignore_errors=True)
+    return print_report(result)
+
+
+def print_report(result: dict[str, Any]) -> int:
+    """Print the smoke test's JSON; its exit code."""
     text = json.dumps(result)
     if sys.stdout is not None:
         print(text, flush=True)

@@ -14,6 +14,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
+
+from app.desktop import SHOWN_ON_STDERR
+from ui.display import platform_order
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +42,13 @@ XCB_LIBRARIES = {
 }
 
 
-def xcb_will_be_used(environ: dict[str, str] | None = None) -> bool:
+def xcb_will_be_used(environ: Mapping[str, str] | None = None) -> bool:
     """True when Qt is going to open its windows through X11 on Linux."""
     env = os.environ if environ is None else environ
     if not sys.platform.startswith("linux"):
         return False
-    platform = env.get("QT_QPA_PLATFORM", "")
-    if platform:
-        return platform.split(";")[0].split(":")[0] == "xcb"
-    # A Wayland session from source uses Qt's Wayland plugin; the bundle carries none.
-    return not env.get("WAYLAND_DISPLAY") or bool(getattr(sys, "frozen", False))
+    # The first plugin Qt tries: Wayland in a Wayland session from source (the bundle has none).
+    return platform_order(env, frozen=bool(getattr(sys, "frozen", False)))[:1] == ["xcb"]
 
 
 def missing_packages() -> list[str]:
@@ -73,7 +74,7 @@ def explanation(packages: list[str]) -> str:
 def tell(text: str) -> None:
     """On stderr, in the log, and in a dialog if a desktop tool for one is installed."""
     print(text, file=sys.stderr)
-    log.error("%s", text)
+    log.error("%s", text, extra=SHOWN_ON_STDERR)
     for tool, arguments in (
         ("zenity", ["--error", "--no-wrap", "--title=Records Desk", f"--text={text}"]),
         ("kdialog", ["--title", "Records Desk", "--error", text]),

@@ -22,6 +22,9 @@ from app.core.redaction import redact
 LOG_FILE_NAME = "records-desk.log"
 LOG_MAX_BYTES = 2_000_000
 LOG_BACKUPS = 3
+# ``extra`` of a record its caller has already printed on stderr in its own words: the log
+# file keeps it, the console does not say it twice.
+SHOWN_ON_STDERR = {"shown_on_stderr": True}
 _installed: list[logging.Handler] = []
 
 
@@ -41,6 +44,7 @@ def configure_logging(*, verbose: bool = False) -> Path | None:
     console = logging.StreamHandler()
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
     console.setFormatter(_OneLineFormatter())
+    console.addFilter(lambda record: not getattr(record, "shown_on_stderr", False))
     if not verbose:
         # A bug's traceback goes to the log file; the user gets one line from the caller.
         console.addFilter(lambda record: record.exc_info is None)

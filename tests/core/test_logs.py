@@ -7,9 +7,11 @@ import logging.handlers
 import stat
 from urllib.parse import quote
 
+import pytest
+
 from app.config import postgresql_url
 from app.core.database import create_engine
-from app.core.logs import configure_logging, log_file
+from app.core.logs import SHOWN_ON_STDERR, configure_logging, log_file
 from app.core.redaction import MASK as HIDDEN
 
 PASSWORD = "Vq#7%Zk@/x"
@@ -36,6 +38,21 @@ async def test_a_password_in_use_is_blanked_out_of_messages_and_tracebacks() -> 
     assert quote(PASSWORD, safe="") not in text
     assert text.count(HIDDEN) >= 3  # the traceback quotes the line holding it as well
     assert "ConnectionError: could not connect with password=***" in text
+
+
+def test_a_line_its_caller_printed_is_logged_but_not_printed_again(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = configure_logging()
+    assert path is not None
+
+    logging.getLogger("app.test").error("already on stderr", extra=SHOWN_ON_STDERR)
+    logging.getLogger("app.test").error("not yet shown")
+
+    assert capsys.readouterr().err == "error: not yet shown\n"
+    text = path.read_text(encoding="utf-8")
+    assert "already on stderr" in text
+    assert "not yet shown" in text
 
 
 def test_configuring_again_replaces_the_handlers() -> None:
