@@ -30,7 +30,7 @@ def test_it_builds_on_windows_x64_both_macs_and_linux(job: dict[str, Any]) -> No
     # macos-14 and later are Apple Silicon; macos-15-intel is GitHub's last Intel image
     # (macos-13 is retired). Both are at or above the macOS 13 that PySide6's wheels need.
     assert runners == {
-        "Linux x64": "ubuntu-24.04",
+        "Linux x64": "ubuntu-22.04",
         "Windows x64": "windows-2022",
         "macOS arm64": "macos-14",
         "macOS Intel": "macos-15-intel",
