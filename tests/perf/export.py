@@ -1033,7 +1033,9 @@ def format_report(
         "file_rows": plain[0].file_rows,
         "rows_counted_by": _counted_by(kind),
         "read_back_rows": results.read_back_rows,
-        "read_back_seconds": _round(results.read_back_seconds, 1),
+        "read_back_seconds": None  # JSON has no NaN
+        if results.read_back_rows is None
+        else _round(results.read_back_seconds, 1),
         "rows_match": rows_match,
         "samples": {
             "seconds": [_round(export.seconds) for export in plain],
