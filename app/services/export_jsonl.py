@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.services.catalog import ColumnInfo, ColumnKind
-from app.services.export_rows import RowWriter, Stream
+from app.services.export_rows import RowWriter, Stream, in_turns
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,8 @@ class _JsonLinesWriter:
                 for i, value in enumerate(row)
             )
             + "}\n"
-            for row in rows
+            for part in in_turns(rows)
+            for row in part
         ]
         self._stream.write("".join(lines).encode())
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
@@ -41,7 +41,21 @@ from app.services.records import repository_for
 # window's thread gets the interpreter back often), large enough that the hops are few.
 ROWS_PER_BATCH = 2_000
 
+# Rows a writer's thread formats before it hands the interpreter back for a moment: a
+# thread formatting rows in Python otherwise keeps the lock the window's thread needs for
+# most of a batch (measured with a 10 ms heartbeat: 34 ms pauses, 14 ms with this).
+ROWS_BETWEEN_TURNS = 50
+
 T = TypeVar("T")
+
+
+def in_turns(rows: Sequence[T]) -> Iterator[Sequence[T]]:
+    """``rows`` in slices of ROWS_BETWEEN_TURNS, the interpreter given up between them so
+    that the window's thread gets its turn (``time.sleep(0)`` releases the lock)."""
+    for start in range(0, len(rows), ROWS_BETWEEN_TURNS):
+        if start:
+            time.sleep(0)
+        yield rows[start : start + ROWS_BETWEEN_TURNS]
 
 
 class Stream(Protocol):

@@ -28,7 +28,7 @@ from app.repositories.export_columns import NUL_SHOWN
 from app.services import catalog
 from app.services.catalog import ColumnInfo, ColumnKind
 from app.services.errors import ValidationError
-from app.services.export_rows import RowWriter, Stream
+from app.services.export_rows import RowWriter, Stream, in_turns
 
 # Excel's limits (Microsoft: "Excel specifications and limits").
 SHEET_ROWS = 1_048_576
@@ -187,7 +187,7 @@ class _XlsxWriter:
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         cells = self._cells
-        for values in rows:
+        for values in (values for part in in_turns(rows) for values in part):
             if self._row == SHEET_ROWS:
                 self._new_sheet()
             sheet = self._sheet
