@@ -67,6 +67,8 @@ from ui.window_state import WindowState
 SEARCH_DEBOUNCE_MS = 250
 # How long a passing message (copied, refused) stays in the status bar.
 MESSAGE_MS = 8_000
+# Width of the blank row headers that select rows, in characters: a comfortable target.
+ROW_HANDLE_CHARS = 2
 # Column widths by kind, in characters: a header never measures the rows to size itself.
 _WIDTHS = {
     ColumnKind.INTEGER: 8,
@@ -138,6 +140,8 @@ class BrowseWindow(QMainWindow):
         # Fixed, uniform rows: the view never measures a million rows.
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        # Blank row handles (the model gives them no text) kept wide enough to click.
+        rows.setMinimumWidth(self.fontMetrics().averageCharWidth() * ROW_HANDLE_CHARS)
         corner = self.table.findChild(QAbstractButton, "qt_tableview_cornerbutton")
         if corner is not None:
             corner.setAccessibleName("Select all")

@@ -64,6 +64,8 @@ PREVIEW_CHARS = 500
 # server down is not a burst of identical failures.
 RETRY_INTERVAL_S = 1.0
 PLACEHOLDER = "…"
+# What a row's header says when pointed at: it shows nothing, so say what it is for.
+ROW_HANDLE_TIP = "Click to select the row; drag or Shift+click for more"
 # The raw value of a cell (Decimal, datetime, int…), for copying and following references;
 # for long text, the preview (see ``is_cut``).
 RAW_VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -335,8 +337,10 @@ class RecordTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.ToolTipRole:
                 return f"{column.label} ({column.kind.value}) — click to sort"
             return None
-        if role == Qt.ItemDataRole.DisplayRole and 0 <= section < self._row_count:
-            return str(section + 1)
+        # The row headers carry no numbers: beside the ID column they read as a second id
+        # (and rarely the same one). They stay, blank, as the handles that select rows.
+        if role == Qt.ItemDataRole.ToolTipRole and 0 <= section < self._row_count:
+            return ROW_HANDLE_TIP
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -423,3 +423,29 @@ def test_a_place_not_yet_restored_is_forgotten_when_the_query_changes(
         assert window.table.rowAt(0) == 0  # the new result is not scrolled to the old place
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_rows_carry_no_second_number_and_their_headers_still_select_them(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        rows = window.table.verticalHeader()
+        assert rows.isVisible()
+        shown = [model.headerData(r, Qt.Orientation.Vertical) for r in range(model.rowCount())]
+        assert shown == [None] * model.rowCount()  # the ID column is the only number
+        assert 0 < rows.width() < window.table.columnWidth(model.column_index("id"))
+
+        middle = rows.sectionViewportPosition(2) + rows.sectionSize(2) // 2
+        handle = QPoint(rows.width() // 2, middle)
+        QTest.mouseClick(rows.viewport(), Qt.MouseButton.LeftButton, pos=handle)
+
+        selection = window.table.selectionModel()
+        assert selection.isRowSelected(2)
+        assert not selection.isRowSelected(1)
+        assert {index.column() for index in selection.selectedIndexes()} == set(
+            range(model.columnCount())
+        )
+
+    qt_loop.run_until_complete(scenario())
