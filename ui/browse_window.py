@@ -811,7 +811,7 @@ class BrowseWindow(QMainWindow):
     def _save_entity_state(self) -> None:
         view = self.view
         self.window_state.set_header(self.entity.name, self.table.horizontalHeader().saveState())
-        self.window_state.set_columns(self.entity.name, view.columns)
+        self.window_state.set_columns(self.entity, view.columns)
         self.window_state.set_sort(self.entity.name, view.spec.sort)
         self.window_state.set_geometry(self.entity.name, self.saveGeometry())
 
