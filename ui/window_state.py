@@ -50,11 +50,14 @@ class WindowState:
     def set_geometry(self, entity: str, geometry: QByteArray) -> None:
         self._settings.setValue(f"{entity}/geometry", geometry)
 
-    def header(self, entity: str) -> QByteArray | None:
-        return self._bytes(f"{entity}/header")
+    def widths(self, entity: str) -> QByteArray | None:
+        """The header's state once the user sized a column (None: widths from the rows).
+        Not the "header" key older runs wrote at every close, chosen or not: widths from
+        then give way once to widths from the content."""
+        return self._bytes(f"{entity}/widths")
 
-    def set_header(self, entity: str, state: QByteArray) -> None:
-        self._settings.setValue(f"{entity}/header", state)
+    def set_widths(self, entity: str, state: QByteArray) -> None:
+        self._settings.setValue(f"{entity}/widths", state)
 
     def columns(self, entity: str) -> tuple[str, ...] | None:
         """The visible columns in their order, or None when never saved."""
