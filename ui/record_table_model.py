@@ -226,6 +226,26 @@ class RecordTableModel(QAbstractTableModel):
             changed += 1
         return changed
 
+    async def refresh_titles(self, entity: str, ids: Collection[int] | None) -> int:
+        """Records of ``entity`` that reference cells name changed (a user renamed; None:
+        some, unnamed): read their titles again, in one lookup. Returns how many."""
+        generation = self._generation
+        named = {
+            record_id
+            for page in self._pages.values()
+            for kind, record_id in page.titles
+            if kind == entity and (ids is None or record_id in ids)
+        }
+        if not named:
+            return 0
+        found = await self._records.lookup_ids(entity, sorted(named))
+        if generation != self._generation:
+            return 0
+        for page in self._pages.values():
+            page.titles.update(((entity, record_id), title) for record_id, title in found.items())
+        self.forget_texts()
+        return len(found)
+
     def retry(self, *, now: bool = False) -> None:
         """After a failure, try again: at once for an explicit Retry, at most every
         RETRY_INTERVAL_S for the user actions that call this in passing (scrolling,

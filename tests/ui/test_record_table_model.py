@@ -497,3 +497,26 @@ def test_a_reference_shows_the_title_and_sorts_and_filters_by_the_id(
 
 async def all_posts(service: RecordService) -> list[tuple[Any, ...]]:
     return (await service.browse("posts", QuerySpec(), OffsetPage(0, 1000))).rows
+
+
+def test_a_renamed_author_is_shown_by_the_new_name_after_one_lookup(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtmodeltester: ModelTester
+) -> None:
+    seed(qt_loop, ui_database, 5, deleted_fraction=0, posts_per_user=2, orders_per_user=0)
+
+    async def scenario() -> None:
+        service = RecordService(ui_database)
+        model = RecordTableModel(service, catalog.entity("posts"))
+        attach_tester(qtmodeltester, model)
+        await wait_exact(model)
+        await wait_until(model.rows_loaded, lambda: model.is_loaded(0))
+        author = cell(model, 0, "author_id")
+        await service.update("users", author, {"name": "Renamed Person"})
+
+        assert await model.refresh_titles("users", {author}) == 1
+
+        shown = cell(model, 0, "author_id", Qt.ItemDataRole.DisplayRole)
+        assert shown.startswith(f"#{author} Renamed Person · ")
+        assert await model.refresh_titles("users", {10_000}) == 0  # named nowhere: no query
+
+    qt_loop.run_until_complete(scenario())
