@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMenu,
+    QStyle,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -45,6 +46,7 @@ from app.services import catalog, insights
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.records import title_of
 from app.workspace import Desk
+from ui import record_table_model
 from ui.connection_look import ConnectionBadge, ConnectionLook
 from ui.copying import CopyController
 from ui.dialogs.frequency_dialog import FrequencyDialog
@@ -67,7 +69,10 @@ from ui.window_state import WindowState
 SEARCH_DEBOUNCE_MS = 250
 # How long a passing message (copied, refused) stays in the status bar.
 MESSAGE_MS = 8_000
-# Column widths by kind, in characters: a header never measures the rows to size itself.
+# Width of the blank row headers that select rows, in characters: a comfortable target.
+ROW_HANDLE_CHARS = 2
+# Column widths by kind, in characters, until the first rows arrive: a header never
+# measures the rows to size itself (ResizeToContents would walk them all).
 _WIDTHS = {
     ColumnKind.INTEGER: 8,
     ColumnKind.MONEY: 14,
@@ -77,6 +82,9 @@ _WIDTHS = {
     ColumnKind.REFERENCE: 9,
     ColumnKind.TEXT: 24,
 }
+# Bounds of a width taken from the first page's texts, in characters: a one-digit id
+# still gets a target to click, a post's paragraphs leave room for the other columns.
+CONTENT_WIDTH_CHARS = (5, 40)
 
 
 class BrowseWindow(QMainWindow):
@@ -113,6 +121,12 @@ class BrowseWindow(QMainWindow):
         self.frequencies = FrequencyTables(self, self)
         self.frequencies.drilled.connect(self.on_frequencies_drilled)
         self.header_menu: QMenu | None = None
+        # Whether the user sized a column (in this run or one before, then saved): their
+        # widths stay. Until then the first rows of a model size the columns, once.
+        self._widths_chosen = False
+        self._sized_from_rows = False
+        # True while the window itself resizes columns: not the user's choice.
+        self._sizing = False
 
         self.table = QTableView(self)
         self.table.setAccessibleName("Results")
@@ -138,6 +152,8 @@ class BrowseWindow(QMainWindow):
         # Fixed, uniform rows: the view never measures a million rows.
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        # Blank row handles (the model gives them no text) kept wide enough to click.
+        rows.setMinimumWidth(self.fontMetrics().averageCharWidth() * ROW_HANDLE_CHARS)
         corner = self.table.findChild(QAbstractButton, "qt_tableview_cornerbutton")
         if corner is not None:
             corner.setAccessibleName("Select all")
@@ -449,6 +465,8 @@ class BrowseWindow(QMainWindow):
             self._take_columns_from_header(self._columns_in_header())
 
     def on_header_section_resized(self, section: int, old: int, new: int) -> None:
+        if old and new and not self._sizing and not self._showing:
+            self._widths_chosen = True  # dragged by the user: kept, and saved
         # Hiding a section resizes it to 0 and showing it back from 0: a change of columns.
         # The header says so before it counts the section as hidden or shown.
         if (old == 0) != (new == 0) and self.model is not None and not self._showing:
@@ -533,19 +551,66 @@ class BrowseWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self.on_selection_changed)
         self.model.modelReset.connect(self.totals_bar.refresh)
         self.totals_bar.follow(self.model)
-        header = self.table.horizontalHeader()
-        width = self.fontMetrics().averageCharWidth()
-        for section, column in enumerate(entity.columns):
-            header.resizeSection(section, max(_WIDTHS[column.kind], len(column.label) + 3) * width)
-        saved = self.window_state.header(entity.name)
-        if saved is not None:
-            header.restoreState(saved)  # widths; order and hidden columns follow the view
+        self.model.rows_loaded.connect(self.on_model_rows_loaded)
+        self._size_columns_by_kind(entity)
         if self.filter_bar is not None:
             self._layout.removeWidget(self.filter_bar)
             self.filter_bar.deleteLater()
         self.filter_bar = FilterBar(entity, self.desk.records.lookup, self._body)
         self.filter_bar.filters_changed.connect(self.on_filter_bar_filters_changed)
         self._layout.insertWidget(0, self.filter_bar)
+
+    def _size_columns_by_kind(self, entity: EntityInfo) -> None:
+        """Widths the user saved, or widths by kind until the first rows arrive."""
+        header = self.table.horizontalHeader()
+        width = self.fontMetrics().averageCharWidth()
+        saved = self.window_state.widths(entity.name)
+        self._widths_chosen = saved is not None
+        self._sized_from_rows = False
+        self._sizing = True
+        try:
+            for section, column in enumerate(entity.columns):
+                chars = max(_WIDTHS[column.kind], len(column.label) + 3)
+                header.resizeSection(section, chars * width)
+            if saved is not None:
+                header.restoreState(saved)  # widths; order and hidden columns follow the view
+        finally:
+            self._sizing = False
+
+    def on_model_rows_loaded(self, first: int, last: int) -> None:
+        """The first rows of this kind are in: size the columns to them, unless the user
+        sized one. Once per model, so a search never makes the columns jump."""
+        if self._widths_chosen or self._sized_from_rows:
+            return
+        self._sized_from_rows = True
+        self._size_columns_from_rows(first, min(last, first + record_table_model.PAGE_SIZE - 1))
+
+    def _size_columns_from_rows(self, first: int, last: int) -> None:
+        """Each column as wide as its widest text in rows first..last (one page, in memory:
+        no query, no scan of the result) or its label, within CONTENT_WIDTH_CHARS."""
+        assert self.model is not None
+        model, header = self.model, self.table.horizontalHeader()
+        metrics = self.table.fontMetrics()
+        char = metrics.averageCharWidth()
+        narrowest, widest = (chars * char for chars in CONTENT_WIDTH_CHARS)
+        margin = 2 * (self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1)
+        self._sizing = True
+        try:
+            for section in range(model.columnCount()):
+                content = self._widest_text(section, first, last, widest)
+                wanted = max(content + margin + char, header.sectionSizeHint(section))
+                header.resizeSection(section, min(max(wanted, narrowest), widest))
+        finally:
+            self._sizing = False
+
+    def _widest_text(self, section: int, first: int, last: int, widest: int) -> int:
+        """Pixels of the widest cell text of ``section`` in rows first..last."""
+        assert self.model is not None
+        metrics = self.table.fontMetrics()
+        # Past the widest bound the rest of a long text cannot count: measure a prefix.
+        chars = 2 * widest // max(metrics.averageCharWidth(), 1)
+        texts = (self.model.data(self.model.index(row, section)) for row in range(first, last + 1))
+        return max((metrics.horizontalAdvance(text[:chars]) for text in texts if text), default=0)
 
     def _show_title(self) -> None:
         self.setWindowTitle(f"{self.entity.label} — {self.look.title} — Records Desk")
@@ -806,8 +871,11 @@ class BrowseWindow(QMainWindow):
 
     def _save_entity_state(self) -> None:
         view = self.view
-        self.window_state.set_header(self.entity.name, self.table.horizontalHeader().saveState())
-        self.window_state.set_columns(self.entity.name, view.columns)
+        if self._widths_chosen:
+            self.window_state.set_widths(
+                self.entity.name, self.table.horizontalHeader().saveState()
+            )
+        self.window_state.set_columns(self.entity, view.columns)
         self.window_state.set_sort(self.entity.name, view.spec.sort)
         self.window_state.set_geometry(self.entity.name, self.saveGeometry())
 

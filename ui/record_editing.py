@@ -137,6 +137,7 @@ class RecordEditing(QObject):
         # The intent running now (a trash, a restore, an undo or a redo): one at a time.
         self._intent: asyncio.Task[Any] | None = None
         self._refresh_task: asyncio.Task[Any] | None = None
+        self._title_task: asyncio.Task[Any] | None = None
         record_changes(window.desk).changed.connect(self.on_records_changed)
         window.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         window.table.customContextMenuRequested.connect(self.on_table_context_menu_requested)
@@ -558,13 +559,25 @@ class RecordEditing(QObject):
         view again where it was; rows changed in place are read again where they are."""
         model = self.window.model
         name = self.window.entity.name
-        if model is None or name not in changes.entities:
+        if model is None:
+            return
+        self._refresh_titles(model, changes)
+        if name not in changes.entities:
             return
         ids = changes.changed_ids(name)
         if changes.moved(name) or ids is None:
             self.window.reload_keeping_place()
         elif ids:
             self._refresh_task = spawn(model.refresh_records(ids), name="refresh changed rows")
+
+    def _refresh_titles(self, model: RecordTableModel, changes: ChangeSet) -> None:
+        """A record the reference cells name changed in place (a renamed author): the
+        titles they show are read again. One that joined or left keeps its title."""
+        referenced = {c.references for c in self.window.entity.columns if c.references}
+        for kind in sorted(referenced & changes.entities):
+            ids = changes.changed_ids(kind)
+            if ids is None or ids:
+                self._title_task = spawn(model.refresh_titles(kind, ids), name="refresh titles")
 
     def on_table_context_menu_requested(self, position: Any) -> None:
         menu = QMenu(self.widget)

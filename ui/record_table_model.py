@@ -35,9 +35,9 @@ from PySide6.QtGui import QBrush, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.query import After, Before, OffsetPage, PageRequest, QuerySpec, ViewState, sort_key_of
-from app.services.catalog import EntityInfo
+from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
-from app.services.records import RecordService
+from app.services.records import RecordService, ReferenceTitles
 from ui.formatting import alignment, display_text, format_datetime
 from ui.tasks import spawn
 
@@ -64,6 +64,8 @@ PREVIEW_CHARS = 500
 # server down is not a burst of identical failures.
 RETRY_INTERVAL_S = 1.0
 PLACEHOLDER = "…"
+# What a row's header says when pointed at: it shows nothing, so say what it is for.
+ROW_HANDLE_TIP = "Click to select the row; drag or Shift+click for more"
 # The raw value of a cell (Decimal, datetime, int…), for copying and following references;
 # for long text, the preview (see ``is_cut``).
 RAW_VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -95,9 +97,11 @@ class CountState(enum.Enum):
 
 @dataclass
 class CachedPage:
-    """PAGE_SIZE rows of the result (fewer at its end) and the cell texts shown so far."""
+    """PAGE_SIZE rows of the result (fewer at its end), the titles of the records their
+    reference columns name, and the cell texts shown so far."""
 
     rows: list[tuple[Any, ...]]
+    titles: ReferenceTitles = field(default_factory=dict)
     texts: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
@@ -149,6 +153,7 @@ class RecordTableModel(QAbstractTableModel):
         self._deleted_font.setStrikeOut(True)
         self._deleted_column = entity.column_names.index("deleted_at")
         self._id_column = entity.column_names.index("id")
+        self._references = any(column.kind is ColumnKind.REFERENCE for column in self._columns)
         self._start()
 
     # -- the query ---------------------------------------------------------------------------
@@ -200,6 +205,7 @@ class RecordTableModel(QAbstractTableModel):
         found = await self._records.values(
             self.entity.name, [self._pages[n].rows[o][self._id_column] for n, o in where], shown
         )
+        titles = await self._titles_of(list(found.values()))
         if generation != self._generation:
             return 0
         changed = 0
@@ -213,11 +219,32 @@ class RecordTableModel(QAbstractTableModel):
             page.rows[offset] = tuple(
                 value[: PREVIEW_CHARS + 1] if isinstance(value, str) else value for value in fresh
             )
+            page.titles.update(titles)
             page.texts = {key: text for key, text in page.texts.items() if key[0] != offset}
             row = number * PAGE_SIZE + offset
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(self._columns) - 1))
             changed += 1
         return changed
+
+    async def refresh_titles(self, entity: str, ids: Collection[int] | None) -> int:
+        """Records of ``entity`` that reference cells name changed (a user renamed; None:
+        some, unnamed): read their titles again, in one lookup. Returns how many."""
+        generation = self._generation
+        named = {
+            record_id
+            for page in self._pages.values()
+            for kind, record_id in page.titles
+            if kind == entity and (ids is None or record_id in ids)
+        }
+        if not named:
+            return 0
+        found = await self._records.lookup_ids(entity, sorted(named))
+        if generation != self._generation:
+            return 0
+        for page in self._pages.values():
+            page.titles.update(((entity, record_id), title) for record_id, title in found.items())
+        self.forget_texts()
+        return len(found)
 
     def retry(self, *, now: bool = False) -> None:
         """After a failure, try again: at once for an explicit Retry, at most every
@@ -333,10 +360,15 @@ class RecordTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return column.label
             if role == Qt.ItemDataRole.ToolTipRole:
+                if column.references is not None:
+                    # It shows titles, yet sorts and filters by what it holds.
+                    return f"{column.label} (reference) — click to sort by id"
                 return f"{column.label} ({column.kind.value}) — click to sort"
             return None
-        if role == Qt.ItemDataRole.DisplayRole and 0 <= section < self._row_count:
-            return str(section + 1)
+        # The row headers carry no numbers: beside the ID column they read as a second id
+        # (and rarely the same one). They stay, blank, as the handles that select rows.
+        if role == Qt.ItemDataRole.ToolTipRole and 0 <= section < self._row_count:
+            return ROW_HANDLE_TIP
         return None
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -366,7 +398,7 @@ class RecordTableModel(QAbstractTableModel):
             key = (offset, column)
             text = page.texts.get(key)
             if text is None:
-                text = self._text(column, value)
+                text = self._text(page, column, value)
                 page.texts[key] = text
             return text
         if role == RAW_VALUE_ROLE:
@@ -379,7 +411,7 @@ class RecordTableModel(QAbstractTableModel):
                 return f"In the trash since {format_datetime(deleted_at, self._locale)}"
             if is_cut(value):
                 return "Long text: open the record to read all of it."
-            return None
+            return self._title(page, column, value)  # whole, where the cell may cut it
         if deleted_at is not None:
             if role == Qt.ItemDataRole.FontRole:
                 return self._deleted_font
@@ -398,10 +430,29 @@ class RecordTableModel(QAbstractTableModel):
                 [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole],
             )
 
-    def _text(self, column: int, value: Any) -> str:
+    def _text(self, page: CachedPage, column: int, value: Any) -> str:
         if is_cut(value):
             return display_text(self._columns[column], value[:PREVIEW_CHARS], self._locale) + "…"
-        return display_text(self._columns[column], value, self._locale)
+        title = self._title(page, column, value)
+        return (
+            title if title is not None else display_text(self._columns[column], value, self._locale)
+        )
+
+    def _title(self, page: CachedPage, column: int, value: Any) -> str | None:
+        """The title of the record a reference cell names (None for other cells, or a
+        record not found): the id alone says nothing to a reader."""
+        target = self._columns[column].references
+        if target is None or value is None:
+            return None
+        return page.titles.get((target, int(value)))
+
+    async def _titles_of(self, rows: list[tuple[Any, ...]]) -> ReferenceTitles:
+        """The titles the reference columns of ``rows`` name: one batched lookup per
+        kind referenced, never one per row — and no call at all for a kind without
+        references (users)."""
+        if not self._references or not rows:
+            return {}
+        return await self._records.reference_titles(self.entity.name, rows)
 
     # -- fetching ----------------------------------------------------------------------------
 
@@ -459,13 +510,17 @@ class RecordTableModel(QAbstractTableModel):
         if generation != self._generation:
             return  # an answer to a question nobody asks any more
         rows = page.rows
+        # With the page, before it shows: a cell never reads "5" and then "#5 Alan Wagner".
+        titles = await self._titles_of(rows)
+        if generation != self._generation:
+            return
         forward = not isinstance(request, Before)
         if forward and not rows and start > 0 and self.count_state is not CountState.EXACT:
             # Past the end of an estimate: learn where the result really ends and show
             # its last rows, in one more query.
             await self._settle_end(generation)
             return
-        self._store(first_page, last_page, rows)
+        self._store(first_page, last_page, rows, titles)
         end = start + len(rows)
         if forward and len(rows) < limit:
             # A short page going forward ends the result: the count is exact for free —
@@ -487,6 +542,9 @@ class RecordTableModel(QAbstractTableModel):
         )
         if generation != self._generation:
             return
+        titles = await self._titles_of(page.rows)
+        if generation != self._generation:
+            return
         self._set_row_count(total, CountState.EXACT)
         shown = self._row_count
         if shown < total:
@@ -496,14 +554,17 @@ class RecordTableModel(QAbstractTableModel):
         last_page = (total - 1) // PAGE_SIZE
         for number in range(first_page, last_page + 1):
             offset = number * PAGE_SIZE - first_row
-            self._pages[number] = CachedPage(page.rows[offset : offset + PAGE_SIZE])
+            self._pages[number] = CachedPage(page.rows[offset : offset + PAGE_SIZE], titles)
         self._trim_cache()
         self._announce(first_page * PAGE_SIZE, total)
 
-    def _store(self, first_page: int, last_page: int, rows: list[tuple[Any, ...]]) -> None:
+    def _store(
+        self, first_page: int, last_page: int, rows: list[tuple[Any, ...]], titles: ReferenceTitles
+    ) -> None:
         for number in range(first_page, last_page + 1):
             offset = (number - first_page) * PAGE_SIZE
-            self._pages[number] = CachedPage(rows[offset : offset + PAGE_SIZE])
+            # The pages of one fetch share its titles: bounded by the rows, dropped with them.
+            self._pages[number] = CachedPage(rows[offset : offset + PAGE_SIZE], titles)
         self._trim_cache()
 
     def _trim_cache(self) -> None:

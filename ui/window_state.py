@@ -28,8 +28,16 @@ def state_settings() -> QSettings:
 
 
 def default_columns(entity: EntityInfo) -> tuple[str, ...]:
-    """Every column in table order, but those that are hidden until asked for (a hash)."""
-    return tuple(column.name for column in entity.columns if not column.hidden_by_default)
+    """Every column in table order, but those that are hidden until asked for: a secret
+    (a hash) and Records Desk's bookkeeping (deleted, version)."""
+    return tuple(name for name in entity.column_names if name not in hidden_by_default(entity))
+
+
+def hidden_by_default(entity: EntityInfo) -> frozenset[str]:
+    """The columns a window leaves out until they are asked for from Columns."""
+    return frozenset(
+        column.name for column in entity.columns if column.hidden_by_default or column.internal
+    )
 
 
 class WindowState:
@@ -42,11 +50,14 @@ class WindowState:
     def set_geometry(self, entity: str, geometry: QByteArray) -> None:
         self._settings.setValue(f"{entity}/geometry", geometry)
 
-    def header(self, entity: str) -> QByteArray | None:
-        return self._bytes(f"{entity}/header")
+    def widths(self, entity: str) -> QByteArray | None:
+        """The header's state once the user sized a column (None: widths from the rows).
+        Not the "header" key older runs wrote at every close, chosen or not: widths from
+        then give way once to widths from the content."""
+        return self._bytes(f"{entity}/widths")
 
-    def set_header(self, entity: str, state: QByteArray) -> None:
-        self._settings.setValue(f"{entity}/header", state)
+    def set_widths(self, entity: str, state: QByteArray) -> None:
+        self._settings.setValue(f"{entity}/widths", state)
 
     def columns(self, entity: str) -> tuple[str, ...] | None:
         """The visible columns in their order, or None when never saved."""
@@ -55,8 +66,19 @@ class WindowState:
             return None
         return tuple(name for name in str(value).split(",") if name)
 
-    def set_columns(self, entity: str, columns: tuple[str, ...]) -> None:
-        self._settings.setValue(f"{entity}/columns", ",".join(columns))
+    def set_columns(self, entity: EntityInfo, columns: tuple[str, ...]) -> None:
+        """Save the visible columns, with the columns hidden by default as they are now:
+        a column hidden by default later was never asked for in this layout."""
+        self._settings.setValue(f"{entity.name}/columns", ",".join(columns))
+        hidden = ",".join(sorted(hidden_by_default(entity)))
+        self._settings.setValue(f"{entity.name}/hidden_by_default", hidden)
+
+    def _hidden_when_saved(self, entity: EntityInfo) -> frozenset[str]:
+        value = self._settings.value(f"{entity.name}/hidden_by_default")
+        if value is None:
+            # Saved before this was kept, when only secrets were hidden until asked for.
+            return frozenset(column.name for column in entity.columns if column.hidden_by_default)
+        return frozenset(name for name in str(value).split(",") if name)
 
     def sort(self, entity: str) -> tuple[SortKey, ...]:
         value = self._settings.value(f"{entity}/sort", "")
@@ -78,12 +100,16 @@ class WindowState:
 
     def known_columns(self, entity: EntityInfo) -> tuple[str, ...]:
         """The saved visible columns of ``entity`` that it still has, in their order; its
-        default ones when none were saved."""
-        names = set(entity.column_names)
+        default ones when none were saved. A column hidden by default since the layout was
+        saved (deleted, version) stays hidden: the layout showed it only because it was
+        shown then to everyone, not because it was asked for."""
         saved = self.columns(entity.name)
         if saved is None:
             return default_columns(entity)
-        return tuple(dict.fromkeys(name for name in saved if name in names))
+        names = set(entity.column_names)
+        newly_hidden = hidden_by_default(entity) - self._hidden_when_saved(entity)
+        kept = (name for name in saved if name in names and name not in newly_hidden)
+        return tuple(dict.fromkeys(kept))
 
     def sync(self) -> None:
         self._settings.sync()

@@ -45,6 +45,10 @@ class ColumnInfo:
     bounds: IntegerBounds | None = None
     # Kept by Records Desk (id, timestamps, version, deleted): shown, never edited.
     managed: bool = False
+    # Records Desk's own bookkeeping (when a record went to the trash, how often it was
+    # saved): left out of a window's columns until asked for from Columns, as a secret is,
+    # but no secret — the record shows it and an export of all columns writes it.
+    internal: bool = False
     # A new record needs a value: no default, and NULL or (for text) blank is refused.
     required: bool = False
     # What a new record holds when the form leaves the field alone (None: nothing).
@@ -128,6 +132,11 @@ _LABELS = {
 _SINGULAR = {"order_items": "Order item", "users": "User", "accounts": "Account"}
 # (entity, column) pairs no window shows unasked: a password hash is a secret to an analyst.
 _HIDDEN_BY_DEFAULT = frozenset({("users", "hashed_password")})
+# Bookkeeping columns of every kind a grid leaves out unasked: outside the trash view
+# deleted_at is always empty (the trash view says when in each row's tooltip), and version
+# only counts saves for conflict checks. updated_at stays: when a record last changed is
+# an analyst's question too, and the one column to sort by for recent edits.
+_INTERNAL = frozenset({"deleted_at", "version"})
 # Columns set through their own dialog (Set password…), never typed into a form.
 _SECRET = frozenset({("users", "hashed_password")})
 _DERIVED = {
@@ -265,6 +274,7 @@ def _build() -> dict[str, EntityInfo]:
                     if isinstance(column.type, Integer)
                     else None,
                     managed=managed,
+                    internal=column.key in _INTERNAL,
                     required=not managed
                     and not column.nullable
                     and (not has_default or column.key in not_empty),

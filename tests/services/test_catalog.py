@@ -16,3 +16,9 @@ def test_only_the_password_hash_is_hidden_by_default() -> None:
     assert hidden == {("users", "hashed_password")}
     assert catalog.entity("users").column("hashed_password").hidden_by_default
     assert not catalog.entity("users").column("email").hidden_by_default
+
+
+def test_the_bookkeeping_of_every_kind_is_internal_and_nothing_else_is() -> None:
+    for entity in catalog.entities():
+        internal = {column.name for column in entity.columns if column.internal}
+        assert internal == {"deleted_at", "version"}, entity.name

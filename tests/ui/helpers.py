@@ -18,7 +18,7 @@ from sqlalchemy import event, text
 from app.core.database import Database
 from app.query import OffsetPage, Page, PageRequest, QuerySpec
 from app.services import catalog
-from app.services.records import RecordService
+from app.services.records import RecordService, ReferenceTitles
 from app.workspace import Desk, Workspace
 from tests.ui.conftest import drain, seed, settle, wait_until
 from ui import record_table_model
@@ -47,6 +47,7 @@ class RecordingService(RecordService):
         self.anchor_calls = 0
         self.count_calls = 0
         self.values_calls: list[tuple[list[int], list[str]]] = []
+        self.title_calls = 0
 
     def forget(self) -> None:
         """Start recording afresh (the first page and the count are in)."""
@@ -56,6 +57,7 @@ class RecordingService(RecordService):
         self.pages.clear()
         self.browse_last_calls = self.anchor_calls = self.count_calls = 0
         self.values_calls.clear()
+        self.title_calls = 0
 
     async def browse(
         self, entity: str, spec: QuerySpec, page: PageRequest, *, preview: int | None = None
@@ -80,6 +82,10 @@ class RecordingService(RecordService):
     async def count(self, entity: str, spec: QuerySpec) -> int:
         self.count_calls += 1
         return await super().count(entity, spec)
+
+    async def reference_titles(self, entity: str, rows: Any) -> ReferenceTitles:
+        self.title_calls += 1
+        return await super().reference_titles(entity, rows)
 
     async def values(self, entity: str, ids: Any, columns: Any) -> dict[int, tuple[Any, ...]]:
         self.values_calls.append((list(ids), list(columns)))

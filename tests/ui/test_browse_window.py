@@ -23,7 +23,7 @@ from app.services import catalog
 from app.services.records import RecordService
 from app.workspace import Desk
 from tests.ui.conftest import drain, seed, wait_for, wait_until
-from ui.browse_window import BrowseWindow
+from ui.browse_window import CONTENT_WIDTH_CHARS, BrowseWindow
 from ui.dialogs.record_detail import RecordDetailDialog
 from ui.dialogs.record_form import RecordFormDialog
 from ui.main_window import MainWindow
@@ -421,5 +421,81 @@ def test_a_place_not_yet_restored_is_forgotten_when_the_query_changes(
         window.on_search_committed()  # …and a new search before they came
         await settled(window)
         assert window.table.rowAt(0) == 0  # the new result is not scrolled to the old place
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_rows_carry_no_second_number_and_their_headers_still_select_them(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        rows = window.table.verticalHeader()
+        assert rows.isVisible()
+        shown = [model.headerData(r, Qt.Orientation.Vertical) for r in range(model.rowCount())]
+        assert shown == [None] * model.rowCount()  # the ID column is the only number
+        assert 0 < rows.width() < window.table.columnWidth(model.column_index("id"))
+
+        middle = rows.sectionViewportPosition(2) + rows.sectionSize(2) // 2
+        handle = QPoint(rows.width() // 2, middle)
+        QTest.mouseClick(rows.viewport(), Qt.MouseButton.LeftButton, pos=handle)
+
+        selection = window.table.selectionModel()
+        assert selection.isRowSelected(2)
+        assert not selection.isRowSelected(1)
+        assert {index.column() for index in selection.selectedIndexes()} == set(
+            range(model.columnCount())
+        )
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_columns_take_their_widths_from_the_first_rows_within_bounds(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        header = window.table.horizontalHeader()
+        metrics = window.table.fontMetrics()
+        char = metrics.averageCharWidth()
+        email = model.column_index("email")
+        emails = [model.data(model.index(row, email)) for row in range(model.rowCount())]
+        widest = max(metrics.horizontalAdvance(text) for text in emails)
+        assert widest < CONTENT_WIDTH_CHARS[1] * char  # the bound leaves email whole
+        assert widest < header.sectionSize(email) <= widest + 4 * char  # whole, not roomy
+        # A one-digit id still gets a column wide enough to read its label and click.
+        narrowest = CONTENT_WIDTH_CHARS[0] * char
+        assert header.sectionSize(model.column_index("id")) >= narrowest
+
+        posts = open_window(seeded, windows, qtbot, "posts")
+        post_model = await settled(posts)
+        content = posts.table.horizontalHeader().sectionSize(post_model.column_index("content"))
+        assert content == CONTENT_WIDTH_CHARS[1] * char  # paragraphs stop at the bound
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_widths_the_user_chose_win_over_the_rows(
+    qt_loop: asyncio.AbstractEventLoop, seeded: Database, windows: list[BrowseWindow], qtbot: QtBot
+) -> None:
+    async def scenario() -> None:
+        window = open_window(seeded, windows, qtbot)
+        model = await settled(window)
+        email = model.column_index("email")
+        sized = window.table.horizontalHeader().sectionSize(email)
+        window.close()
+        again = open_window(seeded, windows, qtbot)
+        # Never chosen, so nothing saved: the rows size it again, the same way.
+        await settled(again)
+        assert again.table.horizontalHeader().sectionSize(email) == sized
+        again.table.horizontalHeader().resizeSection(email, 55)  # as a drag does
+        again.close()
+
+        chosen = open_window(seeded, windows, qtbot)
+        assert chosen.table.horizontalHeader().sectionSize(email) == 55
+        await settled(chosen)  # the rows arrive and leave it be
+        assert chosen.table.horizontalHeader().sectionSize(email) == 55
 
     qt_loop.run_until_complete(scenario())

@@ -451,3 +451,72 @@ def test_reading_the_end_backwards_asks_for_no_recount(
         assert CountingCounts.counts == 1
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_a_reference_shows_the_title_and_sorts_and_filters_by_the_id(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtmodeltester: ModelTester,
+    small_pages: None,
+) -> None:
+    seed(qt_loop, ui_database, 12, deleted_fraction=0, posts_per_user=2, orders_per_user=0)
+
+    async def scenario() -> None:
+        service = RecordService(ui_database)
+        posts = catalog.entity("posts")
+        spec = QuerySpec(sort=(SortKey("author_id", descending=True),))
+        model = RecordTableModel(service, posts, ViewState("posts", spec))
+        attach_tester(qtmodeltester, model)
+        await wait_exact(model)
+        await show_row(model, 15)  # a later page has its titles too
+        everyone = await service.browse("users", QuerySpec(), OffsetPage(0, 100))
+        users = {row[0]: row for row in everyone.rows}
+        expected = sorted(
+            (row[posts.column_names.index("author_id")] for row in await all_posts(service)),
+            reverse=True,
+        )
+        rows = await model.fetch_rows([(0, model.rowCount() - 1)])
+        author_id = model.column_index("author_id")
+        authors = [rows[row][author_id] for row in range(model.rowCount())]
+        assert authors == expected  # sorted by the id it holds, the value the cell keeps
+        for row in (0, 15):
+            author = users[cell(model, row, "author_id")]
+            shown = cell(model, row, "author_id", Qt.ItemDataRole.DisplayRole)
+            assert shown == f"#{author[0]} {author[2]} · {author[1]}"  # as pickers name it
+            assert cell(model, row, "author_id", Qt.ItemDataRole.ToolTipRole) == shown
+
+        one = authors[0]
+        set_spec(model, QuerySpec(filters=(OneOf("author_id", (one,)),)))
+        await wait_exact(model)
+        await wait_until(model.rows_loaded, lambda: model.is_loaded(0))
+        assert model.rowCount() == authors.count(one)
+        assert cell(model, 0, "author_id", Qt.ItemDataRole.DisplayRole).startswith(f"#{one} ")
+
+    qt_loop.run_until_complete(scenario())
+
+
+async def all_posts(service: RecordService) -> list[tuple[Any, ...]]:
+    return (await service.browse("posts", QuerySpec(), OffsetPage(0, 1000))).rows
+
+
+def test_a_renamed_author_is_shown_by_the_new_name_after_one_lookup(
+    qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtmodeltester: ModelTester
+) -> None:
+    seed(qt_loop, ui_database, 5, deleted_fraction=0, posts_per_user=2, orders_per_user=0)
+
+    async def scenario() -> None:
+        service = RecordService(ui_database)
+        model = RecordTableModel(service, catalog.entity("posts"))
+        attach_tester(qtmodeltester, model)
+        await wait_exact(model)
+        await wait_until(model.rows_loaded, lambda: model.is_loaded(0))
+        author = cell(model, 0, "author_id")
+        await service.update("users", author, {"name": "Renamed Person"})
+
+        assert await model.refresh_titles("users", {author}) == 1
+
+        shown = cell(model, 0, "author_id", Qt.ItemDataRole.DisplayRole)
+        assert shown.startswith(f"#{author} Renamed Person · ")
+        assert await model.refresh_titles("users", {10_000}) == 0  # named nowhere: no query
+
+    qt_loop.run_until_complete(scenario())

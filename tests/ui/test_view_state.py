@@ -19,6 +19,7 @@ from pytestqt.qtbot import QtBot
 
 from app.core.database import Database
 from app.query import DeletedRows, Equals, SortKey, ViewState
+from app.services.export import ExportRequest
 from app.services.records import RecordService
 from tests.ui.conftest import seed, settle
 from tests.ui.helpers import (
@@ -33,7 +34,7 @@ from tests.ui.helpers import (
 )
 from ui.browse_window import BrowseWindow
 from ui.record_table_model import RecordTableModel
-from ui.window_state import WindowState, default_columns
+from ui.window_state import WindowState, default_columns, state_settings
 
 
 @pytest.fixture
@@ -224,7 +225,8 @@ def test_the_password_hash_is_hidden_until_shown_from_the_columns_menu(
         window.columns_menu.aboutToShow.emit()
         ticks = {a.text(): a.isChecked() for a in window.columns_menu.actions()}
         assert ticks[label] is False
-        assert all(ticked for text, ticked in ticks.items() if text != label)
+        bookkeeping = {"Deleted", "Version"}  # hidden by default too (the test below)
+        assert all(ticked for text, ticked in ticks.items() if text not in {label, *bookkeeping})
         resets: list[None] = []
         model.modelReset.connect(lambda: resets.append(None))
 
@@ -241,3 +243,60 @@ def test_the_password_hash_is_hidden_until_shown_from_the_columns_menu(
         assert {a.text(): a.isChecked() for a in window.columns_menu.actions()}[label]
 
     qt_loop.run_until_complete(scenario())
+
+
+def test_bookkeeping_columns_wait_in_the_columns_menu_until_asked_for(
+    qt_loop: asyncio.AbstractEventLoop,
+    seeded: Database,
+    qtbot: QtBot,
+    testers: ModelWatch,
+    windows: list[BrowseWindow],
+) -> None:
+    async def scenario() -> None:
+        window = open_window(RecordService(seeded), windows, qtbot, testers)
+        await settled(window)
+        bookkeeping = ("deleted_at", "version")
+        assert all(USERS.column(name).internal for name in bookkeeping)
+        assert not USERS.column("updated_at").internal  # when it changed: the analyst's
+        assert not any(name in window.view.columns for name in bookkeeping)
+        assert all(window.table.isColumnHidden(section(name)) for name in bookkeeping)
+        assert "updated_at" in window.view.columns
+        # Visible columns are what an export of visible columns writes; all columns
+        # writes the bookkeeping too (it is no secret, unlike the password hash).
+        assert ExportRequest(window.view).columns() == window.view.columns
+        everything = ExportRequest(window.view, all_columns=True).columns()
+        assert set(bookkeeping) <= set(everything)
+        assert "hashed_password" not in everything
+
+        window.columns_menu.aboutToShow.emit()
+        ticks = {a.text(): a.isChecked() for a in window.columns_menu.actions()}
+        assert (ticks["Deleted"], ticks["Version"]) == (False, False)
+        (version,) = [a for a in window.columns_menu.actions() if a.text() == "Version"]
+        version.trigger()
+        assert window.view.columns[-1] == "version"
+        assert not window.table.isColumnHidden(section("version"))
+        window.close()
+
+        # Asked for in this run, it stays in the saved layout.
+        again = open_window(RecordService(seeded), windows, qtbot, testers, "users", WindowState())
+        assert again.view.columns[-1] == "version"
+        assert "deleted_at" not in again.view.columns
+        await settled(again)
+
+    qt_loop.run_until_complete(scenario())
+
+
+def test_a_layout_saved_before_bookkeeping_was_hidden_does_not_bring_it_back() -> None:
+    settings = state_settings()
+    # As an older run saved it: every column it showed, and no note of what was hidden.
+    older = ("email", "id", "name", "updated_at", "deleted_at", "version", "hashed_password")
+    settings.setValue("users/columns", ",".join(older))
+    settings.sync()
+
+    assert WindowState().known_columns(USERS) == (
+        "email",
+        "id",
+        "name",
+        "updated_at",
+        "hashed_password",  # a secret was hidden then too: shown then because asked for
+    )
