@@ -56,6 +56,7 @@ ACTION_ICONS: Final = frozenset(
         "search",
         "show-deleted",
         "trash",
+        "trash-view",
     }
 )
 # Menus draw 16 px icons, toolbars 24 px (some styles 32 px); each is also drawn at twice

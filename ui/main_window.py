@@ -223,6 +223,8 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main")
         toolbar.setMovable(False)
+        # Four actions a first-time analyst must recognise: their names under the icons.
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
         toolbar.addAction(self.open_action)
         toolbar.addAction(self.refresh_action)
         toolbar.addAction(self.connections_action)

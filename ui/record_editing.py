@@ -115,7 +115,7 @@ class RecordEditing(QObject):
         self.restore_action = self._action("Restore", self.on_restore_action_triggered)
         set_action_icon(self.restore_action, "restore")
         self.trash_view_action = self._action("Trash", self.on_trash_view_toggled)
-        set_action_icon(self.trash_view_action, "trash")
+        set_action_icon(self.trash_view_action, "trash-view")
         self.trash_view_action.setCheckable(True)
         self.trash_view_action.setToolTip("Show only the records in the trash")
         self.undo_action = self._action("Undo", self.on_undo_action_triggered)

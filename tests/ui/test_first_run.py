@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressDialog,
     QPushButton,
+    QToolBar,
 )
 from pytestqt.qtbot import QtBot
 
@@ -407,6 +409,9 @@ def test_help_lists_the_keys_from_the_actions_and_a_long_path_is_elided_in_the_m
     async def scenario() -> None:
         window = open_main(qtbot, ui_database)
         await wait_for(window.counts_loaded)
+        toolbar = window.findChild(QToolBar, "main")
+        assert toolbar is not None
+        assert toolbar.toolButtonStyle() is Qt.ToolButtonStyle.ToolButtonTextUnderIcon
         guide = window.show_getting_started()
         assert "Load demo data" in guide.text_label.text()
         guide.reject()

@@ -418,6 +418,17 @@ def test_the_browse_window_actions_have_icons_that_follow_the_palette(
         assert set(changed) == {action.text() for action in actions}
         for action in actions:
             assert mean_luminance(icon_image(action.icon(), 16)) > 0.8, action.text()
+        # One icon per meaning: the trash's three actions and the two arrows differ.
+        meanings = [
+            window.editing.trash_action,
+            window.editing.trash_view_action,
+            window.editing.restore_action,
+            window.show_deleted_action,
+            window.refresh_action,
+            window.exports.export_action,
+        ]
+        pictures = {bytes(icon_image(a.icon(), 24).constBits()) for a in meanings}
+        assert len(pictures) == len(meanings)
         window.close()
 
     qt_loop.run_until_complete(scenario())
