@@ -259,7 +259,7 @@ def test_reports_follow_the_views_they_count(
         window = open_insights(seeded, insights_windows, qtbot, views)
         first = await opened(window)
 
-        assert table_of(first)[0] == ("delivered", "3", "1,010.29")
+        assert table_of(first)[0] == ("delivered", "3", "1010.29")  # C: no groups
         assert first.follows_label.text() == (
             "Over the view of your Orders window (deleted rows included)."
         )
