@@ -133,6 +133,7 @@ class RecordTableModel(QAbstractTableModel):
         self.entity = entity
         self._columns = entity.columns
         self._view = view or ViewState(entity.name)
+        self._hidden = self._hidden_of(self._view)
         self._generation = 0
         self._row_count = 0
         self.count_state = CountState.UNKNOWN
@@ -171,8 +172,25 @@ class RecordTableModel(QAbstractTableModel):
         old one, other columns only change what the window shows of the same rows."""
         changed = view.spec != self._view.spec
         self._view = view
+        hidden, self._hidden = self._hidden, self._hidden_of(view)
         if changed:
             self.refresh()
+        elif hidden != self._hidden and self._columns:
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self._columns) - 1)
+            if self._row_count:
+                last = self.index(self._row_count - 1, len(self._columns) - 1)
+                self.dataChanged.emit(self.index(0, 0), last)
+
+    def _hidden_of(self, view: ViewState) -> frozenset[int]:
+        """The columns the view leaves out. The header only hides their sections, and a
+        screen reader reads the model through Qt's table interface, which shows every
+        column it has: a hidden column answers nothing here, neither name nor value
+        (a password hash stays unread). No columns named is a view of them all."""
+        if not view.columns:
+            return frozenset()
+        return frozenset(
+            number for number, column in enumerate(self._columns) if column.name not in view.columns
+        )
 
     def refresh(self) -> None:
         self.beginResetModel()
@@ -357,6 +375,8 @@ class RecordTableModel(QAbstractTableModel):
             if not 0 <= section < len(self._columns):
                 return None
             column = self._columns[section]
+            if section in self._hidden:
+                return None
             if role == Qt.ItemDataRole.DisplayRole:
                 return column.label
             if role == Qt.ItemDataRole.ToolTipRole:
@@ -378,6 +398,8 @@ class RecordTableModel(QAbstractTableModel):
             return None
         row, column = index.row(), index.column()
         if not (0 <= row < self._row_count and 0 <= column < len(self._columns)):
+            return None
+        if column in self._hidden and role != RAW_VALUE_ROLE:
             return None
         page_number = row // PAGE_SIZE
         page = self._pages.get(page_number)

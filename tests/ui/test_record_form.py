@@ -133,7 +133,9 @@ def test_the_form_has_an_editor_per_kind_of_column_and_no_managed_ones(
     )
     for form in (users, orders):
         for editor in form.editors.values():
-            assert editor.widget.accessibleName() == editor.column.label
+            # A screen reader says "required" where the label shows an asterisk.
+            required = ", required" if editor.column.required else ""
+            assert editor.widget.accessibleName() == editor.column.label + required
     qt_loop.run_until_complete(settle())
 
 

@@ -10,6 +10,7 @@ meanwhile is refused rather than overwritten.
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import shiboken6
@@ -48,7 +49,7 @@ from app.services.validation import PASSWORD_MIN_CHARS
 from ui.formatting import display_text
 from ui.messages import finished
 from ui.tasks import spawn
-from ui.widgets.field_editors import FieldEditor, Invalid, editor_for, with_problem_label
+from ui.widgets.field_editors import FieldEditor, Invalid, add_field_row, editor_for
 
 TITLE_CHARS = 80
 
@@ -101,9 +102,11 @@ class RecordFormDialog(QDialog):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         # Values the data layer keeps (a balance, an order's total): shown, never typed.
         self.derived_labels: dict[str, QLabel] = {}
+        # What Tab visits in the form, top to bottom.
+        self._fields: list[QWidget] = []
         for column in entity.columns:
             if column.editable:
-                form.addRow(self._label(column), self._field(column))
+                self._field(form, column)
             elif column.derived:
                 form.addRow(column.label, self._derived(column))
         self.password_button: QPushButton | None = None
@@ -112,13 +115,21 @@ class RecordFormDialog(QDialog):
             self.password_button.setAccessibleName("Set password…")
             self.password_button.clicked.connect(self.on_password_button_clicked)
             secret = next(column for column in entity.columns if column.secret)
-            form.addRow("Password", self._with_error(secret, self.password_button))
+            label = QLabel("Password")
+            label.setBuddy(self.password_button)
+            self.error_labels[secret.name] = add_field_row(
+                form, label, self.password_button, secret.label
+            )
+            self._fields.append(self.password_button)
         body = QWidget(self)
         body.setLayout(form)
         scroll = QScrollArea(self)
         scroll.setWidget(body)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # Not a Tab stop of its own: an unnamed first stop before the fields, and the area
+        # scrolls to whichever field has the focus anyway.
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
         self.status_label = QLabel(self)
         self.status_label.setAccessibleName("Status")
@@ -156,6 +167,7 @@ class RecordFormDialog(QDialog):
         layout.addLayout(status)
         layout.addWidget(self.buttons)
         self.resize(560, min(120 + 56 * len(self.editors), 720))
+        self._order_tabs()
 
         if record_id is None:
             for column in entity.columns:
@@ -163,6 +175,7 @@ class RecordFormDialog(QDialog):
                     self.editors[column.name].set_value(column.default)
             self._take_original()
             self._show_title()
+            self._focus_first_field()
         else:
             self._set_enabled(False)
             self.status_label.setText("Loading the record…")
@@ -171,14 +184,13 @@ class RecordFormDialog(QDialog):
 
     # -- building ----------------------------------------------------------------------------
 
-    def _label(self, column: ColumnInfo) -> str:
-        return f"{column.label} *" if column.required else column.label
-
-    def _field(self, column: ColumnInfo) -> QWidget:
+    def _field(self, form: QFormLayout, column: ColumnInfo) -> None:
         editor = editor_for(column, self.records, self)
         editor.changed.connect(lambda name=column.name: self._on_edited(name))
         self.editors[column.name] = editor
-        return self._with_error(column, editor.widget)
+        label = editor.label(required=column.required)
+        self.error_labels[column.name] = add_field_row(form, label, editor.widget, column.label)
+        self._fields.append(editor.widget)
 
     def _derived(self, column: ColumnInfo) -> QLabel:
         label = QLabel(column.derived, self)
@@ -190,9 +202,26 @@ class RecordFormDialog(QDialog):
         self.derived_labels[column.name] = label
         return label
 
-    def _with_error(self, column: ColumnInfo, widget: QWidget) -> QWidget:
-        holder, self.error_labels[column.name] = with_problem_label(column.label, widget)
-        return holder
+    def _order_tabs(self) -> None:
+        """Tab follows the layout: the fields top to bottom, the choices of a conflict,
+        Restore, Save, Cancel. Qt's own order is the order widgets were made in, and the
+        fields are made before the form that holds them."""
+        choices = [
+            button
+            for group in self._choices.values()
+            for button in sorted(group.buttons(), key=group.id)
+        ]
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        chain = [*self._fields, *choices, self.restore_button, self.save_button, cancel]
+        for before, after in itertools.pairwise(chain):
+            QWidget.setTabOrder(before, after)
+
+    def _focus_first_field(self) -> None:
+        """The form opens on its first field that takes typing (a fixed one is disabled)."""
+        for widget in self._fields:
+            if widget.isEnabled():
+                widget.setFocus(Qt.FocusReason.OtherFocusReason)
+                return
 
     def _show_title(self) -> None:
         if self.record_id is None:
@@ -212,6 +241,7 @@ class RecordFormDialog(QDialog):
         self.show_record(record)
         self._set_enabled(True)
         self.status_label.setText("")
+        self._focus_first_field()
         self.loaded.emit()
 
     def show_record(self, record: Record) -> None:
@@ -423,6 +453,7 @@ class RecordFormDialog(QDialog):
                 self.conflict_grid.addWidget(button, row, column)
             self._choices[conflict.name] = group
         self.conflict_box.show()
+        self._order_tabs()
 
     def _shown(self, column: ColumnInfo, value: Any) -> QLabel:
         text = display_text(column, value)

@@ -35,7 +35,7 @@ from app.services.transfers import TransferReceipt
 from app.workspace import Workspace
 from ui.formatting import format_money
 from ui.tasks import spawn
-from ui.widgets.field_editors import FieldEditor, Invalid, editor_for, with_problem_label
+from ui.widgets.field_editors import FieldEditor, Invalid, add_field_row, editor_for
 from ui.widgets.filter_values import InvalidNumberError, parse_integer, parse_money
 
 
@@ -68,10 +68,10 @@ class _TransactionDialog(QDialog):
             column = catalog.entity(entity).column(name)
             editor = editor_for(column, workspace.records, self)
             self.editors[name] = editor
-            holder, problem = with_problem_label(column.label, editor.widget)
+            label = editor.label(required=True)  # a transaction needs every field
+            problem = add_field_row(self.form, label, editor.widget, column.label)
             editor.changed.connect(problem.hide)
             self.error_labels[name] = problem
-            self.form.addRow(f"{column.label} *", holder)
         self.status_label = QLabel(self)
         self.status_label.setAccessibleName("Status")
         self.status_label.setWordWrap(True)

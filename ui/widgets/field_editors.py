@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
+    QFormLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -70,7 +71,23 @@ class FieldEditor(QObject):
         self.widget = widget
         # The value is too long to edit here and is left as it is (see EDITABLE_CHARS).
         self.kept_as_is = False
-        widget.setAccessibleName(column.label)
+        self.name(column.label)
+
+    def name(self, name: str) -> None:
+        """What screen readers call the field (a picker names its text box too)."""
+        self.widget.setAccessibleName(name)
+
+    def label(self, *, required: bool) -> QLabel:
+        """The label a form shows beside this editor, its buddy: Qt gives a screen reader
+        the labelled-by relation that names a combo box on Linux only through a buddy
+        (DESIGN.md, Known traps). Qt widgets have no "required" state, so a required
+        field says so in its name and its label's, as the asterisk shows it."""
+        spoken = spoken_label(self.column.label, required=required)
+        label = QLabel(f"{self.column.label} *" if required else self.column.label)
+        label.setAccessibleName(spoken)
+        label.setBuddy(self.widget)
+        self.name(spoken)
+        return label
 
     def keep_as_is(self, length: int) -> None:
         """Leave a value of ``length`` characters alone: the editor says so, saves never
@@ -241,6 +258,12 @@ class RecordPicker(FieldEditor):
         self._work = _PickerWork()
         self.combo.destroyed.connect(self._work.cancel)
 
+    def name(self, name: str) -> None:
+        super().name(name)
+        line = self.combo.lineEdit()
+        if line is not None:  # None only before __init__ makes the combo editable
+            line.setAccessibleName(name)
+
     def _on_text_edited(self, _text: str) -> None:
         self.changed.emit()
         self._timer.start()
@@ -339,6 +362,33 @@ class _PickerWork:
     def cancel(self, *_: object) -> None:
         for task in list(self.tasks):
             task.cancel()
+
+
+def spoken_label(label: str, *, required: bool) -> str:
+    """A field's label as a screen reader says it: "Email, required" for "Email *"."""
+    return f"{label}, required" if required else label
+
+
+def add_field_row(form: QFormLayout, label: QLabel, widget: QWidget, name: str) -> QLabel:
+    """Put ``widget`` (the field ``name``) in ``form`` beside ``label``, with a line under
+    it for what is wrong with its value (hidden until there is something to say); returns
+    that line.
+
+    The row is a layout, not a widget holding the field: Qt finds a widget's labelled-by
+    relation only among its siblings, so the label and the field must share a parent."""
+    box = QVBoxLayout()
+    box.setContentsMargins(0, 0, 0, 0)
+    box.setSpacing(2)
+    box.addWidget(widget)
+    problem = QLabel()
+    problem.setAccessibleName(f"{name} problem")
+    problem.setWordWrap(True)
+    problem.setTextFormat(Qt.TextFormat.PlainText)
+    problem.setStyleSheet("color: #c62828;")  # reads on light and dark palettes alike
+    problem.hide()
+    box.addWidget(problem)
+    form.addRow(label, box)
+    return problem
 
 
 def with_problem_label(label: str, widget: QWidget) -> tuple[QWidget, QLabel]:
