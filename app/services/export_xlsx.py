@@ -19,16 +19,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
-
-import xlsxwriter
-from xlsxwriter.worksheet import Worksheet
+from typing import TYPE_CHECKING, Any
 
 from app.repositories.export_columns import NUL_SHOWN
 from app.services import catalog
 from app.services.catalog import ColumnInfo, ColumnKind
 from app.services.errors import ValidationError
 from app.services.export_rows import RowWriter, Stream, in_turns
+
+if TYPE_CHECKING:
+    from xlsxwriter.worksheet import Worksheet
 
 # Excel's limits (Microsoft: "Excel specifications and limits").
 SHEET_ROWS = 1_048_576
@@ -109,6 +109,10 @@ class _XlsxWriter:
 
     def begin(self, columns: Sequence[ColumnInfo], stream: Stream) -> None:
         self._columns = columns
+        # Imported here, in the export's thread: a tenth of a second nobody should wait for
+        # at start, when most sessions never write a workbook.
+        import xlsxwriter
+
         self._workbook = xlsxwriter.Workbook(
             stream,
             {
