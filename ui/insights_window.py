@@ -48,7 +48,7 @@ from app.services.insight_reports import Report, Views
 from app.workspace import Desk, Workspace
 from ui.connection_look import ConnectionLook
 from ui.export_settings import ExportSettings
-from ui.formatting import number_text
+from ui.formatting import format_money, number_text
 from ui.messages import chosen_file, save_file_dialog
 from ui.record_changes import record_changes
 from ui.tasks import async_slot, spawn
@@ -397,7 +397,7 @@ KINDS = (
     ReportKind(
         "Balance distribution",
         ("accounts",),
-        lambda w, v, _p: w.report(reports.balance_distribution, v),
+        lambda w, v, _p: w.report(reports.balance_distribution, v, format_money),
     ),
 )
 

@@ -10,7 +10,7 @@ the CSV export writes it as it is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -221,8 +221,11 @@ async def orders_per_month(database: Database, views: Views) -> Report:
     )
 
 
-async def balance_distribution(database: Database, views: Views) -> Report:
-    """Accounts by balance, in round ranges from the lowest balance to the highest."""
+async def balance_distribution(
+    database: Database, views: Views, number: Callable[[Decimal], str] = str
+) -> Report:
+    """Accounts by balance, in round ranges from the lowest balance to the highest; the
+    ranges' ends written by ``number`` (the window passes its locale's money format)."""
     table = await insights.frequencies(
         database,
         "accounts",
@@ -244,15 +247,15 @@ async def balance_distribution(database: Database, views: Views) -> Report:
     return Report(
         "Balance distribution of accounts",
         ("Balance", "Accounts"),
-        tuple((range_text(value), count) for value, count in ranges),
+        tuple((range_text(value, number), count) for value, count in ranges),
         chart_column=1,
         follows=_followed(views, "accounts"),
     )
 
 
-def range_text(value: ValueRange) -> str:
+def range_text(value: ValueRange, number: Callable[[Decimal], str] = str) -> str:
     """``0.00 to under 20.00``; the last range takes its upper end: ``140.00 to 160.00``."""
-    return f"{value.low} to {'' if value.last else 'under '}{value.high}"
+    return f"{number(value.low)} to {'' if value.last else 'under '}{number(value.high)}"
 
 
 def _text(value: Any) -> str:

@@ -14,6 +14,7 @@ from app.query import DeletedRows, Equals, QuerySpec, Range
 from app.services import insight_reports as reports
 from app.services.errors import ValidationError
 from app.services.export import CsvOptions, export_table
+from app.services.insights import ValueRange
 from app.services.records import RecordService
 from tests.services.test_insights import seed
 
@@ -180,3 +181,10 @@ async def test_a_balance_range_no_account_falls_in_is_shown_empty(database: Data
         *((f"{low}.00 to under {low + 10}.00", 0) for low in range(20, 90, 10)),
         ("90.00 to 100.00", 2),
     )
+
+
+def test_range_ends_are_written_as_the_caller_writes_numbers() -> None:
+    """The window passes its locale's money format: 5,000.00 in English, 5.000,00 in German."""
+    value = ValueRange(Decimal("5000.00"), Decimal("10000.00"))
+    assert reports.range_text(value) == "5000.00 to under 10000.00"
+    assert reports.range_text(value, lambda d: f"{d:,}") == "5,000.00 to under 10,000.00"
