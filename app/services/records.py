@@ -696,10 +696,15 @@ def _referenced_ids(info: catalog.EntityInfo, rows: Sequence[Sequence[Any]]) -> 
 
 
 async def _titles(session: AsyncSession, entity: str, ids: Sequence[int]) -> dict[int, str]:
+    """What a grid cell shows for a reference: ``#5 · Alan Wagner``, the id and the first
+    of the record's title columns (the rest would only crowd a column)."""
     info = catalog.entity(entity)
-    columns = ("id", *info.title_columns)
+    columns = ("id", info.title_columns[0])
     found = await REPOSITORIES[entity](session).values_by_id(ids, columns)
-    return {record_id: title_of(info, columns, row) for record_id, row in found.items()}
+    return {
+        record_id: f"#{record_id} · {row[1]}" if row[1] not in (None, "") else f"#{record_id}"
+        for record_id, row in found.items()
+    }
 
 
 def title_of(info: catalog.EntityInfo, columns: Sequence[str], row: Sequence[Any]) -> str:
