@@ -256,7 +256,7 @@ class RecordTableModel(QAbstractTableModel):
         }
         if not named:
             return 0
-        found = await self._records.lookup_ids(entity, sorted(named))
+        found = await self._records.cell_titles(entity, sorted(named))
         if generation != self._generation:
             return 0
         for page in self._pages.values():

@@ -130,6 +130,12 @@ class RecordService:
                 titles.update(((target, record_id), title) for record_id, title in found.items())
         return titles
 
+    async def cell_titles(self, entity: str, ids: Sequence[int]) -> dict[int, str]:
+        """What a grid's reference cells show for these records of ``entity`` (``#5 · Alan
+        Wagner``), read again after they changed: as ``reference_titles`` names them."""
+        async with unit_of_work(self.database) as session:
+            return await _titles(session, entity, ids)
+
     async def get(self, entity: str, record_id: int) -> Record:
         """The record, deleted or not (its ``deleted_at`` tells)."""
         repository_class = repository_for(entity)
