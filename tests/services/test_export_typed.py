@@ -23,7 +23,7 @@ from app.models import Account
 from app.query import DeletedRows, QuerySpec, SortKey, ViewState
 from app.services import export_rows, export_xlsx
 from app.services.errors import ValidationError
-from app.services.export import ExportError, ExportProgress, ExportRequest
+from app.services.export import ExportError, ExportRequest
 from app.services.export_jsonl import JsonLinesOptions, jsonl_writer
 from app.services.export_rows import export_typed
 from app.services.export_xlsx import XlsxOptions, XlsxReport, xlsx_writer
@@ -301,14 +301,25 @@ async def test_a_cancel_leaves_no_file_and_what_was_there_untouched(
     folder.mkdir()
     target = folder / "kept.out"
     target.write_bytes(b"what was there")
-    progress = ExportProgress()
     view = ViewState("users", QuerySpec(), ("id", "name"))
-    task = asyncio.ensure_future(
-        export_typed(database, ExportRequest(view), make(), target, progress)
-    )
-    # The export's own progress, read as the window reads it.
-    while progress.rows < 4:  # noqa: ASYNC110
-        await asyncio.sleep(0.001)
+    loop = asyncio.get_running_loop()
+    written_some = asyncio.Event()
+    inner = make()
+
+    def make_announcing(total: int) -> Any:
+        writer = inner(total)
+        write = writer.write
+
+        def announcing(rows: Any) -> None:  # in the writer's thread
+            write(rows)
+            loop.call_soon_threadsafe(written_some.set)
+
+        writer.write = announcing
+        return writer
+
+    request = ExportRequest(view)
+    task = asyncio.ensure_future(export_typed(database, request, make_announcing, target))
+    await written_some.wait()  # a batch is in the file under way: cancel mid-export
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
