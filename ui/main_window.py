@@ -67,6 +67,8 @@ class MainWindow(QMainWindow):
     count_loaded = Signal(str)
     # every count is exact, with their total
     counts_loaded = Signal(int)
+    # the In the trash column is counted too (after the live counts, which never wait on it)
+    trash_counted = Signal()
     # a count could not be made: why (the status bar says it too)
     counts_failed = Signal(str)
     # every window shows another database now: its Settings
@@ -420,8 +422,7 @@ class MainWindow(QMainWindow):
                 pass  # the exact count below reports the problem
         failed = False
         total = 0
-        rows = zip(self._count_items, self._trash_items, self.entities, strict=True)
-        for item, trash_item, entity in rows:
+        for item, entity in zip(self._count_items, self.entities, strict=True):
             try:
                 count = await self.desk.records.count(entity.name, spec)
             except RecordsDeskError as error:
@@ -436,7 +437,6 @@ class MainWindow(QMainWindow):
             item.setText(locale.toString(count))
             item.setToolTip("")
             total += count
-            await self._load_trash_count(entity.name, trash_item)
             self.count_loaded.emit(entity.name)
         if not failed:
             if self._count_failure_shown:
@@ -444,6 +444,11 @@ class MainWindow(QMainWindow):
                 self._count_failure_shown = False
             self._show_whether_empty(total == 0)
             self.counts_loaded.emit(total)
+        # Last: on a large table the trash's count may take a while, and the live counts
+        # (what the window is for) never wait on it.
+        for trash_item, entity in zip(self._trash_items, self.entities, strict=True):
+            await self._load_trash_count(entity.name, trash_item)
+        self.trash_counted.emit()
 
     async def _load_trash_count(self, entity: str, item: QTableWidgetItem) -> None:
         """How many of ``entity`` are in the trash: nothing shown for none."""

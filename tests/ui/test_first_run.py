@@ -105,7 +105,10 @@ def test_load_demo_data_fills_the_database_and_the_counts_follow(
         window = open_main(qtbot, ui_database)
         await wait_for(window.counts_loaded)
         finished = asyncio.ensure_future(wait_for(window.demo_data_finished))
-        recounted = asyncio.ensure_future(wait_for(window.counts_loaded, lambda total: total > 0))
+        # Each committed batch is published and recounted: wait for the count of them all.
+        recounted = asyncio.ensure_future(
+            wait_for(window.counts_loaded, lambda _total: window.count_text("users") == "50")
+        )
         window.empty_panel.buttons[0].click()
         (message,) = await finished
         assert message.startswith("Added 50 users, ")
@@ -389,7 +392,7 @@ def test_the_trash_is_counted_beside_the_live_records(
 
     async def scenario() -> None:
         window = open_main(qtbot, ui_database)
-        await wait_for(window.counts_loaded)
+        await wait_for(window.trash_counted)
         live = int(window.count_text("users"))
         trashed = int(window.trash_count_text("users"))
         assert live + trashed == 20
