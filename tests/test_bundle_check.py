@@ -171,7 +171,7 @@ def test_every_system_in_the_spec_sets_the_same_things() -> None:
 
 def run_spec(platform: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Any]:
     """build.spec run as PyInstaller would on ``platform``, with its build classes (and the
-    slow collection of submodules and the template database) stubbed: what it asks for."""
+    slow collection of submodules) stubbed: what it asks for."""
     calls: list[Any] = []
 
     def stub(kind: str) -> Any:
@@ -184,8 +184,6 @@ def run_spec(platform: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     hooks = types.ModuleType("PyInstaller.utils.hooks")
     hooks.collect_submodules = lambda *_args, **_kwargs: []  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "PyInstaller.utils.hooks", hooks)
-    made = types.SimpleNamespace(stdout=str(tmp_path / "empty.db"))
-    monkeypatch.setattr(subprocess, "run", lambda *_args, **_kwargs: made)
     monkeypatch.setattr(sys, "platform", platform)
     spec = ROOT / "build.spec"
     names = {kind: stub(kind) for kind in ("Analysis", "PYZ", "EXE", "COLLECT", "BUNDLE")}

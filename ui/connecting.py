@@ -15,7 +15,6 @@ from app.services import migrations
 from app.services.connection import Database, open_database
 from app.services.errors import DatabaseOutdatedError, RecordsDeskError
 from app.workspace import Workspace
-from ui.dialogs.connections_dialog import PasswordPrompt
 from ui.messages import finished
 from ui.progress import Progress, with_progress
 
@@ -91,6 +90,8 @@ async def _failed(settings: Settings, database: Database | None, problem: str) -
 async def _ask_password(settings: Settings, parent: QWidget | None) -> Settings | None:
     connection = settings.connection
     assert connection is not None
+    from ui.dialogs.connections_dialog import PasswordPrompt  # a big dialog most starts never show
+
     prompt = PasswordPrompt(connection, parent)
     if await finished(prompt) != QDialog.DialogCode.Accepted or not prompt.password:
         return None

@@ -15,8 +15,6 @@ import asyncio
 import dataclasses
 import functools
 import logging
-import os
-import shutil
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -32,10 +30,10 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.config import sqlite_url
 from app.core.database import SQLITE_BEGIN_OPTION, SQLITE_BUSY_TIMEOUT_MS, Database
 from app.core.files import create_private
 from app.repositories import search
+from app.services import empty_database
 from app.services.errors import (
     DatabaseOutdatedError,
     DatabaseTooNewError,
@@ -74,54 +72,17 @@ def install_dir() -> Path:
     return Path(bundle) if bundle else Path(__file__).resolve().parents[2]
 
 
-def empty_database_template() -> Path:
-    """Where the bundle keeps an empty database at the head revision (build.spec makes it
-    with these migrations): named for the revision and for the SQLite that made it, so a
-    bundle can only ever use one its own code and library agree with."""
-    name = f"empty-database-{HEAD_REVISION}-sqlite-{sqlite3.sqlite_version}.sqlite"
-    return install_dir() / "resources" / name
+def empty_database_script() -> Path:
+    """The script a first start runs to make the local database (app/services/empty_database.py)."""
+    return empty_database.script_path(install_dir())
 
 
-def make_empty_database_template(folder: Path) -> Path:
-    """An empty database at head in ``folder``, named as empty_database_template() looks
-    for it (build.spec puts it in the bundle's resources)."""
-    path = folder / empty_database_template().name
-    path.unlink(missing_ok=True)
-    database = Database(sqlite_url(path))
-
-    async def make() -> None:
-        try:
-            await upgrade(database)
-        finally:
-            await database.dispose()
-
-    asyncio.run(make())
-    return path
-
-
-def start_from_template(path: Path) -> bool:
-    """Make the local database ``path``, which does not exist yet, a copy of the bundle's
-    empty one: a first start then loads no Alembic and runs no revision (about 130 ms of a
-    packaged first start). False, with nothing changed, when there is no template (running
-    from source), the file exists, or the copy cannot be made: the migrations make it then."""
-    template = empty_database_template()
-    if path.exists() or not template.is_file():
-        return False
-    staged = path.with_name(f".{path.name}.{os.getpid()}.new")
-    try:
-        shutil.copyfile(template, staged)
-        # A hard link appears whole and refuses to replace a file: another start making
-        # the same database meanwhile keeps its own, which this one then opens.
-        os.link(staged, path)
-    except FileExistsError:
-        return False
-    except OSError as error:
-        log.info("the new database %s is made by the migrations instead: %s", path, error)
-        return False
-    finally:
-        staged.unlink(missing_ok=True)
-    log.info("made the new database %s from the empty one in %s", path, template.parent)
-    return True
+def start_from_script(path: Path) -> bool:
+    """Make the local database ``path``, which does not exist yet, from the empty database's
+    script: a first start then loads no Alembic and runs no revision (about a quarter of a
+    second of a first start). False, with nothing changed, when that cannot be done: the
+    migrations make the database then."""
+    return empty_database.make_from_script(path, empty_database_script(), HEAD_REVISION)
 
 
 def alembic_config() -> Config:
@@ -247,7 +208,7 @@ async def prepare_for_use(database: Database, *, waiting: Waiting | None = None)
     """
     local_file = _local_file(database)
     if local_file is not None and not database.read_only:
-        await asyncio.to_thread(start_from_template, local_file)
+        await asyncio.to_thread(start_from_script, local_file)
     state = await schema_state(database)
     if state.other_tables:
         # Upgrading would write forty tables of ours into another program's database: a
