@@ -58,6 +58,7 @@ from tests.perf.common import (
 )
 from tests.perf.heartbeat import Heartbeat
 from ui.browse_window import BrowseWindow
+from ui.collector import MainThreadCollector
 from ui.main import freeze_startup_objects
 from ui.record_table_model import ANCHOR_STRIDE, PAGE_SIZE, CountState, RecordTableModel
 from ui.window_state import WindowState
@@ -324,6 +325,8 @@ class Scenario:
         # As ui.main.run_session does once the main window is up.
         freeze_startup_objects()
         self.facts["gc_frozen"] = True
+        collector = MainThreadCollector()
+        collector.start()
         self.heartbeat.start()
         try:
             log("warm-up window (reported as *_cold_ms)")
@@ -339,6 +342,7 @@ class Scenario:
                 await self.scroll_through()
         finally:
             self.heartbeat.stop()
+            collector.stop()
             await drain()
             await self.database.dispose()
         return {"phases": self.phases, "cold": self.cold, "facts": self.facts}

@@ -52,6 +52,7 @@ from app.services.insights import Description, Frequencies, Grouping, Totals
 from app.services.seeding import TABLE_COLUMNS
 from tests.perf.common import FULL, BenchDatabase, best, emit, log, median, ms, prepare_blocking
 from tests.perf.heartbeat import HEARTBEAT_MS, Heartbeat
+from ui.collector import MainThreadCollector
 from ui.main import freeze_startup_objects
 from ui.tasks import spawn
 
@@ -290,6 +291,8 @@ class Scenario:
         # As ui.main.run_session does once the main window is up.
         freeze_startup_objects()
         database = Database(self.bench.url)
+        collector = MainThreadCollector()
+        collector.start()
         self.heartbeat.start()
         try:
             log("warm-up round (untimed, reported as cold_ms)")
@@ -328,6 +331,7 @@ class Scenario:
                 )
         finally:
             self.heartbeat.stop()
+            collector.stop()
             await database.dispose()
         return {
             "samples": self.samples,
