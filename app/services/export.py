@@ -407,7 +407,7 @@ async def _export_sqlite(
     table_columns = [repository_class.column(name) for name in columns]
     id_column = repository_class.column("id")
     async with database.engine.connect() as connection, connection.begin():
-        # BEGIN (deferred): the snapshot is taken by the count and kept to the last row.
+        # BEGIN (deferred): the snapshot is taken by the first row and kept to the last.
         repository = repository_class(AsyncSession(bind=connection))
         use_index = await repository.search_uses_index(spec.search)
         dialect = connection.dialect
@@ -432,16 +432,49 @@ async def _export_sqlite(
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert isinstance(driver, InterruptibleConnection)
-        writer = _SqliteWriter(count_sql, lines_sql, by_id, len(columns), options, destination)
+        writer = _SqliteWriter(lines_sql, by_id, len(columns), options, destination)
         writer.progress = progress
+        counting = asyncio.ensure_future(_count_beside(database, count_sql))
+        counting.add_done_callback(lambda task: _take_total(task, progress))
         job = asyncio.ensure_future(driver.run_in_worker(writer.run))
         try:
-            return await asyncio.shield(job)
+            written = await asyncio.shield(job)
+            # A scan of what was just written, begun with it: the last figures the
+            # progress shows are whole.
+            await asyncio.wait([counting])
         except asyncio.CancelledError:
             writer.stop.set()
             await driver.interrupt()
             # The worker stops at its next row; wait for it so that nothing writes to
             # the file once it is removed.
+            await asyncio.wait([job])
+            raise
+        finally:
+            if not counting.done():
+                counting.cancel()
+            await asyncio.wait([counting])
+        if not counting.cancelled() and counting.exception() is not None:
+            # The count only feeds the progress bar: the rows are written all the same.
+            log.warning("counting the exported rows failed", exc_info=counting.exception())
+        return written
+
+
+async def _count_beside(database: Database, count_sql: tuple[str, list[Any]]) -> int:
+    """The progress bar's total, counted on a second connection while the first writes
+    rows (on a second core): the rows never wait for it. SQLite shares no snapshot
+    between connections, so a write committed between the two first reads makes it a
+    little off; the bar takes what it is given."""
+    async with database.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, InterruptibleConnection)
+        job = asyncio.ensure_future(
+            driver.run_in_worker(lambda sqlite: int(sqlite.execute(*count_sql).fetchone()[0]))
+        )
+        try:
+            return await asyncio.shield(job)
+        except asyncio.CancelledError:
+            await driver.interrupt()
             await asyncio.wait([job])
             raise
 
@@ -463,14 +496,12 @@ class _SqliteWriter:
 
     def __init__(
         self,
-        count_sql: tuple[str, list[Any]],
         lines_sql: tuple[str, list[Any]],
         by_id: _ValuesById,
         fields: int,
         options: CsvOptions,
         destination: _Destination,
     ) -> None:
-        self.count_sql = count_sql
         self.lines_sql = lines_sql
         self.by_id = by_id
         self.fields = fields
@@ -489,8 +520,6 @@ class _SqliteWriter:
     def _run(self, connection: sqlite3.Connection) -> int:
         options = self.options
         ending = options.line_ending
-        cursor = connection.execute(*self.count_sql)
-        self.progress.total = int(cursor.fetchone()[0])
         cursor = connection.execute(*self.lines_sql)
         written = 0
         size = SQLITE_LINES_PER_FETCH
