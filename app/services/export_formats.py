@@ -4,7 +4,7 @@ JSON Lines (typed values: app/services/export_rows.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
@@ -13,7 +13,7 @@ from app.core.database import Database
 from app.services.export import CsvOptions, ExportProgress, ExportRequest, ExportResult, export_csv
 from app.services.export_jsonl import JsonLinesOptions, jsonl_writer
 from app.services.export_rows import export_typed
-from app.services.export_xlsx import XlsxOptions, XlsxReport, xlsx_writer
+from app.services.export_xlsx import XlsxOptions, export_workbook
 
 
 class ExportFormat(StrEnum):
@@ -76,7 +76,4 @@ async def export(
         return await export_csv(database, request, options.csv, target, progress)
     if options.format is ExportFormat.JSONL:
         return await export_typed(database, request, jsonl_writer(options.jsonl), target, progress)
-    report = XlsxReport()
-    writer = xlsx_writer(request.view.entity, options.xlsx, report)
-    result = await export_typed(database, request, writer, target, progress)
-    return replace(result, notes=report.notes())
+    return await export_workbook(database, request, options.xlsx, target, progress)

@@ -1,14 +1,15 @@
 """Exports written from values rather than text: the rows of a request read in one
 snapshot as typed values (int, Decimal money, aware UTC datetimes, bool, str) and handed
-in batches to a writer that runs in a worker thread (an XLSX workbook, JSON Lines).
+in batches to a writer that runs in a worker thread (JSON Lines).
 
-The CSV export lets the database format its text (app/services/export.py); a workbook
-needs the values themselves, so here SQLAlchemy reads them with the models' types (exact
-money, UTC times, timestamps another program stored with ``Z`` or an offset read as the
-instant they denote). Reading the next batch overlaps with writing the one before, the
-writer never runs on the GUI thread, and memory stays flat: one batch in hand, one in the
-writer. The file is the CSV export's (``export._Destination``): atomic, never replacing
-what the app does not own, removed on a cancel or a failure.
+The CSV and XLSX exports let the database format their text (app/services/export.py,
+export_xlsx.py); JSON Lines takes the values themselves, so here SQLAlchemy reads them
+with the models' types (exact money, UTC times, timestamps another program stored with
+``Z`` or an offset read as the instant they denote). Reading the next batch overlaps
+with writing the one before, the writer never runs on the GUI thread, and memory stays
+flat: one batch in hand, one in the writer. The file is the CSV export's
+(``export._Destination``): atomic, never replacing what the app does not own, removed on
+a cancel or a failure.
 """
 
 from __future__ import annotations
@@ -209,6 +210,9 @@ class _DestinationStream:
 
     def flush(self) -> None:
         pass
+
+    def close(self) -> None:
+        pass  # the destination is closed (and published, or removed) by its owner
 
     def seekable(self) -> bool:
         return False

@@ -26,7 +26,7 @@ from app.services.errors import ValidationError
 from app.services.export import ExportError, ExportRequest
 from app.services.export_jsonl import JsonLinesOptions, jsonl_writer
 from app.services.export_rows import export_typed
-from app.services.export_xlsx import XlsxOptions, XlsxReport, xlsx_writer
+from app.services.export_xlsx import XlsxOptions, XlsxReport, export_workbook
 from tests.repositories.factories import force, make_account, make_post, make_user, moment
 from tests.services.test_export import TRICKY_TEXTS, all_rows, bytes_of, files_in, seed_people
 from tests.services.test_export_safety import FOREIGN_TIMES, store_foreign_times
@@ -43,6 +43,8 @@ HOSTILE = [
     "mid\x01control",
     "nul\x00inside",
     "_x0041_ looks like an escape",
+    "non-characters \ufffe and \uffff",
+    'a row\'s <@ mark & <c r="A1"> markup',
     "עברית مرحبا",
     "y" * 40_000,
 ]
@@ -60,11 +62,8 @@ async def xlsx_of(
     options: XlsxOptions | None = None,
     report: XlsxReport | None = None,
 ) -> Path:
-    await export_typed(
-        database,
-        ExportRequest(view),
-        xlsx_writer(view.entity, options or XlsxOptions(), report),
-        path,
+    await export_workbook(
+        database, ExportRequest(view), options or XlsxOptions(), path, report=report
     )
     return path
 
@@ -287,11 +286,52 @@ async def test_json_lines_hold_every_value_exactly(database: Database, tmp_path:
     assert text.read_text() == '{"name":"hundred","balance":100.00}\n'
 
 
-@pytest.mark.parametrize(
-    "make",
-    [lambda: xlsx_writer("users", XlsxOptions()), lambda: jsonl_writer(JsonLinesOptions())],
-    ids=["xlsx", "jsonl"],
-)
+async def test_a_workbook_cancelled_mid_way_leaves_no_file_and_what_was_there_untouched(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_xlsx, "ROWS_PER_FETCH", 2)
+    await seed_people(database)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "kept.xlsx"
+    target.write_bytes(b"what was there")
+    loop = asyncio.get_running_loop()
+    written_some = asyncio.Event()
+    write = export_xlsx._Deflater.write
+
+    def announcing(deflater: Any, data: bytes) -> None:  # in the rows' thread
+        write(deflater, data)
+        loop.call_soon_threadsafe(written_some.set)
+
+    monkeypatch.setattr(export_xlsx._Deflater, "write", announcing)
+    request = ExportRequest(ViewState("users", QuerySpec(), ("id", "name")))
+    task = asyncio.ensure_future(export_workbook(database, request, XlsxOptions(), target))
+    await written_some.wait()  # rows are on their way into the file: cancel mid-export
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert target.read_bytes() == b"what was there"
+    assert files_in(folder) == [target]
+
+
+async def test_a_full_disk_under_a_workbook_leaves_no_file(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed_people(database)
+
+    def full(_deflater: Any, _data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(export_xlsx._Deflater, "write", full)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    request = ExportRequest(ViewState("users", QuerySpec(), ("id",)))
+    with pytest.raises(ExportError, match="not enough space"):
+        await export_workbook(database, request, XlsxOptions(), folder / "x.xlsx")
+    assert files_in(folder) == []
+
+
+@pytest.mark.parametrize("make", [lambda: jsonl_writer(JsonLinesOptions())], ids=["jsonl"])
 async def test_a_cancel_leaves_no_file_and_what_was_there_untouched(
     database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Any
 ) -> None:
