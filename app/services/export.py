@@ -29,13 +29,13 @@ import stat
 import threading
 import time
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import tzlocal
 from sqlalchemy import select, text
@@ -69,6 +69,8 @@ from app.services.errors import RecordsDeskError, ValidationError, translate_err
 from app.services.records import repository_for
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DELIMITERS = {",": "Comma", ";": "Semicolon", "\t": "Tab"}
 LINE_ENDINGS = {"\r\n": "Windows (CR LF)", "\n": "Unix (LF)"}
@@ -436,19 +438,11 @@ async def _export_sqlite(
         writer.progress = progress
         counting = asyncio.ensure_future(_count_beside(database, count_sql))
         counting.add_done_callback(lambda task: _take_total(task, progress))
-        job = asyncio.ensure_future(driver.run_in_worker(writer.run))
         try:
-            written = await asyncio.shield(job)
+            written = await run_stoppable(driver, writer.run, writer.stop)
             # A scan of what was just written, begun with it: the last figures the
             # progress shows are whole.
             await asyncio.wait([counting])
-        except asyncio.CancelledError:
-            writer.stop.set()
-            await driver.interrupt()
-            # The worker stops at its next row; wait for it so that nothing writes to
-            # the file once it is removed.
-            await asyncio.wait([job])
-            raise
         finally:
             if not counting.done():
                 counting.cancel()
@@ -468,15 +462,28 @@ async def _count_beside(database: Database, count_sql: tuple[str, list[Any]]) ->
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert isinstance(driver, InterruptibleConnection)
-        job = asyncio.ensure_future(
-            driver.run_in_worker(lambda sqlite: int(sqlite.execute(*count_sql).fetchone()[0]))
+        return await run_stoppable(
+            driver, lambda sqlite: int(sqlite.execute(*count_sql).fetchone()[0])
         )
-        try:
-            return await asyncio.shield(job)
-        except asyncio.CancelledError:
-            await driver.interrupt()
-            await asyncio.wait([job])
-            raise
+
+
+async def run_stoppable(
+    driver: InterruptibleConnection,
+    work: Callable[[sqlite3.Connection], T],
+    stop: threading.Event | None = None,
+) -> T:
+    """``work`` in the SQLite connection's worker thread. A cancel sets ``stop`` (which a
+    loop over rows checks), interrupts the statement under way and waits for the worker to
+    end: nothing may write to a file once it is removed."""
+    job = asyncio.ensure_future(driver.run_in_worker(work))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        if stop is not None:
+            stop.set()
+        await driver.interrupt()
+        await asyncio.wait([job])
+        raise
 
 
 class _ValuesById:

@@ -18,13 +18,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.database import Database
+from app.repositories.base import BaseRepository
 from app.services import catalog
 from app.services.catalog import ColumnInfo
 from app.services.errors import translate_errors
@@ -100,24 +102,10 @@ async def export_typed(
     started = time.monotonic()
     with translate_errors(database.url):
         async with _snapshot(database) as connection:
-            repository = repository_class(AsyncSession(bind=connection))
-            spec = request.view.spec
-            use_index = await repository.search_uses_index(spec.search)
-            total = int(
-                (
-                    await connection.execute(
-                        repository.count_statement(spec, use_index=use_index, ranges=request.ranges)
-                    )
-                ).scalar_one()
-            )
-            progress.total = total
-            statement = repository.export_statement(
-                spec,
-                [repository_class.column(name) for name in names],
-                use_index=use_index,
-                ranges=request.ranges,
-            )
-            writer = make_writer(total)
+            view = await counted_view(connection, repository_class, request)
+            progress.total = view.total
+            statement = view.statement([repository_class.column(name) for name in names])
+            writer = make_writer(view.total)
             async with _Destination(target) as destination:
                 try:
                     await _write_rows(connection, statement, writer, columns, destination, progress)
@@ -165,6 +153,36 @@ async def _write_rows(
             # it before the file is removed under it.
             await asyncio.wait([writing])
     await _in_thread(writer.end)
+
+
+@dataclass(frozen=True)
+class CountedView:
+    """The rows of a request in a snapshot: how many, and the statement that reads them."""
+
+    repository: BaseRepository[Any]
+    request: ExportRequest
+    use_index: bool
+    total: int
+
+    def statement(self, columns: Sequence[ColumnElement[Any]]) -> Select[Any]:
+        """``columns`` of every row, in the view's order."""
+        return self.repository.export_statement(
+            self.request.view.spec, columns, use_index=self.use_index, ranges=self.request.ranges
+        )
+
+
+async def counted_view(
+    connection: AsyncConnection,
+    repository_class: type[BaseRepository[Any]],
+    request: ExportRequest,
+) -> CountedView:
+    """The rows of ``request`` as ``connection``'s snapshot holds them, counted."""
+    repository = repository_class(AsyncSession(bind=connection))
+    spec = request.view.spec
+    use_index = await repository.search_uses_index(spec.search)
+    count = repository.count_statement(spec, use_index=use_index, ranges=request.ranges)
+    total = int((await connection.execute(count)).scalar_one())
+    return CountedView(repository, request, use_index, total)
 
 
 @asynccontextmanager

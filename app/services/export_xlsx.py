@@ -36,8 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.database import Database, InterruptibleConnection
 from app.repositories.export_columns import NUL_SHOWN
@@ -55,8 +54,9 @@ from app.services.export import (
     checked_columns,
     driver_sql,
     local_time_zone,
+    run_stoppable,
 )
-from app.services.export_rows import _DestinationStream, _snapshot
+from app.services.export_rows import _DestinationStream, _finish, _snapshot, counted_view
 from app.services.records import repository_for
 
 log = logging.getLogger(__name__)
@@ -156,11 +156,8 @@ async def export_workbook(
     started = time.monotonic()
     with translate_errors(database.url):
         async with _snapshot(database) as connection:
-            repository = repository_class(AsyncSession(bind=connection))
-            spec = request.view.spec
-            use_index = await repository.search_uses_index(spec.search)
-            count = repository.count_statement(spec, use_index=use_index, ranges=request.ranges)
-            total = int((await connection.execute(count)).scalar_one())
+            view = await counted_view(connection, repository_class, request)
+            total = view.total
             if total > data_rows_per_sheet() and not options.split_sheets:
                 raise ValidationError(
                     f"{total:,} rows do not fit on one sheet (Excel holds "
@@ -168,25 +165,22 @@ async def export_workbook(
                     "let the export continue them on further sheets."
                 )
             progress.total = total
-
-            def statement(cells: list[Any]) -> Select[Any]:
-                return repository.export_statement(
-                    spec, cells, use_index=use_index, ranges=request.ranges
-                )
-
-            sample = await connection.execute(statement(table_columns).limit(WIDTH_SAMPLE_ROWS))
+            sample = await connection.execute(
+                view.statement(table_columns).limit(WIDTH_SAMPLE_ROWS)
+            )
             # XlsxWriter makes the parts around the rows: in a thread, as it loads.
             layout = await asyncio.to_thread(
                 _Layout.of, info.label, columns, options, total, sample.all()
             )
-            zone = "UTC" if options.utc else "localtime" if database.is_sqlite else None
-            cells = row_cells(
-                table_columns,
-                "sqlite" if database.is_sqlite else "postgresql",
-                layout.styles,
-                zone or local_time_zone(),
-            )
-            sql = driver_sql(statement([cells, repository_class.column("id")]), connection.dialect)
+            if options.utc:
+                zone = "UTC"
+            elif database.is_sqlite:
+                zone = "localtime"  # SQLite's name for this computer's zone
+            else:
+                zone = local_time_zone()
+            dialect = "sqlite" if database.is_sqlite else "postgresql"
+            cells = row_cells(table_columns, dialect, layout.styles, zone)
+            sql = driver_sql(view.statement([cells]), connection.dialect)
             async with _Destination(target) as destination:
                 sheets = await asyncio.to_thread(
                     _SheetWriter, layout, destination, progress, report
@@ -196,11 +190,13 @@ async def export_workbook(
                         await _stream_sqlite(connection, sql, sheets)
                     else:
                         await _stream_postgres(connection, sql, sheets)
-                    await asyncio.to_thread(sheets.finish)
+                    await _finish(asyncio.ensure_future(asyncio.to_thread(sheets.finish)))
                 except OSError as error:  # a full disk, met by the deflating thread
                     raise _file_error(error, destination.path) from None
                 finally:
-                    await asyncio.to_thread(sheets.close)
+                    # Whatever happened, the deflating thread ends before the file is
+                    # published or removed.
+                    await _finish(asyncio.ensure_future(asyncio.to_thread(sheets.close)))
                 await destination.publish()
     progress.bytes = destination.bytes
     return ExportResult(
@@ -227,6 +223,8 @@ class _Layout:
     styles: SheetStyles
     # Cut cells' notes by sheet: (row, column, text), zero-based as XlsxWriter counts.
     comments: dict[int, list[tuple[int, int, str]]] = field(default_factory=dict)
+    # The parts before any row is written (each sheet's header and what comes before it).
+    first_parts: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -245,7 +243,7 @@ class _Layout:
         sheets = max(1, math.ceil(total / per_sheet))
         rows = [min(per_sheet, total - number * per_sheet) for number in range(sheets)]
         layout = cls(title, labels, _widths(columns, labels, sample), rows, SheetStyles(0, 0))
-        _, layout.styles = layout.parts()
+        layout.first_parts, layout.styles = layout.parts()
         return layout
 
     def parts(self) -> tuple[dict[str, bytes], SheetStyles]:
@@ -333,7 +331,7 @@ class _SheetWriter:
         self.stop = threading.Event()
         self._destination = destination
         self._zip = _Deflater(_DestinationStream(destination))
-        self._parts, _ = layout.parts()
+        self._parts = layout.first_parts
         self._sheet = -1
         self._row = 0  # the last row number written in the current sheet
         self._span = f' spans="1:{len(layout.labels)}">'
@@ -552,16 +550,7 @@ async def _stream_sqlite(
         if sheets.stop.is_set():
             raise asyncio.CancelledError
 
-    job = asyncio.ensure_future(driver.run_in_worker(run))
-    try:
-        await asyncio.shield(job)
-    except asyncio.CancelledError:
-        sheets.stop.set()
-        await driver.interrupt()
-        # The worker stops at its next row; wait for it so that nothing writes to the
-        # file once it is removed.
-        await asyncio.wait([job])
-        raise
+    await run_stoppable(driver, run, sheets.stop)
 
 
 async def _stream_postgres(
@@ -588,11 +577,3 @@ async def _stream_postgres(
             # Cancelled or failed while a block was being written: let the thread finish
             # it before the file is removed under it.
             await asyncio.wait([writing])
-
-
-async def _finish(job: asyncio.Future[Any]) -> Any:
-    try:
-        return await asyncio.shield(job)
-    except asyncio.CancelledError:
-        await asyncio.wait([job])
-        raise
