@@ -33,6 +33,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    not_,
 )
 from sqlalchemy import extract as sql_extract
 
@@ -86,6 +87,7 @@ def _cell(
     if isinstance(column_type, Money):
         number = _cents_as_decimal(column, ".") if dialect == "sqlite" else cast(column, Text)
         cell = _wrapped(f'{reference} s="{styles.money}"><v>', number, "</v></c>")
+        cell = _number_or_text(column, cell, reference, dialect, ("integer",))
     elif isinstance(column_type, UTCDateTime):
         serial = _serial(column, dialect, time_zone)
         cell = _wrapped(f'{reference} s="{styles.moment}"><v>', serial, "</v></c>")
@@ -93,16 +95,35 @@ def _cell(
             # Text another program stored that no date function reads: shown as it is.
             cell = func.coalesce(cell, _text_cell(column, reference))
     elif isinstance(column_type, Boolean):
-        flag = case((column, literal("1")), else_=literal("0"))
+        flag = case((column, literal("1")), (not_(column), literal("0")))
         cell = _wrapped(f'{reference} t="b"><v>', flag, "</v></c>")
     elif isinstance(column_type, Integer):
         cell = _wrapped(f"{reference}><v>", cast(column, Text), "</v></c>")
+        cell = _number_or_text(column, cell, reference, dialect, ("integer", "real"))
     elif isinstance(column_type, (String, Enum)):
         cell = _text_cell(column, reference)
     else:
         raise TypeError(f"no worksheet cell for a column of type {column_type!r}")
     # "||" with NULL is NULL: a missing value writes no cell.
     return func.coalesce(cell, literal("")) if column.nullable else cell
+
+
+def _number_or_text(
+    column: Column,
+    cell: ColumnElement[str],
+    reference: str,
+    dialect: str,
+    kinds: tuple[str, ...],
+) -> ColumnElement[str]:
+    """``cell`` where SQLite holds a number there; another program's text (SQLite keeps
+    what it is given) as a text cell, never inside a number's <v>; NULL as NULL."""
+    if dialect != "sqlite":
+        return cell
+    stored = func.typeof(column)
+    return case(
+        (stored.in_(kinds), cell),
+        (column.is_not(None), _text_cell(column, reference)),
+    )
 
 
 def _wrapped(before: str, value: ColumnElement[Any], after: str) -> ColumnElement[str]:

@@ -22,6 +22,7 @@ the time of handing XlsxWriter the same rows cell by cell.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import math
@@ -36,6 +37,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sqlalchemy import Text, cast
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.database import Database, InterruptibleConnection
@@ -82,10 +84,10 @@ _QUEUED_BLOCKS = 3
 # Deflate's fastest level: a third of the time of its default for a tenth more bytes.
 _COMPRESS_LEVEL = 1
 
-# What SpreadsheetML cannot hold as it is in a string, escaped as Excel does (and
-# XlsxWriter): a control character as "_x0001_", a text that reads like such an escape
-# with its underscore escaped, and the two non-characters.
-_LOOKS_ESCAPED = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+# What SpreadsheetML cannot hold as it is in a string, escaped as Excel does: a control
+# character as "_x0001_", the underscore of a text that reads like such an escape (each
+# of "_x0041_x0042_" too, where XlsxWriter misses the second), the two non-characters.
+_LOOKS_ESCAPED = re.compile(r"_(?=x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
 _NON_CHARACTERS = ("\ufffe", "\uffff")
 # Bytes of a block that are kept by deleting every other: non-empty when a control
@@ -165,9 +167,13 @@ async def export_workbook(
                     "let the export continue them on further sheets."
                 )
             progress.total = total
-            sample = await connection.execute(
-                view.statement(table_columns).limit(WIDTH_SAMPLE_ROWS)
-            )
+            # Dates as their text: their width is fixed, and another program's text in
+            # a date column (written as text below) must not fail the export here.
+            sampled = [
+                cast(column, Text) if info.column(name).kind is ColumnKind.DATETIME else column
+                for name, column in zip(names, table_columns, strict=True)
+            ]
+            sample = await connection.execute(view.statement(sampled).limit(WIDTH_SAMPLE_ROWS))
             # XlsxWriter makes the parts around the rows: in a thread, as it loads.
             layout = await asyncio.to_thread(
                 _Layout.of, info.label, columns, options, total, sample.all()
@@ -182,9 +188,7 @@ async def export_workbook(
             cells = row_cells(table_columns, dialect, layout.styles, zone)
             sql = driver_sql(view.statement([cells]), connection.dialect)
             async with _Destination(target) as destination:
-                sheets = await asyncio.to_thread(
-                    _SheetWriter, layout, destination, progress, report
-                )
+                sheets = _SheetWriter(layout, destination, progress, report)
                 try:
                     if database.is_sqlite:
                         await _stream_sqlite(connection, sql, sheets)
@@ -337,6 +341,8 @@ class _SheetWriter:
         self._span = f' spans="1:{len(layout.labels)}">'
         self._pending: list[bytes] = []
         self._pending_bytes = 0
+        self._before = b""
+        self._begun = False
 
     def write(self, rows: Sequence[str]) -> None:
         while rows:
@@ -359,7 +365,9 @@ class _SheetWriter:
             ]
         )
         data = text.encode("utf-8")
-        if _needs_finishing(data, text) or max(map(len, rows)) > CELL_CHARS:
+        # A character outside the BMP is two of Excel's: a row of half a cell's length
+        # may hold a text too long for one.
+        if _needs_finishing(data, text) or max(map(len, rows)) > CELL_CHARS // 2:
             data = "".join(
                 [
                     f'<row r="{number}"{span}{self._finished(row, number)}</row>'
@@ -377,11 +385,11 @@ class _SheetWriter:
     def _finished(self, row: str, number: int) -> str:
         """One row's cells with text cut to a cell's length (noted) and escaped where
         SpreadsheetML cannot hold it as it is; the row number put in."""
-        if len(row) > CELL_CHARS:
+        if len(row) > CELL_CHARS // 2:
             row = _TEXT_CELL.sub(lambda found: self._cut(found, number), row)
         if "\0" in row:
             row = row.replace("\0", NUL_SHOWN)
-        row = _LOOKS_ESCAPED.sub(r"_x005F\1", row)
+        row = _LOOKS_ESCAPED.sub("_x005F_", row)
         row = _CONTROL.sub(lambda found: f"_x{ord(found.group(1)):04X}_", row)
         for character in _NON_CHARACTERS:
             row = row.replace(character, f"_x{ord(character):04X}_")
@@ -390,7 +398,8 @@ class _SheetWriter:
     def _cut(self, found: re.Match[str], number: int) -> str:
         escaped = found.group(2)
         text = escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-        if len(text) <= CELL_CHARS:
+        units = _utf16_units(text)
+        if units <= CELL_CHARS:
             return found.group(0)
         reference = found.group(1)
         letters = reference[len('<c r="') : reference.index(ROW_MARK)]
@@ -398,13 +407,22 @@ class _SheetWriter:
             (ord(letter) - ord("A") + 1) * 26**power
             for power, letter in enumerate(reversed(letters))
         )
-        note = f"Cut: this text has {len(text):,} characters; a cell holds {CELL_CHARS:,}."
+        note = f"Cut: this text has {units:,} characters; a cell holds {CELL_CHARS:,}."
         self.layout.comments.setdefault(self._sheet, []).append((number - 1, column - 1, note))
         self.report.cut_cells += 1
-        cut = text[:CELL_CHARS].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        kept = _within_utf16_units(text, CELL_CHARS)
+        cut = kept.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return reference + cut + found.group(3)
 
     def _flush(self) -> None:
+        if not self._begun:
+            # A sheet part takes ZIP64 only if it may pass 2 GiB: Excel has refused parts
+            # that carry it needlessly. Told from the rows so far (megabytes of them).
+            rows = max(self._row - 1, 1)
+            likely = self._pending_bytes / rows * self.layout.sheet_rows[self._sheet]
+            part = self.layout.sheet_part(self._sheet)
+            self._zip.begin(part, self._before, zip64=2 * likely > zipfile.ZIP64_LIMIT)
+            self._begun = True
         if self._pending:
             self._zip.write(b"".join(self._pending))
             self._pending.clear()
@@ -416,8 +434,8 @@ class _SheetWriter:
         self._sheet += 1
         self._row = 1  # the header's
         self.report.sheets = self._sheet + 1
-        before, _ = self.layout.around(self._parts, self._sheet)
-        self._zip.begin(self.layout.sheet_part(self._sheet), before)
+        self._before, _ = self.layout.around(self._parts, self._sheet)
+        self._begun = False
 
     def _end_sheet(self) -> None:
         self._flush()
@@ -443,6 +461,20 @@ class _SheetWriter:
     def close(self) -> None:
         """End the deflating thread, finished or not (after a cancel or a failure)."""
         self._zip.close()
+
+
+def _utf16_units(text: str) -> int:
+    """Excel's length of ``text``: a character outside the BMP counts twice."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
+def _within_utf16_units(text: str, units: int) -> str:
+    """The longest start of ``text`` of at most ``units`` of Excel's characters, never
+    half of a pair."""
+    kept = text[:units]
+    while _utf16_units(kept) > units:
+        kept = kept[: len(kept) - (_utf16_units(kept) - units + 1) // 2]
+    return kept
 
 
 def _needs_finishing(data: bytes, text: str) -> bool:
@@ -483,10 +515,10 @@ class _Deflater:
             raise self._failure
         self._jobs.put(job)
 
-    def begin(self, name: str, before: bytes) -> None:
+    def begin(self, name: str, before: bytes, *, zip64: bool) -> None:
         def begin() -> None:
             # By name, so that the member takes the package's compression and its level.
-            self._member = self._package.open(name, "w", force_zip64=True)
+            self._member = self._package.open(name, "w", force_zip64=zip64)
             self._member.write(before)
 
         self._put(begin)
@@ -518,8 +550,11 @@ class _Deflater:
             self._jobs.put(None)
             self._thread.join()
         if self._member is not None:
-            # Abandoned halfway (a cancel, a failure): the file is being removed, and a
-            # ZIP left with an open member would complain when collected.
+            # Abandoned halfway (a cancel, a failure): ended now, into the file being
+            # removed, rather than by the collector whenever it comes.
+            with contextlib.suppress(Exception):
+                self._member.close()
+            self._member = None
             self._package.fp = None
 
 

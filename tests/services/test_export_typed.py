@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import struct
+import zipfile
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 import openpyxl
 import pytest
 from openpyxl.utils.escape import unescape
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from app.core.database import Database
 from app.models import Account
@@ -43,6 +45,7 @@ HOSTILE = [
     "mid\x01control",
     "nul\x00inside",
     "_x0041_ looks like an escape",
+    "_x0041_x0042_ two of them",
     "non-characters \ufffe and \uffff",
     'a row\'s <@ mark & <c r="A1"> markup',
     "עברית مرحبا",
@@ -213,6 +216,62 @@ async def test_times_other_programs_stored_are_the_instants_they_denote(
         instant.replace(tzinfo=None, microsecond=instant.microsecond // 1000 * 1000)
         for instant in instants
     ]
+
+
+async def test_text_another_program_put_in_a_number_or_date_column_is_shown_as_text(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    """SQLite keeps whatever it is given: text in a date or number column is written as a
+    text cell (never inside a number, never read as markup), and the export still works."""
+    database = sqlite_database  # PostgreSQL refuses such values on the way in
+    async with database.get_session(write=True) as session:
+        user = await make_user(session, email="odd@example.org")
+        await session.execute(
+            text("UPDATE users SET created_at = :when, version = :version WHERE id = :id"),
+            {"when": "not a date <@", "version": "n/a <b>", "id": user.id},
+        )
+    view = ViewState("users", QuerySpec(), ("email", "created_at", "version"))
+    (sheet,) = sheet_rows(await xlsx_of(database, view, tmp_path / "odd.xlsx"))
+    assert sheet[1] == ["odd@example.org", "not a date <@", "n/a <b>"]
+
+
+async def test_text_is_cut_at_excels_length_counting_as_excel_counts(
+    database: Database, tmp_path: Path
+) -> None:
+    """Excel's 32,767 characters are UTF-16 units: an emoji is two of them."""
+    async with database.get_session(write=True) as session:
+        user = await make_user(session)
+        await make_post(session, user, title="emoji", content="\U0001f600" * 20_000)
+    report = XlsxReport()
+    view = ViewState("posts", QuerySpec(), ("content",))
+    path = await xlsx_of(database, view, tmp_path / "emoji.xlsx", report=report)
+    (sheet,) = sheet_rows(path)
+    assert sheet[1] == ["\U0001f600" * 16_383]  # 32,766 units: the next would split a pair
+    assert report.cut_cells == 1
+    cell = openpyxl.load_workbook(path).active["A2"]
+    assert "40,000 characters" in cell.comment.text
+
+
+async def test_a_sheet_is_stored_without_zip64_when_it_does_not_need_it(
+    database: Database, tmp_path: Path
+) -> None:
+    """Excel has refused parts carrying ZIP64 fields they do not need."""
+    await seed_people(database)
+    path = await xlsx_of(database, ViewState("users", QuerySpec()), tmp_path / "plain.xlsx")
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as package:
+        infos = package.infolist()
+    for info in infos:
+        # The local header: its name's and extra field's lengths at 26, then both.
+        start = info.header_offset
+        name_length, extra_length = struct.unpack("<HH", data[start + 26 : start + 30])
+        extra = data[start + 30 + name_length : start + 30 + name_length + extra_length]
+        fields = []
+        while extra:
+            field_id, size = struct.unpack("<HH", extra[:4])
+            fields.append(field_id)
+            extra = extra[4 + size :]
+        assert 0x0001 not in fields, info.filename  # 0x0001: ZIP64's extra field
 
 
 def test_the_sheet_limit_is_excels() -> None:
