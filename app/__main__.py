@@ -428,7 +428,7 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
         search=arguments.search, filters=tuple(filters), sort=tuple(sort), deleted=deleted
     )
     request = ExportRequest(ViewState(info.name, spec, columns))
-    request.columns()  # unknown columns, in words
+    request.columns(info)  # unknown columns, in words
     options = CsvOptions(
         delimiter=arguments.delimiter,
         header=not arguments.no_header,

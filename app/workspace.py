@@ -44,9 +44,9 @@ class Workspace:
 
     def __init__(self, database: Database, *, records: RecordService | None = None) -> None:
         self.database = database
-        # Our models' catalog, the same for every database of ours; a catalog reflected
-        # from each database at open is issue 24's.
-        self.catalog = catalog
+        # What this database holds: our models' catalog, or the one reflected from
+        # another program's schema when it opened (app/services/reflection.py).
+        self.catalog = catalog.catalog_of(database)
         # ``records``: tests hand in a service that counts or delays its calls.
         self.records = records if records is not None else RecordService(database)
 

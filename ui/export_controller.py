@@ -124,6 +124,7 @@ class ExportController(QObject):
             ExportSettings(),
             self.widget,
             prefer_selected=prefer_selected,
+            known=window.desk.workspace.catalog,
         )
         resets: list[None] = []
 

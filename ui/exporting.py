@@ -42,17 +42,17 @@ async def selection_key_ranges(
         )
     names = model.entity.column_names
     spec = model.spec
-    keys = {row: sort_key_of(spec, names, rows[row]) for row in ends}
-    order = [key.column for key in spec.order()]
+    keys = {row: sort_key_of(spec, model.entity.key, names, rows[row]) for row in ends}
+    order = [key.column for key in spec.order(model.entity.key)]
     cut_columns = sorted(
         {order[place] for key in keys.values() for place, value in enumerate(key) if is_cut(value)}
     )
     if cut_columns:
-        id_place = names.index("id")
-        ids = sorted({int(rows[row][id_place]) for row in ends})
+        id_place = names.index(model.entity.key[0])  # cut text is sorted on: one key
+        ids = sorted({rows[row][id_place] for row in ends})
         whole = await records.values(model.entity.name, ids, cut_columns)
         for row in ends:
-            full = whole.get(int(rows[row][id_place]))
+            full = whole.get(rows[row][id_place])
             if full is None:
                 raise SelectionGoneError(
                     "Some selected rows are no longer there; refresh and select again."

@@ -81,7 +81,9 @@ class FrequencyTables(QObject):
     def on_dialog_drill_down(self, group: Filter, label: str) -> None:
         window = self.window
         view = window.view
-        spec = insights.drill_down(view.spec, window.entity.name, group)
+        spec = insights.drill_down(
+            window.desk.workspace.catalog, view.spec, window.entity.name, group
+        )
         labels = window.filter_labels()
         column = window.entity.column(group.column)
         if isinstance(group, Equals) and column.kind is ColumnKind.REFERENCE:

@@ -152,8 +152,11 @@ class RecordTableModel(QAbstractTableModel):
         self._deleted_font = QFont()
         self._deleted_font.setItalic(True)
         self._deleted_font.setStrikeOut(True)
-        self._deleted_column = entity.column_names.index("deleted_at")
-        self._id_column = entity.column_names.index("id")
+        # Where a row says it is in the trash, and where its key is (a table keyed by
+        # several columns has no one id: its rows are read, not opened one by one).
+        names = entity.column_names
+        self._deleted_column = names.index(entity.soft_delete) if entity.soft_delete else None
+        self._id_column = names.index(entity.key[0]) if len(entity.key) == 1 else -1
         self._references = any(column.kind is ColumnKind.REFERENCE for column in self._columns)
         self._start()
 
@@ -301,9 +304,11 @@ class RecordTableModel(QAbstractTableModel):
             return None
         return page.rows[row % PAGE_SIZE]
 
-    def record_id(self, row: int) -> int | None:
+    def record_id(self, row: int) -> Any:
+        """The key of the record in ``row`` (None when it is not loaded, or the table has
+        no one-column key)."""
         values = self.row_values(row)
-        return None if values is None else int(values[self._id_column])
+        return None if values is None or self._id_column < 0 else values[self._id_column]
 
     def count_text(self, locale: QLocale | None = None) -> str:
         """The size of the result as far as it is known: "990,242", "about 990,000" (an
@@ -427,7 +432,7 @@ class RecordTableModel(QAbstractTableModel):
             return value
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return alignment(self._columns[column])
-        deleted_at = values[self._deleted_column]
+        deleted_at = None if self._deleted_column is None else values[self._deleted_column]
         if role == Qt.ItemDataRole.ToolTipRole:
             if deleted_at is not None:
                 return f"In the trash since {format_datetime(deleted_at, self._locale)}"
@@ -634,7 +639,7 @@ class RecordTableModel(QAbstractTableModel):
         return OffsetPage(start, limit)
 
     def _key_of(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        return sort_key_of(self.spec, self.entity.column_names, row)
+        return sort_key_of(self.spec, self.entity.key, self.entity.column_names, row)
 
     def _want_anchors(self) -> None:
         """A deep jump had to use an OFFSET: keep sort keys for the next ones. One pass

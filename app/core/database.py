@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 from sqlalchemy import event, exc
@@ -29,6 +29,9 @@ from sqlalchemy.pool import NullPool
 from app.changes import ChangeFeed
 from app.config import describe_url
 from app.core import redaction
+
+if TYPE_CHECKING:
+    from app.services.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,9 @@ class Database:
         self.notices: tuple[str, ...] = ()
         # Every commit's changes, for every reader of this database (app.changes).
         self.changes = ChangeFeed()
+        # What it holds (app.services.catalog): None for our own schema, whose catalog is
+        # built from our models; another program's is reflected when it opens.
+        self.catalog: Catalog | None = None
         self.engine = create_engine(
             url, echo=echo, read_only=read_only, connect_timeout_s=connect_timeout_s
         )

@@ -64,19 +64,368 @@ class StaleVersionError(Exception):
         self.actual = actual
 
 
-class BaseRepository(Generic[T]):
-    """Common operations on one kind of record.
+class TableRepository:
+    """Reading one table: pages, counts, search, filters, anchors, exports.
+
+    Driven by a description of the table, not by a model: ``table`` (any SQLAlchemy
+    Table), ``key`` (the columns naming one row, of any type), ``soft_delete`` (the
+    nullable timestamp marking a row as in the trash, or None) and ``searchable`` (the
+    text columns the search box looks in). Our kinds get theirs from their models
+    (BaseRepository); another program's tables from the reflected catalog
+    (``for_table``).
+    """
+
+    table: ClassVar[Table]
+    key: ClassVar[tuple[str, ...]] = ("id",)
+    soft_delete: ClassVar[str | None] = "deleted_at"
+    # Text columns the search box looks in (see app.repositories.search).
+    searchable: ClassVar[tuple[str, ...]] = ()
+    # Whether SQLite's FTS5 tables of ours may be there to search through.
+    indexed: ClassVar[bool] = True
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def for_table(
+        table: Table,
+        *,
+        key: tuple[str, ...],
+        soft_delete: str | None = None,
+        searchable: tuple[str, ...] = (),
+    ) -> type[TableRepository]:
+        """A repository class reading ``table`` (another program's: no index of ours)."""
+        attributes = {
+            "table": table,
+            "key": key,
+            "soft_delete": soft_delete,
+            "searchable": searchable,
+            "indexed": False,
+        }
+        return type(f"{table.name}Repository", (TableRepository,), attributes)
+
+    async def count(self, spec: QuerySpec | None = None) -> int:
+        spec = spec or QuerySpec()
+        statement = self.count_statement(spec, use_index=await self.search_uses_index(spec.search))
+        result = await self.session.execute(statement)
+        return int(result.scalar_one())
+
+    def count_statement(
+        self, spec: QuerySpec, *, use_index: bool = False, ranges: Sequence[KeyRange] = ()
+    ) -> Select[Any]:
+        """``SELECT count(*)`` of the result, or of the ``ranges`` of it when given."""
+        statement = self._filtered(
+            select(func.count()).select_from(self.table), spec, use_index=use_index
+        )
+        return self._within(statement, spec, ranges)
+
+    # -- browsing --------------------------------------------------------------------------
+
+    @classmethod
+    def column(cls, name: str) -> Column:
+        try:
+            column: Column = cls.table.c[name]
+            return column
+        except KeyError:
+            raise InvalidValueError(f"{cls.table.name} has no column {name!r}.") from None
+
+    @classmethod
+    def column_names(cls) -> tuple[str, ...]:
+        return tuple(column.key for column in cls.table.c)
+
+    @classmethod
+    def same_unique_value(cls, name: str, value: Any) -> ColumnElement[bool] | None:
+        """Where a stored record holds what the database takes for ``value`` in the unique
+        column ``name`` — compared through the very expression of its unique index (an
+        email's ignores the case of A–Z), so a check before writing agrees with the
+        database on both engines. None when the column is not unique on its own."""
+        table = cls.table
+        column = table.c[cls.column(name).key]
+        exactly: ColumnElement[bool] = column == value
+        for index in table.indexes:
+            if not index.unique or len(index.expressions) != 1:
+                continue
+            expression = index.expressions[0]
+            if expression is column:
+                return exactly
+            if isinstance(expression, ColumnElement) and set(_columns_in(expression)) == {column}:
+                alike: ColumnElement[bool] = expression == _with_value(expression, column, value)
+                return alike
+        unique = bool(column.unique) or any(
+            isinstance(constraint, UniqueConstraint) and list(constraint.columns) == [column]
+            for constraint in table.constraints
+        )
+        return exactly if unique else None
+
+    async def browse(
+        self, spec: QuerySpec, page: PageRequest, *, preview: int | None = None
+    ) -> Sequence[Row[Any]]:
+        """One page of plain rows (every column, in table order). With ``preview``, text
+        columns hold at most ``preview + 1`` characters: a value that long was cut."""
+        use_index = await self.search_uses_index(spec.search)
+        statement = self.browse_statement(spec, page, use_index=use_index, preview=preview)
+        rows = list((await self.session.execute(statement)).all())
+        if isinstance(page, Before):
+            rows.reverse()
+        return rows
+
+    async def browse_last(
+        self, spec: QuerySpec, limit: int, *, preview: int | None = None
+    ) -> tuple[Sequence[Row[Any]], int]:
+        """The last ``limit`` rows in sort order and the number of rows in the whole
+        result, from one statement: where the result ends when no count can be trusted."""
+        use_index = await self.search_uses_index(spec.search)
+        statement = self.browse_statement(
+            spec, Before(None, limit), use_index=use_index, preview=preview
+        ).add_columns(func.count().over().label("records_desk_total"))
+        rows = list((await self.session.execute(statement)).all())
+        if not rows:
+            return [], await self.count(spec)
+        total = int(rows[0][-1])
+        return [row[:-1] for row in reversed(rows)], total
+
+    async def values_by_id(
+        self, ids: Sequence[Any], columns: Sequence[str]
+    ) -> dict[Any, tuple[Any, ...]]:
+        """The full values of ``columns`` of the records with these ids, deleted or not."""
+        selected = [self.column(name) for name in columns]
+        (key,) = (self.column(name) for name in self.key)  # one key column: see key_column
+        found: dict[Any, tuple[Any, ...]] = {}
+        for start in range(0, len(ids), IDS_PER_STATEMENT):
+            chunk = list(ids[start : start + IDS_PER_STATEMENT])
+            result = await self.session.execute(select(key, *selected).where(key.in_(chunk)))
+            for row in result:
+                found[row[0]] = tuple(row[1:])
+        return found
+
+    def browse_statement(
+        self,
+        spec: QuerySpec,
+        page: PageRequest,
+        *,
+        use_index: bool = False,
+        preview: int | None = None,
+    ) -> Select[Any]:
+        """The query for one page; ``use_index`` as ``search_uses_index`` answers."""
+        keys = self.sort_keys(spec)
+        reverse = isinstance(page, Before)
+        statement = self._filtered(select(*self._columns(preview)), spec, use_index=use_index)
+        if isinstance(page, After | Before) and page.key is not None:
+            statement = statement.where(self._keyset_condition(keys, page.key, reverse=reverse))
+        statement = statement.order_by(*_ordering(keys, reverse=reverse)).limit(page.limit)
+        if isinstance(page, OffsetPage):
+            statement = statement.offset(page.offset)
+        elif isinstance(page, After) and page.skip:
+            statement = statement.offset(page.skip)
+        return statement
+
+    def export_statement(
+        self,
+        spec: QuerySpec,
+        columns: Sequence[ColumnElement[Any]],
+        *,
+        use_index: bool = False,
+        ranges: Sequence[KeyRange] = (),
+    ) -> Select[Any]:
+        """``columns`` of every row of the result in its order (of the ``ranges`` of it
+        when given): what an export writes, in one statement."""
+        statement = self._filtered(select(*columns), spec, use_index=use_index)
+        statement = self._within(statement, spec, ranges)
+        return statement.order_by(*_ordering(self.sort_keys(spec), reverse=False))
+
+    async def viewed(
+        self, statement: Select[Any], spec: QuerySpec, ranges: Sequence[KeyRange] = ()
+    ) -> Select[Any]:
+        """``statement`` kept to the rows of the view ``spec`` (its search, filters and
+        deleted rows), and to the ``ranges`` of it when given: what an aggregate runs over."""
+        use_index = await self.search_uses_index(spec.search)
+        return self._within(self._filtered(statement, spec, use_index=use_index), spec, ranges)
+
+    def _within(
+        self, statement: Select[Any], spec: QuerySpec, ranges: Sequence[KeyRange]
+    ) -> Select[Any]:
+        """Only the rows inside one of ``ranges`` (all of them when there are none)."""
+        if not ranges:
+            return statement
+        keys = self.sort_keys(spec)
+        width = len(self.key)
+        key_columns = [self.column(name) for name in self.key]
+        identity = key_columns[0] if width == 1 else tuple_(*key_columns)
+
+        def row_key(sort_key: tuple[Any, ...]) -> Any:
+            # A sort key ends with the row's key: one value, or a row value of several.
+            values = [
+                coerce_value(column, value)
+                for column, value in zip(key_columns, sort_key[-width:], strict=True)
+            ]
+            return values[0] if width == 1 else tuple(values)
+
+        single = [row_key(block.first) for block in ranges if block.first == block.last]
+        # One IN list per chunk of single rows: each OR term deepens SQLite's expression
+        # tree, which stops at a depth of 1,000.
+        inside: list[ColumnElement[bool]] = [
+            identity.in_(single[start : start + IDS_PER_STATEMENT])
+            for start in range(0, len(single), IDS_PER_STATEMENT)
+        ]
+        for block in ranges:
+            if block.first == block.last:
+                continue
+            # A sort key ends with the row's key, so each end is one row; between them, a
+            # row comes after the first end and before the last.
+            ends = [row_key(block.first), row_key(block.last)]
+            inside.append(
+                or_(
+                    identity.in_(ends),
+                    and_(
+                        self._keyset_condition(keys, block.first, reverse=False),
+                        self._keyset_condition(keys, block.last, reverse=True),
+                    ),
+                )
+            )
+        return statement.where(or_(*inside))
+
+    def _columns(self, preview: int | None) -> list[ColumnElement[Any]]:
+        """Every column; with ``preview``, text cut after ``preview + 1`` characters, so a
+        page never carries a post's megabytes to a grid that shows one line of it."""
+        columns: list[ColumnElement[Any]] = []
+        for column in self.table.c:
+            if preview is not None and _is_free_text(column):
+                columns.append(func.substr(column, 1, preview + 1).label(column.key))
+            else:
+                columns.append(column)
+        return columns
+
+    async def anchors(self, spec: QuerySpec, stride: int) -> list[tuple[Any, ...]]:
+        """The sort keys of rows stride-1, 2*stride-1, … (0-based) of the result.
+
+        ``After(anchors[k - 1], n, skip=s)`` then reaches row ``k * stride + s`` with an
+        OFFSET shorter than ``stride``: a jump into the middle of a million rows costs
+        milliseconds instead of an OFFSET over half of them. One pass over the result.
+        """
+        keys = self.sort_keys(spec)
+        position = func.row_number().over(order_by=_ordering(keys, reverse=False))
+        numbered = self._filtered(
+            select(*(column for column, _ in keys), position.label("position")),
+            spec,
+            use_index=await self.search_uses_index(spec.search),
+        ).subquery()
+        statement = (
+            select(*(numbered.c[column.key] for column, _ in keys))
+            .where(numbered.c.position % stride == 0)
+            .order_by(numbered.c.position)
+        )
+        result = await self.session.execute(statement)
+        return [tuple(row) for row in result]
+
+    async def estimate_count(self, spec: QuerySpec) -> int | None:
+        """The planner's guess at the number of rows (PostgreSQL), in about a millisecond;
+        None where there is no planner estimate (SQLite)."""
+        if self.session.bind.dialect.name != "postgresql":
+            return None
+        # PostgreSQL: the indexes are the planner's business, never part of the query.
+        statement = self._filtered(
+            select(literal(1)).select_from(self.table), spec, use_index=False
+        )
+        plan = (await self.session.execute(Explain(statement))).scalar_one()
+        document = json.loads(plan) if isinstance(plan, str) else plan
+        return int(document[0]["Plan"]["Plan Rows"])
+
+    @classmethod
+    def sort_keys(cls, spec: QuerySpec) -> list[tuple[Column, bool]]:
+        """The columns and directions of ``spec.order()``: the rows' complete order."""
+        return [(cls.column(key.column), key.descending) for key in spec.order(cls.key)]
+
+    def _filtered(self, statement: Select[Any], spec: QuerySpec, *, use_index: bool) -> Select[Any]:
+        if self.soft_delete is not None:
+            deleted_at = self.table.c[self.soft_delete]
+            if spec.deleted is DeletedRows.EXCLUDE:
+                statement = statement.where(deleted_at.is_(None))
+            elif spec.deleted is DeletedRows.ONLY:
+                statement = statement.where(deleted_at.is_not(None))
+        elif spec.deleted is DeletedRows.ONLY:
+            statement = statement.where(false())  # no trash: nothing is in it
+        for filter_ in spec.filters:
+            statement = statement.where(filter_.condition(self.column(filter_.column)))
+        matches = self.search_condition(spec.search, use_index=use_index)
+        if matches is not None:
+            statement = statement.where(matches)
+        return statement
+
+    def search_condition(self, text: str, *, use_index: bool = False) -> ColumnElement[bool] | None:
+        """What the search box matches in these records (see app.repositories.search);
+        ``use_index`` as ``search_uses_index`` answers for ``text``."""
+        dialect = self.session.bind.dialect.name
+        return search.condition(
+            self.table,
+            self.searchable,
+            text,
+            dialect,
+            use_index=use_index,
+            record_id=self.whole_number_key(),
+        )
+
+    async def search_uses_index(self, text: str) -> bool:
+        """Whether a search for ``text`` goes through the trigram index (see
+        ``search.uses_index``): only the speed differs, never the rows."""
+        if not self.indexed:
+            # Another program's table: no index of ours, so scanning it is the way. The
+            # folding tables the condition needs are made all the same.
+            return await search.uses_index(self.session, self.table.name, (), text)
+        return await search.uses_index(self.session, self.table.name, self.searchable, text)
+
+    @classmethod
+    def whole_number_key(cls) -> str | None:
+        """The key column when it is one whole-number column (what ``#5`` names)."""
+        if len(cls.key) != 1:
+            return None
+        column = cls.table.c[cls.key[0]]
+        try:
+            return cls.key[0] if column.type.python_type is int else None
+        except NotImplementedError:
+            return None
+
+    def _keyset_condition(
+        self, keys: list[tuple[Column, bool]], key: tuple[Any, ...], *, reverse: bool
+    ) -> ColumnElement[bool]:
+        """Rows that come after ``key`` in the sort order (before it when ``reverse``)."""
+        if len(key) != len(keys):
+            raise InvalidValueError(f"A sort key needs {len(keys)} values, got {len(key)}.")
+        # Bound with the column's own type: money is stored as cents on SQLite, and a bare
+        # True/False would turn "<" into an error.
+        values = [_key_value(column, value) for (column, _), value in zip(keys, key, strict=True)]
+        directions = {descending for _, descending in keys}
+        nullable = any(column.nullable for column, _ in keys)
+        present = [value for value in values if value is not None]
+        if len(directions) == 1 and not nullable and len(present) == len(values):
+            # A row-value comparison is what lets both engines walk an index.
+            columns = tuple_(*(column for column, _ in keys))
+            bound = tuple_(*present)
+            descending = directions.pop() ^ reverse
+            return columns < bound if descending else columns > bound
+        alternatives: list[ColumnElement[bool]] = []
+        equal_so_far: list[ColumnElement[bool]] = []
+        for (column, descending), value in zip(keys, values, strict=True):
+            greater = _comes_after(column, value, descending=descending ^ reverse)
+            alternatives.append(and_(*equal_so_far, greater))
+            equal_so_far.append(column.is_(None) if value is None else column == value)
+        return or_(*alternatives)
+
+
+class BaseRepository(TableRepository, Generic[T]):
+    """Common operations on one of our kinds of record, over its model.
 
     Deleting is a soft delete: the row stays, flagged with ``deleted_at``, and can be
     restored. Reads leave deleted rows out unless asked for them.
     """
 
     model: ClassVar[type[Base]]
-    # Text columns the search box looks in (see app.repositories.search).
-    searchable: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "model" in cls.__dict__:
+            table = cls.model.__table__
+            assert isinstance(table, Table)
+            cls.table = table
 
     # -- records ---------------------------------------------------------------------------
 
@@ -96,21 +445,6 @@ class BaseRepository(Generic[T]):
             .limit(limit)
         )
         return list(result.scalars().all())  # type: ignore[arg-type]
-
-    async def count(self, spec: QuerySpec | None = None) -> int:
-        spec = spec or QuerySpec()
-        statement = self.count_statement(spec, use_index=await self.search_uses_index(spec.search))
-        result = await self.session.execute(statement)
-        return int(result.scalar_one())
-
-    def count_statement(
-        self, spec: QuerySpec, *, use_index: bool = False, ranges: Sequence[KeyRange] = ()
-    ) -> Select[Any]:
-        """``SELECT count(*)`` of the result, or of the ``ranges`` of it when given."""
-        statement = self._filtered(
-            select(func.count()).select_from(self.model), spec, use_index=use_index
-        )
-        return self._within(statement, spec, ranges)
 
     async def create(self, **data: Any) -> T:
         instance = self.model(**self._settable(data))
@@ -175,269 +509,6 @@ class BaseRepository(Generic[T]):
         if managed:
             raise InvalidValueError(f"{managed[0]!r} is kept by Records Desk and cannot be set.")
         return data
-
-    # -- browsing --------------------------------------------------------------------------
-
-    @classmethod
-    def column(cls, name: str) -> Column:
-        try:
-            column: Column = cls.model.__table__.c[name]
-            return column
-        except KeyError:
-            raise InvalidValueError(f"{cls.model.__tablename__} has no column {name!r}.") from None
-
-    @classmethod
-    def column_names(cls) -> tuple[str, ...]:
-        return tuple(column.key for column in cls.model.__table__.c)
-
-    @classmethod
-    def same_unique_value(cls, name: str, value: Any) -> ColumnElement[bool] | None:
-        """Where a stored record holds what the database takes for ``value`` in the unique
-        column ``name`` — compared through the very expression of its unique index (an
-        email's ignores the case of A–Z), so a check before writing agrees with the
-        database on both engines. None when the column is not unique on its own."""
-        table = cls.model.__table__
-        assert isinstance(table, Table)
-        column = table.c[cls.column(name).key]
-        exactly: ColumnElement[bool] = column == value
-        for index in table.indexes:
-            if not index.unique or len(index.expressions) != 1:
-                continue
-            expression = index.expressions[0]
-            if expression is column:
-                return exactly
-            if isinstance(expression, ColumnElement) and set(_columns_in(expression)) == {column}:
-                alike: ColumnElement[bool] = expression == _with_value(expression, column, value)
-                return alike
-        unique = bool(column.unique) or any(
-            isinstance(constraint, UniqueConstraint) and list(constraint.columns) == [column]
-            for constraint in table.constraints
-        )
-        return exactly if unique else None
-
-    async def browse(
-        self, spec: QuerySpec, page: PageRequest, *, preview: int | None = None
-    ) -> Sequence[Row[Any]]:
-        """One page of plain rows (every column, in table order). With ``preview``, text
-        columns hold at most ``preview + 1`` characters: a value that long was cut."""
-        use_index = await self.search_uses_index(spec.search)
-        statement = self.browse_statement(spec, page, use_index=use_index, preview=preview)
-        rows = list((await self.session.execute(statement)).all())
-        if isinstance(page, Before):
-            rows.reverse()
-        return rows
-
-    async def browse_last(
-        self, spec: QuerySpec, limit: int, *, preview: int | None = None
-    ) -> tuple[Sequence[Row[Any]], int]:
-        """The last ``limit`` rows in sort order and the number of rows in the whole
-        result, from one statement: where the result ends when no count can be trusted."""
-        use_index = await self.search_uses_index(spec.search)
-        statement = self.browse_statement(
-            spec, Before(None, limit), use_index=use_index, preview=preview
-        ).add_columns(func.count().over().label("records_desk_total"))
-        rows = list((await self.session.execute(statement)).all())
-        if not rows:
-            return [], await self.count(spec)
-        total = int(rows[0][-1])
-        return [row[:-1] for row in reversed(rows)], total
-
-    async def values_by_id(
-        self, ids: Sequence[int], columns: Sequence[str]
-    ) -> dict[int, tuple[Any, ...]]:
-        """The full values of ``columns`` of the records with these ids, deleted or not."""
-        selected = [self.column(name) for name in columns]
-        table = self.model.__table__
-        found: dict[int, tuple[Any, ...]] = {}
-        for start in range(0, len(ids), IDS_PER_STATEMENT):
-            chunk = list(ids[start : start + IDS_PER_STATEMENT])
-            result = await self.session.execute(
-                select(table.c.id, *selected).where(table.c.id.in_(chunk))
-            )
-            for row in result:
-                found[int(row[0])] = tuple(row[1:])
-        return found
-
-    def browse_statement(
-        self,
-        spec: QuerySpec,
-        page: PageRequest,
-        *,
-        use_index: bool = False,
-        preview: int | None = None,
-    ) -> Select[Any]:
-        """The query for one page; ``use_index`` as ``search_uses_index`` answers."""
-        keys = self.sort_keys(spec)
-        reverse = isinstance(page, Before)
-        statement = self._filtered(select(*self._columns(preview)), spec, use_index=use_index)
-        if isinstance(page, After | Before) and page.key is not None:
-            statement = statement.where(self._keyset_condition(keys, page.key, reverse=reverse))
-        statement = statement.order_by(*_ordering(keys, reverse=reverse)).limit(page.limit)
-        if isinstance(page, OffsetPage):
-            statement = statement.offset(page.offset)
-        elif isinstance(page, After) and page.skip:
-            statement = statement.offset(page.skip)
-        return statement
-
-    def export_statement(
-        self,
-        spec: QuerySpec,
-        columns: Sequence[ColumnElement[Any]],
-        *,
-        use_index: bool = False,
-        ranges: Sequence[KeyRange] = (),
-    ) -> Select[Any]:
-        """``columns`` of every row of the result in its order (of the ``ranges`` of it
-        when given): what an export writes, in one statement."""
-        statement = self._filtered(select(*columns), spec, use_index=use_index)
-        statement = self._within(statement, spec, ranges)
-        return statement.order_by(*_ordering(self.sort_keys(spec), reverse=False))
-
-    async def viewed(
-        self, statement: Select[Any], spec: QuerySpec, ranges: Sequence[KeyRange] = ()
-    ) -> Select[Any]:
-        """``statement`` kept to the rows of the view ``spec`` (its search, filters and
-        deleted rows), and to the ``ranges`` of it when given: what an aggregate runs over."""
-        use_index = await self.search_uses_index(spec.search)
-        return self._within(self._filtered(statement, spec, use_index=use_index), spec, ranges)
-
-    def _within(
-        self, statement: Select[Any], spec: QuerySpec, ranges: Sequence[KeyRange]
-    ) -> Select[Any]:
-        """Only the rows inside one of ``ranges`` (all of them when there are none)."""
-        if not ranges:
-            return statement
-        keys = self.sort_keys(spec)
-        id_column = self.model.__table__.c.id
-        single = [
-            coerce_value(id_column, block.first[-1])
-            for block in ranges
-            if block.first == block.last
-        ]
-        # One IN list per chunk of single rows: each OR term deepens SQLite's expression
-        # tree, which stops at a depth of 1,000.
-        inside: list[ColumnElement[bool]] = [
-            id_column.in_(single[start : start + IDS_PER_STATEMENT])
-            for start in range(0, len(single), IDS_PER_STATEMENT)
-        ]
-        for block in ranges:
-            if block.first == block.last:
-                continue
-            # A key ends with the id, so each end is one row; between them, a row comes
-            # after the first end and before the last.
-            ends = [
-                coerce_value(id_column, block.first[-1]),
-                coerce_value(id_column, block.last[-1]),
-            ]
-            inside.append(
-                or_(
-                    id_column.in_(ends),
-                    and_(
-                        self._keyset_condition(keys, block.first, reverse=False),
-                        self._keyset_condition(keys, block.last, reverse=True),
-                    ),
-                )
-            )
-        return statement.where(or_(*inside))
-
-    def _columns(self, preview: int | None) -> list[ColumnElement[Any]]:
-        """Every column; with ``preview``, text cut after ``preview + 1`` characters, so a
-        page never carries a post's megabytes to a grid that shows one line of it."""
-        columns: list[ColumnElement[Any]] = []
-        for column in self.model.__table__.c:
-            if preview is not None and _is_free_text(column):
-                columns.append(func.substr(column, 1, preview + 1).label(column.key))
-            else:
-                columns.append(column)
-        return columns
-
-    async def anchors(self, spec: QuerySpec, stride: int) -> list[tuple[Any, ...]]:
-        """The sort keys of rows stride-1, 2*stride-1, … (0-based) of the result.
-
-        ``After(anchors[k - 1], n, skip=s)`` then reaches row ``k * stride + s`` with an
-        OFFSET shorter than ``stride``: a jump into the middle of a million rows costs
-        milliseconds instead of an OFFSET over half of them. One pass over the result.
-        """
-        keys = self.sort_keys(spec)
-        position = func.row_number().over(order_by=_ordering(keys, reverse=False))
-        numbered = self._filtered(
-            select(*(column for column, _ in keys), position.label("position")),
-            spec,
-            use_index=await self.search_uses_index(spec.search),
-        ).subquery()
-        statement = (
-            select(*(numbered.c[column.key] for column, _ in keys))
-            .where(numbered.c.position % stride == 0)
-            .order_by(numbered.c.position)
-        )
-        result = await self.session.execute(statement)
-        return [tuple(row) for row in result]
-
-    async def estimate_count(self, spec: QuerySpec) -> int | None:
-        """The planner's guess at the number of rows (PostgreSQL), in about a millisecond;
-        None where there is no planner estimate (SQLite)."""
-        if self.session.bind.dialect.name != "postgresql":
-            return None
-        # PostgreSQL: the indexes are the planner's business, never part of the query.
-        statement = self._filtered(select(self.model.__table__.c.id), spec, use_index=False)
-        plan = (await self.session.execute(Explain(statement))).scalar_one()
-        document = json.loads(plan) if isinstance(plan, str) else plan
-        return int(document[0]["Plan"]["Plan Rows"])
-
-    @classmethod
-    def sort_keys(cls, spec: QuerySpec) -> list[tuple[Column, bool]]:
-        """The columns and directions of ``spec.order()``: the rows' complete order."""
-        return [(cls.column(key.column), key.descending) for key in spec.order()]
-
-    def _filtered(self, statement: Select[Any], spec: QuerySpec, *, use_index: bool) -> Select[Any]:
-        model = self.model
-        if spec.deleted is DeletedRows.EXCLUDE:
-            statement = statement.where(model.deleted_at.is_(None))
-        elif spec.deleted is DeletedRows.ONLY:
-            statement = statement.where(model.deleted_at.is_not(None))
-        for filter_ in spec.filters:
-            statement = statement.where(filter_.condition(self.column(filter_.column)))
-        matches = self.search_condition(spec.search, use_index=use_index)
-        if matches is not None:
-            statement = statement.where(matches)
-        return statement
-
-    def search_condition(self, text: str, *, use_index: bool = False) -> ColumnElement[bool] | None:
-        """What the search box matches in these records (see app.repositories.search);
-        ``use_index`` as ``search_uses_index`` answers for ``text``."""
-        dialect = self.session.bind.dialect.name
-        return search.condition(self.model, self.searchable, text, dialect, use_index=use_index)
-
-    async def search_uses_index(self, text: str) -> bool:
-        """Whether a search for ``text`` goes through the trigram index (see
-        ``search.uses_index``): only the speed differs, never the rows."""
-        return await search.uses_index(self.session, self.model, self.searchable, text)
-
-    def _keyset_condition(
-        self, keys: list[tuple[Column, bool]], key: tuple[Any, ...], *, reverse: bool
-    ) -> ColumnElement[bool]:
-        """Rows that come after ``key`` in the sort order (before it when ``reverse``)."""
-        if len(key) != len(keys):
-            raise InvalidValueError(f"A sort key needs {len(keys)} values, got {len(key)}.")
-        # Bound with the column's own type: money is stored as cents on SQLite, and a bare
-        # True/False would turn "<" into an error.
-        values = [_key_value(column, value) for (column, _), value in zip(keys, key, strict=True)]
-        directions = {descending for _, descending in keys}
-        nullable = any(column.nullable for column, _ in keys)
-        present = [value for value in values if value is not None]
-        if len(directions) == 1 and not nullable and len(present) == len(values):
-            # A row-value comparison is what lets both engines walk an index.
-            columns = tuple_(*(column for column, _ in keys))
-            bound = tuple_(*present)
-            descending = directions.pop() ^ reverse
-            return columns < bound if descending else columns > bound
-        alternatives: list[ColumnElement[bool]] = []
-        equal_so_far: list[ColumnElement[bool]] = []
-        for (column, descending), value in zip(keys, values, strict=True):
-            greater = _comes_after(column, value, descending=descending ^ reverse)
-            alternatives.append(and_(*equal_so_far, greater))
-            equal_so_far.append(column.is_(None) if value is None else column == value)
-        return or_(*alternatives)
 
 
 def _columns_in(expression: ClauseElement) -> list[Column]:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Table,
     and_,
     false,
     func,
@@ -46,7 +47,6 @@ from sqlalchemy import table as sa_table
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.models.base import Base
 from app.query import Column, integer_bounds, unstorable_text
 
 # The trigram indexes (the trigram_search_indexes migration) serve terms this long or longer;
@@ -238,7 +238,13 @@ def _fts_run(text: str) -> str | None:
 
 
 def condition(
-    model: type[Base], columns: Sequence[str], text: str, dialect: str, *, use_index: bool
+    table: Table,
+    columns: Sequence[str],
+    text: str,
+    dialect: str,
+    *,
+    use_index: bool,
+    record_id: str | None = "id",
 ) -> ColumnElement[bool] | None:
     """What the search box matches (see the module's docstring); None for blank text (no
     condition at all), ``false()`` for text that can match nothing.
@@ -248,17 +254,18 @@ def condition(
     term = SearchTerm.typed(text)
     if term.blank:
         return None
-    table = model.__table__
     matches: list[ColumnElement[bool]] = []
     if columns and term.can_match_text:
         contains = or_(*(contains_folded(table.c[name], term.text, dialect) for name in columns))
         query = term.fts_query(columns) if use_index and dialect == "sqlite" else None
         if query is not None:
-            contains = and_(table.c.id.in_(fts_rowids(model, query)), contains)
+            contains = and_(table.c.id.in_(fts_rowids(table.name, query)), contains)
         matches.append(contains)
-    record_id = term.record_id(table.c.id)
     if record_id is not None:
-        matches.append(table.c.id == record_id)
+        key = table.c[record_id]
+        wanted = term.record_id(key)
+        if wanted is not None:
+            matches.append(key == wanted)
     return or_(*matches) if matches else false()
 
 
@@ -339,10 +346,10 @@ def postgres_regex(term: str) -> str:
     )
 
 
-def fts_rowids(model: type[Base], fts_query: str) -> Select[Any]:
+def fts_rowids(table_name: str, fts_query: str) -> Select[Any]:
     """``SELECT rowid FROM <table>_fts WHERE <table>_fts MATCH :query``: the ids of the
     rows the trigram index finds for the query, in id order."""
-    name = search_table_name(model.__tablename__)
+    name = search_table_name(table_name)
     index = sa_table(name, sa_column("rowid"))
     return select(index.c.rowid).where(sa_column(name).match(fts_query))
 
@@ -389,7 +396,7 @@ def forget(url: URL) -> None:
 
 
 async def uses_index(
-    session: AsyncSession, model: type[Base], columns: Sequence[str], text: str
+    session: AsyncSession, table_name: str, columns: Sequence[str], text: str
 ) -> bool:
     """Whether a search for ``text`` should go through the trigram index — only the speed
     differs, never the rows. Remembered per database and term: a page of a result is
@@ -417,13 +424,12 @@ async def uses_index(
         master = sa_table("sqlite_master", sa_column("name"), sa_column("type"))
         names = await session.execute(select(master.c.name).where(master.c.type == "table"))
         findings.tables = frozenset(names.scalars())
-    table_name = model.__tablename__
     if search_table_name(table_name) not in findings.tables:
         return False
     key = (table_name, query)
     known = findings.index_pays.get(key)
     if known is None:
-        found = fts_rowids(model, query).limit(DENSE_MATCHES)
+        found = fts_rowids(table_name, query).limit(DENSE_MATCHES)
         count = select(func.count()).select_from(found.subquery())
         known = int((await session.execute(count)).scalar_one()) < DENSE_MATCHES
         findings.index_pays[key] = known

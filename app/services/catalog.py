@@ -5,36 +5,29 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Enum, FromClause, Integer, String, Text
+from sqlalchemy import CheckConstraint, Enum, FromClause, Integer, String, Text
 from sqlalchemy.sql.schema import Column as SAColumn
 
-from app.models.types import Money, UTCDateTime
+from app.column_kinds import ColumnKind as ColumnKind
+from app.column_kinds import Kind as Kind
+from app.column_kinds import kind_of_type
+from app.core.database import Database
 from app.query import IntegerBounds, integer_bounds
 from app.repositories import REPOSITORIES
-from app.repositories.base import MANAGED_COLUMNS
+from app.repositories.base import MANAGED_COLUMNS, TableRepository
 from app.services.errors import ValidationError
-
-
-class ColumnKind(StrEnum):
-    INTEGER = "integer"
-    TEXT = "text"
-    MONEY = "money"
-    DATETIME = "datetime"
-    BOOLEAN = "boolean"
-    CHOICE = "choice"
-    REFERENCE = "reference"
 
 
 @dataclass(frozen=True)
 class ColumnInfo:
     name: str
     label: str
-    kind: ColumnKind
+    kind: Kind
     nullable: bool = False
     choices: tuple[str, ...] = ()
     # For a REFERENCE: the entity whose id this column holds.
@@ -100,6 +93,19 @@ class EntityInfo:
     # Why the record dialog cannot create or edit this kind ("" when it can): a transfer
     # is written by Transfer funds, which moves the balances with it.
     read_only_reason: str = ""
+    # The columns whose values name one row (a primary key of any type, one column or
+    # several); () when nothing does (a view, a table without a key).
+    key: tuple[str, ...] = ("id",)
+    # The nullable timestamp that marks a row as in the trash, and the column counting
+    # its saves for conflict checks: ours have both; another program's tables neither.
+    soft_delete: str | None = "deleted_at"
+    version: str | None = "version"
+    # The PostgreSQL schema the table is in (None: the default one, or SQLite).
+    schema: str | None = None
+    # A view rather than a table.
+    view: bool = False
+    # The table the repositories query (a SQLAlchemy Table; none of the windows' business).
+    table: Any = field(default=None, compare=False, repr=False)
 
     def column(self, name: str) -> ColumnInfo:
         for column in self.columns:
@@ -158,41 +164,73 @@ _TITLE_COLUMNS = {
 }
 
 
+class Catalog:
+    """What one open database holds: its kinds of record, by name, in the order the main
+    window lists them. Ours is built from our models; another program's database gets
+    one reflected from its schema when it opens (app/services/reflection.py)."""
+
+    def __init__(
+        self,
+        kinds: Iterable[EntityInfo],
+        *,
+        ours: bool,
+        repositories: Mapping[str, type[TableRepository]] | None = None,
+    ) -> None:
+        self._kinds = {info.name: info for info in kinds}
+        # Our own schema (recognised by its migrations), with its models' rules.
+        self.ours = ours
+        self._repositories = dict(repositories or {})
+
+    def repository(self, name: str) -> type[TableRepository]:
+        """The repository class reading ``name``'s table (made on first use for a
+        reflected one)."""
+        found = self._repositories.get(name)
+        if found is None:
+            info = self.entity(name)
+            found = TableRepository.for_table(
+                info.table, key=info.key, soft_delete=info.soft_delete, searchable=info.searchable
+            )
+            self._repositories[name] = found
+        return found
+
+    def entities(self) -> list[EntityInfo]:
+        return list(self._kinds.values())
+
+    def entity(self, name: str) -> EntityInfo:
+        try:
+            return self._kinds[name]
+        except KeyError:
+            known = ", ".join(list(self._kinds)[:10])
+            more = "…" if len(self._kinds) > 10 else ""
+            raise ValidationError(
+                f"There are no {name!r} records; choose one of {known}{more}."
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+
 def entities() -> list[EntityInfo]:
-    """The kinds of record, in the order the main window lists them."""
-    return list(_CATALOG.values())
+    """Our kinds of record, in the order the main window lists them."""
+    return OURS.entities()
 
 
 def entity(name: str) -> EntityInfo:
-    try:
-        return _CATALOG[name]
-    except KeyError:
-        known = ", ".join(_CATALOG)
-        raise ValidationError(f"There are no {name!r} records; choose one of {known}.") from None
+    """One of our kinds of record (a database's own are ``Workspace.catalog``'s)."""
+    return OURS.entity(name)
 
 
 def label_of(name: str) -> str:
     return _LABELS.get(name, name.replace("_", " ").capitalize())
 
 
-def _column_kind(column: SAColumn[Any]) -> tuple[ColumnKind, tuple[str, ...], str | None]:
+def _column_kind(column: SAColumn[Any]) -> tuple[Kind, tuple[str, ...], str | None]:
     if column.foreign_keys:
         (foreign_key,) = column.foreign_keys
         return ColumnKind.REFERENCE, (), foreign_key.column.table.name
     column_type = column.type
-    if isinstance(column_type, Money):
-        return ColumnKind.MONEY, (), None
-    if isinstance(column_type, UTCDateTime):
-        return ColumnKind.DATETIME, (), None
-    if isinstance(column_type, Boolean):
-        return ColumnKind.BOOLEAN, (), None
-    if isinstance(column_type, Enum):
-        return ColumnKind.CHOICE, tuple(column_type.enums), None
-    if isinstance(column_type, Integer):
-        return ColumnKind.INTEGER, (), None
-    if isinstance(column_type, String):
-        return ColumnKind.TEXT, (), None
-    raise TypeError(f"no column kind for {column!r}")  # a new column type needs a kind
+    choices = tuple(column_type.enums) if isinstance(column_type, Enum) else ()
+    return kind_of_type(column_type), choices, None
 
 
 # CHECK constraints the form can apply itself: "column >= 0", "column > 0", "column <> ''".
@@ -300,8 +338,14 @@ def _build() -> dict[str, EntityInfo]:
             title_columns=_TITLE_COLUMNS[name],
             relations=tuple(relations[name]),
             read_only_reason=_READ_ONLY.get(name, ""),
+            table=table,
         )
     return catalog
 
 
-_CATALOG = _build()
+OURS = Catalog(_build().values(), ours=True, repositories=REPOSITORIES)
+
+
+def catalog_of(database: Database) -> Catalog:
+    """What ``database`` holds: the catalog reflected when it opened, or ours."""
+    return database.catalog if database.catalog is not None else OURS

@@ -46,8 +46,7 @@ from sqlalchemy.sql import Select
 from app.core.database import Database, InterruptibleConnection
 from app.models.types import InvalidValueError
 from app.query import DeletedRows, Equals, KeyRange, ViewState
-from app.repositories import BaseRepository
-from app.repositories.base import IDS_PER_STATEMENT
+from app.repositories.base import IDS_PER_STATEMENT, TableRepository
 from app.repositories.export_columns import (
     FORMULA_GUARD,
     MUST_QUOTE,
@@ -64,7 +63,7 @@ from app.repositories.export_columns import (
 from app.repositories.export_columns import (
     FORMULA_STARTS as FORMULA_STARTS,
 )
-from app.services import catalog
+from app.services.catalog import OURS, Catalog, EntityInfo, catalog_of
 from app.services.errors import RecordsDeskError, ValidationError, translate_errors
 from app.services.records import repository_for
 
@@ -205,9 +204,9 @@ class ExportRequest:
     ranges: tuple[KeyRange, ...] = ()
     all_columns: bool = False
 
-    def columns(self) -> tuple[str, ...]:
-        """The columns in the order they are written; refuses unknown ones in words."""
-        info = catalog.entity(self.view.entity)
+    def columns(self, info: EntityInfo) -> tuple[str, ...]:
+        """The columns in the order they are written (``info``: the view's kind); refuses
+        unknown ones in words."""
         for name in self.view.columns:
             info.column(name)
         if self.all_columns:
@@ -243,16 +242,18 @@ class ExportResult:
     notes: tuple[str, ...] = ()
 
 
-def proposed_file_name(view: ViewState, today: date) -> str:
-    """``users-2026-12-02.csv``; a related view says whose: ``orders-of-user-12-….csv``."""
-    info = catalog.entity(view.entity)
+def proposed_file_name(view: ViewState, today: date, known: Catalog | None = None) -> str:
+    """``users-2026-12-02.csv``; a related view says whose: ``orders-of-user-12-….csv``.
+    ``known``: the catalog of the database the view is of (ours when not given)."""
+    known = known or OURS
+    info = known.entity(view.entity)
     name = view.entity.replace("_", "-")
     for filter_ in view.spec.filters:
         if not isinstance(filter_, Equals):
             continue
         column = info.column(filter_.column)
         if column.references is not None and str(filter_.value).isascii():
-            owner = catalog.entity(column.references).singular.lower().replace(" ", "-")
+            owner = known.entity(column.references).singular.lower().replace(" ", "-")
             name += f"-of-{owner}-{filter_.value}"
             break
     if view.spec.deleted is DeletedRows.ONLY:
@@ -289,8 +290,8 @@ async def export_csv(
     DatabaseUnavailableError; a cancelled export leaves ``target`` untouched."""
     options = options.validated()
     progress = progress or ExportProgress()
-    repository_class = repository_for(request.view.entity)
-    columns = checked_columns(repository_class, request)
+    repository_class = repository_for(database, request.view.entity)
+    columns = checked_columns(database, request)
     started = time.monotonic()
     with translate_errors(database.url):
         async with _Destination(target) as destination:
@@ -365,13 +366,12 @@ def check_selection_blocks(blocks: int) -> None:
         )
 
 
-def checked_columns(
-    repository_class: type[BaseRepository[Any]], request: ExportRequest
-) -> tuple[str, ...]:
+def checked_columns(database: Database, request: ExportRequest) -> tuple[str, ...]:
     """The columns ``request`` writes, once all of it is known to be exportable: a
     ValidationError in words (an unknown column, a bad filter, a stale selection) before
     any file is made, whatever the file type."""
-    columns = request.columns()
+    repository_class = repository_for(database, request.view.entity)
+    columns = request.columns(catalog_of(database).entity(request.view.entity))
     if not columns:
         raise ValidationError("Choose at least one column to export.")
     try:
@@ -381,14 +381,14 @@ def checked_columns(
     return columns
 
 
-def _check_request(repository_class: type[BaseRepository[Any]], request: ExportRequest) -> None:
+def _check_request(repository_class: type[TableRepository], request: ExportRequest) -> None:
     """Refuse a bad filter, sort or selection before any file is made."""
     spec = request.view.spec
     for filter_ in spec.filters:
         filter_.condition(repository_class.column(filter_.column))
     repository_class.sort_keys(spec)
     check_selection_blocks(sum(1 for block in request.ranges if block.first != block.last))
-    width = len(spec.order())
+    width = len(spec.order(repository_class.key))
     if any(len(block.first) != width or len(block.last) != width for block in request.ranges):
         raise ValidationError("The selection no longer matches the sort order; select again.")
 
@@ -398,7 +398,7 @@ def _check_request(repository_class: type[BaseRepository[Any]], request: ExportR
 
 async def _export_sqlite(
     database: Database,
-    repository_class: type[BaseRepository[Any]],
+    repository_class: type[TableRepository],
     request: ExportRequest,
     columns: Sequence[str],
     options: CsvOptions,
@@ -580,7 +580,7 @@ class _SqliteWriter:
 
 async def _export_postgres(
     database: Database,
-    repository_class: type[BaseRepository[Any]],
+    repository_class: type[TableRepository],
     request: ExportRequest,
     columns: Sequence[str],
     options: CsvOptions,

@@ -26,9 +26,8 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.database import Database
-from app.repositories.base import BaseRepository
-from app.services import catalog
-from app.services.catalog import ColumnInfo
+from app.repositories.base import TableRepository
+from app.services.catalog import ColumnInfo, catalog_of
 from app.services.errors import translate_errors
 from app.services.export import (
     ExportProgress,
@@ -95,9 +94,9 @@ async def export_typed(
     Raises ValidationError (nothing written), ExportError for a file that cannot be
     written, DatabaseUnavailableError; a cancelled export leaves ``target`` untouched."""
     progress = progress or ExportProgress()
-    repository_class = repository_for(request.view.entity)
-    names = checked_columns(repository_class, request)
-    info = catalog.entity(request.view.entity)
+    repository_class = repository_for(database, request.view.entity)
+    names = checked_columns(database, request)
+    info = catalog_of(database).entity(request.view.entity)
     columns = [info.column(name) for name in names]
     started = time.monotonic()
     with translate_errors(database.url):
@@ -159,7 +158,7 @@ async def _write_rows(
 class CountedView:
     """The rows of a request in a snapshot: how many, and the statement that reads them."""
 
-    repository: BaseRepository[Any]
+    repository: TableRepository
     request: ExportRequest
     use_index: bool
     total: int
@@ -173,7 +172,7 @@ class CountedView:
 
 async def counted_view(
     connection: AsyncConnection,
-    repository_class: type[BaseRepository[Any]],
+    repository_class: type[TableRepository],
     request: ExportRequest,
 ) -> CountedView:
     """The rows of ``request`` as ``connection``'s snapshot holds them, counted."""

@@ -43,8 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.core.database import Database, InterruptibleConnection
 from app.repositories.export_columns import NUL_SHOWN
 from app.repositories.sheet_cells import ROW_MARK, SheetStyles, column_letters, row_cells
-from app.services import catalog
-from app.services.catalog import ColumnInfo, ColumnKind
+from app.services.catalog import ColumnInfo, ColumnKind, catalog_of
 from app.services.errors import ValidationError, translate_errors
 from app.services.export import (
     POSTGRES_EXPORT_TIMEOUT_S,
@@ -150,9 +149,9 @@ async def export_workbook(
     leaves ``target`` untouched."""
     progress = progress or ExportProgress()
     report = report or XlsxReport()
-    repository_class = repository_for(request.view.entity)
-    names = checked_columns(repository_class, request)
-    info = catalog.entity(request.view.entity)
+    repository_class = repository_for(database, request.view.entity)
+    names = checked_columns(database, request)
+    info = catalog_of(database).entity(request.view.entity)
     columns = [info.column(name) for name in names]
     table_columns = [repository_class.column(name) for name in names]
     started = time.monotonic()

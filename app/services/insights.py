@@ -23,10 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.database import Database
 from app.query import Equals, Filter, IsEmpty, KeyRange, QuerySpec, Range, coerce_value
-from app.repositories import REPOSITORIES, BaseRepository
+from app.repositories.base import TableRepository
 from app.repositories.export_columns import is_text
 from app.services import catalog
-from app.services.catalog import ColumnInfo, ColumnKind
+from app.services.catalog import Catalog, ColumnInfo, ColumnKind, catalog_of
 from app.services.errors import ValidationError
 from app.services.records import repository_for, title_of
 from app.services.unit_of_work import unit_of_work
@@ -97,12 +97,12 @@ async def totals(
     """The row count of the view (of its ``ranges`` when given: a selection) and, for each
     of ``columns`` (by default ``totals_columns``), sum, minimum and maximum, in one
     statement."""
-    info = catalog.entity(entity)
+    info = catalog_of(database).entity(entity)
     names = totals_columns(info) if columns is None else tuple(columns)
     for name in names:
         if info.column(name).kind not in NUMBER_KINDS:
             raise ValidationError(f"{info.column(name).label} is not a number to add up.")
-    repository_class = repository_for(entity)
+    repository_class = repository_for(database, entity)
     figures: list[ColumnElement[Any]] = [func.count()]
     for name in names:
         column = repository_class.column(name)
@@ -110,7 +110,7 @@ async def totals(
     async with unit_of_work(database) as session:
         repository = repository_class(session)
         statement = await repository.viewed(
-            select(*figures).select_from(repository_class.model), spec, ranges
+            select(*figures).select_from(repository_class.table), spec, ranges
         )
         row = (await session.execute(statement)).one()
     found = [
@@ -184,13 +184,13 @@ async def frequencies(
     top: int = TOP_GROUPS,
 ) -> Frequencies:
     """How often each value (day, month, year or range) of ``column`` occurs in the view."""
-    info = catalog.entity(entity)
+    info = catalog_of(database).entity(entity)
     column_info = info.column(column)
     allowed = groupings(column_info)
     grouping = grouping or allowed[0]
     if grouping not in allowed:
         raise ValidationError(f"{column_info.label} cannot be grouped by {grouping.value}.")
-    repository_class = repository_for(entity)
+    repository_class = repository_for(database, entity)
     table_column = repository_class.column(column)
     async with unit_of_work(database) as session:
         await one_snapshot(session)
@@ -200,7 +200,7 @@ async def frequencies(
             low_high = await session.execute(
                 await repository.viewed(
                     select(func.min(table_column), func.max(table_column)).select_from(
-                        repository_class.model
+                        repository_class.table
                     ),
                     spec,
                 )
@@ -219,7 +219,7 @@ async def frequencies(
                 func.sum(func.count()).over().label("records_desk_rows"),
                 func.count().over().label("records_desk_groups"),
             )
-            .select_from(repository_class.model)
+            .select_from(repository_class.table)
             .group_by(key)
             .order_by(count.desc(), key.asc().nulls_last())
             .limit(top)
@@ -231,7 +231,7 @@ async def frequencies(
             for value in [group_value(row[0], grouping, boundaries)]
         ]
         if column_info.kind is ColumnKind.REFERENCE and column_info.references is not None:
-            items = await _with_titles(session, column_info.references, items)
+            items = await _with_titles(session, catalog_of(database), column_info.references, items)
     total = int(rows[0][2]) if rows else 0
     groups = int(rows[0][3]) if rows else 0
     return Frequencies(entity, column, grouping, total, groups, tuple(items), tuple(boundaries))
@@ -329,20 +329,20 @@ def _drill_down(column: str, grouping: Grouping, value: Any) -> Filter:
 
 
 async def _with_titles(
-    session: AsyncSession, entity: str, items: list[Frequency]
+    session: AsyncSession, known: Catalog, entity: str, items: list[Frequency]
 ) -> list[Frequency]:
-    info = catalog.entity(entity)
-    columns = ("id", *info.title_columns)
-    ids = [int(item.value) for item in items if item.value is not None]
-    found = await REPOSITORIES[entity](session).values_by_id(ids, info.title_columns)
+    info = known.entity(entity)
+    columns = (*info.key[:1], *info.title_columns)
+    ids = [item.value for item in items if item.value is not None]
+    found = await known.repository(entity)(session).values_by_id(ids, info.title_columns)
     return [
         item
-        if item.value is None or int(item.value) not in found
+        if item.value is None or item.value not in found
         else Frequency(
             item.value,
             item.count,
             item.filter,
-            title_of(info, columns, (item.value, *found[int(item.value)])),
+            title_of(info, columns, (item.value, *found[item.value])),
         )
         for item in items
     ]
@@ -368,9 +368,9 @@ class Description:
 
 
 async def describe(database: Database, entity: str, spec: QuerySpec, column: str) -> Description:
-    info = catalog.entity(entity)
+    info = catalog_of(database).entity(entity)
     column_info = info.column(column)
-    repository_class = repository_for(entity)
+    repository_class = repository_for(database, entity)
     table_column = repository_class.column(column)
     text = is_text(table_column)
     value = case((table_column == "", null()), else_=table_column) if text else table_column
@@ -394,7 +394,7 @@ async def describe(database: Database, entity: str, spec: QuerySpec, column: str
     async with unit_of_work(database) as session:
         await one_snapshot(session)
         repository = repository_class(session)
-        select_from = select(*figures).select_from(repository_class.model)
+        select_from = select(*figures).select_from(repository_class.table)
         row = (await session.execute(await repository.viewed(select_from, spec))).one()
         rows, present, distinct_values = int(row[0]), int(row[1]), int(row[2])
         minimum = maximum = None
@@ -413,7 +413,7 @@ async def describe(database: Database, entity: str, spec: QuerySpec, column: str
 
 
 async def _median(
-    session: AsyncSession, repository: BaseRepository[Any], column: Any, spec: QuerySpec, n: int
+    session: AsyncSession, repository: TableRepository, column: Any, spec: QuerySpec, n: int
 ) -> Decimal | None:
     """The middle value (the mean of the two middle ones for an even count), read by
     position in the sorted values: exact on both engines, where PostgreSQL's
@@ -422,7 +422,7 @@ async def _median(
         return None
     statement = (
         select(column)
-        .select_from(repository.model)
+        .select_from(repository.table)
         .where(column.is_not(None))
         .order_by(column)
         .offset((n - 1) // 2)
@@ -442,11 +442,11 @@ def _plain(value: Any) -> Any:
 # -- drill-down ------------------------------------------------------------------------------
 
 
-def drill_down(spec: QuerySpec, entity: str, group: Filter) -> QuerySpec:
+def drill_down(known: Catalog, spec: QuerySpec, entity: str, group: Filter) -> QuerySpec:
     """The view narrowed to the rows of one group of its frequency table, with one filter
     per column (as a window's filter bar holds them): a group's range meets the column's
     range already in force; any other group lies inside the column's filter already."""
-    column = repository_for(entity).column(group.column)
+    column = known.repository(entity).column(group.column)
     current = next((f for f in spec.filters if f.column == group.column), None)
     combined: Filter = group
     if isinstance(group, Range) and isinstance(current, Range):

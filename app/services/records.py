@@ -21,8 +21,9 @@ from app.models import Account, Base
 from app.models.types import utcnow
 from app.query import After, KeyRange, Page, PageRequest, QuerySpec
 from app.repositories import REPOSITORIES, BaseRepository
-from app.repositories.base import IDS_PER_STATEMENT, StaleVersionError
+from app.repositories.base import IDS_PER_STATEMENT, StaleVersionError, TableRepository
 from app.services import catalog, ledger
+from app.services.catalog import catalog_of
 from app.services.errors import (
     ConflictError,
     DuplicateInTrashError,
@@ -41,7 +42,14 @@ Record = dict[str, Any]
 ReferenceTitles = dict[tuple[str, int], str]
 
 
-def repository_for(entity: str) -> type[BaseRepository[Any]]:
+def repository_for(database: Database, entity: str) -> type[TableRepository]:
+    """The repository reading ``entity`` in ``database`` (a readable error for an unknown
+    name)."""
+    return catalog_of(database).repository(entity)
+
+
+def _ours(entity: str) -> type[BaseRepository[Any]]:
+    """One of our repositories, for what only our schema does (forms, trash, undo)."""
     catalog.entity(entity)  # a readable error for an unknown name
     return REPOSITORIES[entity]
 
@@ -58,7 +66,7 @@ class RecordService:
     ) -> Page:
         """One page of rows. ``preview``: text columns hold at most that many characters
         and one more when the value was longer (what a grid shows; see ``values``)."""
-        repository_class = repository_for(entity)
+        repository_class = repository_for(self.database, entity)
         async with unit_of_work(self.database) as session:
             rows = await repository_class(session).browse(spec, page, preview=preview)
         return Page(columns=repository_class.column_names(), rows=[tuple(row) for row in rows])
@@ -67,7 +75,7 @@ class RecordService:
         self, entity: str, spec: QuerySpec, limit: int, *, preview: int | None = None
     ) -> tuple[Page, int]:
         """The last ``limit`` rows and the size of the whole result, in one statement."""
-        repository_class = repository_for(entity)
+        repository_class = repository_for(self.database, entity)
         async with unit_of_work(self.database) as session:
             rows, total = await repository_class(session).browse_last(spec, limit, preview=preview)
         page = Page(columns=repository_class.column_names(), rows=[tuple(row) for row in rows])
@@ -78,40 +86,39 @@ class RecordService:
     ) -> dict[int, tuple[Any, ...]]:
         """Full values of some columns of some records (deleted or not), by id: what a
         copy needs for the cells a preview cut short."""
-        repository_class = repository_for(entity)
+        repository_class = repository_for(self.database, entity)
         async with unit_of_work(self.database) as session:
             return await repository_class(session).values_by_id(ids, columns)
 
     async def count(self, entity: str, spec: QuerySpec) -> int:
-        repository_class = repository_for(entity)
+        repository_class = repository_for(self.database, entity)
         async with unit_of_work(self.database) as session:
             return await repository_class(session).count(spec)
 
     async def estimate_count(self, entity: str, spec: QuerySpec) -> int | None:
         """A quick guess at ``count`` where the database has one (PostgreSQL), else None."""
-        repository_class = repository_for(entity)
+        repository_class = repository_for(self.database, entity)
         async with unit_of_work(self.database) as session:
             return await repository_class(session).estimate_count(spec)
 
     async def anchors(self, entity: str, spec: QuerySpec, stride: int) -> list[tuple[Any, ...]]:
         """Sort keys of every ``stride``-th row, for jumping deep into a result (see
         BaseRepository.anchors)."""
-        repository_class = repository_for(entity)
+        repository_class = repository_for(self.database, entity)
         async with unit_of_work(self.database) as session:
             return await repository_class(session).anchors(spec, stride)
 
     async def lookup(self, entity: str, text: str, limit: int = 20) -> list[tuple[int, str]]:
         """Live records matching ``text`` as (id, title) pairs, for a record picker."""
-        info = catalog.entity(entity)
+        info = catalog_of(self.database).entity(entity)
         page = await self.browse(entity, QuerySpec(search=text), After(None, limit))
-        return [
-            (row[page.columns.index("id")], title_of(info, page.columns, row)) for row in page.rows
-        ]
+        key = page.columns.index(info.key[0])
+        return [(row[key], title_of(info, page.columns, row)) for row in page.rows]
 
     async def lookup_ids(self, entity: str, ids: Sequence[int]) -> dict[int, str]:
         """The titles of records by id (deleted or not), for a picker showing its value."""
-        info = catalog.entity(entity)
-        columns = ("id", *info.title_columns)
+        info = catalog_of(self.database).entity(entity)
+        columns = (info.key[0], *info.title_columns)
         found = await self.values(entity, ids, columns)
         return {record_id: title_of(info, columns, row) for record_id, row in found.items()}
 
@@ -120,13 +127,14 @@ class RecordService:
         ``entity``, in its columns' order) name, by (kind, id): what a grid shows for
         an author id. One query per kind referenced (per IDS_PER_STATEMENT ids), however
         many rows and reference columns; none when the rows name nothing."""
-        wanted = _referenced_ids(catalog.entity(entity), rows)
+        known = catalog_of(self.database)
+        wanted = _referenced_ids(known.entity(entity), rows)
         if not wanted:
             return {}
         titles: ReferenceTitles = {}
         async with unit_of_work(self.database) as session:
             for target, ids in wanted.items():
-                found = await _titles(session, target, sorted(ids))
+                found = await _titles(session, known, target, sorted(ids))
                 titles.update(((target, record_id), title) for record_id, title in found.items())
         return titles
 
@@ -134,11 +142,11 @@ class RecordService:
         """What a grid's reference cells show for these records of ``entity`` (``#5 · Alan
         Wagner``), read again after they changed: as ``reference_titles`` names them."""
         async with unit_of_work(self.database) as session:
-            return await _titles(session, entity, ids)
+            return await _titles(session, catalog_of(self.database), entity, ids)
 
     async def get(self, entity: str, record_id: int) -> Record:
         """The record, deleted or not (its ``deleted_at`` tells)."""
-        repository_class = repository_for(entity)
+        repository_class = _ours(entity)
         async with unit_of_work(self.database) as session:
             instance = await repository_class(session).find_by_id(record_id, include_deleted=True)
             if instance is None:
@@ -689,31 +697,41 @@ def _record(instance: Base) -> Record:
     return instance.to_dict()
 
 
-def _referenced_ids(info: catalog.EntityInfo, rows: Sequence[Sequence[Any]]) -> dict[str, set[int]]:
-    """The ids each referenced kind is named by in ``rows``, from all its columns at once
+def _referenced_ids(info: catalog.EntityInfo, rows: Sequence[Sequence[Any]]) -> dict[str, set[Any]]:
+    """The keys each referenced kind is named by in ``rows``, from all its columns at once
     (a transfer's two accounts are one lookup)."""
-    wanted: dict[str, set[int]] = {}
+    wanted: dict[str, set[Any]] = {}
     for position, column in enumerate(info.columns):
         if column.references is None:
             continue
         ids = wanted.setdefault(column.references, set())
-        ids.update(int(row[position]) for row in rows if row[position] is not None)
+        ids.update(row[position] for row in rows if row[position] is not None)
     return {target: ids for target, ids in wanted.items() if ids}
 
 
-async def _titles(session: AsyncSession, entity: str, ids: Sequence[int]) -> dict[int, str]:
-    """What a grid cell shows for a reference: ``#5 · Alan Wagner``, the id and the first
+async def _titles(
+    session: AsyncSession, known: catalog.Catalog, entity: str, ids: Sequence[Any]
+) -> dict[Any, str]:
+    """What a grid cell shows for a reference: ``#5 · Alan Wagner``, the key and the first
     of the record's title columns (the rest would only crowd a column)."""
-    info = catalog.entity(entity)
-    columns = ("id", info.title_columns[0])
-    found = await REPOSITORIES[entity](session).values_by_id(ids, columns)
+    info = known.entity(entity)
+    columns = info.title_columns[:1] or info.key[:1]
+    found = await known.repository(entity)(session).values_by_id(ids, columns)
     return {
-        record_id: f"#{record_id} · {row[1]}" if row[1] not in (None, "") else f"#{record_id}"
+        record_id: f"{_named(record_id)} · {row[0]}"
+        if row[0] not in (None, "") and columns != info.key[:1]
+        else _named(record_id)
         for record_id, row in found.items()
     }
+
+
+def _named(key: Any) -> str:
+    """A record's key as a title starts: ``#5`` for a number, the text itself otherwise."""
+    return f"#{key}" if isinstance(key, int) else str(key)
 
 
 def title_of(info: catalog.EntityInfo, columns: Sequence[str], row: Sequence[Any]) -> str:
     """``#12 Ada Lovelace · ada@example.org``: how a record is named in pickers and chips."""
     parts = [str(row[columns.index(name)]) for name in info.title_columns]
-    return f"#{row[columns.index('id')]} " + " · ".join(part for part in parts if part)
+    key = " ".join(_named(row[columns.index(name)]) for name in info.key)
+    return f"{key} " + " · ".join(part for part in parts if part)

@@ -68,6 +68,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.core.database import Database
 from app.query import QuerySpec, Range, ViewState
+from app.services import catalog
 from app.services.export import (
     CsvOptions,
     ExportProgress,
@@ -126,7 +127,8 @@ def run(arguments: argparse.Namespace) -> int:
     if arguments.rows < 1 or arguments.repeat < 1:
         raise SystemExit("--rows and --repeat must be at least 1")
     bench = prepare_blocking(arguments.engine, arguments.rows, reseed=arguments.reseed)
-    columns = ExportRequest(ViewState(ENTITY)).columns()  # what a browse window shows
+    # What a browse window shows.
+    columns = ExportRequest(ViewState(ENTITY)).columns(catalog.entity(ENTITY))
     kind = ExportFormat(arguments.format)
     if kind is not ExportFormat.CSV:
         return run_format(bench, columns, kind, arguments.repeat)

@@ -144,7 +144,7 @@ def key_of(
     repository: BaseRepository[Any], spec: QuerySpec, row: tuple[Any, ...]
 ) -> tuple[Any, ...]:
     """The row's sort key, as the browse model takes it (app.query.sort_key_of)."""
-    return sort_key_of(spec, repository.column_names(), row)
+    return sort_key_of(spec, repository.key, repository.column_names(), row)
 
 
 async def walk_forward(

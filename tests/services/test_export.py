@@ -417,7 +417,7 @@ async def test_selected_blocks_export_only_those_rows_in_view_order(
     spec = QuerySpec(sort=(SortKey("name", True),))
     rows = await all_rows(database, "users", spec)
     columns = tuple(rows[0])
-    keys = [sort_key_of(spec, columns, tuple(row.values())) for row in rows]
+    keys = [sort_key_of(spec, ("id",), columns, tuple(row.values())) for row in rows]
     blocks = (KeyRange(keys[2], keys[5]), KeyRange(keys[9], keys[9]), KeyRange(keys[12], keys[13]))
     content = await export_text(
         database, ViewState("users", spec, ("id",)), tmp_path, ranges=blocks

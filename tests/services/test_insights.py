@@ -13,7 +13,7 @@ from app.core.database import Database
 from app.models import Account, Order, OrderItem, Post, Profile, User
 from app.models.order import OrderStatus
 from app.query import DeletedRows, Equals, IsEmpty, KeyRange, QuerySpec, Range, SortKey
-from app.services import insights
+from app.services import catalog, insights
 from app.services.errors import ValidationError
 from app.services.insights import Grouping, ValueRange
 from app.services.records import RecordService
@@ -368,7 +368,7 @@ async def test_a_drill_down_shows_exactly_the_rows_counted(
 
     assert table.items
     for item in table.items:
-        narrowed = insights.drill_down(spec, entity, item.filter)
+        narrowed = insights.drill_down(catalog.OURS, spec, entity, item.filter)
         assert [f.column for f in narrowed.filters].count(column) == 1
         assert await rows_shown(seeded, entity, narrowed) == item.count
 
@@ -383,7 +383,7 @@ async def test_a_drill_down_shows_exactly_the_rows_counted(
 )
 def test_the_last_day_month_and_year_there_is_have_no_end(grouping: Grouping, start: date) -> None:
     group = insights.drill_down(
-        QuerySpec(), "posts", insights._drill_down("created_at", grouping, start)
+        catalog.OURS, QuerySpec(), "posts", insights._drill_down("created_at", grouping, start)
     )
     (only,) = group.filters
     assert only == Range(

@@ -263,8 +263,8 @@ def test_bookkeeping_columns_wait_in_the_columns_menu_until_asked_for(
         assert "updated_at" in window.view.columns
         # Visible columns are what an export of visible columns writes; all columns
         # writes the bookkeeping too (it is no secret, unlike the password hash).
-        assert ExportRequest(window.view).columns() == window.view.columns
-        everything = ExportRequest(window.view, all_columns=True).columns()
+        assert ExportRequest(window.view).columns(window.entity) == window.view.columns
+        everything = ExportRequest(window.view, all_columns=True).columns(window.entity)
         assert set(bookkeeping) <= set(everything)
         assert "hashed_password" not in everything
 

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.query import ViewState
 from app.services import catalog
+from app.services.catalog import Catalog
 from app.services.errors import ValidationError
 from app.services.export import (
     DECIMAL_POINTS,
@@ -93,7 +94,9 @@ class ExportDialog(QDialog):
         *,
         prefer_selected: bool = False,
         today: date | None = None,
+        known: Catalog | None = None,
     ) -> None:
+        """``known``: the catalog of the database the view is of (ours when not given)."""
         super().__init__(parent)
         self.setWindowTitle(TITLE)
         self.setAccessibleName(TITLE)
@@ -106,7 +109,8 @@ class ExportDialog(QDialog):
         # Browse…'s file dialog, while it is open (referenced, as the question above).
         self.file_dialog: QFileDialog | None = None
         self._folder = settings.folder()
-        entity = catalog.entity(view.entity)
+        known = known or catalog.OURS
+        entity = known.entity(view.entity)
         locale = QLocale()
 
         rows_box = QGroupBox("Rows", self)
@@ -241,7 +245,9 @@ class ExportDialog(QDialog):
         self.file_edit = QLineEdit(self)
         self.file_edit.setAccessibleName("File")
         file_label.setBuddy(self.file_edit)
-        self.file_edit.setText(str(self._folder / proposed_file_name(view, today or date.today())))
+        self.file_edit.setText(
+            str(self._folder / proposed_file_name(view, today or date.today(), known))
+        )
         self.file_edit.setMinimumWidth(self.fontMetrics().averageCharWidth() * 56)
         self.browse_button = QPushButton("Browse…", self)
         self.browse_button.setAccessibleName("Browse…")

@@ -19,7 +19,7 @@ from typing import Any
 from PySide6.QtCore import QDate, QLocale
 
 from app.query import BIGINT, MAX_DIGITS, Equals, Filter, IntegerBounds, IsEmpty, OneOf, Range
-from app.services.catalog import ColumnInfo, ColumnKind
+from app.services.catalog import ColumnInfo, ColumnKind, Kind
 from ui.formatting import count_text, format_datetime, format_money
 from ui.preferences import DateStyle, display_preferences
 
@@ -224,7 +224,7 @@ def format_integer(value: int, locale: QLocale) -> str:
     return count_text(value, locale)
 
 
-def editable_number(value: Any, kind: ColumnKind, locale: QLocale) -> str:
+def editable_number(value: Any, kind: Kind, locale: QLocale) -> str:
     """A number as the user would type it back: no grouping, the locale's decimal point."""
     if (
         kind is ColumnKind.MONEY
