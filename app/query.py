@@ -132,6 +132,8 @@ class QuerySpec:
                 continue
             keys.append(sort_key)
         chosen = {sort_key.column for sort_key in keys}
+        if not key:
+            return tuple(keys)  # a view: no key ends its order (see TableRepository)
         if set(key) <= chosen:
             # Every key column is sorted on already: the order is complete at the last.
             last = max(index for index, sort_key in enumerate(keys) if sort_key.column in key)

@@ -42,11 +42,12 @@ from PySide6.QtWidgets import (
 )
 
 from app.query import DeletedRows, QuerySpec, SortKey, ViewState
-from app.services import catalog, insights
+from app.services import insights
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.records import title_of
 from app.workspace import Desk
 from ui import record_table_model
+from ui.column_looks import look_of
 from ui.connection_look import ConnectionBadge, ConnectionLook
 from ui.copying import CopyController
 from ui.dialogs.frequency_dialog import FrequencyDialog
@@ -71,17 +72,6 @@ SEARCH_DEBOUNCE_MS = 250
 MESSAGE_MS = 8_000
 # Width of the blank row headers that select rows, in characters: a comfortable target.
 ROW_HANDLE_CHARS = 2
-# Column widths by kind, in characters, until the first rows arrive: a header never
-# measures the rows to size itself (ResizeToContents would walk them all).
-_WIDTHS = {
-    ColumnKind.INTEGER: 8,
-    ColumnKind.MONEY: 14,
-    ColumnKind.DATETIME: 21,
-    ColumnKind.BOOLEAN: 7,
-    ColumnKind.CHOICE: 12,
-    ColumnKind.REFERENCE: 9,
-    ColumnKind.TEXT: 24,
-}
 # Bounds of a width taken from the first page's texts, in characters: a one-digit id
 # still gets a target to click, a post's paragraphs leave room for the other columns.
 CONTENT_WIDTH_CHARS = (5, 40)
@@ -507,7 +497,7 @@ class BrowseWindow(QMainWindow):
         """Show ``view`` from its top with ``labels`` on its chips, in a model of its own
         when it is of another kind: what a place of the history shows. Unlike
         ``set_view``, nothing typed is kept and the same view is shown again."""
-        entity = catalog.entity(view.entity)
+        entity = self.desk.workspace.catalog.entity(view.entity)
         if self.model is None or entity.name != self.entity.name:
             self._switch_entity(entity, view)
         assert self.model is not None
@@ -570,7 +560,7 @@ class BrowseWindow(QMainWindow):
         self._sizing = True
         try:
             for section, column in enumerate(entity.columns):
-                chars = max(_WIDTHS[column.kind], len(column.label) + 3)
+                chars = max(look_of(column.kind).width, len(column.label) + 3)
                 header.resizeSection(section, chars * width)
             if saved is not None:
                 header.restoreState(saved)  # widths; order and hidden columns follow the view
@@ -747,7 +737,7 @@ class BrowseWindow(QMainWindow):
         column = self.entity.columns[index.column()]
         value = values[index.column()]
         if column.kind is ColumnKind.REFERENCE and value is not None and not view:
-            self.history.follow_reference(column, int(value))
+            self.history.follow_reference(column, value)
             return
         if not view and not self.entity.read_only_reason and not self.look.read_only:
             self.editing.open_form(int(values[self.model.column_index("id")]))
@@ -764,13 +754,14 @@ class BrowseWindow(QMainWindow):
         dialog.edit_requested.connect(self.editing.open_form)
         dialog.open()
 
-    def current_record(self) -> tuple[int, str] | None:
+    def current_record(self) -> tuple[Any, str] | None:
+        """The current row's key and title (None when it has no one-column key)."""
         assert self.model is not None
         row = self.table.currentIndex().row()
         values = self.model.row_values(row) if row >= 0 else None
-        if values is None:
+        if values is None or len(self.entity.key) != 1:
             return None
-        record_id = int(values[self.model.column_index("id")])
+        record_id = values[self.model.column_index(self.entity.key[0])]
         return record_id, title_of(self.entity, self.entity.column_names, values)
 
     def on_related_menu_about_to_show(self) -> None:

@@ -13,7 +13,11 @@ from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 from app.desktop import Settings, credentials
 from app.services import migrations
 from app.services.connection import Database, open_database
-from app.services.errors import DatabaseOutdatedError, RecordsDeskError
+from app.services.errors import (
+    DatabaseOutdatedError,
+    ForeignDatabaseError,
+    RecordsDeskError,
+)
 from app.workspace import Workspace
 from ui.messages import finished
 from ui.progress import Progress, with_progress
@@ -31,11 +35,16 @@ class Opened:
 
 
 async def open_connection(
-    settings: Settings, parent: QWidget | None = None, *, verbose: bool = False
+    settings: Settings,
+    parent: QWidget | None = None,
+    *,
+    verbose: bool = False,
+    read_only: bool = False,
 ) -> Opened:
     """Open ``settings`` for the windows: asks for a password the run does not know yet,
     upgrades a local file (backed up first) with progress, asks before upgrading a server
-    that is behind (or opens it read-only meanwhile). Never raises for what the user or
+    that is behind (or opens it read-only meanwhile), opens another program's database
+    read-only (``read_only`` opens any that way). Never raises for what the user or
     the environment did; our own bugs are reported and come back as a problem too."""
     name = settings.display_name
     if settings.password_missing:
@@ -45,7 +54,7 @@ async def open_connection(
         settings = asked
     database: Database | None = None
     try:
-        database = open_database(settings, echo=verbose)
+        database = open_database(settings, echo=verbose, read_only=read_only)
         progress = Progress(f"Opening {name}…")
         states: list[migrations.SchemaState] = []
 
@@ -62,6 +71,12 @@ async def open_connection(
                 f"{name} was upgraded to this Records Desk's schema; its copy from before "
                 f"the upgrade is {backup}.",
             )
+    except ForeignDatabaseError as error:
+        if database is None or database.read_only:
+            return await _failed(settings, database, str(error))
+        # Another program's database: browsed read-only, never migrated or written.
+        await database.dispose()
+        return await open_connection(settings, parent, verbose=verbose, read_only=True)
     except DatabaseOutdatedError as error:
         if database is None or database.is_sqlite or database.read_only:
             return await _failed(settings, database, str(error))

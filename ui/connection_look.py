@@ -13,6 +13,9 @@ from app.desktop import Settings
 from app.workspace import Workspace
 
 READ_ONLY_REASON = "This connection is read-only: nothing can be changed through it."
+FOREIGN_REASON = (
+    "This is another program's database: it is open read-only, and nothing in it is changed."
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,8 @@ class ConnectionLook:
     description: str  # where the database is, never with a password
     colour: str = ""  # "#rrggbb" or ""
     read_only: bool = False
+    # Another program's database: read-only whatever the connection says.
+    foreign: bool = False
 
     @classmethod
     def of(cls, settings: Settings | None, workspace: Workspace) -> ConnectionLook:
@@ -32,10 +37,13 @@ class ConnectionLook:
             description=description,
             colour=connection.colour if connection is not None else "",
             read_only=database.read_only,
+            foreign=not workspace.catalog.ours,
         )
 
     @property
     def read_only_reason(self) -> str:
+        if self.foreign:
+            return FOREIGN_REASON
         return READ_ONLY_REASON if self.read_only else ""
 
     @property

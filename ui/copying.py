@@ -72,10 +72,10 @@ async def selection_as_table(
         )
     full = await _full_values(records, entity, rows, cells_of_row, columns)
     lines = ["\t".join(tsv(entity.columns[c].label) for c in columns)]
-    id_column = names.index("id")
+    id_column = names.index(entity.key[0]) if len(entity.key) == 1 else -1
     for row in sorted(cells_of_row):
         values = rows[row]
-        record_full = full.get(int(values[id_column]), {})
+        record_full = full.get(values[id_column], {}) if id_column >= 0 else {}
         cells = []
         for column in columns:
             if column not in cells_of_row[row]:
@@ -96,19 +96,21 @@ async def _full_values(
     """The whole text of the selected cells the grid only has a preview of, by record id
     and column: one query for all of them."""
     names = entity.column_names
-    id_column = names.index("id")
-    ids: set[int] = set()
+    if len(entity.key) != 1:
+        return {}  # no one column names a row: the previews are copied as they are
+    id_column = names.index(entity.key[0])
+    ids: set[Any] = set()
     cut_columns: set[int] = set()
     for row, cells in cells_of_row.items():
         values = rows[row]
         for column in cells.intersection(columns):
             if is_cut(values[column]):
-                ids.add(int(values[id_column]))
+                ids.add(values[id_column])
                 cut_columns.add(column)
     if not ids:
         return {}
     wanted = sorted(cut_columns)
-    found = await records.values(entity.name, sorted(ids), [names[column] for column in wanted])
+    found = await records.values(entity.name, list(ids), [names[column] for column in wanted])
     return {
         record_id: dict(zip(wanted, values, strict=True)) for record_id, values in found.items()
     }

@@ -7,31 +7,11 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from PySide6.QtCore import QDate, QDateTime, QLocale, Qt, QTime, QTimeZone
+from PySide6.QtCore import QDate, QDateTime, QLocale, QTime, QTimeZone
 
-from app.services.catalog import ColumnInfo, ColumnKind
 from ui.preferences import DateStyle, display_preferences
 
-RIGHT_ALIGNED = frozenset({ColumnKind.INTEGER, ColumnKind.MONEY})
 _CENT = Decimal("0.01")
-
-
-def display_text(
-    column: ColumnInfo, value: Any, locale: QLocale | None = None, style: DateStyle | None = None
-) -> str:
-    if value is None:
-        return ""
-    kind = column.kind
-    if kind is ColumnKind.DATETIME and isinstance(value, datetime):
-        return format_datetime(value, locale, style)
-    if kind is ColumnKind.MONEY and isinstance(value, Decimal):
-        return format_money(value, locale)
-    if kind is ColumnKind.BOOLEAN:
-        return "Yes" if value else "No"
-    if isinstance(value, str):
-        # One line per cell: a post's paragraphs would otherwise stretch the row.
-        return value if "\n" not in value else value.replace("\r\n", " ⏎ ").replace("\n", " ⏎ ")
-    return str(value)
 
 
 def format_datetime(
@@ -102,10 +82,3 @@ def plain_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def alignment(column: ColumnInfo) -> Qt.AlignmentFlag:
-    horizontal = (
-        Qt.AlignmentFlag.AlignRight if column.kind in RIGHT_ALIGNED else Qt.AlignmentFlag.AlignLeft
-    )
-    return horizontal | Qt.AlignmentFlag.AlignVCenter

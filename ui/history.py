@@ -21,6 +21,7 @@ from ui.widgets.filter_bar import FilterLabels
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QTableView, QWidget
 
+    from app.workspace import Desk
     from ui.record_table_model import RecordTableModel
     from ui.window_state import WindowState
 
@@ -49,6 +50,7 @@ class HistoryHost(Protocol):
     and its chips' labels, the saved layout of each kind (the view a relation leads to
     opens as that kind was left), and the one way to show a place's view."""
 
+    desk: Desk  # the database's catalog names where a relation or reference leads
     model: RecordTableModel | None
     table: QTableView
     window_state: WindowState
@@ -116,10 +118,10 @@ class History(QObject):
             self.back_stack.append(self.current_place())
             self.show(self.forward_stack.pop())
 
-    def follow_relation(self, relation: catalog.Relation, record_id: int, title: str) -> None:
+    def follow_relation(self, relation: catalog.Relation, record_id: Any, title: str) -> None:
         """From a record to its related records: a user's posts, an order's items…"""
         state = self.window.window_state
-        target = catalog.entity(relation.entity)
+        target = self.window.desk.workspace.catalog.entity(relation.entity)
         column = target.column(relation.column)
         spec = QuerySpec(
             filters=(Equals(relation.column, record_id),), sort=state.known_sort(target)
@@ -127,13 +129,15 @@ class History(QObject):
         view = ViewState(target.name, spec, state.known_columns(target))
         self.navigate(Place(view, {(relation.column, record_id): f"{column.label}: {title}"}))
 
-    def follow_reference(self, column: catalog.ColumnInfo, record_id: int) -> None:
+    def follow_reference(self, column: catalog.ColumnInfo, record_id: Any) -> None:
         """From a foreign-key cell to the record it names."""
         assert column.references is not None
-        target = catalog.entity(column.references)
-        spec = QuerySpec(filters=(Equals("id", record_id),), deleted=DeletedRows.INCLUDE)
+        target = self.window.desk.workspace.catalog.entity(column.references)
+        (key,) = target.key  # a reference names a one-column key (app/services/reflection.py)
+        spec = QuerySpec(filters=(Equals(key, record_id),), deleted=DeletedRows.INCLUDE)
         view = ViewState(target.name, spec, self.window.window_state.known_columns(target))
-        self.navigate(Place(view, {("id", record_id): f"ID: {record_id}"}))
+        label = target.column(key).label
+        self.navigate(Place(view, {(key, record_id): f"{label}: {record_id}"}))
 
     def show(self, place: Place) -> None:
         """Show ``place`` (without making it a stop of the history): its view at once, its

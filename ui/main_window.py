@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
     QTableWidget,
@@ -25,7 +26,7 @@ from app.changes import ChangeSet
 from app.connections import load_connections, save_connections
 from app.desktop import Settings, SettingsError, log_file, settings_for
 from app.query import DeletedRows, QuerySpec
-from app.services.catalog import EntityInfo, entities
+from app.services.catalog import EntityInfo
 from app.services.connection import sqlite_file_problem
 from app.services.errors import RecordsDeskError
 from app.services.seeding import DEMO_DATA, SeedOptions
@@ -109,7 +110,7 @@ class MainWindow(QMainWindow):
         self._opening = False
         self._disposals: set[asyncio.Task[None]] = set()
         self.window_state = window_state or WindowState()
-        self.entities: list[EntityInfo] = entities()
+        self.entities: list[EntityInfo] = []
         self.browse_windows: list[BrowseWindow] = []
         self._count_task: asyncio.Task[None] | None = None
         self._shutdown: asyncio.Task[None] | None = None
@@ -117,7 +118,7 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(520, 420)
 
-        self.entity_table = QTableWidget(len(self.entities), 3, self)
+        self.entity_table = QTableWidget(0, 3, self)
         self.entity_table.setAccessibleName("Records")
         self.entity_table.setHorizontalHeaderLabels(["Records", "Count", "In the trash"])
         self.entity_table.verticalHeader().hide()
@@ -133,18 +134,13 @@ class MainWindow(QMainWindow):
         # What each kind holds in the trash: the count above leaves it out, and a number
         # smaller than the one just added (989 of a thousand) must say where the rest is.
         self._trash_items: list[QTableWidgetItem] = []
-        for row, entity in enumerate(self.entities):
-            self.entity_table.setItem(row, 0, QTableWidgetItem(entity.label))
-            count = QTableWidgetItem("…")
-            count.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.entity_table.setItem(row, 1, count)
-            self._count_items.append(count)
-            trashed = QTableWidgetItem("")
-            trashed.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.entity_table.setItem(row, 2, trashed)
-            self._trash_items.append(trashed)
-        self.entity_table.selectRow(0)
         self.entity_table.doubleClicked.connect(self.on_entity_table_double_clicked)
+        # Another program's database may hold a thousand tables: typing narrows the list.
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setAccessibleName("Filter tables")
+        self.filter_edit.setPlaceholderText("Filter tables (Ctrl+F)")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.textChanged.connect(self.on_filter_edit_text_changed)
 
         # A long path is elided in the middle (its tooltip has it whole), never cut mid-word.
         self.database_label = ElidedLabel(self)
@@ -207,6 +203,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
         layout.addWidget(self.empty_panel)
+        layout.addWidget(self.filter_edit)
         layout.addWidget(self.entity_table)
         self.setCentralWidget(central)
         self._demo_task: asyncio.Task[str] | None = None
@@ -225,6 +222,11 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.insights_action)
         self.addAction(self.open_action)
+        self.find_action = QAction("&Filter tables", self)
+        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.find_action.triggered.connect(self.on_find_action_triggered)
+        self.addAction(self.find_action)
+        view_menu.addAction(self.find_action)
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("main")
         toolbar.setMovable(False)
@@ -256,6 +258,7 @@ class MainWindow(QMainWindow):
         set_action_icon(self.load_demo_action, "load-demo-data")
         set_action_icon(about_action, "about")
 
+        self._fill_entities()
         self._show_connection(problem)
         if self.connected:
             self.refresh_counts()
@@ -370,6 +373,7 @@ class MainWindow(QMainWindow):
         self.look = ConnectionLook.of(opened.settings, opened.workspace)
         # Steps of the history name records of the database before.
         undo_history().clear()
+        self._fill_entities()
         self._show_connection()
         for window in self.browse_windows:
             window.show_connection(self.look)
@@ -407,6 +411,62 @@ class MainWindow(QMainWindow):
         self.message = box
         box.open()
         return box
+
+    # -- the list of tables ---------------------------------------------------------------
+
+    def _fill_entities(self) -> None:
+        """List what the open database holds: our kinds of record, or every table and view
+        of another program's database (its catalog, reflected when it opened)."""
+        known = self.desk.workspace.catalog
+        self.entities = known.entities()
+        table = self.entity_table
+        table.setUpdatesEnabled(False)
+        table.clearContents()
+        table.setRowCount(len(self.entities))
+        self._count_items = []
+        self._trash_items = []
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for row, entity in enumerate(self.entities):
+            name = QTableWidgetItem(entity.label + (" (view)" if entity.view else ""))
+            table.setItem(row, 0, name)
+            count = QTableWidgetItem("…")
+            count.setTextAlignment(right)
+            table.setItem(row, 1, count)
+            self._count_items.append(count)
+            trashed = QTableWidgetItem("")
+            trashed.setTextAlignment(right)
+            table.setItem(row, 2, trashed)
+            self._trash_items.append(trashed)
+        # Another program's tables have no trash: the column would only ever be empty.
+        table.setColumnHidden(2, not known.ours)
+        table.setHorizontalHeaderLabels(
+            ["Records" if known.ours else "Tables and views", "Count", "In the trash"]
+        )
+        self.filter_edit.setVisible(not known.ours or len(self.entities) > 20)
+        self.on_filter_edit_text_changed(self.filter_edit.text())
+        table.setUpdatesEnabled(True)
+        if self.entities:
+            table.selectRow(0)
+        # The Insights reports are questions about our own records.
+        self.insights_action.setEnabled(known.ours)
+
+    def on_filter_edit_text_changed(self, text: str) -> None:
+        """Show the tables whose name holds ``text`` (ignoring case); select the first."""
+        wanted = text.strip().casefold()
+        first = -1
+        for row, entity in enumerate(self.entities):
+            hidden = bool(wanted) and wanted not in entity.label.casefold()
+            self.entity_table.setRowHidden(row, hidden)
+            if not hidden and first < 0:
+                first = row
+        current = self.entity_table.currentRow()
+        if first >= 0 and (current < 0 or self.entity_table.isRowHidden(current)):
+            self.entity_table.selectRow(first)
+
+    def on_find_action_triggered(self) -> None:
+        self.filter_edit.show()
+        self.filter_edit.setFocus()
+        self.filter_edit.selectAll()
 
     # -- counts ------------------------------------------------------------------------------
 
@@ -447,12 +507,14 @@ class MainWindow(QMainWindow):
             if self._count_failure_shown:
                 self.statusBar().clearMessage()  # an earlier failure is over
                 self._count_failure_shown = False
-            self._show_whether_empty(total == 0)
+            # Demo data is offered to an empty database of ours, never into another's.
+            self._show_whether_empty(total == 0 and self.desk.workspace.catalog.ours)
             self.counts_loaded.emit(total)
         # Last: on a large table the trash's count may take a while, and the live counts
         # (what the window is for) never wait on it.
         for trash_item, entity in zip(self._trash_items, self.entities, strict=True):
-            await self._load_trash_count(entity.name, trash_item)
+            if entity.soft_delete is not None:
+                await self._load_trash_count(entity.name, trash_item)
         self.trash_counted.emit()
 
     async def _load_trash_count(self, entity: str, item: QTableWidgetItem) -> None:

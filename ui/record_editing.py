@@ -173,6 +173,14 @@ class RecordEditing(QObject):
             action.setEnabled(not locked)
             if action is not self.new_action:
                 action.setToolTip(locked or action.text().rstrip("…"))
+        # A table without a trash (another program's) has nothing to move there or view.
+        has_trash = entity.soft_delete is not None
+        for action in (self.trash_action, self.restore_action, self.trash_view_action):
+            action.setVisible(has_trash)
+        # Transfers and orders with items are our own schema's.
+        ours = self.window.desk.workspace.catalog.ours
+        self.transfer_action.setVisible(ours)
+        self.order_action.setVisible(ours)
         self.show_history()
 
     def show_deleted_rows(self, deleted: DeletedRows) -> None:

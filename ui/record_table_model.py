@@ -38,7 +38,8 @@ from app.query import After, Before, OffsetPage, PageRequest, QuerySpec, ViewSta
 from app.services.catalog import ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService, ReferenceTitles
-from ui.formatting import alignment, display_text, format_datetime
+from ui.column_looks import alignment, display_text
+from ui.formatting import format_datetime
 from ui.tasks import spawn
 
 log = logging.getLogger(__name__)
@@ -617,6 +618,9 @@ class RecordTableModel(QAbstractTableModel):
         """The cheapest query for rows start..start+limit-1: keyset from a known
         neighbour (cached, or in ``fetched``) or a kept anchor, the end read backwards, an
         OFFSET only as the last resort."""
+        if not self.entity.key:
+            # A view or a table without a key: no row can be found again by its values.
+            return OffsetPage(start, limit)
         if start == 0:
             return After(None, limit)
         # A neighbour's key serves only when it is whole: a preview of long text (sorted

@@ -382,7 +382,10 @@ def _install_sqlite_hooks(engine: AsyncEngine, path: Path, *, read_only: bool) -
         dbapi_connection.isolation_level = None
         try:
             cursor = dbapi_connection.cursor()
-            cursor.execute(f"PRAGMA journal_mode={journal_mode}")
+            if not read_only:
+                # Switching the journal writes the file's header: never into a file the
+                # user opened read-only (another program's above all).
+                cursor.execute(f"PRAGMA journal_mode={journal_mode}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")

@@ -32,6 +32,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.schema import Column as SAColumn
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
+from app.column_kinds import kind_of_type
 from app.models.base import Base
 from app.models.types import InvalidValueError, utcnow
 from app.query import (
@@ -174,6 +175,11 @@ class TableRepository:
     ) -> tuple[Sequence[Row[Any]], int]:
         """The last ``limit`` rows in sort order and the number of rows in the whole
         result, from one statement: where the result ends when no count can be trusted."""
+        if not self.key:
+            # Nothing to read backwards by: the count says where the last rows start.
+            total = await self.count(spec)
+            start = max(0, total - limit)
+            return await self.browse(spec, OffsetPage(start, limit), preview=preview), total
         use_index = await self.search_uses_index(spec.search)
         statement = self.browse_statement(
             spec, Before(None, limit), use_index=use_index, preview=preview
@@ -183,6 +189,17 @@ class TableRepository:
             return [], await self.count(spec)
         total = int(rows[0][-1])
         return [row[:-1] for row in reversed(rows)], total
+
+    async def row_by_key(self, key: tuple[Any, ...]) -> dict[str, Any] | None:
+        """Every column of the row whose key columns hold ``key`` (None when there is none),
+        whole: what a record window shows of another program's row."""
+        if len(key) != len(self.key) or not self.key:
+            return None
+        statement = select(*self.table.c).where(
+            *(self.column(name) == value for name, value in zip(self.key, key, strict=True))
+        )
+        row = (await self.session.execute(statement.limit(1))).first()
+        return None if row is None else dict(row._mapping)
 
     async def values_by_id(
         self, ids: Sequence[Any], columns: Sequence[str]
@@ -333,7 +350,18 @@ class TableRepository:
     @classmethod
     def sort_keys(cls, spec: QuerySpec) -> list[tuple[Column, bool]]:
         """The columns and directions of ``spec.order()``: the rows' complete order."""
-        return [(cls.column(key.column), key.descending) for key in spec.order(cls.key)]
+        keys = [(cls.column(key.column), key.descending) for key in spec.order(cls.key)]
+        if not cls.key:
+            # No key to break ties: every column that can be ordered does, so that each
+            # OFFSET page of a view sees the rows in the same order (rows alike in every
+            # column are alike to the reader too).
+            chosen = {column.key for column, _ in keys}
+            keys.extend(
+                (column, False)
+                for column in cls.table.c
+                if column.key not in chosen and kind_of_type(column.type).ordered
+            )
+        return keys
 
     def _filtered(self, statement: Select[Any], spec: QuerySpec, *, use_index: bool) -> Select[Any]:
         if self.soft_delete is not None:

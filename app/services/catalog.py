@@ -65,6 +65,9 @@ class ColumnInfo:
     derived: str = ""
     # Given when the record is created and never changed after: an account's opening balance.
     fixed: bool = False
+    # Part of the row's key or of a reference to another row (a code, not a quantity):
+    # never added up, whatever its type.
+    identifier: bool = False
 
     @property
     def editable(self) -> bool:

@@ -13,7 +13,7 @@ from app.config import Settings, SettingsSource
 from app.core.database import POSTGRES_CONNECT_TIMEOUT_S, Database, network_file_system
 from app.core.files import make_private_folder
 from app.services import migrations
-from app.services.errors import DatabaseUnavailableError, not_ours, translate_errors
+from app.services.errors import DatabaseUnavailableError, translate_errors
 
 
 def open_database(settings: Settings, *, echo: bool = False, read_only: bool = False) -> Database:
@@ -46,6 +46,9 @@ def open_database(settings: Settings, *, echo: bool = False, read_only: bool = F
             problem = sqlite_file_problem(path)
             if problem is not None:
                 raise DatabaseUnavailableError(problem)
+        if not read_only and path.exists() and another_programs_file(path):
+            # Never migrated, never written: browsed as its own schema describes it.
+            read_only = True
         if not read_only and path.exists() and not writable(path):
             read_only = True
             notices.append(
@@ -106,7 +109,10 @@ class ConnectionReport:
         if state is None:
             return "The file does not exist yet: Records Desk makes a new database there."
         if state.other_tables:
-            schema = "it holds another program's tables, not a Records Desk database."
+            count = len(state.other_tables)
+            schema = (
+                f"it holds another program's tables ({count:,}): they open read-only, as they are."
+            )
         elif not state.known:
             schema = (
                 f"its schema is newer than this Records Desk (revision {state.current}): "
@@ -175,24 +181,37 @@ def sqlite_file_problem(path: Path) -> str | None:
         return f"{path} is not a SQLite database."
     if not header:
         return None
-    # Read-only, before any engine opens it: even switching its journal mode would write
-    # into another program's file.
     try:
-        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as connection:
-            rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            tables = sorted(name for (name,) in rows)
+        _tables_of(path)
     except sqlite3.DatabaseError as error:
         if "locked" in str(error) or "busy" in str(error):
             return f"{path} is busy: another program is writing to it. Try again in a moment."
         return f"{path} cannot be read as a SQLite database: {error}."
-    if tables and "alembic_version" not in tables:
-        return not_ours(str(path), tables)
     return None
+
+
+def another_programs_file(path: Path) -> bool:
+    """Whether the SQLite file ``path`` holds another program's tables (and none of our
+    migrations): it opens read-only. False when it cannot be read (said elsewhere)."""
+    try:
+        tables = _tables_of(expanded_path(path).absolute())
+    except sqlite3.DatabaseError:
+        return False
+    return bool(tables) and "alembic_version" not in tables
+
+
+def _tables_of(path: Path) -> list[str]:
+    # Read-only, before any engine opens it: even switching its journal mode would write
+    # into another program's file.
+    with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return sorted(name for (name,) in rows)
 
 
 __all__ = [
     "ConnectionReport",
     "Database",
+    "another_programs_file",
     "check_connection",
     "expanded_path",
     "open_database",

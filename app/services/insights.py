@@ -10,10 +10,11 @@ every group carries the filter that shows exactly its rows (the drill-down).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
 from typing import Any
 
@@ -35,7 +36,6 @@ from app.services.unit_of_work import unit_of_work
 TOP_GROUPS = 50
 # About this many ranges for numbers and money: a bar each, readable at a glance.
 RANGE_BUCKETS = 10
-NUMBER_KINDS = frozenset({ColumnKind.INTEGER, ColumnKind.MONEY})
 
 
 class Grouping(StrEnum):
@@ -50,7 +50,7 @@ def groupings(column: ColumnInfo) -> tuple[Grouping, ...]:
     """How a frequency table can group this column, the default first."""
     if column.kind is ColumnKind.DATETIME:
         return (Grouping.MONTH, Grouping.DAY, Grouping.YEAR)
-    if column.kind in NUMBER_KINDS and not column.managed:
+    if column.kind.numeric and not column.managed and not column.identifier:
         return (Grouping.RANGE, Grouping.VALUE)
     return (Grouping.VALUE,)
 
@@ -58,7 +58,9 @@ def groupings(column: ColumnInfo) -> tuple[Grouping, ...]:
 def totals_columns(info: catalog.EntityInfo) -> tuple[str, ...]:
     """The columns a totals footer adds up: amounts and quantities, not ids or versions."""
     return tuple(
-        column.name for column in info.columns if column.kind in NUMBER_KINDS and not column.managed
+        column.name
+        for column in info.columns
+        if column.kind.numeric and not column.managed and not column.identifier
     )
 
 
@@ -100,7 +102,7 @@ async def totals(
     info = catalog_of(database).entity(entity)
     names = totals_columns(info) if columns is None else tuple(columns)
     for name in names:
-        if info.column(name).kind not in NUMBER_KINDS:
+        if not info.column(name).kind.numeric:
             raise ValidationError(f"{info.column(name).label} is not a number to add up.")
     repository_class = repository_for(database, entity)
     figures: list[ColumnElement[Any]] = [func.count()]
@@ -127,7 +129,18 @@ async def totals(
 
 
 def _decimal(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(value)
+    """An exact figure from what the database answered (a float by its shortest
+    spelling); None for nothing, or for text another program kept in a number column
+    (SQLite), which no sum or extreme can be made of."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        return Decimal(repr(value)) if math.isfinite(value) else None
+    try:
+        number = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return number if number.is_finite() else None
 
 
 # -- frequency tables ------------------------------------------------------------------------
@@ -207,9 +220,11 @@ async def frequencies(
             )
             low, high = low_high.one()
             if low is not None:
-                boundaries = range_boundaries(
-                    Decimal(low), Decimal(high), whole=column_info.kind is ColumnKind.INTEGER
-                )
+                low_number, high_number = _decimal(low), _decimal(high)
+                if low_number is not None and high_number is not None:
+                    boundaries = range_boundaries(
+                        low_number, high_number, whole=column_info.kind is ColumnKind.INTEGER
+                    )
         key = group_key(table_column, grouping, session, boundaries).label("records_desk_key")
         count = func.count().label("records_desk_count")
         statement = (
@@ -379,7 +394,8 @@ async def describe(database: Database, entity: str, spec: QuerySpec, column: str
         func.count(value),
         func.count(distinct(value)),
     ]
-    ordered = column_info.kind is not ColumnKind.BOOLEAN  # PostgreSQL has no min(boolean)
+    # PostgreSQL has no min(boolean), nor of JSON or arrays of some types.
+    ordered = column_info.kind.ordered
     choices = column_info.choices if column_info.kind is ColumnKind.CHOICE else ()
     if choices:
         # A status is smallest or largest in its own order (pending … cancelled), not the
@@ -388,7 +404,7 @@ async def describe(database: Database, entity: str, spec: QuerySpec, column: str
         figures += [func.min(place), func.max(place)]
     elif ordered:
         figures += [func.min(value), func.max(value)]
-    numbers = column_info.kind in NUMBER_KINDS
+    numbers = column_info.kind.numeric
     if numbers:
         figures.append(func.sum(table_column))
     async with unit_of_work(database) as session:

@@ -204,7 +204,10 @@ async def prepare_for_use(database: Database, *, waiting: Waiting | None = None)
     itself, and ``waiting`` is told where. A server is left as it is — it may be shared —
     and must already be at head: ``records-desk migrate`` (or the app, once the user
     agrees) upgrades it. A read-only connection is never upgraded: one behind the code is
-    returned as it is, to be browsed meanwhile.
+    returned as it is, to be browsed meanwhile. Another program's database is refused
+    (ForeignDatabaseError) unless the connection is read-only: then it is described from
+    its own schema (``Database.catalog``, app/services/reflection.py) and nothing is
+    written to it.
     """
     local_file = _local_file(database)
     if local_file is not None and not database.read_only:
@@ -212,8 +215,18 @@ async def prepare_for_use(database: Database, *, waiting: Waiting | None = None)
     state = await schema_state(database)
     if state.other_tables:
         # Upgrading would write forty tables of ours into another program's database: a
-        # file or a server alike.
-        raise _foreign(database, state)
+        # file or a server alike. Read-only, it is browsed as its schema describes it.
+        if not database.read_only:
+            raise _foreign(database, state)
+        from app.services.reflection import reflect_catalog
+
+        database.catalog = await reflect_catalog(database)
+        database.notices = (
+            *database.notices,
+            f"{database.display_name} is another program's database: it is open read-only, "
+            "and nothing in it is changed.",
+        )
+        return state
     if not state.known:
         raise _too_new(database, state)
     if state.up_to_date:

@@ -144,8 +144,17 @@ class RecordService:
         async with unit_of_work(self.database) as session:
             return await _titles(session, catalog_of(self.database), entity, ids)
 
-    async def get(self, entity: str, record_id: int) -> Record:
-        """The record, deleted or not (its ``deleted_at`` tells)."""
+    async def get(self, entity: str, record_id: Any) -> Record:
+        """The record, deleted or not (its ``deleted_at`` tells). ``record_id``: its key's
+        value, or a tuple of them for a key of several columns."""
+        known = catalog_of(self.database)
+        if not known.ours:
+            key = record_id if isinstance(record_id, tuple) else (record_id,)
+            async with unit_of_work(self.database) as session:
+                found = await known.repository(entity)(session).row_by_key(key)
+            if found is None:
+                raise _not_found(entity, record_id)
+            return found
         repository_class = _ours(entity)
         async with unit_of_work(self.database) as session:
             instance = await repository_class(session).find_by_id(record_id, include_deleted=True)

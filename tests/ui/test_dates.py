@@ -21,7 +21,8 @@ from app.core.database import Database
 from app.services.catalog import entity
 from app.workspace import Desk
 from tests.ui.conftest import wait_for
-from ui.formatting import display_text, format_datetime, plain_text
+from ui.column_looks import display_text
+from ui.formatting import format_datetime, plain_text
 from ui.main_window import MainWindow
 from ui.preferences import DATES_KEY, DateStyle, DisplayPreferences, display_preferences
 from ui.window_state import STATE_FILE_NAME

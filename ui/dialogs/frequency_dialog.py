@@ -52,7 +52,8 @@ from app.services.catalog import ColumnInfo, ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.insights import Description, Frequencies, Grouping, ValueRange
 from app.workspace import Desk
-from ui.formatting import display_text, number_text, with_locale_separators
+from ui.column_looks import display_text
+from ui.formatting import number_text, with_locale_separators
 from ui.record_changes import record_changes
 from ui.tasks import spawn
 
@@ -134,7 +135,7 @@ class FrequencyDialog(QDialog):
         form = QFormLayout(self.describe_box)
         self.figures: dict[str, QLabel] = {}
         names = ["Rows", "Empty", "Distinct", "Smallest", "Largest"]
-        if column.kind in insights.NUMBER_KINDS:
+        if column.kind.numeric:
             names += ["Sum", "Mean", "Median"]
         for name in names:
             label = QLabel("…", self.describe_box)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from app.services.catalog import ColumnInfo, ColumnKind, EntityInfo
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService, title_of
-from ui.formatting import display_text
+from ui.column_looks import display_text
 from ui.preferences import display_preferences
 from ui.tasks import spawn
 from ui.widgets.long_text import LongTextView
@@ -61,7 +61,9 @@ class RecordDetailDialog(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # it may hold megabytes
         self.entity = entity
         self.records = records
-        self.record_id = int(values[entity.column_names.index("id")])
+        # The row's key: one value, several for a composite key, None without a key.
+        keys = [values[entity.column_names.index(name)] for name in entity.key]
+        self.record_id: Any = (keys[0] if len(keys) == 1 else tuple(keys)) if keys else None
         self._values = dict(zip(entity.column_names, values, strict=True))
         self.setAccessibleName(f"{entity.singular} details")
         self.title = self._show_title()
@@ -117,6 +119,10 @@ class RecordDetailDialog(QDialog):
     # -- loading -----------------------------------------------------------------------------
 
     async def _load(self) -> None:
+        if self.record_id is None:
+            # A view's row cannot be read again: what the page holds is what there is.
+            self.status_label.hide()
+            return
         try:
             record = await self.records.get(self.entity.name, self.record_id)
         except RecordsDeskError as error:
@@ -214,7 +220,7 @@ class RecordDetailDialog(QDialog):
         title = title_of(entity, entity.column_names, values)
         if len(title) > TITLE_CHARS:
             title = title[: TITLE_CHARS - 1] + "…"
-        deleted = self._values["deleted_at"] is not None
+        deleted = entity.soft_delete is not None and self._values[entity.soft_delete] is not None
         self.setWindowTitle(f"{entity.singular} {title}" + (" (in the trash)" if deleted else ""))
         return title
 
@@ -235,5 +241,5 @@ class RecordDetailDialog(QDialog):
     def _choose_reference(self, column: ColumnInfo) -> None:
         value = self._values[column.name]
         if value is not None:
-            self.reference_chosen.emit(column, int(value))
+            self.reference_chosen.emit(column, value)
             self.accept()

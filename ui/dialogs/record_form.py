@@ -46,7 +46,7 @@ from app.services.intents import new_token
 from app.services.merging import FieldConflict, merge
 from app.services.records import Record, RecordService
 from app.services.validation import PASSWORD_MIN_CHARS
-from ui.formatting import display_text
+from ui.column_looks import display_text
 from ui.messages import finished
 from ui.tasks import spawn
 from ui.widgets.field_editors import FieldEditor, Invalid, add_field_row, editor_for

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 from app.query import Equals, Filter, IsEmpty, OneOf, Range
 from app.services.catalog import ColumnInfo, ColumnKind
 from app.services.errors import RecordsDeskError
+from ui.column_looks import FilterEditor, look_of
 from ui.tasks import spawn
 from ui.widgets import filter_values
 from ui.widgets.filter_values import (
@@ -50,6 +51,7 @@ from ui.widgets.filter_values import (
     matching_period,
     parse_integer,
     parse_money,
+    parse_number,
     reference_text,
     whole_days,
 )
@@ -378,7 +380,9 @@ class NumberRangeEditor(ValueEditor):
     def _parse(self, text: str) -> int | Decimal | None:
         if self.column.kind is ColumnKind.MONEY:
             return parse_money(text, self.user_locale)
-        return parse_integer(text, self.user_locale, self.column.bounds)
+        if self.column.kind is ColumnKind.INTEGER:
+            return parse_integer(text, self.user_locale, self.column.bounds)
+        return parse_number(text, self.user_locale)  # exact as typed, any scale
 
     def _bounds(self) -> tuple[int | Decimal | None, int | Decimal | None]:
         values: list[int | Decimal | None] = []
@@ -604,28 +608,18 @@ class PresenceEditor(ValueEditor):
         return checked if checked is not None else self.empty_button
 
 
-# What the value part of a nullable column's editor is called next to "Is empty".
-_MATCHING = {
-    ColumnKind.DATETIME: "In a period",
-    ColumnKind.INTEGER: "In a range",
-    ColumnKind.MONEY: "In a range",
-    ColumnKind.CHOICE: "One of",
-    ColumnKind.BOOLEAN: "Yes or no",
-    ColumnKind.REFERENCE: "A record",
-}
-
-
 def make_editor(column: ColumnInfo, lookup: Lookup, parent: QWidget | None = None) -> ValueEditor:
-    kind = column.kind
-    if kind is ColumnKind.DATETIME:
+    """The editor of a filter on ``column``: the one its kind's look names."""
+    editor = look_of(column.kind).filter_editor
+    if editor is FilterEditor.PERIOD:
         return PeriodEditor(column, parent)
-    if kind is ColumnKind.CHOICE:
+    if editor is FilterEditor.CHOICE:
         return ChoiceEditor(column, parent)
-    if kind is ColumnKind.BOOLEAN:
+    if editor is FilterEditor.YES_NO:
         return YesNoEditor(column, parent)
-    if kind in (ColumnKind.INTEGER, ColumnKind.MONEY):
+    if editor is FilterEditor.NUMBERS:
         return NumberRangeEditor(column, parent)
-    if kind is ColumnKind.REFERENCE:
+    if editor is FilterEditor.RECORD:
         return RecordPicker(column, lookup, parent)
     return PresenceEditor(column, parent)
 
@@ -659,7 +653,7 @@ class FilterEditorDialog(QDialog):
         self.value_button: QRadioButton | None = None
         self.matching_button: QRadioButton | None = None
         if column.nullable and not isinstance(self.editor, PresenceEditor):
-            self.matching_button = _radio(_MATCHING[column.kind], self)
+            self.matching_button = _radio(look_of(column.kind).matching, self)
             self.empty_button = _radio("Is empty", self)
             self.value_button = _radio("Has a value", self)
             self.presence_group = QButtonGroup(self)

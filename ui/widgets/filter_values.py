@@ -208,6 +208,18 @@ def parse_money(text: str, locale: QLocale) -> Decimal | None:
     return amount
 
 
+def parse_number(text: str, locale: QLocale) -> Decimal | None:
+    """Any number as the user typed it (a NUMERIC of any scale, a REAL), kept exact as
+    typed; None when blank."""
+    if not text.strip():
+        return None
+    parts = _split_number(text, locale)
+    if parts is None:
+        raise InvalidNumberError(f"“{text.strip()}” is not a number{_how_to_write(text, locale)}.")
+    sign, digits, decimals = parts
+    return Decimal(f"{sign}{digits}.{decimals}" if decimals else f"{sign}{digits}")
+
+
 def _how_to_write(text: str, locale: QLocale) -> str:
     """How this locale writes an amount, for the refusal of digits written another
     locale's way (the separators swapped: "0.001" typed in German); "" for other text."""
@@ -232,6 +244,8 @@ def editable_number(value: Any, kind: Kind, locale: QLocale) -> str:
         and not isinstance(value, bool)
     ):
         return f"{Decimal(value):.{MONEY_DECIMALS}f}".replace(".", locale.decimalPoint())
+    if isinstance(value, Decimal | float):
+        return str(value).replace(".", locale.decimalPoint())
     return str(value)
 
 
