@@ -27,7 +27,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import BinaryIO, NoReturn
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 from app.config import (
     ENV_DATABASE_URL,
@@ -40,6 +40,9 @@ from app.config import (
 from app.core.logs import configure_logging
 from app.services.errors import RecordsDeskError, ValidationError
 from app.services.seeding import OPTION_BOUNDS, SeedOptions
+
+if TYPE_CHECKING:
+    from app.core.database import Database
 
 log = logging.getLogger("app")
 
@@ -385,8 +388,8 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
     from pathlib import Path
 
     from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
-    from app.services import catalog, migrations
-    from app.services.connection import open_database
+    from app.services import catalog
+    from app.services.catalog import EntityInfo
     from app.services.export import (
         CsvOptions,
         ExportError,
@@ -398,21 +401,26 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
     from app.services.export_jsonl import JsonLinesOptions
     from app.services.export_xlsx import XlsxOptions
 
-    # Everything that can be refused is refused before the database or a file is opened.
-    info = catalog.entity(arguments.kind)
+    # Everything that can be refused is refused before the database or a file is opened;
+    # another program's table is known only once its database is open, and checked then.
+    def checked(info: EntityInfo) -> None:
+        for filter_ in filters:
+            info.column(filter_.column)
+        for key in sort:
+            info.column(key.column)
+        ExportRequest(ViewState(info.name, spec, columns)).columns(info)  # unknown, in words
+
     filters = []
     for word in arguments.filter:
         name, equals, value = word.partition("=")
         if not equals or not name:
             raise ValidationError(f"--filter {word!r}: write it as FIELD=VALUE.")
-        info.column(name.strip())
         filters.append(Equals(name.strip(), value))
     sort = []
     for word in arguments.sort:
         name, _, direction = word.partition(":")
         if direction not in ("", "asc", "desc"):
             raise ValidationError(f"--sort {word!r}: the direction is asc or desc.")
-        info.column(name)
         sort.append(SortKey(name, descending=direction == "desc"))
     columns: tuple[str, ...] = ()
     if arguments.columns is not None:
@@ -427,8 +435,9 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
     spec = QuerySpec(
         search=arguments.search, filters=tuple(filters), sort=tuple(sort), deleted=deleted
     )
-    request = ExportRequest(ViewState(info.name, spec, columns))
-    request.columns(info)  # unknown columns, in words
+    request = ExportRequest(ViewState(arguments.kind, spec, columns))
+    if arguments.kind in catalog.OURS:
+        checked(catalog.entity(arguments.kind))
     options = CsvOptions(
         delimiter=arguments.delimiter,
         header=not arguments.no_header,
@@ -466,9 +475,10 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
             raise ValidationError(f"--output: {error}") from None
 
     async def run() -> None:
-        database = open_database(settings, echo=arguments.verbose)
+        database = await _open_to_read(settings, verbose=arguments.verbose)
         try:
-            await migrations.prepare_for_use(database, waiting=_say_waiting)
+            info = catalog.catalog_of(database).entity(arguments.kind)
+            checked(info)
             result = await export(database, request, chosen, target)
         finally:
             await database.dispose()
@@ -485,6 +495,30 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 _KINDS = ("users", "profiles", "posts", "orders", "order_items", "accounts", "transfers")
+
+
+async def _open_to_read(settings: Settings, *, verbose: bool) -> Database:
+    """The database of ``settings``, ready to be read: ours made or upgraded as a window
+    would (app.services.migrations), another program's opened read-only as it is."""
+    from app.services import migrations
+    from app.services.connection import open_database
+    from app.services.errors import ForeignDatabaseError
+
+    database = open_database(settings, echo=verbose)
+    try:
+        await migrations.prepare_for_use(database, waiting=_say_waiting)
+    except ForeignDatabaseError:
+        await database.dispose()
+        database = open_database(settings, echo=verbose, read_only=True)
+        try:
+            await migrations.prepare_for_use(database, waiting=_say_waiting)
+        except BaseException:
+            await database.dispose()
+            raise
+    except BaseException:
+        await database.dispose()
+        raise
+    return database
 
 
 def _say_waiting(message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,16 @@ APP_TITLE = "Records Desk"
 MAIN_WINDOW_STATE_KEY = "main-window"
 # Queries still running when the window closes get this long to end cleanly.
 FINISH_TIMEOUT_S = 3.0
+
+
+def state_scope(workspace: Workspace) -> str:
+    """Where the windows of ``workspace``'s database keep their layouts (WindowState):
+    ours at the top, each other program's database under a name of its own (a digest of
+    where it is, which holds no password)."""
+    if workspace.catalog.ours:
+        return ""
+    where = workspace.database.display_name.encode()
+    return f"databases/{hashlib.sha256(where).hexdigest()[:16]}/"
 
 
 class MainWindow(QMainWindow):
@@ -364,6 +375,12 @@ class MainWindow(QMainWindow):
 
     def _take(self, opened: Opened) -> None:
         assert opened.workspace is not None
+        if not (opened.workspace.catalog.ours and self.desk.workspace.catalog.ours):
+            # Another schema: the kinds the windows show may not be there at all.
+            for window in list(self.browse_windows):
+                window.close()
+            if self.insights_window is not None:
+                self.insights_window.close()
         for window in self.browse_windows:
             window.close_record_windows()
         old = self.desk.replace(opened.workspace)
@@ -553,7 +570,8 @@ class MainWindow(QMainWindow):
         entity = next(e for e in self.entities if e.name == entity_name)
         from ui.browse_window import BrowseWindow
 
-        window = BrowseWindow(self.desk, entity, self.window_state, spec=spec, look=self.look)
+        state = self.window_state.scoped(state_scope(self.desk.workspace))
+        window = BrowseWindow(self.desk, entity, state, spec=spec, look=self.look)
         window.offer(self.connections_action)
         window.offer_in_view_menu(self.insights_action)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

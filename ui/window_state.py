@@ -41,27 +41,41 @@ def hidden_by_default(entity: EntityInfo) -> frozenset[str]:
 
 
 class WindowState:
-    def __init__(self, settings: QSettings | None = None) -> None:
+    """What the windows of one database remember between runs, by kind of record.
+
+    Our own schema's kinds are kept at the top level (as every earlier run kept them);
+    another program's database keeps its tables' under a scope of its own (``scoped``),
+    so that its ``users`` table never takes the layout of ours."""
+
+    def __init__(self, settings: QSettings | None = None, scope: str = "") -> None:
         self._settings = settings or state_settings()
+        self._scope = scope
+
+    def scoped(self, scope: str) -> WindowState:
+        """The same store, keeping each kind's state under ``scope`` ("" for ours)."""
+        return WindowState(self._settings, scope)
+
+    def _key(self, entity: str, what: str) -> str:
+        return f"{self._scope}{entity}/{what}"
 
     def geometry(self, entity: str) -> QByteArray | None:
-        return self._bytes(f"{entity}/geometry")
+        return self._bytes(self._key(entity, "geometry"))
 
     def set_geometry(self, entity: str, geometry: QByteArray) -> None:
-        self._settings.setValue(f"{entity}/geometry", geometry)
+        self._settings.setValue(self._key(entity, "geometry"), geometry)
 
     def widths(self, entity: str) -> QByteArray | None:
         """The header's state once the user sized a column (None: widths from the rows).
         Not the "header" key older runs wrote at every close, chosen or not: widths from
         then give way once to widths from the content."""
-        return self._bytes(f"{entity}/widths")
+        return self._bytes(self._key(entity, "widths"))
 
     def set_widths(self, entity: str, state: QByteArray) -> None:
-        self._settings.setValue(f"{entity}/widths", state)
+        self._settings.setValue(self._key(entity, "widths"), state)
 
     def columns(self, entity: str) -> tuple[str, ...] | None:
         """The visible columns in their order, or None when never saved."""
-        value = self._settings.value(f"{entity}/columns")
+        value = self._settings.value(self._key(entity, "columns"))
         if value is None:
             return None
         return tuple(name for name in str(value).split(",") if name)
@@ -69,19 +83,19 @@ class WindowState:
     def set_columns(self, entity: EntityInfo, columns: tuple[str, ...]) -> None:
         """Save the visible columns, with the columns hidden by default as they are now:
         a column hidden by default later was never asked for in this layout."""
-        self._settings.setValue(f"{entity.name}/columns", ",".join(columns))
+        self._settings.setValue(self._key(entity.name, "columns"), ",".join(columns))
         hidden = ",".join(sorted(hidden_by_default(entity)))
-        self._settings.setValue(f"{entity.name}/hidden_by_default", hidden)
+        self._settings.setValue(self._key(entity.name, "hidden_by_default"), hidden)
 
     def _hidden_when_saved(self, entity: EntityInfo) -> frozenset[str]:
-        value = self._settings.value(f"{entity.name}/hidden_by_default")
+        value = self._settings.value(self._key(entity.name, "hidden_by_default"))
         if value is None:
             # Saved before this was kept, when only secrets were hidden until asked for.
             return frozenset(column.name for column in entity.columns if column.hidden_by_default)
         return frozenset(name for name in str(value).split(",") if name)
 
     def sort(self, entity: str) -> tuple[SortKey, ...]:
-        value = self._settings.value(f"{entity}/sort", "")
+        value = self._settings.value(self._key(entity, "sort"), "")
         keys = []
         for part in str(value or "").split(","):
             name, _, direction = part.partition(":")
@@ -91,7 +105,7 @@ class WindowState:
 
     def set_sort(self, entity: str, sort: tuple[SortKey, ...]) -> None:
         text = ",".join(f"{key.column}:{'desc' if key.descending else 'asc'}" for key in sort)
-        self._settings.setValue(f"{entity}/sort", text)
+        self._settings.setValue(self._key(entity, "sort"), text)
 
     def known_sort(self, entity: EntityInfo) -> tuple[SortKey, ...]:
         """The saved sort of ``entity``, less keys of columns it no longer has."""

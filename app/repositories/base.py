@@ -266,8 +266,22 @@ class TableRepository:
             return statement
         keys = self.sort_keys(spec)
         width = len(self.key)
+        if not width:
+            raise InvalidValueError(
+                f"{self.table.name} has no key to find selected rows by: export all its rows."
+            )
         key_columns = [self.column(name) for name in self.key]
-        identity = key_columns[0] if width == 1 else tuple_(*key_columns)
+
+        def among(wanted: Sequence[Any]) -> ColumnElement[bool]:
+            if width == 1:
+                return key_columns[0].in_(wanted)
+            # SQLite takes a row value IN a subquery only, not IN a list of row values.
+            return or_(
+                *(
+                    and_(*(column == part for column, part in zip(key_columns, value, strict=True)))
+                    for value in wanted
+                )
+            )
 
         def row_key(sort_key: tuple[Any, ...]) -> Any:
             # A sort key ends with the row's key: one value, or a row value of several.
@@ -281,7 +295,7 @@ class TableRepository:
         # One IN list per chunk of single rows: each OR term deepens SQLite's expression
         # tree, which stops at a depth of 1,000.
         inside: list[ColumnElement[bool]] = [
-            identity.in_(single[start : start + IDS_PER_STATEMENT])
+            among(single[start : start + IDS_PER_STATEMENT])
             for start in range(0, len(single), IDS_PER_STATEMENT)
         ]
         for block in ranges:
@@ -292,7 +306,7 @@ class TableRepository:
             ends = [row_key(block.first), row_key(block.last)]
             inside.append(
                 or_(
-                    identity.in_(ends),
+                    among(ends),
                     and_(
                         self._keyset_condition(keys, block.first, reverse=False),
                         self._keyset_condition(keys, block.last, reverse=True),

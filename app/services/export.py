@@ -407,7 +407,6 @@ async def _export_sqlite(
 ) -> int:
     spec = request.view.spec
     table_columns = [repository_class.column(name) for name in columns]
-    id_column = repository_class.column("id")
     async with database.engine.connect() as connection, connection.begin():
         # BEGIN (deferred): the snapshot is taken by the first row and kept to the last.
         repository = repository_class(AsyncSession(bind=connection))
@@ -423,14 +422,23 @@ async def _export_sqlite(
             empty_text=options.empty_text,
             forms=options.forms(),
         )
+        values = [formatted(column, "sqlite", options.forms()) for column in table_columns]
+        by_id: _ValuesById | None = None
+        if len(repository_class.key) == 1:
+            # A block whose lines need quoting reads its rows' values again, by key.
+            id_column = repository_class.column(repository_class.key[0])
+            by_id = _ValuesById(select(id_column, *values), id_column, dialect)
+            beside_line: list[Any] = [id_column]
+        else:
+            # No one column names a row (a view, a key of several columns): the values
+            # come with each line, to quote from when a block needs it.
+            beside_line = values
         lines_sql = driver_sql(
             repository.export_statement(
-                spec, [line, id_column], use_index=use_index, ranges=request.ranges
+                spec, [line, *beside_line], use_index=use_index, ranges=request.ranges
             ),
             dialect,
         )
-        values = [formatted(column, "sqlite", options.forms()) for column in table_columns]
-        by_id = _ValuesById(select(id_column, *values), id_column, dialect)
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert isinstance(driver, InterruptibleConnection)
@@ -494,7 +502,7 @@ class _ValuesById:
         self._id_column = id_column
         self._dialect = dialect
 
-    def sql(self, ids: Sequence[int]) -> tuple[str, list[Any]]:
+    def sql(self, ids: Sequence[Any]) -> tuple[str, list[Any]]:
         return driver_sql(self._statement.where(self._id_column.in_(list(ids))), self._dialect)
 
 
@@ -504,7 +512,7 @@ class _SqliteWriter:
     def __init__(
         self,
         lines_sql: tuple[str, list[Any]],
-        by_id: _ValuesById,
+        by_id: _ValuesById | None,
         fields: int,
         options: CsvOptions,
         destination: _Destination,
@@ -539,7 +547,7 @@ class _SqliteWriter:
                 if lines_are_finished(text, len(rows), self.fields, options.delimiter, ending):
                     text += ending
                 else:
-                    text = self._finished(connection, [row[1] for row in rows])
+                    text = self._finished(connection, rows)
                 self.destination.write(text.encode())
                 written += len(rows)
                 self.progress.rows = written
@@ -559,16 +567,23 @@ class _SqliteWriter:
             raise asyncio.CancelledError
         return written
 
-    def _finished(self, connection: sqlite3.Connection, ids: list[int]) -> str:
-        """The lines of these rows, quoted value by value (same snapshot, same values)."""
+    def _finished(self, connection: sqlite3.Connection, rows: list[Any]) -> str:
+        """The lines of these rows, quoted value by value (same snapshot, same values):
+        read again by key, or taken from beside each line where no column is a key."""
         options = self.options
-        found: dict[int, tuple[Any, ...]] = {}
+        ending = options.line_ending
+        delimiter = options.delimiter
+        if self.by_id is None:
+            return "".join(
+                delimiter.join([csv_field(value, options) for value in row[1:]]) + ending
+                for row in rows
+            )
+        ids = [row[1] for row in rows]
+        found: dict[Any, tuple[Any, ...]] = {}
         # Old SQLite builds take at most 999 bound values per statement.
         for start in range(0, len(ids), IDS_PER_STATEMENT):
             chunk = ids[start : start + IDS_PER_STATEMENT]
             found.update((row[0], row[1:]) for row in connection.execute(*self.by_id.sql(chunk)))
-        ending = options.line_ending
-        delimiter = options.delimiter
         return "".join(
             delimiter.join([csv_field(value, options) for value in found[record_id]]) + ending
             for record_id in ids
