@@ -40,6 +40,7 @@ from sqlalchemy import (
     Time,
     Uuid,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import KeyedColumnElement
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
@@ -347,6 +348,7 @@ _KINDS_BY_TYPE: tuple[tuple[type[TypeEngine[Any]], Kind], ...] = (
     (Date, ColumnKind.DATE),
     (Time, ColumnKind.TIME),
     (Interval, ColumnKind.INTERVAL),
+    (postgresql.INTERVAL, ColumnKind.INTERVAL),
     (Uuid, ColumnKind.UUID),
     (JSON, ColumnKind.JSON),
     (LargeBinary, ColumnKind.BLOB),

@@ -605,7 +605,13 @@ def _compile_explain(element: Explain, compiler: SQLCompiler, **kw: Any) -> str:
 def _key_value(column: Column, value: Any) -> ColumnElement[Any] | None:
     if value is None:
         return None
-    return literal(coerce_value(column, value), type_=column.type)
+    try:
+        bound = coerce_value(column, value)
+    except InvalidValueError:
+        # A key read from another program's SQLite column holds what was stored there
+        # (text in an integer column): it was read, not typed, and names its row as is.
+        bound = value
+    return literal(bound, type_=column.type)
 
 
 def _comes_after(

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Enum, FromClause, Integer, String, Text
+from sqlalchemy import CheckConstraint, Enum, FromClause, Integer, String, Table, Text
 from sqlalchemy.sql.schema import Column as SAColumn
 
 from app.column_kinds import ColumnKind as ColumnKind
@@ -178,11 +178,15 @@ class Catalog:
         *,
         ours: bool,
         repositories: Mapping[str, type[TableRepository]] | None = None,
+        tables: Callable[[EntityInfo], Table] | None = None,
     ) -> None:
+        """``tables`` makes the Table of a kind described without one (a reflected
+        SQLite file's: made when first read, not for each of a thousand at open)."""
         self._kinds = {info.name: info for info in kinds}
         # Our own schema (recognised by its migrations), with its models' rules.
         self.ours = ours
         self._repositories = dict(repositories or {})
+        self._tables = tables
 
     def repository(self, name: str) -> type[TableRepository]:
         """The repository class reading ``name``'s table (made on first use for a
@@ -190,8 +194,12 @@ class Catalog:
         found = self._repositories.get(name)
         if found is None:
             info = self.entity(name)
+            table = info.table
+            if table is None:
+                assert self._tables is not None, f"{name} was described without a table"
+                table = self._tables(info)
             found = TableRepository.for_table(
-                info.table, key=info.key, soft_delete=info.soft_delete, searchable=info.searchable
+                table, key=info.key, soft_delete=info.soft_delete, searchable=info.searchable
             )
             self._repositories[name] = found
         return found

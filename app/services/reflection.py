@@ -13,6 +13,7 @@ a value is shown as what it is and never fails a page.
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -51,6 +53,8 @@ from app.services.errors import translate_errors
 _SYSTEM_SCHEMAS = ("information_schema", "pg_")
 # Text columns whose name says they name the row, in the order they are preferred.
 _TITLE_NAMES = ("name", "title", "label", "code", "description")
+# What a SQLite table without a key is paged by (see _Shape.by_rowid).
+ROWID = "rowid"
 
 
 @dataclass(frozen=True)
@@ -72,34 +76,217 @@ async def reflect_catalog(database: Database) -> Catalog:
 def reflect(connection: Connection) -> Reflected:
     """Read the schema over ``connection``: every table and view it can read."""
     started = time.perf_counter()
-    inspector = inspect(connection)
-    sqlite = connection.dialect.name == "sqlite"
-    default = None if sqlite else inspector.default_schema_name
-    schemas: list[str | None] = [None] if sqlite else _readable_schemas(connection, default)
+    if connection.dialect.name == "sqlite":
+        shapes = _sqlite_shapes(connection)
+    else:
+        shapes = _postgres_shapes(connection)
+    shapes.sort(key=lambda shape: (shape.schema is not None, shape.name))
     metadata = MetaData()
-    views: set[tuple[str | None, str]] = set()
-    for schema in schemas:
-        views.update((schema, name) for name in inspector.get_view_names(schema=schema))
-        with warnings.catch_warnings():
-            # A type SQLAlchemy does not know (SQLite's INTEGER_OR_TEXT, PostgreSQL's
-            # tsvector) is read as NullType: shown as stored, never an error.
-            warnings.simplefilter("ignore", sa_exc.SAWarning)
-            metadata.reflect(connection, schema=None if schema == default else schema, views=True)
-    tables = sorted(
-        (table for table in metadata.tables.values() if not _internal(table, sqlite)),
-        key=lambda table: (table.schema != default and table.schema is not None, _name(table)),
-    )
-    if sqlite:
-        for table in tables:
-            _read_as_stored(table)
-            if not table.primary_key.columns and (None, table.name) not in views:
-                _key_by_rowid(table)
-    kinds = _describe(tables, views, default)
-    catalog = Catalog(kinds, ours=False)
+
+    def table_of(info: EntityInfo) -> Table:
+        return by_name[info.name].table_in(metadata)
+
+    by_name = {shape.name: shape for shape in shapes}
+    catalog = Catalog(_describe(shapes), ours=False, tables=table_of)
     return Reflected(catalog, time.perf_counter() - started)
 
 
-def _readable_schemas(connection: Connection, default: str | None) -> list[str | None]:
+@dataclass
+class _Shape:
+    """What the schema says of one table or view, before any SQLAlchemy Table is made of
+    it (a thousand of those cost more than reading the schema): a Table is made when a
+    window first reads the rows (``table_in``)."""
+
+    table_name: str
+    schema: str | None  # None: the default schema (or SQLite)
+    view: bool
+    # (name, type, nullable, unique on its own), in the table's order.
+    columns: list[tuple[str, TypeEngine[Any], bool, bool]]
+    key: tuple[str, ...]
+    # (columns, table referred to, its columns), one per foreign key.
+    references: list[tuple[tuple[str, ...], str, tuple[str, ...]]]
+    table: Table | None = None
+    # Paged by SQLite's rowid, which the key names though no column of the program does.
+    by_rowid: bool = False
+
+    @property
+    def name(self) -> str:
+        """The name a window and the command line use: ``schema.table`` outside the
+        default schema, the bare table name inside it."""
+        return self.table_name if self.schema is None else f"{self.schema}.{self.table_name}"
+
+    def table_in(self, metadata: MetaData) -> Table:
+        if self.table is None:
+            table = Table(
+                self.table_name,
+                metadata,
+                *(
+                    Column(name, column_type, nullable=nullable, autoincrement=False)
+                    for name, column_type, nullable, _unique in self.columns
+                ),
+            )
+            if self.key and not self.by_rowid:
+                table.append_constraint(PrimaryKeyConstraint(*self.key))
+            if self.by_rowid:
+                table.append_column(Column(ROWID, Integer, info={ROWID: True}))
+            self.table = table
+        return self.table
+
+
+def _postgres_shapes(connection: Connection) -> list[_Shape]:
+    """SQLAlchemy's reflection, schema by schema (it reads a schema's tables in a few
+    bulk queries)."""
+    inspector = inspect(connection)
+    default = inspector.default_schema_name
+    metadata = MetaData()
+    views: set[tuple[str | None, str]] = set()
+    for schema in _readable_schemas(connection, default):
+        named = None if schema == default else schema
+        views.update((named, name) for name in inspector.get_view_names(schema=schema))
+        with warnings.catch_warnings():
+            # A type SQLAlchemy does not know (tsvector, point) is read as NullType:
+            # shown as stored, never an error.
+            warnings.simplefilter("ignore", sa_exc.SAWarning)
+            metadata.reflect(connection, schema=named, views=True)
+    shapes = []
+    for table in metadata.tables.values():
+        unique = {column.key for column in table.columns if column.unique}
+        unique.update(
+            constraint.columns.keys()[0]
+            for constraint in table.constraints
+            if isinstance(constraint, UniqueConstraint) and len(constraint.columns) == 1
+        )
+        unique.update(
+            index.columns.keys()[0]
+            for index in table.indexes
+            if index.unique and len(index.columns) == 1
+        )
+        references = []
+        for constraint in table.foreign_key_constraints:
+            target = constraint.referred_table
+            target_name = target.name if target.schema is None else f"{target.schema}.{target.name}"
+            references.append(
+                (
+                    tuple(column.key for column in constraint.columns),
+                    target_name,
+                    tuple(element.column.key for element in constraint.elements),
+                )
+            )
+        shapes.append(
+            _Shape(
+                table_name=table.name,
+                schema=table.schema,
+                view=(table.schema, table.name) in views,
+                columns=[
+                    (column.key, column.type, bool(column.nullable), column.key in unique)
+                    for column in table.columns
+                ],
+                key=tuple(column.key for column in table.primary_key.columns),
+                references=references,
+                table=table,
+            )
+        )
+    return shapes
+
+
+def _sqlite_shapes(connection: Connection) -> list[_Shape]:
+    """The file's tables and views from four queries over its catalog, whatever their
+    number (SQLAlchemy's reflection asks several per table: seconds for a thousand)."""
+    objects = connection.exec_driver_sql(
+        "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
+        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+    ).all()
+    columns: dict[str, list[tuple[str, str, bool, int]]] = {name: [] for name, _ in objects}
+    for table, name, declared, not_null, key_place in connection.exec_driver_sql(
+        'SELECT m.name, p.name, p.type, p."notnull", p.pk '
+        "FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+        "WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid"
+    ):
+        if table in columns:
+            columns[table].append((name, declared or "", bool(not_null), int(key_place)))
+    references: dict[str, dict[int, list[tuple[str, str, str | None]]]] = {}
+    for table, number, target, source, target_column in connection.exec_driver_sql(
+        'SELECT m.name, f.id, f."table", f."from", f."to" '
+        "FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f "
+        "WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq"
+    ):
+        references.setdefault(table, {}).setdefault(number, []).append(
+            (target, source, target_column)
+        )
+    unique = {
+        (table, column)
+        for table, column in connection.exec_driver_sql(
+            "SELECT m.name, i.name FROM sqlite_master AS m, pragma_index_list(m.name) AS l, "
+            "pragma_index_info(l.name) AS i WHERE m.type = 'table' AND l.\"unique\" "
+            "AND (SELECT count(*) FROM pragma_index_info(l.name)) = 1"
+        )
+    }
+    known: dict[str, type[TypeEngine[Any]]] = getattr(connection.dialect, "ischema_names", {})
+    keys = {
+        name: tuple(
+            entry[0]
+            for entry in sorted(
+                (entry for entry in columns[name] if entry[3] > 0), key=lambda entry: entry[3]
+            )
+        )
+        for name, _kind in objects
+    }
+    shapes = []
+    for name, kind in objects:
+        linked = []
+        for parts in references.get(name, {}).values():
+            target = parts[0][0]
+            if target not in columns:
+                continue  # a reference to a table that is not there (SQLite allows it)
+            named = [part[2] for part in parts]
+            wanted = (
+                tuple(column for column in named if column is not None)
+                if None not in named
+                else keys[target]
+            )
+            if len(wanted) == len(parts):
+                linked.append((tuple(part[1] for part in parts), target, wanted))
+        view = kind == "view"
+        # A table without a key pages by its rowid: every such table has one (only
+        # WITHOUT ROWID tables lack it, and they must have a key). One with a column of
+        # that name of its own pages by OFFSET instead.
+        by_rowid = not view and not keys[name] and all(c[0] != ROWID for c in columns[name])
+        shapes.append(
+            _Shape(
+                table_name=name,
+                schema=None,
+                view=view,
+                columns=[
+                    (column, _sqlite_type(declared, known), not not_null, (name, column) in unique)
+                    for column, declared, not_null, _place in columns[name]
+                ],
+                key=(ROWID,) if by_rowid else keys[name],
+                references=linked,
+                by_rowid=by_rowid,
+            )
+        )
+    return shapes
+
+
+def _sqlite_type(declared: str, known: dict[str, type[TypeEngine[Any]]]) -> TypeEngine[Any]:
+    """The type a declaration names, read as stored (``_AsStored``) where SQLAlchemy would
+    convert values another program may have written another way. A declaration that is
+    no SQL type of SQLite's list (proj.db's INTEGER_OR_TEXT, holding 1024 and 'RGNC'), or
+    none at all, is of no one kind: each value is shown as what it is."""
+    name = declared.split("(")[0].strip().upper()
+    found = known.get(name)
+    if found is None:
+        return _AsStored(NullType()) if name else NullType()
+    column_type = found()
+    if isinstance(column_type, String):
+        size = re.search(r"\(\s*(\d+)", declared)
+        return found(int(size.group(1))) if size else column_type  # type: ignore[call-arg]
+    if isinstance(column_type, _CONVERTED):
+        return _AsStored(column_type)
+    return column_type
+
+
+def _readable_schemas(connection: Connection, default: str | None) -> list[str]:
     """The schemas whose tables the user may read: usage granted, not the server's own."""
     rows = connection.execute(
         text(
@@ -112,66 +299,46 @@ def _readable_schemas(connection: Connection, default: str | None) -> list[str |
     return list(names)
 
 
-def _internal(table: Table, sqlite: bool) -> bool:
-    """SQLite's own bookkeeping (sqlite_sequence, sqlite_stat1): not the program's data."""
-    return sqlite and table.name.startswith("sqlite_")
-
-
-def _name(table: Table) -> str:
-    """The name a window and the command line use: ``schema.table`` outside the default
-    schema, the bare table name inside it."""
-    return table.name if table.schema is None else f"{table.schema}.{table.name}"
-
-
-def _describe(
-    tables: list[Table], views: set[tuple[str | None, str]], default: str | None
-) -> list[EntityInfo]:
-    by_table = {table: _name(table) for table in tables}
-    keys = {table: tuple(column.key for column in table.primary_key.columns) for table in tables}
-    relations: dict[str, list[Relation]] = {name: [] for name in by_table.values()}
+def _describe(shapes: list[_Shape]) -> list[EntityInfo]:
+    keys = {shape.name: shape.key for shape in shapes}
+    relations: dict[str, list[Relation]] = {shape.name: [] for shape in shapes}
     references: dict[tuple[str, str], str] = {}
-    for table in tables:
-        for constraint in table.foreign_key_constraints:
-            target = constraint.referred_table
-            if target not in by_table or len(constraint.columns) != 1:
+    for shape in shapes:
+        for source, target, target_columns in shape.references:
+            if target not in keys or len(source) != 1:
                 continue  # a composite reference is shown as its values, for now
-            (column,) = constraint.columns
-            (element,) = constraint.elements
-            if keys[target] != (element.column.key,):
+            if keys[target] != target_columns:
                 continue  # naming a unique column rather than the key: shown as its value
-            references[(by_table[table], column.key)] = by_table[target]
-            relations[by_table[target]].append(
-                Relation(
-                    label=f"{by_table[table]} ({column.key})",
-                    entity=by_table[table],
-                    column=column.key,
-                )
+            references[(shape.name, source[0])] = target
+            relations[target].append(
+                Relation(label=f"{shape.name} ({source[0]})", entity=shape.name, column=source[0])
             )
     described = []
-    for table in tables:
-        name = by_table[table]
-        identifiers = set(keys[table]) | {
-            column.key
-            for constraint in table.foreign_key_constraints
-            for column in constraint.columns
+    for shape in shapes:
+        name = shape.name
+        identifiers = set(shape.key) | {
+            column for source, _target, _columns in shape.references for column in source
         }
-        is_view = (None if table.schema == default else table.schema, table.name) in views
         columns = tuple(
             replace(
-                _column(column, references.get((name, column.key))),
-                identifier=column.key in identifiers,
+                _column(column, column_type, nullable, unique, references.get((name, column))),
+                identifier=column in identifiers,
             )
-            for column in table.columns
+            for column, column_type, nullable, unique in shape.columns
         )
-        if ROWID in table.c and table.c[ROWID].info.get(ROWID):
+        if shape.by_rowid:
             # Not the program's column: there to page by, shown when asked for.
-            columns = tuple(
-                replace(column, internal=True) if column.name == ROWID else column
-                for column in columns
+            columns = (
+                *columns,
+                ColumnInfo(
+                    name=ROWID,
+                    label=ROWID,
+                    kind=ColumnKind.INTEGER,
+                    internal=True,
+                    identifier=True,
+                    unique=True,
+                ),
             )
-        key = keys[table]
-        if not key and ROWID in table.c and table.c[ROWID].info.get(ROWID):
-            key = (ROWID,)
         described.append(
             EntityInfo(
                 name=name,
@@ -179,82 +346,57 @@ def _describe(
                 singular=name,
                 columns=columns,
                 searchable=tuple(column.name for column in columns if column.kind.text),
-                title_columns=_title_columns(table, columns, key),
+                title_columns=_title_columns(columns, shape.key),
                 relations=tuple(relations[name]),
                 read_only_reason=(
                     f"{name} is a view: its rows are read, not edited."
-                    if is_view
+                    if shape.view
                     else f"{name} belongs to another program's database, open read-only."
                 ),
-                key=key,
+                key=shape.key,
                 soft_delete=None,
                 version=None,
-                schema=None if table.schema == default else table.schema,
-                view=is_view,
-                table=table,
+                schema=shape.schema,
+                view=shape.view,
+                table=shape.table,
             )
         )
     return described
 
 
-def _column(column: Any, references: str | None) -> ColumnInfo:
-    column_type = column.type
-    kind: Kind = ColumnKind.REFERENCE if references is not None else kind_of_type(column_type)
+def _column(
+    name: str, column_type: TypeEngine[Any], nullable: bool, unique: bool, references: str | None
+) -> ColumnInfo:
     stored_kind = kind_of_type(column_type)
+    kind: Kind = ColumnKind.REFERENCE if references is not None else stored_kind
     return ColumnInfo(
-        name=column.key,
-        label=column.key,
+        name=name,
+        label=name,
         kind=kind,
-        nullable=bool(column.nullable),
+        nullable=nullable,
         choices=tuple(column_type.enums) if isinstance(column_type, Enum) else (),
         references=references,
         bounds=integer_bounds(column_type) if stored_kind is ColumnKind.INTEGER else None,
         length=getattr(column_type, "length", None) if stored_kind is ColumnKind.TEXT else None,
         multiline=isinstance(column_type, Text),
-        unique=bool(column.unique),
+        unique=unique,
     )
 
 
-def _title_columns(
-    table: Table, columns: tuple[ColumnInfo, ...], key: tuple[str, ...]
-) -> tuple[str, ...]:
+def _title_columns(columns: tuple[ColumnInfo, ...], key: tuple[str, ...]) -> tuple[str, ...]:
     """A column that evidently names a row: a unique text column, or one called name,
     title, label, code or description; none when nothing is evident."""
-    text_columns = [column.name for column in columns if column.kind is ColumnKind.TEXT]
-    unique = {
-        constraint.columns.keys()[0]
-        for constraint in table.constraints
-        if isinstance(constraint, UniqueConstraint) and len(constraint.columns) == 1
-    }
-    unique.update(
-        index.columns.keys()[0]
-        for index in table.indexes
-        if index.unique and len(index.columns) == 1
-    )
-    unique.update(column.name for column in columns if column.unique)
-    for name in text_columns:
-        if name in unique and name not in key:
-            return (name,)
-    lowered = {name.lower(): name for name in text_columns if name not in key}
+    text_columns = [
+        column for column in columns if column.kind is ColumnKind.TEXT and column.name not in key
+    ]
+    for column in text_columns:
+        if column.unique:
+            return (column.name,)
+    lowered = {column.name.lower(): column.name for column in text_columns}
     for wanted in _TITLE_NAMES:
         if wanted in lowered:
             return (lowered[wanted],)
     return ()
-
-
-# -- SQLite: a table without a key is paged by its rowid ----------------------------------
-
-ROWID = "rowid"
-
-
-def _key_by_rowid(table: Table) -> None:
-    """Give a SQLite table without a primary key its ``rowid`` as one: every such table
-    has it (only WITHOUT ROWID tables lack it, and they must have a key), so its rows
-    page by keyset like any other's. A table with a column of that name of its own pages
-    by OFFSET instead."""
-    if ROWID in table.c:
-        return
-    table.append_column(Column(ROWID, Integer, info={ROWID: True}))
 
 
 # -- SQLite: declared types are hints --------------------------------------------------------
@@ -298,12 +440,6 @@ class _AsStored(TypeDecorator[Any]):
 # Declared types whose values SQLAlchemy would convert on reading, and fail on a value
 # another program stored in another form.
 _CONVERTED = (Date, DateTime, Time, Boolean, Numeric)
-
-
-def _read_as_stored(table: Table) -> None:
-    for column in table.columns:
-        if isinstance(column.type, _CONVERTED) and not isinstance(column.type, String):
-            column.type = _AsStored(column.type)
 
 
 __all__ = ["Reflected", "reflect", "reflect_catalog"]

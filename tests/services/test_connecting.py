@@ -346,7 +346,9 @@ def test_test_connection_tells_another_programs_server_database_from_an_empty_on
 
     reports = asyncio.run(scenario())
 
-    assert reports[0].endswith(": it holds another program's tables, not a Records Desk database.")
+    assert reports[0].endswith(
+        ": it holds another program's tables (1): they open read-only, as they are."
+    )
     assert reports[1].endswith(": it is empty: Records Desk makes its tables when it opens it.")
 
 

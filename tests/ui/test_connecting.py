@@ -97,14 +97,15 @@ def test_a_server_behind_the_code_asks_before_it_is_upgraded(
 
 
 @pytest.mark.postgresql
-def test_another_programs_server_database_is_refused_without_a_question(
+def test_another_programs_server_database_opens_read_only_without_a_question(
     qt_loop: asyncio.AbstractEventLoop,
     qtbot: QtBot,
     new_postgres_database: Callable[[], URL],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Issue 21: it was taken for a Records Desk database behind the code, and "Upgrade
-    now" wrote our tables into it. An empty database is still ours to fill."""
+    now" wrote our tables into it. Issue 24: it opens read-only, described from its own
+    schema, and nothing is written into it. An empty database is still ours to fill."""
     url, empty_url = new_postgres_database(), new_postgres_database()
     asked = answer_dialogs(monkeypatch, connecting, press("Upgrade now"))
 
@@ -129,15 +130,14 @@ def test_another_programs_server_database_is_refused_without_a_question(
         await shop.dispose()
         settings = server(url)
 
-        refused = await open_connection(settings)
+        browsed = await open_connection(settings)
 
         assert asked == []  # no offer to upgrade it
-        assert refused.workspace is None
-        assert refused.problem == (
-            f"{settings.display_name} is not a Records Desk database: it holds tables of "
-            "another program (wp_posts). Choose a database Records Desk made, or an empty "
-            "database."
-        )
+        assert browsed.problem == ""
+        assert browsed.workspace is not None
+        assert browsed.workspace.database.read_only
+        assert [info.name for info in browsed.workspace.catalog.entities()] == ["wp_posts"]
+        await browsed.workspace.database.dispose()
         assert await tables(url) == ["wp_posts"]
 
         opened = await open_connection(server(empty_url))

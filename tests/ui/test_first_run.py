@@ -203,8 +203,11 @@ def test_a_file_that_is_not_a_database_is_refused_and_the_window_stays(
 def make_sqlite_file(path: Path, revision: str | None = None) -> Path:
     with sqlite3.connect(path) as connection:
         if revision is not None:
+            # A newer Records Desk's: its revision, and tables of ours (another program's
+            # Alembic revision beside tables of its own opens read-only as that program's).
             connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
             connection.execute("INSERT INTO alembic_version VALUES (?)", (revision,))
+            connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
         else:
             connection.execute("CREATE TABLE scratch (x)")
             connection.execute("DROP TABLE scratch")
@@ -287,33 +290,35 @@ def tables_of(path: Path) -> list[str]:
     return names
 
 
-def test_another_programs_database_is_refused_untouched_and_the_window_stays(
+def test_another_programs_database_opens_read_only_and_untouched(
     qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot, tmp_path: Path
 ) -> None:
     foreign = make_foreign_file(tmp_path / "places.sqlite")
+    before = foreign.read_bytes()
     chosen: list[Settings] = []
     messages: list[str] = []
+    listed: list[list[str]] = []
 
     async def scenario() -> None:
         window = open_main(qtbot, ui_database)
         window.switched.connect(chosen.append)
         await wait_for(window.counts_loaded)
         window.open_database_file(str(foreign))
-        (box,) = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
-        messages.append(box.text())
-        box.accept()
-        assert window.isVisible()
+        await wait_for(window.switched)
+        messages.extend(b.text() for b in window.findChildren(QMessageBox) if b.isVisible())
+        listed.append([info.name for info in window.entities])
+        assert window.look.read_only
+        await wait_for(window.counts_loaded)
+        assert window.count_text("moz_places") == "1"
         await closed(window)
 
     qt_loop.run_until_complete(scenario())
 
-    assert chosen == []
-    assert messages == [
-        f"{foreign} is not a Records Desk database: it holds tables of another program "
-        "(moz_places). Choose a database Records Desk made, or an empty file."
-    ]
+    assert [settings.sqlite_path for settings in chosen] == [foreign]
+    assert listed == [["moz_places"]]
+    assert messages == []
     assert tables_of(foreign) == ["moz_places"]  # not one table of ours written into it
-    assert not settings_file().exists()
+    assert foreign.read_bytes() == before
 
 
 def test_a_bug_while_opening_the_chosen_database_is_reported_and_the_window_stays(

@@ -1,0 +1,450 @@
+"""Another program's database: opened read-only, never migrated or written, described from
+its own schema, and every table and view of it browsed, searched, filtered, counted and
+exported like our own tables — on proj.db (a real database nobody here wrote) and on
+databases built with every type an analyst meets, on both engines."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import time
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import URL
+
+from app.column_kinds import ColumnKind
+from app.config import sqlite_url
+from app.connections import file_connection
+from app.core.database import Database
+from app.desktop import settings_for
+from app.query import (
+    After,
+    Before,
+    Equals,
+    IsEmpty,
+    OffsetPage,
+    QuerySpec,
+    Range,
+    SortKey,
+    ViewState,
+    sort_key_of,
+)
+from app.services import migrations
+from app.services.catalog import Catalog, catalog_of
+from app.services.connection import open_database
+from app.services.errors import ForeignDatabaseError, ValidationError
+from app.services.export import CsvOptions, ExportRequest
+from app.services.export_formats import ExportFormat, ExportOptions, export
+from app.services.records import RecordService
+from app.services.reflection import reflect
+from tests import foreign
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:aiosqlite")
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(entry.name for entry in folder.iterdir())
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def opened(url: URL) -> Database:
+    """``url`` opened read-only and described, as a window opens another program's."""
+    database = Database(url, read_only=True)
+    await migrations.prepare_for_use(database)
+    return database
+
+
+@pytest.fixture
+async def proj(tmp_path: Path) -> AsyncIterator[tuple[Database, Path]]:
+    path = foreign.proj_db(tmp_path)
+    database = await opened(sqlite_url(path))
+    yield database, path
+    await database.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def built_url(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[URL, str]:
+    """The database built with every type (tests/foreign.py), on the engine under test."""
+    if request.param == "sqlite":
+        return sqlite_url(foreign.sqlite_foreign(tmp_path)), "sqlite"
+    make: Callable[[], URL] = request.getfixturevalue("new_postgres_database")
+    return asyncio.run(foreign.postgres_foreign(make())), "postgresql"
+
+
+@pytest.fixture
+async def built(built_url: tuple[URL, str]) -> AsyncIterator[tuple[Database, str]]:
+    url, engine = built_url
+    database = await opened(url)
+    yield database, engine
+    await database.dispose()
+
+
+async def every_row(
+    records: RecordService, entity: str, spec: QuerySpec, key: tuple[str, ...], page: int
+) -> list[tuple[Any, ...]]:
+    """The whole result read page by page as the browse model reads it: by keyset where
+    the table has a key, by OFFSET where it has none."""
+    rows: list[tuple[Any, ...]] = []
+    request: Any = After(None, page) if key else OffsetPage(0, page)
+    while True:
+        found = await records.browse(entity, spec, request)
+        rows.extend(found.rows)
+        if len(found.rows) < page:
+            return rows
+        if key:
+            request = After(sort_key_of(spec, key, found.columns, found.rows[-1]), page)
+        else:
+            request = OffsetPage(len(rows), page)
+
+
+# -- proj.db ----------------------------------------------------------------------------------
+
+
+async def test_proj_db_is_described_from_its_own_schema(proj: tuple[Database, Path]) -> None:
+    database, path = proj
+    known = catalog_of(database)
+    assert not known.ours
+    assert database.read_only
+    kinds = known.entities()
+    views = [info for info in kinds if info.view]
+    assert len(kinds) - len(views) == foreign.PROJ_TABLES
+    assert len(views) == foreign.PROJ_VIEWS
+    native = {name for (name,) in foreign.native_rows(path, "SELECT name FROM sqlite_master")}
+    assert {info.name for info in kinds} <= native
+    crs = known.entity("geodetic_crs")
+    assert crs.key == ("auth_name", "code")  # a composite key of text and integer
+    assert crs.soft_delete is None
+    assert crs.version is None
+    assert crs.title_columns == ("name",)
+    assert "another program" in crs.read_only_reason
+    assert [column.kind for column in crs.columns][:3] == [
+        ColumnKind.TEXT,
+        ColumnKind.UNKNOWN,
+        ColumnKind.TEXT,
+    ]
+    # Every declared type proj.db uses has a kind; INTEGER_OR_TEXT holds 1024 and 'RGNC'.
+    assert known.entity("alias_name").column("code").kind is ColumnKind.UNKNOWN
+    assert known.entity("unit_of_measure").column("conv_factor").kind is ColumnKind.REAL
+    assert known.entity("geodetic_crs").column("deprecated").kind is ColumnKind.BOOLEAN
+    assert any("open read-only" in notice for notice in database.notices)
+
+
+async def test_every_table_and_view_of_proj_db_browses_counts_and_searches(
+    proj: tuple[Database, Path],
+) -> None:
+    database, path = proj
+    records = RecordService(database)
+    for info in catalog_of(database).entities():
+        # The names are the file's own, read from it: quoted as identifiers.
+        count = f'SELECT count(*) FROM "{info.name}"'  # noqa: S608
+        native = foreign.native_rows(path, count)[0][0]
+        assert await records.count(info.name, QuerySpec()) == native, info.name
+        first = await records.browse(
+            info.name, QuerySpec(), After(None, 5) if info.key else OffsetPage(0, 5)
+        )
+        assert first.columns == info.column_names
+        assert len(first.rows) == min(5, native)
+        last, total = await records.browse_last(info.name, QuerySpec(), 3)
+        assert total == native
+        assert len(last.rows) == min(3, native)
+        await records.browse(info.name, QuerySpec(search="wgs 84"), After(None, 5))
+
+
+async def test_a_table_without_a_key_pages_by_rowid_and_a_composite_key_by_keyset(
+    proj: tuple[Database, Path],
+) -> None:
+    database, path = proj
+    known = catalog_of(database)
+    records = RecordService(database)
+    alias = known.entity("alias_name")  # no primary key in proj.db
+    assert alias.key == ("rowid",)
+    assert alias.column("rowid").internal  # there to page by, not one of the program's
+    rows = await every_row(records, "alias_name", QuerySpec(), alias.key, 997)
+    native = foreign.native_rows(path, "SELECT *, rowid FROM alias_name ORDER BY rowid")
+    assert rows == native
+    spec = QuerySpec(sort=(SortKey("name", descending=True),))
+    crs = known.entity("geodetic_crs")
+    rows = await every_row(records, "geodetic_crs", spec, crs.key, 333)
+    native = foreign.native_rows(
+        path,
+        "SELECT * FROM geodetic_crs ORDER BY name DESC, auth_name DESC, code DESC",
+    )
+    assert [row[:3] for row in rows] == [row[:3] for row in native]
+    # Backwards from a key, as the model reads the page before one it has.
+    key = sort_key_of(spec, crs.key, crs.column_names, rows[500])
+    before = await records.browse("geodetic_crs", spec, Before(key, 10))
+    assert before.rows == rows[490:500]
+
+
+async def test_a_view_pages_by_offset_in_one_order(proj: tuple[Database, Path]) -> None:
+    database, path = proj
+    records = RecordService(database)
+    view = catalog_of(database).entity("crs_view")
+    assert view.view
+    assert view.key == ()
+    rows = await every_row(records, "crs_view", QuerySpec(), (), 1000)
+    assert sorted(rows, key=repr) == sorted(
+        foreign.native_rows(path, "SELECT * FROM crs_view"), key=repr
+    )
+    assert len(set(rows)) == len(rows)  # no row read twice, none skipped
+
+
+async def test_browsing_and_exporting_proj_db_leaves_its_bytes_as_they_were(
+    tmp_path: Path,
+) -> None:
+    path = foreign.proj_db(tmp_path)
+    before = digest(path)
+    settings = settings_for(file_connection(path, name="proj"))
+    database = open_database(settings)  # a saved connection, not marked read-only
+    assert database.read_only  # another program's file: read-only whatever was asked
+    try:
+        await migrations.prepare_for_use(database)
+        records = RecordService(database)
+        for info in catalog_of(database).entities():
+            await records.count(info.name, QuerySpec(search="europe"))
+        target = tmp_path / "extent.csv"
+        await export(
+            database,
+            ExportRequest(ViewState("extent")),
+            ExportOptions(ExportFormat.CSV, CsvOptions()),
+            target,
+        )
+    finally:
+        await database.dispose()
+    assert digest(path) == before
+    assert files_in(tmp_path) == ["extent.csv", "proj.db"]
+
+
+async def test_a_csv_export_of_a_proj_table_holds_every_value_sqlite_holds(
+    proj: tuple[Database, Path], tmp_path: Path
+) -> None:
+    database, path = proj
+    target = tmp_path / "extent.csv"
+    result = await export(
+        database,
+        ExportRequest(ViewState("extent")),
+        ExportOptions(ExportFormat.CSV, CsvOptions()),
+        target,
+    )
+    read = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8"), newline="")))
+    native = foreign.native_rows(path, "SELECT * FROM extent ORDER BY auth_name, code")
+    assert result.rows == len(native) == len(read) - 1
+    assert read[0] == [
+        "auth_name", "code", "name", "description", "south_lat", "north_lat", "west_lon",
+        "east_lon", "deprecated",
+    ]  # fmt: skip
+    for written, row in zip(read[1:], native, strict=True):
+        assert written[:4] == [str(value) for value in row[:4]]
+        # Floats as SQLite's shortest spelling; an empty cell where it holds NULL or ''.
+        assert [float(value) if value else None for value in written[4:8]] == [
+            value if value != "" else None for value in row[4:8]
+        ]
+
+
+# -- every type, both engines ---------------------------------------------------------------
+
+
+async def test_a_foreign_database_is_refused_unless_read_only(
+    built_url: tuple[URL, str],
+) -> None:
+    url, _engine = built_url
+    writable = Database(url)
+    try:
+        with pytest.raises(ForeignDatabaseError, match="another program"):
+            await migrations.prepare_for_use(writable)
+    finally:
+        await writable.dispose()
+    database = await opened(url)
+    try:
+        assert not catalog_of(database).ours
+        state = await migrations.schema_state(database)
+        assert state.current is None  # nothing of ours was written into it
+    finally:
+        await database.dispose()
+
+
+async def test_every_type_has_a_kind_and_is_read_as_stored(
+    built: tuple[Database, str],
+) -> None:
+    database, engine = built
+    known = catalog_of(database)
+    records = RecordService(database)
+    if engine == "sqlite":
+        track = known.entity("track")
+        kinds = {column.name: column.kind for column in track.columns}
+        assert kinds == {
+            "track_key": ColumnKind.TEXT,
+            "title": ColumnKind.TEXT,
+            "seconds": ColumnKind.INTEGER,
+            "price": ColumnKind.DECIMAL,
+            "rating": ColumnKind.REAL,
+            "released": ColumnKind.DATE,
+            "added": ColumnKind.TIMESTAMP,
+            "live": ColumnKind.BOOLEAN,
+            "cover": ColumnKind.BLOB,
+            "anything": ColumnKind.UNKNOWN,
+        }
+        page = await records.browse("track", QuerySpec(), After(None, 10))
+        by_key = {row[0]: dict(zip(page.columns, row, strict=True)) for row in page.rows}
+        # Each value as another program stored it: never a failed page.
+        assert by_key["t-001"]["added"] == "2026-01-01T10:00:00Z"
+        assert by_key["t-003"]["added"] == "yesterday"
+        assert by_key["t-003"]["seconds"] == "long"
+        assert by_key["t-003"]["live"] == "maybe"
+        assert by_key["t-001"]["cover"] == b"\xde\xad\xbe\xef"
+        assert by_key["t-003"]["anything"] == b"\x00\xff"
+        assert by_key["t-002"]["price"] == 2.5  # NUMERIC affinity made the text a number
+        assert known.entity("play").column("track_key").references == "track"
+        assert known.entity("pair").key == ("a", "b")  # WITHOUT ROWID, composite
+        assert known.entity("long_tracks").view
+    else:
+        track = known.entity("music.track")
+        assert track.schema == "music"
+        kinds = {column.name: column.kind for column in track.columns}
+        assert kinds == {
+            "track_id": ColumnKind.UUID,
+            "artist_id": ColumnKind.REFERENCE,
+            "title": ColumnKind.TEXT,
+            "length": ColumnKind.INTERVAL,
+            "price": ColumnKind.DECIMAL,
+            "rating": ColumnKind.REAL,
+            "tags": ColumnKind.ARRAY,
+            "meta": ColumnKind.JSON,
+            "cover": ColumnKind.BLOB,
+            "released": ColumnKind.TIMESTAMP,
+            "added": ColumnKind.DATETIME,
+            "live": ColumnKind.BOOLEAN,
+            "plays": ColumnKind.INTEGER,
+            "small": ColumnKind.INTEGER,
+            "at_time": ColumnKind.TIME,
+        }
+        assert track.column("artist_id").references == "music.artist"
+        assert known.entity("music.artist").column("mood").choices == ("sad", "ok", "happy")
+        assert known.entity("music.artist").relations[0].entity == "music.track"
+        page = await records.browse("music.track", QuerySpec(), After(None, 10))
+        first = dict(zip(page.columns, page.rows[0], strict=True))
+        # NUMERIC(30, 10) exact, never a float; a naive timestamp never shifted.
+        assert first["price"] == Decimal("12345678901234567890.0123456789")
+        assert str(first["released"]) == "2020-01-01 10:00:00"
+        assert first["cover"] == b"\xde\xad\xbe\xef"
+        assert first["tags"] == ["a", "b"]
+        assert first["meta"] == {"k": [1, 2]}
+        assert known.entity("no_key").key == ()
+        assert known.entity("artist_names").view
+        # Only the default schema's tables go by their bare names.
+        assert "pair" in known
+        assert "music.artist" in known
+
+
+async def test_typed_filters_sort_and_search_work_on_another_programs_tables(
+    built: tuple[Database, str],
+) -> None:
+    database, engine = built
+    records = RecordService(database)
+    entity = "track" if engine == "sqlite" else "music.track"
+
+    async def titles(spec: QuerySpec) -> list[str]:
+        page = await records.browse(entity, spec, After(None, 50))
+        return [row[page.columns.index("title")] for row in page.rows]
+
+    if engine == "sqlite":
+        # BINARY collation: code point order, as Python sorts.
+        assert await titles(QuerySpec(sort=(SortKey("title"),))) == sorted(
+            await titles(QuerySpec())
+        )
+        assert await titles(QuerySpec(search="σίσυφος")) == ["ΣΊΣΥΦΟΣ"]  # folded in any script
+        assert await titles(QuerySpec(search="ÁGUAS")) == ["Águas de Março"]
+        # SQLite compares as it stores: text sorts after every number, so the 'n/a' in a
+        # REAL column and the 'sometime' in a DATE column pass a "from" bound.
+        assert await titles(QuerySpec(filters=(Range("rating", low="4"),))) == [
+            "Águas de Março",
+            "Straße",
+        ]
+        assert await titles(
+            QuerySpec(filters=(Range("released", low="2000-01-01"),), sort=(SortKey("title"),))
+        ) == ["Ünïcödé", "ΣΊΣΥΦΟΣ"]
+        assert await titles(QuerySpec(filters=(IsEmpty("price"),))) == ["Ünïcödé"]
+        assert await titles(QuerySpec(filters=(Equals("track_key", "t-002"),))) == ["ΣΊΣΥΦΟΣ"]
+    else:
+        assert await titles(QuerySpec(search="GROSS")) == []  # a fold, not a transliteration
+        assert await titles(QuerySpec(search="groß")) == ["Groß"]
+        assert await titles(QuerySpec(filters=(Range("price", low="1e19"),))) == ["Waterloo"]
+        assert await titles(QuerySpec(filters=(Range("released", high="2021-01-01"),))) == [
+            "Waterloo"
+        ]
+        assert await titles(QuerySpec(filters=(Equals("live", "yes"),))) == ["Waterloo"]
+        assert await titles(
+            QuerySpec(filters=(Equals("track_id", "00000000-0000-0000-0000-000000000002"),))
+        ) == ["Groß"]
+        artists = await records.browse("music.artist", QuerySpec(search="σίσυφος"), After(None, 5))
+        assert [row[0] for row in artists.rows] == ["C3"]
+    with pytest.raises(ValidationError):
+        await records.browse(entity, QuerySpec(filters=(Range("title", low="a"),)), After(None, 5))
+
+
+async def test_a_composite_key_and_no_key_page_exactly(built: tuple[Database, str]) -> None:
+    database, engine = built
+    records = RecordService(database)
+    spec = QuerySpec(sort=(SortKey("note"),))
+    rows = await every_row(records, "pair", spec, ("a", "b"), 1)
+    assert [row[2] for row in rows] == ["one", "three", "two"]
+    if engine == "postgresql":
+        assert len(await every_row(records, "no_key", QuerySpec(), (), 1)) == 3
+        last, total = await records.browse_last("no_key", QuerySpec(), 2)
+        assert total == 3
+        assert len(last.rows) == 2
+
+
+async def test_references_to_another_programs_rows_show_their_titles(
+    built: tuple[Database, str],
+) -> None:
+    database, engine = built
+    records = RecordService(database)
+    if engine == "sqlite":
+        page = await records.browse("play", QuerySpec(), After(None, 10))
+        titles = await records.reference_titles("play", page.rows)
+        assert titles[("track", "t-001")] == "t-001 · Águas de Março"  # a column named title
+    else:
+        page = await records.browse("music.track", QuerySpec(), After(None, 10))
+        titles = await records.reference_titles("music.track", page.rows)
+        assert titles[("music.artist", "A1")] == "A1 · Ábba"  # its unique name
+        record = await records.get("music.artist", "b2")
+        assert record["name"] == "straße"
+
+
+# -- size ------------------------------------------------------------------------------------
+
+
+def test_a_thousand_tables_are_described_and_their_list_made(tmp_path: Path) -> None:
+    """The budget is the main window's list within 1 s; this measures the description
+    (printed, never asserted: tests do not time) and checks what it holds."""
+    import sqlite3
+    from contextlib import closing
+
+    from sqlalchemy import create_engine
+
+    path = foreign.many_tables(tmp_path / "many.db", 1000)
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            started = time.perf_counter()
+            found = reflect(connection)
+            seconds = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    print(f"1,000 tables described in {seconds:.3f} s")
+    known: Catalog = found.catalog
+    assert len(known.entities()) == 1000
+    assert known.entity("t0999").column("parent_id").references == "t0998"
+    assert known.entity("t0998").relations[0].entity == "t0999"
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "delete"

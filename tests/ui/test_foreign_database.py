@@ -1,0 +1,195 @@
+"""The windows on another program's database: proj.db (a real one nobody here wrote) opens
+read-only in the real session, lists its tables and views with a filter box, and a browse
+window pages, searches and opens its rows — and not a byte of the file changes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QLocale, Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.connections import file_connection
+from app.desktop import settings_for
+from app.query import QuerySpec
+from tests import foreign
+from tests.ui.conftest import wait_for, wait_until
+from tests.ui.sessions import in_session
+from ui.browse_window import BrowseWindow
+from ui.connection_look import FOREIGN_REASON
+from ui.dialogs.record_detail import RecordDetailDialog
+from ui.main_window import MainWindow
+from ui.record_table_model import CountState
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def shown_tables(window: MainWindow) -> list[str]:
+    table = window.entity_table
+    return [
+        table.item(row, 0).text() for row in range(table.rowCount()) if not table.isRowHidden(row)
+    ]
+
+
+async def rows_of(window: BrowseWindow) -> int:
+    """The window's rows once counted exactly."""
+    model = window.model
+    assert model is not None
+    if model.count_state is not CountState.EXACT:
+        await wait_until(model.count_changed, lambda: model.count_state is CountState.EXACT)
+    return model.rowCount()
+
+
+def test_proj_db_opens_read_only_lists_its_tables_and_browses_them(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = foreign.proj_db(folder)
+    before = digest(path)
+    settings = settings_for(file_connection(path, name="proj"))
+    seen: dict[str, object] = {}
+
+    async def scenario(window: MainWindow) -> None:
+        await wait_for(window.counts_loaded)
+        seen["listed"] = len(window.entities)
+        seen["views"] = sum(1 for name in shown_tables(window) if name.endswith(" (view)"))
+        seen["banner"] = window.banner.label.text()
+        seen["trash column"] = not window.entity_table.isColumnHidden(2)
+        seen["insights"] = window.insights_action.isEnabled()
+        seen["demo"] = window.load_demo_action.isEnabled()
+        seen["crs count"] = window.count_text("geodetic_crs")
+
+        qtbot.keyClicks(window.filter_edit, "CRS")  # the filter ignores case
+        seen["filtered"] = shown_tables(window)
+        window.filter_edit.clear()
+
+        browser = window.open_browser("geodetic_crs")
+        await rows_of(browser)
+        seen["read-only"] = browser.look.read_only_reason
+        seen["title"] = browser.windowTitle()
+        seen["edit"] = browser.editing.edit_action.isEnabled()
+        seen["trash"] = browser.editing.trash_action.isVisible()
+        qtbot.keyClicks(browser.search_box, "WGS 84")
+        browser.on_search_committed()
+        model = browser.model
+        assert model is not None
+        await wait_until(model.count_changed, lambda: model.count_text() == "33")
+        name = model.column_index("name")
+        seen["found"] = sorted(model.row_values(row)[name] for row in range(2))
+
+        # A row of a table keyed by two columns opens whole, read-only.
+        browser.open_index(model.index(0, name))
+        (detail,) = [w for w in QApplication.topLevelWidgets() if isinstance(w, RecordDetailDialog)]
+        await asyncio.wait_for(detail.load_task, 10)
+        seen["detail key"] = detail.record_id
+        detail.close()
+
+        # A table without a key pages by rowid, which stays out of its columns.
+        aliases = window.open_browser("alias_name")
+        seen["alias rows"] = await rows_of(aliases)
+        seen["alias columns"] = aliases.view.columns
+        # A view pages by OFFSET to its end.
+        view = window.open_browser("crs_view")
+        await rows_of(view)
+        assert view.model is not None
+        view.table.scrollToBottom()
+        await wait_until(
+            view.model.rows_loaded,
+            lambda: (
+                view.model is not None
+                and view.model.row_values(view.model.rowCount() - 1) is not None
+            ),
+        )
+        seen["view rows"] = view.model.rowCount()
+        for opened in (browser, aliases, view):
+            opened.close()
+
+    code = qt_loop.run_until_complete(in_session(settings, scenario))
+
+    assert code == 0
+    assert seen["listed"] == foreign.PROJ_TABLES + foreign.PROJ_VIEWS
+    assert seen["views"] == foreign.PROJ_VIEWS
+    assert "another program's database" in str(seen["banner"])
+    assert seen["trash column"] is False
+    assert seen["insights"] is False
+    assert seen["demo"] is False
+    native = foreign.native_rows(path, "SELECT count(*) FROM geodetic_crs")[0][0]
+    assert seen["crs count"] == QLocale().toString(native)
+    assert seen["filtered"] == [
+        "compound_crs",
+        "crs_view (view)",
+        "geodetic_crs",
+        "projected_crs",
+        "vertical_crs",
+    ]
+    assert seen["read-only"] == FOREIGN_REASON
+    assert "read-only" in str(seen["title"])
+    assert seen["edit"] is False
+    assert seen["trash"] is False
+    assert seen["found"] == ["Unknown datum based upon the WGS 84 ellipsoid", "WGS 84"]
+    assert seen["detail key"] == ("EPSG", 4030)
+    assert seen["alias rows"] == foreign.native_rows(path, "SELECT count(*) FROM alias_name")[0][0]
+    assert "rowid" not in seen["alias columns"]
+    assert seen["view rows"] == foreign.native_rows(path, "SELECT count(*) FROM crs_view")[0][0]
+    assert digest(path) == before
+    assert sorted(entry.name for entry in folder.iterdir()) == ["proj.db"]  # no journal left
+
+
+def test_a_thousand_tables_are_listed_and_filtered(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    path = foreign.many_tables(tmp_path / "many.db", 1000)
+    settings = settings_for(file_connection(path, name="many"))
+    seen: dict[str, object] = {}
+    started = time.perf_counter()
+
+    async def scenario(window: MainWindow) -> None:
+        print(f"1,000 tables listed {time.perf_counter() - started:.3f} s after the start")
+        seen["listed"] = window.entity_table.rowCount()
+        window.filter_edit.setText("t099")
+        seen["filtered"] = shown_tables(window)
+        seen["current"] = window.entity_table.currentRow()
+        window.on_open_action_triggered()
+        (browser,) = window.browse_windows
+        seen["opened"] = browser.entity.name
+        await rows_of(browser)
+        browser.close()
+        count = await window.desk.records.count("t0999", QuerySpec())
+        seen["count"] = count
+
+    code = qt_loop.run_until_complete(in_session(settings, scenario))
+
+    assert code == 0
+    assert seen["listed"] == 1000
+    assert seen["filtered"] == [f"t{number:04d}" for number in range(990, 1000)]
+    assert seen["current"] == 990
+    assert seen["opened"] == "t0990"
+    assert seen["count"] == 0
+
+
+def test_the_table_list_filter_is_reached_with_ctrl_f(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    path = foreign.many_tables(tmp_path / "few.db", 3)
+    settings = settings_for(file_connection(path, name="few"))
+    seen: list[bool] = []
+
+    async def scenario(window: MainWindow) -> None:
+        window.activateWindow()
+        window.find_action.trigger()
+        seen.append(window.filter_edit.hasFocus() or window.focusWidget() is window.filter_edit)
+        seen.append(window.filter_edit.accessibleName() == "Filter tables")
+        seen.append(window.find_action.shortcut().toString() == "Ctrl+F")
+        qtbot.keyClick(window.filter_edit, Qt.Key.Key_Escape)
+
+    code = qt_loop.run_until_complete(in_session(settings, scenario))
+
+    assert code == 0
+    assert seen == [True, True, True]
