@@ -39,7 +39,7 @@ from app.services.validation import checked_values
 
 Record = dict[str, Any]
 # Titles of referenced records by (kind, id): ("users", 5) → "#5 Alan Wagner · alan@…".
-ReferenceTitles = dict[tuple[str, int], str]
+ReferenceTitles = dict[tuple[str, Any], str]
 
 
 def repository_for(database: Database, entity: str) -> type[TableRepository]:

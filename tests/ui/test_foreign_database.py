@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QLocale, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -32,9 +33,12 @@ def digest(path: Path) -> str:
 
 def shown_tables(window: MainWindow) -> list[str]:
     table = window.entity_table
-    return [
-        table.item(row, 0).text() for row in range(table.rowCount()) if not table.isRowHidden(row)
-    ]
+    names = []
+    for row in range(table.rowCount()):
+        item = table.item(row, 0)
+        if item is not None and not table.isRowHidden(row):
+            names.append(item.text())
+    return names
 
 
 async def rows_of(window: BrowseWindow) -> int:
@@ -66,7 +70,7 @@ def test_proj_db_opens_read_only_lists_its_tables_and_browses_them(
         seen["demo"] = window.load_demo_action.isEnabled()
         seen["crs count"] = window.count_text("geodetic_crs")
 
-        qtbot.keyClicks(window.filter_edit, "CRS")  # the filter ignores case
+        QTest.keyClicks(window.filter_edit, "CRS")  # the filter ignores case
         seen["filtered"] = shown_tables(window)
         window.filter_edit.clear()
 
@@ -76,13 +80,13 @@ def test_proj_db_opens_read_only_lists_its_tables_and_browses_them(
         seen["title"] = browser.windowTitle()
         seen["edit"] = browser.editing.edit_action.isEnabled()
         seen["trash"] = browser.editing.trash_action.isVisible()
-        qtbot.keyClicks(browser.search_box, "WGS 84")
+        QTest.keyClicks(browser.search_box, "WGS 84")
         browser.on_search_committed()
         model = browser.model
         assert model is not None
         await wait_until(model.count_changed, lambda: model.count_text() == "33")
         name = model.column_index("name")
-        seen["found"] = sorted(model.row_values(row)[name] for row in range(2))
+        seen["found"] = sorted((model.row_values(row) or ())[name] for row in range(2))
 
         # A row of a table keyed by two columns opens whole, read-only.
         browser.open_index(model.index(0, name))
@@ -121,7 +125,7 @@ def test_proj_db_opens_read_only_lists_its_tables_and_browses_them(
     assert seen["insights"] is False
     assert seen["demo"] is False
     native = foreign.native_rows(path, "SELECT count(*) FROM geodetic_crs")[0][0]
-    assert seen["crs count"] == QLocale().toString(native)
+    assert seen["crs count"] == QLocale().toString(int(str(native)))
     assert seen["filtered"] == [
         "compound_crs",
         "crs_view (view)",
@@ -136,7 +140,7 @@ def test_proj_db_opens_read_only_lists_its_tables_and_browses_them(
     assert seen["found"] == ["Unknown datum based upon the WGS 84 ellipsoid", "WGS 84"]
     assert seen["detail key"] == ("EPSG", 4030)
     assert seen["alias rows"] == foreign.native_rows(path, "SELECT count(*) FROM alias_name")[0][0]
-    assert "rowid" not in seen["alias columns"]
+    assert seen["alias columns"] == ("table_name", "auth_name", "code", "alt_name", "source")
     assert seen["view rows"] == foreign.native_rows(path, "SELECT count(*) FROM crs_view")[0][0]
     assert digest(path) == before
     assert sorted(entry.name for entry in folder.iterdir()) == ["proj.db"]  # no journal left
@@ -187,7 +191,7 @@ def test_the_table_list_filter_is_reached_with_ctrl_f(
         seen.append(window.filter_edit.hasFocus() or window.focusWidget() is window.filter_edit)
         seen.append(window.filter_edit.accessibleName() == "Filter tables")
         seen.append(window.find_action.shortcut().toString() == "Ctrl+F")
-        qtbot.keyClick(window.filter_edit, Qt.Key.Key_Escape)
+        QTest.keyClick(window.filter_edit, Qt.Key.Key_Escape)
 
     code = qt_loop.run_until_complete(in_session(settings, scenario))
 
