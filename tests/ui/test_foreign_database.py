@@ -86,6 +86,8 @@ def test_proj_db_opens_read_only_lists_its_tables_and_browses_them(
         assert model is not None
         await wait_until(model.count_changed, lambda: model.count_text() == "33")
         name = model.column_index("name")
+        if model.row_values(1) is None:
+            await wait_until(model.rows_loaded, lambda: model.row_values(1) is not None)
         seen["found"] = sorted((model.row_values(row) or ())[name] for row in range(2))
 
         # A row of a table keyed by two columns opens whole, read-only.
