@@ -22,10 +22,12 @@ from app.column_kinds import (
     INTEGER,
     MAX_DIGITS,
     SMALLINT,
+    ColumnKind,
     IntegerBounds,
     coerce_value,
     column_value,
     integer_bounds,
+    kind_of_type,
     unstorable_text,
 )
 from app.models.types import InvalidValueError
@@ -81,7 +83,7 @@ class Range:
     def condition(self, column: Column) -> ColumnElement[bool]:
         if self.low is None and self.high is None:
             raise InvalidValueError(f"The range filter on {self.column!r} has neither end.")
-        if isinstance(column.type, String):
+        if _is_text(column):
             raise InvalidValueError(f"{self.column!r} is text; a range needs numbers or dates.")
         parts: list[ColumnElement[bool]] = []
         if self.low is not None:
@@ -100,14 +102,17 @@ class IsEmpty:
     empty: bool = True
 
     def condition(self, column: Column) -> ColumnElement[bool]:
-        if isinstance(column.type, String):
-            missing = or_(column.is_(None), column == "")
-        else:
-            missing = column.is_(None)
+        missing = or_(column.is_(None), column == "") if _is_text(column) else column.is_(None)
         return missing if self.empty else ~missing
 
 
 Filter = Equals | OneOf | Range | IsEmpty
+
+
+def _is_text(column: Column) -> bool:
+    """Text, or a choice of texts: our String columns and another program's text columns,
+    which SQLite reads as stored."""
+    return isinstance(column.type, String) or kind_of_type(column.type) is ColumnKind.TEXT
 
 
 @dataclass(frozen=True)

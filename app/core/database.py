@@ -7,6 +7,7 @@ One ``Database`` per connected database: an engine, ``async_session_maker`` for 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,6 +45,17 @@ POSTGRES_COMMAND_TIMEOUT_S = 60
 POSTGRES_CONNECT_TIMEOUT_S = 10
 # Execution option read by the SQLite "begin" hook: writers take the write lock up front.
 SQLITE_BEGIN_OPTION = "records_desk_sqlite_begin"
+# The SQLite function every connection has for bytes as base64 text, the one form bytes
+# take in every export (SQLite has no base64 of its own; PostgreSQL's encode() serves).
+BASE64_FUNCTION = "records_desk_base64"
+
+
+def base64_text(value: object) -> object:
+    """``BASE64_FUNCTION``: bytes as base64 text; any other value as it is."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return value
+
 
 # Types of file system where SQLite's WAL (shared memory between processes) does not work.
 _NETWORK_FILE_SYSTEMS = frozenset(
@@ -389,6 +401,7 @@ def _install_sqlite_hooks(engine: AsyncEngine, path: Path, *, read_only: bool) -
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            dbapi_connection.create_function(BASE64_FUNCTION, 1, base64_text, deterministic=True)
             if read_only:
                 cursor.execute("PRAGMA query_only=ON")
             cursor.close()

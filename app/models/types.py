@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as time_of_day
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 MONEY_PRECISION = 14
 MONEY_SCALE = 2
@@ -135,3 +136,44 @@ def _compile_ascii_lower(element: ascii_lower, compiler: SQLCompiler, **kw: Any)
 @compiles(ascii_lower, "postgresql")
 def _compile_ascii_lower_postgresql(element: ascii_lower, compiler: SQLCompiler, **kw: Any) -> str:
     return f'lower({compiler.process(element.clauses, **kw)} COLLATE "C")'
+
+
+class StoredAsIs(TypeDecorator[Any]):
+    """A column of another program's SQLite file, read as stored: a DATETIME holding
+    ``2026-01-01T10:00:00Z`` (or any text at all) comes back as that text, a BOOLEAN as
+    its 0 or 1, a NUMERIC as the number SQLite kept. The declared type is kept
+    (``impl_instance``), so the column's kind is still a date, a yes/no, a number: it
+    decides the filters and how the value is shown."""
+
+    impl = NullType
+    cache_ok = True
+
+    def __init__(self, declared: TypeEngine[Any]) -> None:
+        super().__init__()
+        self.impl = declared  # type: ignore[assignment]
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return NullType()
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        # As SQLite would compare them with what such a program writes: ISO text for
+        # moments, 0/1 for yes/no, text for exact numbers (the column's affinity reads it).
+        if isinstance(value, datetime):
+            return value.isoformat(sep=" ")
+        if isinstance(value, date | time_of_day):
+            return value.isoformat()
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, Decimal):
+            return str(value)
+        return value
+
+    @property
+    def python_type(self) -> type[Any]:
+        return self.impl_instance.python_type
+
+
+def stored_as_is(column_type: TypeEngine[Any]) -> bool:
+    """Whether a column of this type holds whatever another program stored (SQLite): a
+    value of any storage class, to be written as what it is."""
+    return isinstance(column_type, StoredAsIs | NullType)

@@ -8,10 +8,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
-    Enum,
     Row,
     Select,
-    String,
     Table,
     UniqueConstraint,
     and_,
@@ -32,7 +30,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.schema import Column as SAColumn
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
-from app.column_kinds import kind_of_type
+from app.column_kinds import ColumnKind, kind_of_type
 from app.models.base import Base
 from app.models.types import InvalidValueError, utcnow
 from app.query import (
@@ -569,8 +567,9 @@ def _with_value(expression: ColumnElement[Any], column: Column, value: Any) -> C
 
 
 def _is_free_text(column: Column) -> bool:
-    # An Enum (order status) is a String too, but short and typed: never cut.
-    return isinstance(column.type, String) and not isinstance(column.type, Enum)
+    # An Enum (order status) is a String too, but short and typed: never cut. Another
+    # program's SQLite text column is read as stored, and is text all the same.
+    return kind_of_type(column.type) is ColumnKind.TEXT
 
 
 def _ordering(keys: list[tuple[Column, bool]], *, reverse: bool) -> list[ColumnElement[Any]]:

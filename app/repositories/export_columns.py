@@ -23,6 +23,9 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Enum,
+    Float,
+    Integer,
+    LargeBinary,
     String,
     Text,
     case,
@@ -33,7 +36,9 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from app.models.types import Money, UTCDateTime
+from app.column_kinds import ColumnKind, kind_of_type
+from app.core.database import BASE64_FUNCTION
+from app.models.types import Money, UTCDateTime, stored_as_is
 from app.query import Column
 
 # The first characters that make a spreadsheet read a cell as a formula: OWASP's CSV
@@ -70,8 +75,27 @@ class ValueForms:
 
 
 def is_text(column: Column) -> bool:
-    """Text the user wrote: the only kind of value that can need quoting or a guard."""
-    return isinstance(column.type, String) and not isinstance(column.type, Enum)
+    """Text the user wrote, or a value another program stored as it liked (SQLite): the
+    values that can need quoting or a guard."""
+    column_type = column.type
+    if stored_as_is(column_type):
+        return True
+    return isinstance(column_type, String) and not isinstance(column_type, Enum)
+
+
+def _as_text(column: Column, dialect: str) -> ColumnElement[Any]:
+    """Any column as text: bytes as base64 (the one rule for bytes in every export),
+    another program's SQLite value of any storage class as it reads."""
+    if dialect == "sqlite":
+        if stored_as_is(column.type) or isinstance(column.type, LargeBinary):
+            return case(
+                (func.typeof(column) == "blob", getattr(func, BASE64_FUNCTION)(column)),
+                else_=cast(column, Text),
+            )
+        return cast(column, Text)
+    if isinstance(column.type, LargeBinary):
+        return func.translate(func.encode(column, "base64"), "\n", "")
+    return cast(column, Text)
 
 
 def formatted(column: Column, dialect: str, forms: ValueForms) -> ColumnElement[Any]:
@@ -83,7 +107,10 @@ def formatted(column: Column, dialect: str, forms: ValueForms) -> ColumnElement[
         if forms.decimal_point == ".":
             return column  # NUMERIC(14, 2) prints as 1234.50 already
         return func.replace(cast(column, Text), ".", forms.decimal_point)
-    if isinstance(column_type, UTCDateTime):
+    kind = kind_of_type(column_type)
+    if isinstance(column_type, UTCDateTime) or (
+        dialect != "sqlite" and kind is ColumnKind.DATETIME
+    ):
         if forms.time_zone:
             return _zone_time(column, dialect, forms.time_zone)
         # RFC 3339, ISO 8601's profile for timestamps, with the space it allows for "T"
@@ -93,28 +120,68 @@ def formatted(column: Column, dialect: str, forms: ValueForms) -> ColumnElement[
             return _sqlite_utc_text(column)
         # Printed in the session's time zone, which the export sets to UTC: "…+00".
         return cast(column, Text).op("||")(literal(":00"))
+    if dialect == "sqlite" and stored_as_is(column_type):
+        return _as_stored(column, forms)
     if isinstance(column_type, Boolean):
         return case((column, literal("true")), (not_(column), literal("false")))
-    if forms.formula_protection and is_text(column):
-        guarded = literal(FORMULA_GUARD).op("||")(column)
-        if dialect == "sqlite":
-            # The ASCII starts sort below "A", the full-width ones at U+FF00 and above
-            # (SQLite compares bytes): most text is passed by two comparisons, without
-            # cutting off its first character. substr() reads text only up to a NUL, so a
-            # leading one is found by comparing: only NUL sorts below U+0001.
-            return case(
-                ((column >= "A") & (column < "\uff00"), column),
-                (func.substr(column, 1, 1).in_(FORMULA_STARTS), guarded),
-                ((column < "\x01") & (column != ""), guarded),
-                else_=column,
-            )
-        # ascii() of the first character: cheaper than cutting it off with left(). Not
-        # NUL: PostgreSQL's text cannot hold one, and ascii('') is 0.
-        starts_a_formula = func.ascii(column).in_(
-            [ord(start) for start in FORMULA_STARTS if start != "\0"]
-        )
-        return case((starts_a_formula, guarded), else_=column)
+    if kind.numeric and not isinstance(column_type, Integer):
+        # A NUMERIC or REAL: its own digits, with the reader's decimal point.
+        if forms.decimal_point == ".":
+            return column
+        return func.replace(cast(column, Text), ".", forms.decimal_point)
+    if kind is ColumnKind.BLOB:
+        return _as_text(column, dialect)
+    textual = is_text(column) or kind in (ColumnKind.JSON, ColumnKind.ARRAY, ColumnKind.UNKNOWN)
+    if not textual:
+        return column  # a date, a time, a UUID…: as the database prints it
+    if not isinstance(column_type, String):
+        column = type_coerce(_as_text(column, dialect), Text)  # type: ignore[assignment]
+    if forms.formula_protection:
+        return _guarded(column, dialect)
     return column
+
+
+def _guarded(column: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
+    """Text with the formula guard in front where it starts a formula."""
+    guarded = literal(FORMULA_GUARD).op("||")(column)
+    if dialect == "sqlite":
+        # The ASCII starts sort below "A", the full-width ones at U+FF00 and above
+        # (SQLite compares bytes): most text is passed by two comparisons, without
+        # cutting off its first character. substr() reads text only up to a NUL, so a
+        # leading one is found by comparing: only NUL sorts below U+0001.
+        return case(
+            ((column >= "A") & (column < "\uff00"), column),
+            (func.substr(column, 1, 1).in_(FORMULA_STARTS), guarded),
+            ((column < "\x01") & (column != ""), guarded),
+            else_=column,
+        )
+    # ascii() of the first character: cheaper than cutting it off with left(). Not
+    # NUL: PostgreSQL's text cannot hold one, and ascii('') is 0.
+    starts_a_formula = func.ascii(column).in_(
+        [ord(start) for start in FORMULA_STARTS if start != "\0"]
+    )
+    return case((starts_a_formula, guarded), else_=column)
+
+
+def _as_stored(column: Column, forms: ValueForms) -> ColumnElement[Any]:
+    """A value another program stored in SQLite as it liked, written as what it is: a
+    number as its digits (with the reader's decimal point), bytes as base64, text as
+    text (guarded where it starts a formula)."""
+    stored = func.typeof(column)
+    text = type_coerce(column, Text)
+    # A REAL in 15 digits where they read back as the same number, else in 17: exact,
+    # and as short as SQLite can say it (its own text for a REAL stops at 15).
+    short, long = func.printf("%!.15g", column), func.printf("%!.17g", column)
+    real: ColumnElement[Any] = case((cast(short, Float) == column, short), else_=long)
+    if forms.decimal_point != ".":
+        real = func.replace(real, ".", forms.decimal_point)
+    return case(
+        (stored == "text", _guarded(text, "sqlite") if forms.formula_protection else text),
+        (stored == "integer", cast(column, Text)),
+        (stored == "real", real),
+        (stored == "blob", getattr(func, BASE64_FUNCTION)(column)),
+        else_=literal(None),
+    )
 
 
 def _sqlite_utc_text(stored: Column) -> ColumnElement[str]:

@@ -7,7 +7,7 @@ columns and types, primary keys of any type, unique columns and foreign keys. Th
 then browse it as they browse ours, read-only.
 
 On SQLite a declared type is only a hint: another program may keep ``2026-01-01T10:00Z``
-or ``yesterday`` in a DATETIME column. Such columns are read as stored (``_AsStored``), so
+or ``yesterday`` in a DATETIME column. Such columns are read as stored (``StoredAsIs``), so
 a value is shown as what it is and never fails a page.
 """
 
@@ -17,35 +17,28 @@ import re
 import time
 import warnings
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from datetime import time as time_of_day
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     Column,
-    Date,
-    DateTime,
     Enum,
     Integer,
     MetaData,
-    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
     Text,
-    Time,
     UniqueConstraint,
     inspect,
     text,
 )
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
+from sqlalchemy.engine import Connection
+from sqlalchemy.types import NullType, TypeEngine
 
 from app.column_kinds import ColumnKind, Kind, integer_bounds, kind_of_type
 from app.core.database import Database
+from app.models.types import StoredAsIs
 from app.services.catalog import Catalog, ColumnInfo, EntityInfo, Relation
 from app.services.errors import translate_errors
 
@@ -269,21 +262,21 @@ def _sqlite_shapes(connection: Connection) -> list[_Shape]:
 
 
 def _sqlite_type(declared: str, known: dict[str, type[TypeEngine[Any]]]) -> TypeEngine[Any]:
-    """The type a declaration names, read as stored (``_AsStored``) where SQLAlchemy would
-    convert values another program may have written another way. A declaration that is
-    no SQL type of SQLite's list (proj.db's INTEGER_OR_TEXT, holding 1024 and 'RGNC'), or
-    none at all, is of no one kind: each value is shown as what it is."""
+    """The type a declaration names, every value read as stored (``StoredAsIs``): SQLite
+    keeps what it is given, so a DATETIME may hold "yesterday" and a TEXT column bytes.
+    The declared type still makes the column's kind. A declaration that is no SQL type
+    of SQLite's list (proj.db's INTEGER_OR_TEXT, holding 1024 and 'RGNC'), or none at
+    all, is of no one kind: each value is shown as what it is."""
     name = declared.split("(")[0].strip().upper()
     found = known.get(name)
     if found is None:
-        return _AsStored(NullType()) if name else NullType()
+        return StoredAsIs(NullType())
     column_type = found()
     if isinstance(column_type, String):
         size = re.search(r"\(\s*(\d+)", declared)
-        return found(int(size.group(1))) if size else column_type  # type: ignore[call-arg]
-    if isinstance(column_type, _CONVERTED):
-        return _AsStored(column_type)
-    return column_type
+        if size:
+            column_type = found(int(size.group(1)))  # type: ignore[call-arg]
+    return StoredAsIs(column_type)
 
 
 def _readable_schemas(connection: Connection, default: str | None) -> list[str]:
@@ -400,46 +393,6 @@ def _title_columns(columns: tuple[ColumnInfo, ...], key: tuple[str, ...]) -> tup
 
 
 # -- SQLite: declared types are hints --------------------------------------------------------
-
-
-class _AsStored(TypeDecorator[Any]):
-    """A column of another program's SQLite file, read as stored: a DATETIME holding
-    ``2026-01-01T10:00:00Z`` (or any text at all) comes back as that text, a BOOLEAN as
-    its 0 or 1, a NUMERIC as the number SQLite kept. The declared type is kept
-    (``impl_instance``), so the column's kind is still a date, a yes/no, a number: it
-    decides the filters and how the value is shown."""
-
-    impl = NullType
-    cache_ok = True
-
-    def __init__(self, declared: TypeEngine[Any]) -> None:
-        super().__init__()
-        self.impl = declared  # type: ignore[assignment]
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        return NullType()
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        # As SQLite would compare them with what such a program writes: ISO text for
-        # moments, 0/1 for yes/no, text for exact numbers (the column's affinity reads it).
-        if isinstance(value, datetime):
-            return value.isoformat(sep=" ")
-        if isinstance(value, date | time_of_day):
-            return value.isoformat()
-        if isinstance(value, bool):
-            return int(value)
-        if isinstance(value, Decimal):
-            return str(value)
-        return value
-
-    @property
-    def python_type(self) -> type[Any]:
-        return self.impl_instance.python_type
-
-
-# Declared types whose values SQLAlchemy would convert on reading, and fail on a value
-# another program stored in another form.
-_CONVERTED = (Date, DateTime, Time, Boolean, Numeric)
 
 
 __all__ = ["Reflected", "reflect", "reflect_catalog"]
