@@ -37,7 +37,9 @@ from sqlalchemy import (
 )
 from sqlalchemy import extract as sql_extract
 
-from app.models.types import Money, UTCDateTime
+from app.column_kinds import ColumnKind, kind_of_type
+from app.core.database import BASE64_FUNCTION
+from app.models.types import Money, UTCDateTime, stored_as_is
 from app.query import Column
 from app.repositories.export_columns import _cents_as_decimal
 
@@ -84,11 +86,23 @@ def _cell(
 ) -> ColumnElement[str]:
     reference = f'<c r="{letters}{ROW_MARK}"'
     column_type = column.type
-    if isinstance(column_type, Money):
+    kind = kind_of_type(column_type)
+    cell: ColumnElement[Any]
+    if dialect == "sqlite" and stored_as_is(column_type):
+        # Another program's SQLite value, of whatever storage class it has: a number
+        # cell for a number, base64 text for bytes, text for the rest.
+        stored = func.typeof(column)
+        number = _wrapped(f"{reference}><v>", cast(column, Text), "</v></c>")
+        cell = case(
+            (stored.in_(("integer", "real")), number),
+            (stored == "blob", _text_cell(getattr(func, BASE64_FUNCTION)(column), reference)),
+            (stored == "text", _text_cell(column, reference)),
+        )
+    elif isinstance(column_type, Money):
         number = _cents_as_decimal(column, ".") if dialect == "sqlite" else cast(column, Text)
         cell = _wrapped(f'{reference} s="{styles.money}"><v>', number, "</v></c>")
         cell = _number_or_text(column, cell, reference, dialect, ("integer",))
-    elif isinstance(column_type, UTCDateTime):
+    elif isinstance(column_type, UTCDateTime) or kind is ColumnKind.DATETIME:
         serial = _serial(column, dialect, time_zone)
         cell = _wrapped(f'{reference} s="{styles.moment}"><v>', serial, "</v></c>")
         if dialect == "sqlite":
@@ -102,8 +116,21 @@ def _cell(
         cell = _number_or_text(column, cell, reference, dialect, ("integer", "real"))
     elif isinstance(column_type, (String, Enum)):
         cell = _text_cell(column, reference)
+    elif kind.numeric:
+        # A NUMERIC or a float: a number cell, but NaN and the infinities, which no
+        # spreadsheet number holds, as their text.
+        digits = cast(column, Text)
+        number = _wrapped(f"{reference}><v>", digits, "</v></c>")
+        cell = case(
+            (digits.in_(("NaN", "Infinity", "-Infinity")), _text_cell(column, reference)),
+            else_=number,
+        )
+    elif kind is ColumnKind.BLOB:
+        base64 = func.translate(func.encode(column, "base64"), "\n", "")
+        cell = _text_cell(base64, reference)
     else:
-        raise TypeError(f"no worksheet cell for a column of type {column_type!r}")
+        # A date, a time, an interval, a UUID, JSON, an array…: the database's own text.
+        cell = _text_cell(column, reference)
     # "||" with NULL is NULL: a missing value writes no cell.
     return func.coalesce(cell, literal("")) if column.nullable else cell
 
@@ -130,7 +157,7 @@ def _wrapped(before: str, value: ColumnElement[Any], after: str) -> ColumnElemen
     return literal(before).op("||")(value).op("||")(literal(after))
 
 
-def _text_cell(column: Column, reference: str) -> ColumnElement[str]:
+def _text_cell(column: ColumnElement[Any], reference: str) -> ColumnElement[str]:
     text: ColumnElement[Any] = cast(column, Text)
     for character, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         text = func.replace(text, character, entity)

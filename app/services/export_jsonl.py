@@ -5,10 +5,12 @@ booleans as booleans, empty values as null. UTF-8, one LF after each line."""
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -42,18 +44,35 @@ class _JsonLinesWriter:
         self._values = [self._encoder(column) for column in columns]
 
     def _encoder(self, column: ColumnInfo) -> Callable[[Any], str]:
+        """How a value of ``column`` is written: by its kind where its value is of that
+        kind (ours always are), else as what it is (``_plain``: another program's SQLite
+        keeps text in a number column, and JSON is a document of its own)."""
         kind = column.kind
-        if kind in (ColumnKind.INTEGER, ColumnKind.REFERENCE):
-            return str
+        if kind is ColumnKind.INTEGER:
+            return lambda value: str(value) if _whole(value) else _plain(value)
         if kind is ColumnKind.BOOLEAN:
-            return lambda value: "true" if value else "false"
-        if kind is ColumnKind.MONEY:
+            return lambda value: (
+                ("true" if value else "false") if isinstance(value, bool | int) else _plain(value)
+            )
+        if kind in (ColumnKind.MONEY, ColumnKind.DECIMAL):
             if self._options.decimals_as_numbers:
-                return _decimal_number
-            return lambda value: f'"{_decimal_number(value)}"'
+                return lambda value: (
+                    _decimal_number(value) if isinstance(value, Decimal) else _plain(value)
+                )
+            return lambda value: (
+                f'"{_decimal_number(value)}"' if isinstance(value, Decimal) else _plain(value)
+            )
         if kind is ColumnKind.DATETIME:
-            return lambda value: f'"{_utc(value)}"'
-        return lambda value: json.dumps(str(value), ensure_ascii=False)
+            return lambda value: (
+                f'"{_utc(value)}"'
+                if isinstance(value, datetime) and value.tzinfo is not None
+                else _plain(value)
+            )
+        if kind is ColumnKind.TEXT or kind is ColumnKind.CHOICE:
+            return lambda value: json.dumps(str(value), ensure_ascii=False)
+        if kind is ColumnKind.JSON:
+            return lambda value: json.dumps(value, ensure_ascii=False, default=str)
+        return _plain
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         assert self._stream is not None
@@ -72,6 +91,34 @@ class _JsonLinesWriter:
 
     def end(self) -> None:
         pass
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _plain(value: Any) -> str:
+    """A value as what it is: whole numbers and finite floats as JSON numbers (a float by
+    its shortest spelling), yes/no as a boolean, bytes as base64 text (the one rule for
+    bytes in every export), a list as a JSON array, a moment or a duration as ISO text,
+    anything else as its text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if _whole(value):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if math.isfinite(value) else json.dumps(str(value))
+    if isinstance(value, Decimal):
+        return f'"{_decimal_number(value)}"' if value.is_finite() else json.dumps(str(value))
+    if isinstance(value, bytes | bytearray | memoryview):
+        return json.dumps(base64.b64encode(bytes(value)).decode("ascii"))
+    if isinstance(value, list | tuple):
+        return "[" + ",".join("null" if item is None else _plain(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, datetime | date | time):
+        return json.dumps(value.isoformat(), ensure_ascii=False)
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 def _decimal_number(value: Decimal) -> str:
