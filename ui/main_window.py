@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
         self._verbose = verbose
         self.look = ConnectionLook.of(settings, desk.workspace)
         if settings is None:
-            self.look = ConnectionLook(database_name, database_name, read_only=self.look.read_only)
+            self.look = replace(self.look, name=database_name, description=database_name)
         self.connections_dialog: ConnectionsDialog | None = None
         self.message: QMessageBox | None = None
         self._switching: asyncio.Task[str | None] | None = None

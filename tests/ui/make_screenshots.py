@@ -94,6 +94,41 @@ async def render(folder: Path) -> None:
     main.close()  # disposes the engine once its work has ended
     await wait_for(main.closed)
     await render_connections()
+    await render_another_database(folder)
+
+
+async def render_another_database(folder: Path) -> None:
+    """proj.db (from the pyproj wheel: a real database nobody here wrote), read-only: its
+    tables and views narrowed by the filter box, and one of them searched."""
+    from tests import foreign
+
+    database = Database(sqlite_url(foreign.proj_db(folder)), read_only=True)
+    await migrations.prepare_for_use(database)
+    shown = "SQLite file ~/Downloads/proj.db"
+    # Where it would be on a user's machine, not in this run's temporary folder.
+    database.notices = tuple(
+        notice.replace(database.display_name, shown) for notice in database.notices
+    )
+    main = MainWindow(shown, Desk.on(database), WindowState())
+    main.resize(560, 420)
+    main.show()
+    await wait_for(main.counts_loaded)
+    main.filter_edit.setText("crs")
+    main.grab().save(str(SCREENSHOTS / "another-database.png"))
+    window = main.open_browser("geodetic_crs")
+    window.resize(1000, 430)
+    window.search_box.setText("WGS 84")
+    window.on_search_committed()
+    model = window.model
+    assert model is not None
+    await wait_until(model.count_changed, lambda: model.count_text() == "33")
+    await wait_until(model.rows_loaded, lambda: model.is_loaded(0))
+    footer = window.totals_bar
+    await wait_until(footer.calculated, lambda: footer.view_label.text()[:1].isdigit())
+    window.grab().save(str(SCREENSHOTS / "another-database-browse.png"))
+    window.close()
+    main.close()
+    await wait_for(main.closed)
 
 
 async def render_insights(main: MainWindow, orders: BrowseWindow) -> None:
@@ -208,6 +243,8 @@ async def render_connections() -> None:
 
 
 def main() -> int:
+    """Every screenshot; with ``another-database``, only that one's."""
+    only = sys.argv[1:]
     app = QApplication(sys.argv)
     app.setQuitOnLastWindowClosed(False)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -215,7 +252,10 @@ def main() -> int:
     asyncio.set_event_loop(loop)
     with tempfile.TemporaryDirectory() as folder:
         os.environ["XDG_CONFIG_HOME"] = folder  # a fresh window state, not the user's
-        loop.run_until_complete(render(Path(folder)))
+        if only == ["another-database"]:
+            loop.run_until_complete(render_another_database(Path(folder)))
+        else:
+            loop.run_until_complete(render(Path(folder)))
     return 0
 
 
