@@ -472,7 +472,7 @@ class RecordTableModel(QAbstractTableModel):
         target = self._columns[column].references
         if target is None or value is None:
             return None
-        return page.titles.get((target, int(value)))
+        return page.titles.get((target, value))
 
     async def _titles_of(self, rows: list[tuple[Any, ...]]) -> ReferenceTitles:
         """The titles the reference columns of ``rows`` name: one batched lookup per

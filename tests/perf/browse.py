@@ -8,6 +8,11 @@ in the same run, what the raw driver needs for the comparable queries. Every tim
 runs ``--repeat`` times in a fresh window (median and best reported), after one untimed
 warm-up window whose figures are reported as ``*_cold_ms``.
 
+With ``--foreign`` the same scenario then runs on another program's table in the same
+run: the bench's live users copied into a table keyed by text (``person_key``), with no
+index of ours, in a database without our migrations (opened read-only, its catalog
+reflected as any foreign database's), and the report holds both and their ratios.
+
 "Rows shown" means every row in the table's viewport is loaded and the viewport has been
 painted once since; a stall is the longest gap between the ticks of a 2 ms QTimer.
 """
@@ -43,10 +48,12 @@ from app.core.database import Database
 from app.query import Page as ResultPage
 from app.query import PageRequest, QuerySpec
 from app.repositories.search import SearchTerm, glob_pattern, postgres_regex
-from app.services import catalog
+from app.services import catalog, migrations
+from app.services.catalog import EntityInfo
 from app.services.records import RecordService
 from app.workspace import Desk, Workspace
 from tests.perf.common import (
+    FOREIGN_TABLE,
     BenchDatabase,
     best,
     emit,
@@ -54,6 +61,7 @@ from tests.perf.common import (
     median,
     ms,
     prepare_blocking,
+    prepare_foreign,
     rss_mb,
 )
 from tests.perf.heartbeat import Heartbeat
@@ -95,6 +103,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-scroll", action="store_true", help="skip the top-to-bottom scroll (memory)"
     )
+    parser.add_argument(
+        "--foreign",
+        action="store_true",
+        help="also browse another program's copy of the users, keyed by text",
+    )
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -114,18 +127,54 @@ def run(arguments: argparse.Namespace) -> int:
                 QSettings(str(Path(folder) / "state.ini"), QSettings.Format.IniFormat)
             )
             scenario = Scenario(
+                Database(bench.url),
+                catalog.entity(ENTITY),
                 bench,
                 state,
                 arguments.repeat,
                 scroll=not arguments.no_scroll,
             )
             result = loop.run_until_complete(scenario.run())
+            ours = report(bench, arguments.repeat, native, result)
+            if arguments.foreign:
+                database = loop.run_until_complete(foreign_database(bench))
+                entity = catalog.catalog_of(database).entity(FOREIGN_TABLE)
+                log(f"another program's {FOREIGN_TABLE}, keyed by {', '.join(entity.key)}")
+                scenario = Scenario(database, entity, bench, state, arguments.repeat, scroll=False)
+                result = loop.run_until_complete(scenario.run())
+                theirs = report(bench, arguments.repeat, {}, result)
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         asyncio.set_event_loop(None)
         loop.close()
-    emit(report(bench, arguments.repeat, native, result))
+    if not arguments.foreign:
+        emit(ours)
+        return 0
+    emit(
+        {
+            "benchmark": "browse --foreign",
+            "engine": bench.engine,
+            "rows": bench.users,
+            "ours": ours,
+            "foreign": theirs,
+            # Another program's table against ours in the same run: 1.0 is as fast.
+            "ratio_to_ours": {
+                key: round(theirs[key] / ours[key], 2)
+                for key in (*BUDGETS, "jump_first_deep_ms")
+                if isinstance(ours.get(key), int | float)
+                and isinstance(theirs.get(key), int | float)
+                and ours[key]
+            },
+        }
+    )
     return 0
+
+
+async def foreign_database(bench: BenchDatabase) -> Database:
+    """Another program's copy of the bench's users, opened as the app opens one."""
+    database = Database(await prepare_foreign(bench), read_only=True)
+    await migrations.prepare_for_use(database)
+    return database
 
 
 # -- the raw driver ----------------------------------------------------------------------------
@@ -301,6 +350,8 @@ class Phase:
 class Scenario:
     def __init__(
         self,
+        database: Database,
+        entity: EntityInfo,
         bench: BenchDatabase,
         state: WindowState,
         repeat: int,
@@ -311,9 +362,9 @@ class Scenario:
         self.state = state
         self.repeat = repeat
         self.scroll = scroll
-        self.entity = catalog.entity(ENTITY)
+        self.entity = entity
         self.heartbeat = Heartbeat()
-        self.database = Database(bench.url)
+        self.database = database
         self.records = TimedRecordService(self.database)
         self.desk = Desk(Workspace(self.database, records=self.records))
         self.phases: dict[str, Phase] = {}

@@ -286,3 +286,108 @@ def prepare_blocking(
 ) -> BenchDatabase:
     """``prepare`` on its own event loop, before any Qt loop exists."""
     return asyncio.run(prepare(engine, users, reseed=reseed, layout=layout))
+
+
+# -- another program's table ------------------------------------------------------------------
+
+# The foreign bench table: the bench's live users as another program would keep them,
+# keyed by text, with no index of ours (so a search scans, as on any foreign table).
+FOREIGN_TABLE = "person"
+FOREIGN_MARKER = "person/1"
+
+
+async def prepare_foreign(bench: BenchDatabase) -> URL:
+    """Another program's database holding ``FOREIGN_TABLE``, made once from ``bench`` (a
+    SQLite file beside it, or a PostgreSQL database of its own) and reused after."""
+    if bench.engine == "sqlite":
+        path = bench.sqlite_path.with_name(f"foreign-{bench.users}.db")
+        if not _foreign_sqlite_ready(path, bench.users):
+            _remove_sqlite_files(path)
+            log(f"making another program's table from {_describe(bench)}")
+            _make_foreign_sqlite(path, bench.sqlite_path, bench.users)
+        return sqlite_url(path)
+    name = f"records_desk_bench_foreign_{bench.users}"
+    url = bench.url.set(database=name)
+    if not await _foreign_postgres_ready(url, bench.users):
+        log(f"making another program's table from {_describe(bench)}")
+        await _make_foreign_postgres(bench, url)
+    return url
+
+
+_FOREIGN_COLUMNS = (
+    "person_key text PRIMARY KEY, name text NOT NULL, email text NOT NULL, "
+    "signed_up {moment}, active boolean NOT NULL"
+)
+
+
+def _foreign_sqlite_ready(path: Path, users: int) -> bool:
+    if not path.exists():
+        return False
+    connection = sqlite3.connect(path)
+    try:
+        row = connection.execute(f"SELECT users, layout FROM {MARKER_TABLE}").fetchone()  # noqa: S608
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        connection.close()
+    return bool(row == (users, FOREIGN_MARKER))
+
+
+def _make_foreign_sqlite(path: Path, source: Path, users: int) -> None:
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("ATTACH DATABASE ? AS bench", (str(source),))
+        columns = _FOREIGN_COLUMNS.format(moment="DATETIME").replace("boolean", "BOOLEAN")
+        connection.execute(f"CREATE TABLE {FOREIGN_TABLE} ({columns})")
+        connection.execute(
+            f"INSERT INTO {FOREIGN_TABLE} SELECT 'p-' || printf('%08d', id), name, email, "  # noqa: S608
+            "created_at, is_active FROM bench.users WHERE deleted_at IS NULL ORDER BY id"
+        )
+        connection.execute("DETACH DATABASE bench")
+        connection.execute("ANALYZE")
+        _mark_sqlite(connection, users, FOREIGN_MARKER)
+    finally:
+        connection.close()
+
+
+async def _foreign_postgres_ready(url: URL, users: int) -> bool:
+    try:
+        pg = await asyncpg.connect(native_dsn(url), timeout=10)
+    except asyncpg.InvalidCatalogNameError:
+        return False
+    try:
+        row = await pg.fetchrow(f"SELECT users, layout FROM {MARKER_TABLE}")  # noqa: S608
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await pg.close()
+    return row is not None and tuple(row) == (users, FOREIGN_MARKER)
+
+
+async def _make_foreign_postgres(bench: BenchDatabase, url: URL) -> None:
+    admin = await asyncpg.connect(native_dsn(postgres.server_url()), timeout=10)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{url.database}"')
+    finally:
+        await admin.close()
+    source = await asyncpg.connect(bench.dsn, timeout=10)
+    target = await asyncpg.connect(native_dsn(url), timeout=10)
+    try:
+        columns = _FOREIGN_COLUMNS.format(moment="timestamptz")
+        await target.execute(f"CREATE TABLE {FOREIGN_TABLE} ({columns})")
+        rows = await source.fetch(
+            "SELECT 'p-' || lpad(id::text, 8, '0'), name, email, created_at, is_active "
+            "FROM users WHERE deleted_at IS NULL ORDER BY id"
+        )
+        await target.copy_records_to_table(FOREIGN_TABLE, records=rows)
+        await target.execute(f"VACUUM ANALYZE {FOREIGN_TABLE}")
+        await target.execute(f"CREATE TABLE {MARKER_TABLE} (users integer, layout text)")
+        await target.execute(
+            f"INSERT INTO {MARKER_TABLE} VALUES ($1, $2)",  # noqa: S608
+            bench.users,
+            FOREIGN_MARKER,
+        )
+    finally:
+        await source.close()
+        await target.close()

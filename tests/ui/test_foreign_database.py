@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QLocale, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from sqlalchemy.engine import URL
 
+from app.config import Settings, SettingsSource
 from app.connections import file_connection
 from app.desktop import settings_for
 from app.query import QuerySpec
@@ -199,3 +203,52 @@ def test_the_table_list_filter_is_reached_with_ctrl_f(
 
     assert code == 0
     assert seen == [True, True, True]
+
+
+@pytest.mark.postgresql
+def test_a_postgresql_database_of_another_program_links_rows_by_text_keys(
+    qt_loop: asyncio.AbstractEventLoop,
+    qtbot: QtBot,
+    new_postgres_database: Callable[[], URL],
+) -> None:
+    """Every type shows as what it is, a reference to a text key shows its row's title,
+    and following it opens the row it names; Related goes back the other way."""
+    url = asyncio.run(foreign.postgres_foreign(new_postgres_database()))
+    settings = Settings(url, SettingsSource.COMMAND_LINE)
+    seen: dict[str, object] = {}
+
+    async def scenario(window: MainWindow) -> None:
+        await wait_for(window.counts_loaded)
+        seen["listed"] = [entity.name for entity in window.entities]
+        tracks = window.open_browser("music.track")
+        await rows_of(tracks)
+        model = tracks.model
+        assert model is not None
+        if model.row_values(0) is None:
+            await wait_until(model.rows_loaded, lambda: model.row_values(0) is not None)
+        row = {
+            name: model.index(0, model.column_index(name)) for name in tracks.entity.column_names
+        }
+        seen["cells"] = {name: str(index.data()) for name, index in row.items()}
+        tracks.open_index(row["artist_id"])  # a reference: opens the row it names
+        artist = tracks.model
+        assert artist is not None
+        await rows_of(tracks)
+        seen["followed"] = (tracks.entity.name, artist.rowCount(), tracks.filter_labels())
+        tracks.close()
+
+    code = qt_loop.run_until_complete(in_session(settings, scenario))
+
+    assert code == 0
+    assert seen["listed"] == ["artist_names", "no_key", "pair", "music.artist", "music.track"]
+    cells = seen["cells"]
+    assert isinstance(cells, dict)
+    assert cells["artist_id"] == "A1 · Ábba"
+    assert cells["price"] == "12345678901234567890.0123456789"
+    assert cells["cover"] == "4 bytes · de ad be ef"
+    assert cells["tags"] == "{a, b}"
+    assert cells["meta"] == '{"k":[1,2]}'
+    assert cells["released"] == "2020-01-01 10:00:00"  # no zone: as stored
+    assert cells["length"] == "0:03:00"
+    assert cells["live"] == "Yes"
+    assert seen["followed"] == ("music.artist", 1, {("artist_id", "A1"): "A1"})

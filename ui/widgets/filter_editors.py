@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from PySide6.QtCore import QDate, QLocale, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
@@ -476,7 +477,7 @@ class RecordPicker(ValueEditor):
         self._tasks: set[asyncio.Task[None]] = set()
         self._started = False
         self._stopped = False
-        self.chosen: tuple[int, str] | None = None
+        self.chosen: tuple[Any, str] | None = None
 
         self.search_edit.textChanged.connect(self.on_search_edit_text_changed)
         self.search_timer.timeout.connect(self.on_search_timer_timeout)
@@ -527,7 +528,7 @@ class RecordPicker(ValueEditor):
             return
         self.show_results(found)
 
-    def show_results(self, found: list[tuple[int, str]]) -> None:
+    def show_results(self, found: list[tuple[Any, str]]) -> None:
         self.results_list.clear()
         for record_id, title in found:
             item = QListWidgetItem(reference_text(record_id, title), self.results_list)
@@ -542,20 +543,20 @@ class RecordPicker(ValueEditor):
     ) -> None:
         if current is None:
             return  # the list was refilled: keep what was chosen before
-        self.choose(int(current.data(Qt.ItemDataRole.UserRole)), current.text())
+        self.choose(current.data(Qt.ItemDataRole.UserRole), current.text())
 
     def on_results_list_item_activated(self, item: QListWidgetItem) -> None:
         self.on_results_list_current_item_changed(item, None)
         self.submitted.emit()
 
-    def choose(self, record_id: int, title: str) -> None:
+    def choose(self, record_id: Any, title: str) -> None:
         self.chosen = (record_id, reference_text(record_id, title))
         self.selection_label.setText(f"Selected: {self.chosen[1]}")
 
     def load(self, current: Filter, labels: ValueLabels) -> bool:
         if not isinstance(current, Equals) or isinstance(current.value, bool):
             return False
-        if not isinstance(current.value, int):
+        if not isinstance(current.value, int | str):
             return False
         self.choose(current.value, labels.get((self.column.name, current.value), ""))
         return True
