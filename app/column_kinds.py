@@ -55,8 +55,11 @@ class Kind:
     described: ClassVar[str] = "value"
     # Totals, averages and number ranges apply.
     numeric: ClassVar[bool] = False
-    # Values compare with < and >: a range filter, a min and max, a keyset.
+    # Values compare with < and >: a range filter, a sort, a keyset.
     ordered: ClassVar[bool] = True
+    # The database has min() and max() of them (PostgreSQL has none of a boolean or a
+    # UUID, though it sorts both).
+    extremes: ClassVar[bool] = True
     # What the database holds is text the search box can look in.
     text: ClassVar[bool] = False
 
@@ -156,8 +159,9 @@ class TextKind(Kind):
 class BooleanKind(Kind):
     name = "boolean"
     described = "yes/no"
-    # PostgreSQL has no min(boolean); a yes/no filter is all one needs.
+    # A yes/no filter is all one needs.
     ordered = False
+    extremes = False
 
     def _coerce(self, value: Any, column_type: TypeEngine[Any]) -> bool:
         return to_bool(value)
@@ -259,6 +263,7 @@ class IntervalKind(Kind):
 class UuidKind(Kind):
     name = "uuid"
     described = "UUID"
+    extremes = False
 
     def _coerce(self, value: Any, column_type: TypeEngine[Any]) -> Any:
         parsed = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip())
@@ -272,6 +277,7 @@ class JsonKind(Kind):
     name = "json"
     described = "JSON value"
     ordered = False
+    extremes = False
 
 
 class BlobKind(Kind):
@@ -280,6 +286,7 @@ class BlobKind(Kind):
     name = "blob"
     described = "bytes"
     ordered = False
+    extremes = False
 
 
 class ArrayKind(Kind):
@@ -288,6 +295,7 @@ class ArrayKind(Kind):
     name = "array"
     described = "list"
     ordered = False
+    extremes = False
 
 
 class UnknownKind(Kind):

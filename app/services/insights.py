@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, distinct, func, literal, null, select
+from sqlalchemy import ColumnElement, Text, case, cast, distinct, func, literal, null, select
 from sqlalchemy import String as SAString
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -219,12 +219,15 @@ async def frequencies(
                 )
             )
             low, high = low_high.one()
-            if low is not None:
-                low_number, high_number = _decimal(low), _decimal(high)
-                if low_number is not None and high_number is not None:
-                    boundaries = range_boundaries(
-                        low_number, high_number, whole=column_info.kind is ColumnKind.INTEGER
-                    )
+            low_number, high_number = _decimal(low), _decimal(high)
+            if low_number is not None and high_number is not None:
+                boundaries = range_boundaries(
+                    low_number, high_number, whole=column_info.kind is ColumnKind.INTEGER
+                )
+            elif low is not None:
+                # Text among the numbers (another program's SQLite keeps what it is
+                # given): no range holds it, so the values are counted one by one.
+                grouping = Grouping.VALUE
         key = group_key(table_column, grouping, session, boundaries).label("records_desk_key")
         count = func.count().label("records_desk_count")
         statement = (
@@ -394,13 +397,15 @@ async def describe(database: Database, entity: str, spec: QuerySpec, column: str
         func.count(value),
         func.count(distinct(value)),
     ]
-    # PostgreSQL has no min(boolean), nor of JSON or arrays of some types.
-    ordered = column_info.kind.ordered
+    ordered = column_info.kind.extremes
     choices = column_info.choices if column_info.kind is ColumnKind.CHOICE else ()
     if choices:
         # A status is smallest or largest in its own order (pending … cancelled), not the
         # alphabet's: the extremes are those of each value's place in the list.
-        place = case({choice: index for index, choice in enumerate(choices)}, value=value)
+        # Compared as text: a PostgreSQL enum has no "=" with a bound text.
+        place = case(
+            {choice: index for index, choice in enumerate(choices)}, value=cast(value, Text)
+        )
         figures += [func.min(place), func.max(place)]
     elif ordered:
         figures += [func.min(value), func.max(value)]
