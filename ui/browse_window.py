@@ -674,8 +674,11 @@ class BrowseWindow(QMainWindow):
             self.statusBar().clearMessage()
         locale = QLocale()
         count = model.rowCount()
+        # Another program's tables have no search index of ours: a search reads every
+        # row, which on a big table takes a while (and stops when the search changes).
+        scanning = bool(self.view.spec.search) and not self.desk.workspace.catalog.ours
         if model.count_state is CountState.UNKNOWN and count == 0:
-            self.status_label.setText("Loading…")
+            self.status_label.setText("Searching without an index…" if scanning else "Loading…")
             return
         if count == 0:
             self.status_label.setText("No matching rows" if self._narrowed() else "No rows")
@@ -686,7 +689,7 @@ class BrowseWindow(QMainWindow):
             last = count - 1
         total = model.count_text(locale)
         if model.count_state is CountState.UNKNOWN:
-            total += " (counting…)"
+            total += " (counting… searching without an index)" if scanning else " (counting…)"
         text = f"rows {locale.toString(first + 1)}–{locale.toString(last + 1)} of {total}"
         if model.total_rows is not None:
             text += f" (the first {locale.toString(count)} are shown; narrow the search)"
@@ -739,6 +742,13 @@ class BrowseWindow(QMainWindow):
         if column.kind is ColumnKind.REFERENCE and value is not None and not view:
             self.history.follow_reference(column, value)
             return
+        link = self.entity.link_of(column.name)
+        if link is not None and not view:
+            names = self.entity.column_names
+            parts = tuple(values[names.index(name)] for name in link.columns)
+            if None not in parts:
+                self.history.follow_link(link, parts)
+                return
         if not view and not self.entity.read_only_reason and not self.look.read_only:
             self.editing.open_form(int(values[self.model.column_index("id")]))
             return
@@ -759,9 +769,10 @@ class BrowseWindow(QMainWindow):
         assert self.model is not None
         row = self.table.currentIndex().row()
         values = self.model.row_values(row) if row >= 0 else None
-        if values is None or len(self.entity.key) != 1:
+        if values is None or not self.entity.key:
             return None
-        record_id = values[self.model.column_index(self.entity.key[0])]
+        keys = tuple(values[self.model.column_index(name)] for name in self.entity.key)
+        record_id = keys[0] if len(keys) == 1 else keys
         return record_id, title_of(self.entity, self.entity.column_names, values)
 
     def on_related_menu_about_to_show(self) -> None:

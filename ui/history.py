@@ -119,15 +119,29 @@ class History(QObject):
             self.show(self.forward_stack.pop())
 
     def follow_relation(self, relation: catalog.Relation, record_id: Any, title: str) -> None:
-        """From a record to its related records: a user's posts, an order's items…"""
+        """From a record to its related records: a user's posts, an order's items… A key
+        of several columns (``record_id`` a tuple) is matched column by column."""
         state = self.window.window_state
         target = self.window.desk.workspace.catalog.entity(relation.entity)
-        column = target.column(relation.column)
-        spec = QuerySpec(
-            filters=(Equals(relation.column, record_id),), sort=state.known_sort(target)
-        )
+        columns = relation.key_columns
+        values = record_id if len(columns) > 1 else (record_id,)
+        filters = tuple(Equals(name, value) for name, value in zip(columns, values, strict=True))
+        spec = QuerySpec(filters=filters, sort=state.known_sort(target))
         view = ViewState(target.name, spec, state.known_columns(target))
-        self.navigate(Place(view, {(relation.column, record_id): f"{column.label}: {title}"}))
+        labels = {
+            (name, value): f"{target.column(name).label}: {title if len(columns) == 1 else value}"
+            for name, value in zip(columns, values, strict=True)
+        }
+        self.navigate(Place(view, labels))
+
+    def follow_link(self, link: catalog.Link, values: tuple[Any, ...]) -> None:
+        """From a reference by several columns to the record their ``values`` name."""
+        target = self.window.desk.workspace.catalog.entity(link.target)
+        pairs = list(zip(target.key, values, strict=True))
+        spec = QuerySpec(filters=tuple(Equals(name, value) for name, value in pairs))
+        view = ViewState(target.name, spec, self.window.window_state.known_columns(target))
+        labels = {(name, value): f"{target.column(name).label}: {value}" for name, value in pairs}
+        self.navigate(Place(view, labels))
 
     def follow_reference(self, column: catalog.ColumnInfo, record_id: Any) -> None:
         """From a foreign-key cell to the record it names."""

@@ -76,11 +76,29 @@ class ColumnInfo:
 
 @dataclass(frozen=True)
 class Relation:
-    """The records of ``entity`` whose ``column`` holds this record's id."""
+    """The records of ``entity`` whose ``column`` holds this record's id (whose
+    ``columns`` hold its key, for a key of several columns)."""
 
     label: str
     entity: str
     column: str
+    columns: tuple[str, ...] = ()
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The related records' columns that hold this record's key, in its key's order."""
+        return self.columns or (self.column,)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A reference by several columns (``columns``, in the order of ``target``'s key) to
+    the record of ``target`` whose key they hold: another program's composite foreign key.
+    A reference by one column is that column's ``ColumnInfo.references``."""
+
+    label: str
+    columns: tuple[str, ...]
+    target: str
 
 
 @dataclass(frozen=True)
@@ -109,6 +127,12 @@ class EntityInfo:
     view: bool = False
     # The table the repositories query (a SQLAlchemy Table; none of the windows' business).
     table: Any = field(default=None, compare=False, repr=False)
+    # References by several columns (a column holding part of one follows it).
+    links: tuple[Link, ...] = ()
+
+    def link_of(self, column: str) -> Link | None:
+        """The reference by several columns that ``column`` is part of, if any."""
+        return next((link for link in self.links if column in link.columns), None)
 
     def column(self, name: str) -> ColumnInfo:
         for column in self.columns:

@@ -39,7 +39,7 @@ from sqlalchemy.types import NullType, TypeEngine
 from app.column_kinds import ColumnKind, Kind, integer_bounds, kind_of_type
 from app.core.database import Database
 from app.models.types import StoredAsIs
-from app.services.catalog import Catalog, ColumnInfo, EntityInfo, Relation
+from app.services.catalog import Catalog, ColumnInfo, EntityInfo, Link, Relation
 from app.services.errors import translate_errors
 
 # Where a PostgreSQL server keeps its own tables, not a program's.
@@ -296,16 +296,20 @@ def _describe(shapes: list[_Shape]) -> list[EntityInfo]:
     keys = {shape.name: shape.key for shape in shapes}
     relations: dict[str, list[Relation]] = {shape.name: [] for shape in shapes}
     references: dict[tuple[str, str], str] = {}
+    links: dict[str, list[Link]] = {shape.name: [] for shape in shapes}
     for shape in shapes:
         for source, target, target_columns in shape.references:
-            if target not in keys or len(source) != 1:
-                continue  # a composite reference is shown as its values, for now
-            if keys[target] != target_columns:
+            if target not in keys or set(keys[target]) != set(target_columns):
                 continue  # naming a unique column rather than the key: shown as its value
-            references[(shape.name, source[0])] = target
-            relations[target].append(
-                Relation(label=f"{shape.name} ({source[0]})", entity=shape.name, column=source[0])
-            )
+            # The referring columns in the order of the target's key.
+            ordered = tuple(source[target_columns.index(name)] for name in keys[target])
+            label = f"{shape.name} ({', '.join(ordered)})"
+            if len(ordered) == 1:
+                references[(shape.name, ordered[0])] = target
+                relations[target].append(Relation(label, shape.name, ordered[0]))
+            else:
+                links[shape.name].append(Link(f"{target} ({', '.join(ordered)})", ordered, target))
+                relations[target].append(Relation(label, shape.name, ordered[0], ordered))
     described = []
     for shape in shapes:
         name = shape.name
@@ -352,6 +356,7 @@ def _describe(shapes: list[_Shape]) -> list[EntityInfo]:
                 schema=shape.schema,
                 view=shape.view,
                 table=shape.table,
+                links=tuple(links[name]),
             )
         )
     return described

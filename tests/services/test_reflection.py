@@ -524,3 +524,27 @@ async def test_totals_frequencies_and_describe_work_on_every_column_of_every_tab
     else:
         mood = await insights.describe(database, "music.artist", QuerySpec(), "mood")
         assert (mood.minimum, mood.maximum) == ("sad", "happy")  # the enum's own order
+
+
+async def test_composite_foreign_keys_of_proj_db_link_both_ways(
+    proj: tuple[Database, Path],
+) -> None:
+    database, path = proj
+    known = catalog_of(database)
+    crs = known.entity("geodetic_crs")
+    datum = crs.link_of("datum_code")
+    assert datum is not None
+    assert (datum.columns, datum.target) == (("datum_auth_name", "datum_code"), "geodetic_datum")
+    assert crs.link_of("datum_auth_name") is datum
+    relation = next(
+        r for r in known.entity("geodetic_datum").relations if r.entity == "geodetic_crs"
+    )
+    assert relation.key_columns == ("datum_auth_name", "datum_code")
+    # 49 of proj.db's 99 foreign keys are composite: each is a link or a relation.
+    links = sum(len(info.links) for info in known.entities())
+    native = foreign.native_rows(
+        path,
+        "SELECT count(*) FROM (SELECT m.name, f.id FROM sqlite_master AS m, "
+        "pragma_foreign_key_list(m.name) AS f GROUP BY m.name, f.id HAVING count(*) > 1)",
+    )[0][0]
+    assert links == native

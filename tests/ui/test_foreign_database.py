@@ -252,3 +252,55 @@ def test_a_postgresql_database_of_another_program_links_rows_by_text_keys(
     assert cells["length"] == "0:03:00"
     assert cells["live"] == "Yes"
     assert seen["followed"] == ("music.artist", 1, {("artist_id", "A1"): "A1"})
+
+
+def test_a_composite_reference_is_followed_and_related_rows_listed(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """proj.db names a CRS's datum by two columns (authority and code): a cell of either
+    opens that datum, Back returns, and the datum's Related lists the CRSs using it."""
+    path = foreign.proj_db(tmp_path)
+    settings = settings_for(file_connection(path, name="proj"))
+    seen: dict[str, object] = {}
+
+    async def scenario(window: MainWindow) -> None:
+        browser = window.open_browser("geodetic_crs")
+        browser.search_box.setText("WGS 84")
+        browser.on_search_committed()
+        model = browser.model
+        assert model is not None
+        await wait_until(model.count_changed, lambda: model.count_text() == "33")
+        if model.row_values(1) is None:
+            await wait_until(model.rows_loaded, lambda: model.row_values(1) is not None)
+        # Row 1 is EPSG 4326, "WGS 84", whose datum is EPSG 6326.
+        browser.open_index(model.index(1, model.column_index("datum_code")))
+        datum = browser.model
+        assert datum is not None
+        await rows_of(browser)
+        seen["followed"] = (browser.entity.name, datum.rowCount(), datum.row_values(0))
+        browser.table.selectRow(0)
+        record = browser.current_record()
+        assert record is not None
+        relation = next(r for r in browser.entity.relations if r.entity == "geodetic_crs")
+        browser.history.follow_relation(relation, record[0], record[1])
+        crs = browser.model
+        assert crs is not None
+        await rows_of(browser)
+        seen["related"] = (browser.entity.name, crs.rowCount())
+        browser.history.go_back()
+        browser.history.go_back()
+        await rows_of(browser)
+        seen["back"] = (browser.entity.name, browser.view.spec.search)
+        browser.close()
+
+    code = qt_loop.run_until_complete(in_session(settings, scenario))
+
+    assert code == 0
+    name, rows, first = seen["followed"]  # type: ignore[misc]
+    assert (name, rows) == ("geodetic_datum", 1)
+    assert first[:3] == ("EPSG", 6326, "World Geodetic System 1984 ensemble")
+    native = (
+        "SELECT count(*) FROM geodetic_crs WHERE datum_auth_name = 'EPSG' AND datum_code = 6326"
+    )
+    assert seen["related"] == ("geodetic_crs", foreign.native_rows(path, native)[0][0])
+    assert seen["back"] == ("geodetic_crs", "WGS 84")
