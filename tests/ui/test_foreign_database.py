@@ -296,9 +296,10 @@ def test_a_composite_reference_is_followed_and_related_rows_listed(
     code = qt_loop.run_until_complete(in_session(settings, scenario))
 
     assert code == 0
-    name, rows, first = seen["followed"]  # type: ignore[misc]
-    assert (name, rows) == ("geodetic_datum", 1)
-    assert first[:3] == ("EPSG", 6326, "World Geodetic System 1984 ensemble")
+    followed = seen["followed"]
+    assert isinstance(followed, tuple)
+    assert followed[:2] == ("geodetic_datum", 1)
+    assert followed[2][:3] == ("EPSG", 6326, "World Geodetic System 1984 ensemble")
     native = (
         "SELECT count(*) FROM geodetic_crs WHERE datum_auth_name = 'EPSG' AND datum_code = 6326"
     )
