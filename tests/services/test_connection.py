@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings, SettingsSource, default_database_url
-from app.services.connection import open_database, sqlite_file_problem
+from app.services.connection import another_programs_file, open_database, sqlite_file_problem
 
 
 def test_a_sqlite_database_and_an_empty_file_can_be_opened(tmp_path: Path) -> None:
@@ -59,7 +59,8 @@ def test_an_unreadable_file_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert sqlite_file_problem(locked) == f"{locked} cannot be read: permission denied."
 
 
-def test_another_programs_database_is_refused_before_anything_opens_it(tmp_path: Path) -> None:
+def test_another_programs_database_is_known_before_anything_opens_it(tmp_path: Path) -> None:
+    """It opens read-only (issue 24); telling it from ours reads the file read-only."""
     places = tmp_path / "places.sqlite"
     with sqlite3.connect(places) as connection:
         connection.execute("CREATE TABLE moz_places (id INTEGER PRIMARY KEY)")
@@ -71,12 +72,11 @@ def test_another_programs_database_is_refused_before_anything_opens_it(tmp_path:
         connection.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
     connection.close()
 
-    assert sqlite_file_problem(places) == (
-        f"{places} is not a Records Desk database: it holds tables of another program "
-        "(moz_places). Choose a database Records Desk made, or an empty file."
-    )
+    assert sqlite_file_problem(places) is None
+    assert another_programs_file(places)
     assert places.read_bytes() == before  # read only: not even its journal mode changed
     assert sqlite_file_problem(ours) is None
+    assert not another_programs_file(ours)
 
 
 def test_a_damaged_database_file_says_so(tmp_path: Path) -> None:
