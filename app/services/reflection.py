@@ -28,12 +28,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     inspect,
     text,
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
+from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.types import NullType, TypeEngine
 
 from app.column_kinds import ColumnKind, Kind, integer_bounds, kind_of_type
@@ -117,6 +117,7 @@ class _Shape:
                     Column(name, column_type, nullable=nullable, autoincrement=False)
                     for name, column_type, nullable, _unique in self.columns
                 ),
+                schema=self.schema,
             )
             if self.key and not self.by_rowid:
                 table.append_constraint(PrimaryKeyConstraint(*self.key))
@@ -127,58 +128,70 @@ class _Shape:
 
 
 def _postgres_shapes(connection: Connection) -> list[_Shape]:
-    """SQLAlchemy's reflection, schema by schema (it reads a schema's tables in a few
-    bulk queries)."""
+    """Each schema's tables and views from SQLAlchemy's bulk reflection queries (a few per
+    schema, whatever the number of tables), without making a Table of each: that is
+    done when a window first reads one (``_Shape.table_in``)."""
     inspector = inspect(connection)
     default = inspector.default_schema_name
-    metadata = MetaData()
-    views: set[tuple[str | None, str]] = set()
+    shapes = []
     for schema in _readable_schemas(connection, default):
         named = None if schema == default else schema
-        views.update((named, name) for name in inspector.get_view_names(schema=schema))
+        views = set(inspector.get_view_names(schema=schema))
+        views.update(inspector.get_materialized_view_names(schema=schema))
         with warnings.catch_warnings():
             # A type SQLAlchemy does not know (tsvector, point) is read as NullType:
             # shown as stored, never an error.
             warnings.simplefilter("ignore", sa_exc.SAWarning)
-            metadata.reflect(connection, schema=named, views=True)
-    shapes = []
-    for table in metadata.tables.values():
-        unique = {column.key for column in table.columns if column.unique}
-        unique.update(
-            constraint.columns.keys()[0]
-            for constraint in table.constraints
-            if isinstance(constraint, UniqueConstraint) and len(constraint.columns) == 1
-        )
-        unique.update(
-            index.columns.keys()[0]
-            for index in table.indexes
-            if index.unique and len(index.columns) == 1
-        )
-        references = []
-        for constraint in table.foreign_key_constraints:
-            target = constraint.referred_table
-            target_name = target.name if target.schema is None else f"{target.schema}.{target.name}"
-            references.append(
-                (
-                    tuple(column.key for column in constraint.columns),
-                    target_name,
-                    tuple(element.column.key for element in constraint.elements),
+            every = ObjectKind.ANY
+            columns = inspector.get_multi_columns(schema=named, kind=every)
+            keys = inspector.get_multi_pk_constraint(schema=named, kind=every)
+            foreign_keys = inspector.get_multi_foreign_keys(schema=named, kind=every)
+            uniques = inspector.get_multi_unique_constraints(schema=named, kind=every)
+            indexes = inspector.get_multi_indexes(schema=named, kind=every)
+        for (_schema, name), found in columns.items():
+            where = (_schema, name)
+            primary = keys.get(where)
+            unique = {
+                constraint["column_names"][0]
+                for constraint in uniques.get(where, [])
+                if len(constraint["column_names"]) == 1
+            }
+            unique.update(
+                str(index["column_names"][0])
+                for index in indexes.get(where, [])
+                if index["unique"] and len(index["column_names"]) == 1
+            )
+            references = []
+            for reference in foreign_keys.get(where, []):
+                target_schema = reference["referred_schema"]
+                target = reference["referred_table"]
+                if target_schema is not None and target_schema != default:
+                    target = f"{target_schema}.{target}"
+                references.append(
+                    (
+                        tuple(reference["constrained_columns"]),
+                        target,
+                        tuple(reference["referred_columns"]),
+                    )
+                )
+            shapes.append(
+                _Shape(
+                    table_name=name,
+                    schema=named,
+                    view=name in views,
+                    columns=[
+                        (
+                            column["name"],
+                            column["type"],
+                            bool(column["nullable"]),
+                            column["name"] in unique,
+                        )
+                        for column in found
+                    ],
+                    key=tuple(primary["constrained_columns"]) if primary else (),
+                    references=references,
                 )
             )
-        shapes.append(
-            _Shape(
-                table_name=table.name,
-                schema=table.schema,
-                view=(table.schema, table.name) in views,
-                columns=[
-                    (column.key, column.type, bool(column.nullable), column.key in unique)
-                    for column in table.columns
-                ],
-                key=tuple(column.key for column in table.primary_key.columns),
-                references=references,
-                table=table,
-            )
-        )
     return shapes
 
 
@@ -249,9 +262,18 @@ def _sqlite_shapes(connection: Connection) -> list[_Shape]:
                 table_name=name,
                 schema=None,
                 view=view,
+                # A key column is taken for NOT NULL, as every other engine (and SQLite's
+                # own WITHOUT ROWID and INTEGER keys) has it: a NULL key is a SQLite bug
+                # kept for old files, and ordering by a nullable column (NULLS LAST)
+                # makes SQLite sort the whole table instead of walking the key's index.
                 columns=[
-                    (column, _sqlite_type(declared, known), not not_null, (name, column) in unique)
-                    for column, declared, not_null, _place in columns[name]
+                    (
+                        column,
+                        _sqlite_type(declared, known),
+                        not not_null and not place,
+                        (name, column) in unique,
+                    )
+                    for column, declared, not_null, place in columns[name]
                 ],
                 key=(ROWID,) if by_rowid else keys[name],
                 references=linked,
