@@ -44,7 +44,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import KeyedColumnElement
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
-from app.models.types import InvalidValueError, Money, UTCDateTime, to_money
+from app.models.types import InvalidValueError, Money, UTCDateTime, stored_as_is, to_money
 
 
 class Kind:
@@ -214,11 +214,13 @@ class TimestampKind(Kind):
 
     def _coerce(self, value: Any, column_type: TypeEngine[Any]) -> datetime:
         if isinstance(value, datetime):
-            return value.replace(tzinfo=None) if value.tzinfo is None else value
+            # A moment with a zone (a period's local midnights) as its wall time there:
+            # the column holds wall times, compared as they are.
+            return value.replace(tzinfo=None)
         if isinstance(value, date):
             return datetime(value.year, value.month, value.day)
         if isinstance(value, str):
-            return datetime.fromisoformat(value.strip())
+            return datetime.fromisoformat(value.strip()).replace(tzinfo=None)
         raise TypeError(value)
 
 
@@ -449,7 +451,12 @@ def coerce_value(column: KeyedColumnElement[Any], value: Any) -> Any:
 
 def column_value(column: KeyedColumnElement[Any], value: Any) -> Any:
     """``coerce_value`` without the column's name in its refusal: what a form shows beside
-    the field."""
+    the field. In another program's SQLite column, text and bytes are taken as they are
+    (the column holds whatever it was given, and a value read from it must find itself
+    again; SQLite's affinity makes a number of typed digits); other values are checked by
+    the column's kind."""
+    if stored_as_is(column.type) and isinstance(value, str | bytes):
+        return TEXT._coerce(value, column.type) if isinstance(value, str) else value
     return kind_of_type(column.type).coerce(value, column.type)
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from app.column_kinds import ColumnKind, kind_of_type
 from app.models.base import Base
-from app.models.types import InvalidValueError, utcnow
+from app.models.types import InvalidValueError, stored_as_is, utcnow
 from app.query import (
     After,
     Before,
@@ -281,11 +281,15 @@ class TableRepository:
                 )
             )
 
+        # Where each key column's value is in a sort key: a key column the view sorts by
+        # sits where the sort has it, not necessarily at the end.
+        order = [sort_key.column for sort_key in spec.order(self.key)]
+        places = [order.index(name) for name in self.key]
+
         def row_key(sort_key: tuple[Any, ...]) -> Any:
-            # A sort key ends with the row's key: one value, or a row value of several.
             values = [
-                coerce_value(column, value)
-                for column, value in zip(key_columns, sort_key[-width:], strict=True)
+                _read_value(column, sort_key[place])
+                for column, place in zip(key_columns, places, strict=True)
             ]
             return values[0] if width == 1 else tuple(values)
 
@@ -604,13 +608,17 @@ def _compile_explain(element: Explain, compiler: SQLCompiler, **kw: Any) -> str:
 def _key_value(column: Column, value: Any) -> ColumnElement[Any] | None:
     if value is None:
         return None
-    try:
-        bound = coerce_value(column, value)
-    except InvalidValueError:
-        # A key read from another program's SQLite column holds what was stored there
-        # (text in an integer column): it was read, not typed, and names its row as is.
-        bound = value
-    return literal(bound, type_=column.type)
+    return literal(_read_value(column, value), type_=column.type)
+
+
+def _read_value(column: Column, value: Any) -> Any:
+    """A value of ``column`` read from its rows, to be bound again (a sort key, a selected
+    row's key): checked as a typed one is, except in another program's SQLite column,
+    whose values are bound exactly as they were read ("2026-01-01T10:00:00Z" parsed and
+    printed again would no longer equal itself)."""
+    if stored_as_is(column.type):
+        return value
+    return coerce_value(column, value)
 
 
 def _comes_after(

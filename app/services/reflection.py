@@ -13,6 +13,7 @@ a value is shown as what it is and never fails a page.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import warnings
@@ -122,7 +123,9 @@ class _Shape:
             if self.key and not self.by_rowid:
                 table.append_constraint(PrimaryKeyConstraint(*self.key))
             if self.by_rowid:
-                table.append_column(Column(ROWID, Integer, info={ROWID: True}))
+                # Never NULL: paged by it as by any key (a nullable one would be ordered
+                # NULLS LAST, which walks the whole table for every page).
+                table.append_column(Column(ROWID, Integer, nullable=False, info={ROWID: True}))
             self.table = table
         return self.table
 
@@ -198,33 +201,34 @@ def _postgres_shapes(connection: Connection) -> list[_Shape]:
 def _sqlite_shapes(connection: Connection) -> list[_Shape]:
     """The file's tables and views from four queries over its catalog, whatever their
     number (SQLAlchemy's reflection asks several per table: seconds for a thousand)."""
-    objects = connection.exec_driver_sql(
-        "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
+    listed = connection.exec_driver_sql(
+        "SELECT name, type, sql FROM sqlite_master WHERE type IN ('table', 'view') "
         "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
     ).all()
-    columns: dict[str, list[tuple[str, str, bool, int]]] = {name: [] for name, _ in objects}
-    for table, name, declared, not_null, key_place in connection.exec_driver_sql(
-        'SELECT m.name, p.name, p.type, p."notnull", p.pk '
-        "FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
-        "WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid"
-    ):
-        if table in columns:
-            columns[table].append((name, declared or "", bool(not_null), int(key_place)))
+    sql = {name: text for name, _kind, text in listed}
+    columns = _sqlite_columns(connection, [name for name, _kind, _sql in listed])
+    # A view over a dropped table, a virtual table whose module this SQLite lacks: what
+    # cannot be described is left out, never the whole file refused.
+    objects = [(name, kind) for name, kind, _sql in listed if name in columns]
+    tables = [name for name, kind in objects if kind == "table"]
     references: dict[str, dict[int, list[tuple[str, str, str | None]]]] = {}
-    for table, number, target, source, target_column in connection.exec_driver_sql(
+    for table, number, target, source, target_column in _per_table(
+        connection,
         'SELECT m.name, f.id, f."table", f."from", f."to" '
-        "FROM sqlite_master AS m, pragma_foreign_key_list(m.name) AS f "
-        "WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq"
+        "FROM {tables} AS m, pragma_foreign_key_list(m.name) AS f ORDER BY m.name, f.id, f.seq",
+        tables,
     ):
         references.setdefault(table, {}).setdefault(number, []).append(
             (target, source, target_column)
         )
     unique = {
         (table, column)
-        for table, column in connection.exec_driver_sql(
-            "SELECT m.name, i.name FROM sqlite_master AS m, pragma_index_list(m.name) AS l, "
-            "pragma_index_info(l.name) AS i WHERE m.type = 'table' AND l.\"unique\" "
-            "AND (SELECT count(*) FROM pragma_index_info(l.name)) = 1"
+        for table, column in _per_table(
+            connection,
+            "SELECT m.name, i.name FROM {tables} AS m, pragma_index_list(m.name) AS l, "
+            'pragma_index_info(l.name) AS i WHERE l."unique" '
+            "AND (SELECT count(*) FROM pragma_index_info(l.name)) = 1",
+            tables,
         )
     }
     known: dict[str, type[TypeEngine[Any]]] = getattr(connection.dialect, "ischema_names", {})
@@ -253,34 +257,109 @@ def _sqlite_shapes(connection: Connection) -> list[_Shape]:
             if len(wanted) == len(parts):
                 linked.append((tuple(part[1] for part in parts), target, wanted))
         view = kind == "view"
-        # A table without a key pages by its rowid: every such table has one (only
-        # WITHOUT ROWID tables lack it, and they must have a key). One with a column of
-        # that name of its own pages by OFFSET instead.
-        by_rowid = not view and not keys[name] and all(c[0] != ROWID for c in columns[name])
+        null_in_key = not view and _null_in_key(
+            connection, name, columns[name], sql.get(name) or ""
+        )
+        # A table without a key (or whose key holds a NULL) pages by its rowid: every such
+        # table has one (only WITHOUT ROWID tables lack it, and they must have a key). One
+        # with a column of that name of its own pages by OFFSET instead.
+        by_rowid = (
+            not view
+            and (not keys[name] or null_in_key)
+            and all(c[0].lower() not in ("rowid", "_rowid_", "oid") for c in columns[name])
+        )
+        key = (ROWID,) if by_rowid else () if null_in_key else keys[name]
         shapes.append(
             _Shape(
                 table_name=name,
                 schema=None,
                 view=view,
-                # A key column is taken for NOT NULL, as every other engine (and SQLite's
-                # own WITHOUT ROWID and INTEGER keys) has it: a NULL key is a SQLite bug
-                # kept for old files, and ordering by a nullable column (NULLS LAST)
-                # makes SQLite sort the whole table instead of walking the key's index.
                 columns=[
                     (
                         column,
                         _sqlite_type(declared, known),
-                        not not_null and not place,
+                        not not_null and (not place or null_in_key),
                         (name, column) in unique,
                     )
                     for column, declared, not_null, place in columns[name]
                 ],
-                key=(ROWID,) if by_rowid else keys[name],
+                key=key,
                 references=linked,
                 by_rowid=by_rowid,
             )
         )
     return shapes
+
+
+_TABLE_INFO = (
+    'SELECT m.name, p.name, p.type, p."notnull", p.pk '
+    "FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
+    "WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid"
+)
+
+
+def _sqlite_columns(
+    connection: Connection, names: list[str]
+) -> dict[str, list[tuple[str, str, bool, int]]]:
+    """Each object's columns (name, declared type, NOT NULL, place in the key), in one
+    query; object by object where that query fails on one (a view over a dropped
+    table), leaving out the ones that fail."""
+    found: dict[str, list[tuple[str, str, bool, int]]] = {name: [] for name in names}
+    try:
+        rows = connection.exec_driver_sql(_TABLE_INFO).all()
+    except sa_exc.DBAPIError:
+        rows = []
+        for name in names:
+            try:
+                described = connection.exec_driver_sql(
+                    'SELECT ?, name, type, "notnull", pk FROM pragma_table_info(?) ORDER BY cid',
+                    (name, name),
+                ).all()
+            except sa_exc.DBAPIError:
+                del found[name]
+                continue
+            rows.extend(described)
+    for table, name, declared, not_null, key_place in rows:
+        if table in found:
+            found[table].append((name, declared or "", bool(not_null), int(key_place)))
+    return found
+
+
+def _per_table(connection: Connection, sql: str, tables: list[str]) -> list[Any]:
+    """``sql`` over every table at once (``{tables}`` a list of their names), or table by
+    table where that fails on one, leaving out the ones that fail."""
+    every = "(SELECT name FROM sqlite_master WHERE type = 'table')"
+    try:
+        return list(connection.exec_driver_sql(sql.format(tables=every)).all())
+    except sa_exc.DBAPIError:
+        rows: list[Any] = []
+        for table in tables:
+            with contextlib.suppress(sa_exc.DBAPIError):
+                one = connection.exec_driver_sql(sql.format(tables="(SELECT ? AS name)"), (table,))
+                rows.extend(one.all())
+        return rows
+
+
+def _null_in_key(
+    connection: Connection, table: str, columns: list[tuple[str, str, bool, int]], sql: str
+) -> bool:
+    """Whether the key of ``table`` holds a NULL: SQLite keeps one in a key column it does
+    not declare NOT NULL (but never in an INTEGER PRIMARY KEY or a WITHOUT ROWID table).
+    Such a key names no row, and the table pages by its rowid instead; a key without one
+    is ordered plainly, walking its index (NULLS LAST would sort the whole table). One
+    look, through the key's own index."""
+    keyed = [entry for entry in columns if entry[3] > 0]
+    maybe = [entry[0] for entry in keyed if not entry[2]]
+    if not maybe or "WITHOUT ROWID" in sql.upper():
+        return False
+    if len(keyed) == 1 and keyed[0][1].strip().upper() == "INTEGER":
+        return False  # the rowid itself
+    quoted = table.replace('"', '""')
+    missing = " OR ".join(f'"{name.replace(chr(34), chr(34) * 2)}" IS NULL' for name in maybe)
+    found = connection.exec_driver_sql(
+        f'SELECT EXISTS (SELECT 1 FROM "{quoted}" WHERE {missing})'  # noqa: S608
+    ).scalar()
+    return bool(found)
 
 
 def _sqlite_type(declared: str, known: dict[str, type[TypeEngine[Any]]]) -> TypeEngine[Any]:

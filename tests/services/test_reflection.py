@@ -28,6 +28,7 @@ from app.query import (
     Before,
     Equals,
     IsEmpty,
+    KeyRange,
     OffsetPage,
     QuerySpec,
     Range,
@@ -548,3 +549,86 @@ async def test_composite_foreign_keys_of_proj_db_link_both_ways(
         "pragma_foreign_key_list(m.name) AS f GROUP BY m.name, f.id HAVING count(*) > 1)",
     )[0][0]
     assert links == native
+
+
+def odd_sqlite_file(path: Path) -> Path:
+    """What SQLite lets another program do: text keys that are NULL, moments written with
+    "Z", a view left over a dropped table, a key of two columns."""
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(path)) as connection:
+        connection.executescript(
+            """
+            CREATE TABLE event (event_key TEXT PRIMARY KEY, at DATETIME, note TEXT);
+            CREATE TABLE gone (x);
+            CREATE VIEW stale AS SELECT x FROM gone;
+            DROP TABLE gone;
+            CREATE TABLE pair (a INTEGER NOT NULL, b TEXT NOT NULL, note TEXT,
+                               PRIMARY KEY (a, b));
+            """
+        )
+        connection.executemany(
+            "INSERT INTO event VALUES (?, ?, ?)",
+            [
+                (
+                    None if n % 50 == 0 else f"e{n:03d}",
+                    f"2026-01-01T10:{n // 60:02d}:{n % 60:02d}Z",
+                    "",
+                )
+                for n in range(300)
+            ],
+        )
+        connection.executemany(
+            "INSERT INTO pair VALUES (?, ?, ?)",
+            [(n % 7, f"b{n:03d}", f"n{n}") for n in range(100)],
+        )
+        connection.commit()
+    return path
+
+
+async def test_what_sqlite_lets_another_program_store_pages_and_exports_whole(
+    tmp_path: Path,
+) -> None:
+    path = odd_sqlite_file(tmp_path / "odd.db")
+    before = digest(path)
+    database = await opened(sqlite_url(path))
+    try:
+        known = catalog_of(database)
+        assert "stale" not in known  # a view that cannot be read is left out
+        assert "event" in known
+        records = RecordService(database)
+        # Sorted by text that reads as a moment: each page continues where the last ended.
+        spec = QuerySpec(sort=(SortKey("at", descending=True),))
+        rows = await every_row(records, "event", spec, ("rowid",), 7)
+        assert [row[1] for row in rows] == [
+            row[0] for row in foreign.native_rows(path, "SELECT at FROM event ORDER BY at DESC")
+        ]
+        # NULL keys (six of them) name no row: the table pages by its rowid, every row.
+        assert known.entity("event").key == ("rowid",)
+        by_key = await every_row(records, "event", QuerySpec(), ("rowid",), 11)
+        assert len(by_key) == 300
+        assert sum(1 for row in by_key if row[0] is None) == 6
+        target = tmp_path / "event.csv"
+        result = await export(
+            database, ExportRequest(ViewState("event")), ExportOptions(ExportFormat.CSV), target
+        )
+        assert result.rows == 300
+        # A selection of a table keyed by two columns, sorted by the second of them.
+        pair = known.entity("pair")
+        spec = QuerySpec(sort=(SortKey("b", descending=True),))
+        page = await records.browse("pair", spec, After(None, 100))
+        keys = [sort_key_of(spec, pair.key, page.columns, row) for row in page.rows]
+        request = ExportRequest(
+            ViewState("pair", spec),
+            ranges=(KeyRange(keys[3], keys[9]), KeyRange(keys[20], keys[20])),
+        )
+        selected = tmp_path / "pair.csv"
+        result = await export(database, request, ExportOptions(ExportFormat.CSV), selected)
+        written = list(csv.DictReader(io.StringIO(selected.read_text(encoding="utf-8"))))
+        assert [row["note"] for row in written] == [
+            row[2] for row in [*page.rows[3:10], page.rows[20]]
+        ]
+    finally:
+        await database.dispose()
+    assert digest(path) == before
