@@ -191,13 +191,21 @@ def sqlite_file_problem(path: Path) -> str | None:
 
 
 def another_programs_file(path: Path) -> bool:
-    """Whether the SQLite file ``path`` holds another program's tables (and none of our
-    migrations): it opens read-only. False when it cannot be read (said elsewhere)."""
+    """Whether the SQLite file ``path`` holds another program's tables: tables, and no
+    migrations of ours — none at all, or another program's own Alembic revision beside
+    no table of ours. It opens read-only before anything (even a journal mode) is
+    written to it. False when it cannot be read (said elsewhere)."""
     try:
         tables = _tables_of(expanded_path(path).absolute())
     except sqlite3.DatabaseError:
         return False
-    return bool(tables) and "alembic_version" not in tables
+    if "alembic_version" not in tables:
+        return bool(tables)
+    from app.models import Base
+
+    return set(tables) - {"alembic_version"} != set() and set(tables).isdisjoint(
+        Base.metadata.tables
+    )
 
 
 def _tables_of(path: Path) -> list[str]:

@@ -151,7 +151,20 @@ def _postgres_shapes(connection: Connection) -> list[_Shape]:
             foreign_keys = inspector.get_multi_foreign_keys(schema=named, kind=every)
             uniques = inspector.get_multi_unique_constraints(schema=named, kind=every)
             indexes = inspector.get_multi_indexes(schema=named, kind=every)
+        # What the user may not read is not listed: counting it would only be refused.
+        readable = set(
+            connection.execute(
+                text(
+                    "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n "
+                    "ON n.oid = c.relnamespace WHERE n.nspname = :schema "
+                    "AND has_table_privilege(c.oid, 'SELECT')"
+                ),
+                {"schema": schema},
+            ).scalars()
+        )
         for (_schema, name), found in columns.items():
+            if name not in readable:
+                continue
             where = (_schema, name)
             primary = keys.get(where)
             unique = {

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings, SettingsSource, default_database_url
+from app.config import Settings, SettingsSource, default_database_url, settings_for
+from app.connections import file_connection
 from app.services.connection import another_programs_file, open_database, sqlite_file_problem
 
 
@@ -99,3 +100,20 @@ async def test_the_local_database_folder_made_here_is_private() -> None:
     await database.dispose()
 
     assert stat.S_IMODE(Path(folder).parent.stat().st_mode) == 0o700
+
+
+def test_another_programs_alembic_does_not_make_its_file_ours(tmp_path: Path) -> None:
+    """A program that uses Alembic too: its revision beside tables of its own opens
+    read-only (issue 24) before anything is written, not even the journal mode."""
+    shop = tmp_path / "shop.db"
+    with sqlite3.connect(shop) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32))")
+        connection.execute("INSERT INTO alembic_version VALUES ('1a2b3c')")
+        connection.execute("CREATE TABLE carts (id INTEGER PRIMARY KEY)")
+    connection.close()
+    before = shop.read_bytes()
+
+    assert another_programs_file(shop)
+    database = open_database(settings_for(file_connection(shop)))
+    assert database.read_only
+    assert shop.read_bytes() == before

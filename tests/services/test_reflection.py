@@ -632,3 +632,38 @@ async def test_what_sqlite_lets_another_program_store_pages_and_exports_whole(
     finally:
         await database.dispose()
     assert digest(path) == before
+
+
+@pytest.mark.postgresql
+def test_only_the_tables_the_user_may_read_are_listed(
+    new_postgres_database: Callable[[], URL],
+) -> None:
+    import uuid
+
+    import asyncpg
+
+    url = asyncio.run(foreign.postgres_foreign(new_postgres_database()))
+    role = f"records_desk_reader_{uuid.uuid4().hex[:8]}"
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def scenario() -> tuple[list[str], int]:
+        admin = await asyncpg.connect(dsn, timeout=10)
+        try:
+            await admin.execute(f"CREATE ROLE {role} LOGIN")
+            await admin.execute(f"GRANT USAGE ON SCHEMA music TO {role}")
+            await admin.execute(f"GRANT SELECT ON music.artist, pair TO {role}")
+            database = await opened(url.set(username=role))
+            try:
+                names = [info.name for info in catalog_of(database).entities()]
+                return names, await RecordService(database).count("music.artist", QuerySpec())
+            finally:
+                await database.dispose()
+        finally:
+            await admin.execute(f"DROP OWNED BY {role}")
+            await admin.execute(f"DROP ROLE {role}")
+            await admin.close()
+
+    names, artists = asyncio.run(scenario())
+
+    assert names == ["pair", "music.artist"]  # no_key, the view and the tracks: not granted
+    assert artists == 3
