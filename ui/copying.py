@@ -72,10 +72,9 @@ async def selection_as_table(
         )
     full = await _full_values(records, entity, rows, cells_of_row, columns)
     lines = ["\t".join(tsv(entity.columns[c].label) for c in columns)]
-    id_column = names.index(entity.key[0]) if len(entity.key) == 1 else -1
     for row in sorted(cells_of_row):
         values = rows[row]
-        record_full = full.get(values[id_column], {}) if id_column >= 0 else {}
+        record_full = full.get(key_of(entity, values), {}) if entity.key else {}
         cells = []
         for column in columns:
             if column not in cells_of_row[row]:
@@ -96,24 +95,34 @@ async def _full_values(
     """The whole text of the selected cells the grid only has a preview of, by record id
     and column: one query for all of them."""
     names = entity.column_names
-    if len(entity.key) != 1:
-        return {}  # no one column names a row: the previews are copied as they are
-    id_column = names.index(entity.key[0])
     ids: set[Any] = set()
     cut_columns: set[int] = set()
     for row, cells in cells_of_row.items():
         values = rows[row]
         for column in cells.intersection(columns):
             if is_cut(values[column]):
-                ids.add(values[id_column])
+                ids.add(key_of(entity, values))
                 cut_columns.add(column)
     if not ids:
         return {}
+    if not entity.key:
+        raise NothingCopiedError(
+            "Nothing was copied: some selected texts are longer than the grid holds, and "
+            f"{entity.label} has no key to read them whole by. Export the rows instead."
+        )
     wanted = sorted(cut_columns)
     found = await records.values(entity.name, list(ids), [names[column] for column in wanted])
     return {
         record_id: dict(zip(wanted, values, strict=True)) for record_id, values in found.items()
     }
+
+
+def key_of(entity: EntityInfo, values: Sequence[Any]) -> Any:
+    """The key of a row of ``entity`` (its values in the kind's column order): one value,
+    or a tuple of them for a key of several columns."""
+    names = entity.column_names
+    keys = tuple(values[names.index(name)] for name in entity.key)
+    return keys[0] if len(keys) == 1 else keys
 
 
 def tsv(text: str) -> str:

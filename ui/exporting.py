@@ -14,6 +14,7 @@ from app.query import KeyRange, sort_key_of
 from app.services.errors import RecordsDeskError
 from app.services.export import ExportProgress, ExportResult, check_selection_blocks
 from app.services.records import RecordService
+from ui.copying import key_of
 from ui.progress import Progress
 from ui.record_table_model import RecordTableModel, is_cut
 
@@ -48,11 +49,11 @@ async def selection_key_ranges(
         {order[place] for key in keys.values() for place, value in enumerate(key) if is_cut(value)}
     )
     if cut_columns:
-        id_place = names.index(model.entity.key[0])  # cut text is sorted on: one key
-        ids = sorted({rows[row][id_place] for row in ends})
+        # Cut text is sorted on: its rows are read whole by their keys.
+        ids = list({key_of(model.entity, rows[row]) for row in ends})
         whole = await records.values(model.entity.name, ids, cut_columns)
         for row in ends:
-            full = whole.get(rows[row][id_place])
+            full = whole.get(key_of(model.entity, rows[row]))
             if full is None:
                 raise SelectionGoneError(
                     "Some selected rows are no longer there; refresh and select again."

@@ -14,6 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    case,
     false,
     func,
     literal,
@@ -202,15 +203,28 @@ class TableRepository:
     async def values_by_id(
         self, ids: Sequence[Any], columns: Sequence[str]
     ) -> dict[Any, tuple[Any, ...]]:
-        """The full values of ``columns`` of the records with these ids, deleted or not."""
+        """The full values of ``columns`` of the records with these keys (a value each, or a
+        tuple each for a key of several columns), deleted or not, by key."""
+        if not self.key:
+            raise InvalidValueError(f"{self.table.name} has no key to read rows again by.")
         selected = [self.column(name) for name in columns]
-        (key,) = (self.column(name) for name in self.key)  # one key column: see key_column
+        keys = [self.column(name) for name in self.key]
+        width = len(keys)
         found: dict[Any, tuple[Any, ...]] = {}
-        for start in range(0, len(ids), IDS_PER_STATEMENT):
-            chunk = list(ids[start : start + IDS_PER_STATEMENT])
-            result = await self.session.execute(select(key, *selected).where(key.in_(chunk)))
+        for start in range(0, len(ids), IDS_PER_STATEMENT // width):
+            chunk = list(ids[start : start + IDS_PER_STATEMENT // width])
+            matches: ColumnElement[bool]
+            if width == 1:
+                matches = keys[0].in_(chunk)
+            else:
+                # SQLite takes a row value IN a subquery only, not IN a list of them.
+                matches = or_(
+                    *(and_(*(k == v for k, v in zip(keys, key, strict=True))) for key in chunk)
+                )
+            result = await self.session.execute(select(*keys, *selected).where(matches))
             for row in result:
-                found[row[0]] = tuple(row[1:])
+                key_of = row[0] if width == 1 else tuple(row[:width])
+                found[key_of] = tuple(row[width:])
         return found
 
     def browse_statement(
@@ -323,7 +337,11 @@ class TableRepository:
         columns: list[ColumnElement[Any]] = []
         for column in self.table.c:
             if preview is not None and _is_free_text(column):
-                columns.append(func.substr(column, 1, preview + 1).label(column.key))
+                cut: ColumnElement[Any] = func.substr(column, 1, preview + 1)
+                if stored_as_is(column.type):
+                    # Only text is cut: bytes another program kept there come whole.
+                    cut = case((func.typeof(column) == "text", cut), else_=column)
+                columns.append(cut.label(column.key))
             else:
                 columns.append(column)
         return columns

@@ -69,7 +69,10 @@ class _JsonLinesWriter:
                 else _plain(value)
             )
         if kind is ColumnKind.TEXT or kind is ColumnKind.CHOICE:
-            return lambda value: json.dumps(str(value), ensure_ascii=False)
+            # Bytes another program kept in a text column are bytes all the same.
+            return lambda value: (
+                json.dumps(value, ensure_ascii=False) if isinstance(value, str) else _plain(value)
+            )
         if kind is ColumnKind.JSON:
             return lambda value: json.dumps(value, ensure_ascii=False, default=str)
         return _plain

@@ -82,10 +82,10 @@ class RecordService:
         return page, total
 
     async def values(
-        self, entity: str, ids: Sequence[int], columns: Sequence[str]
-    ) -> dict[int, tuple[Any, ...]]:
-        """Full values of some columns of some records (deleted or not), by id: what a
-        copy needs for the cells a preview cut short."""
+        self, entity: str, ids: Sequence[Any], columns: Sequence[str]
+    ) -> dict[Any, tuple[Any, ...]]:
+        """Full values of some columns of some records (deleted or not), by key (a tuple
+        for a key of several columns): what a copy needs for the cells a preview cut."""
         repository_class = repository_for(self.database, entity)
         async with unit_of_work(self.database) as session:
             return await repository_class(session).values_by_id(ids, columns)

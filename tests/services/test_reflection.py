@@ -667,3 +667,15 @@ def test_only_the_tables_the_user_may_read_are_listed(
 
     assert names == ["pair", "music.artist"]  # no_key, the view and the tracks: not granted
     assert artists == 3
+
+
+async def test_rows_are_read_again_by_a_key_of_several_columns(
+    built: tuple[Database, str],
+) -> None:
+    """What copy and a selection need where the grid holds only the start of a text."""
+    database, engine = built
+    found = await RecordService(database).values("pair", [(1, "x"), (2, "x"), (9, "z")], ["note"])
+    assert found == {(1, "x"): ("one",), (2, "x"): ("three",)}
+    view, column = ("long_tracks", "title") if engine == "sqlite" else ("artist_names", "name")
+    with pytest.raises(ValidationError, match="no key"):
+        await RecordService(database).values(view, ["x"], [column])
