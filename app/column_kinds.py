@@ -159,8 +159,6 @@ class TextKind(Kind):
 class BooleanKind(Kind):
     name = "boolean"
     described = "yes/no"
-    # A yes/no filter is all one needs.
-    ordered = False
     extremes = False
 
     def _coerce(self, value: Any, column_type: TypeEngine[Any]) -> bool:
@@ -287,7 +285,6 @@ class BlobKind(Kind):
 
     name = "blob"
     described = "bytes"
-    ordered = False
     extremes = False
 
 
@@ -296,7 +293,6 @@ class ArrayKind(Kind):
 
     name = "array"
     described = "list"
-    ordered = False
     extremes = False
 
 
@@ -378,6 +374,17 @@ def kind_of_type(column_type: TypeEngine[Any]) -> Kind:
     if isinstance(column_type, TypeDecorator):
         return kind_of_type(column_type.impl_instance)
     return ColumnKind.UNKNOWN
+
+
+def comparable(column_type: TypeEngine[Any]) -> bool:
+    """Whether the database compares and orders values of this type (to sort, group,
+    count distinct values): not JSON, nor a PostgreSQL type this code does not know
+    (xml, point have no order). Another program's SQLite values always compare."""
+    if stored_as_is(column_type):
+        return True
+    if isinstance(column_type, NullType):
+        return False
+    return kind_of_type(column_type).ordered
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, false, or_
+from sqlalchemy import ColumnElement, String, Text, and_, cast, false, or_
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 # The value rules moved to the column kinds; their old names here stay for the callers.
@@ -26,6 +26,7 @@ from app.column_kinds import (
     IntegerBounds,
     coerce_value,
     column_value,
+    comparable,
     integer_bounds,
     kind_of_type,
     unstorable_text,
@@ -56,6 +57,9 @@ class Equals:
     value: Any
 
     def condition(self, column: Column) -> ColumnElement[bool]:
+        if not comparable(column.type):
+            # JSON, point, xml: no "=" of their own; their text is the same or not.
+            return cast(column, Text) == str(self.value)
         matches: ColumnElement[bool] = column == coerce_value(column, self.value)
         return matches
 

@@ -101,6 +101,9 @@ CREATE TABLE music.track (
 CREATE TABLE pair (a int, b text, note text, PRIMARY KEY (a, b));
 CREATE TABLE no_key (x int, y text);
 CREATE VIEW artist_names AS SELECT name FROM music.artist;
+CREATE TABLE odd (id int PRIMARY KEY, doc json, spot point, markup xml);
+CREATE VIEW odd_view AS SELECT doc, spot, markup FROM odd;
+INSERT INTO odd VALUES (1, '{"a": 1}', '(1,2)', '<a/>'), (2, '{"a": 1}', NULL, NULL);
 INSERT INTO music.artist VALUES
     ('A1', 'Ábba', '1972-01-01', 'happy'), ('b2', 'straße', '1990-05-05', NULL),
     ('C3', 'ΣΊΣΥΦΟΣ', NULL, 'sad');

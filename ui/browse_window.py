@@ -441,6 +441,15 @@ class BrowseWindow(QMainWindow):
         if self.model is None or self._showing:
             return
         names = self.entity.column_names
+        if 0 <= section < len(names) and not self.entity.columns[section].sortable:
+            # JSON, xml and the like have no order: the sort stays as it was.
+            self.tell(f"{self.entity.columns[section].label} cannot be sorted by.")
+            self._showing = True
+            try:
+                self._show_sort(self.view.spec.sort)
+            finally:
+                self._showing = False
+            return
         if 0 <= section < len(names):
             key = SortKey(names[section], descending=order == Qt.SortOrder.DescendingOrder)
             sort: tuple[SortKey, ...] = (key,)

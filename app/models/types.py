@@ -176,4 +176,4 @@ class StoredAsIs(TypeDecorator[Any]):
 def stored_as_is(column_type: TypeEngine[Any]) -> bool:
     """Whether a column of this type holds whatever another program stored (SQLite): a
     value of any storage class, to be written as what it is."""
-    return isinstance(column_type, StoredAsIs | NullType)
+    return isinstance(column_type, StoredAsIs)

@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.schema import Column as SAColumn
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
-from app.column_kinds import ColumnKind, kind_of_type
+from app.column_kinds import ColumnKind, comparable, kind_of_type
 from app.models.base import Base
 from app.models.types import InvalidValueError, stored_as_is, utcnow
 from app.query import (
@@ -393,7 +393,7 @@ class TableRepository:
             keys.extend(
                 (column, False)
                 for column in cls.table.c
-                if column.key not in chosen and kind_of_type(column.type).ordered
+                if column.key not in chosen and comparable(column.type)
             )
         return keys
 

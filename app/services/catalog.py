@@ -68,6 +68,8 @@ class ColumnInfo:
     # Part of the row's key or of a reference to another row (a code, not a quantity):
     # never added up, whatever its type.
     identifier: bool = False
+    # The database can sort and group by it (PostgreSQL cannot by json, xml or point).
+    sortable: bool = True
 
     @property
     def editable(self) -> bool:

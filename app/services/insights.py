@@ -18,7 +18,18 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum, StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, case, cast, distinct, func, literal, null, select
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    null,
+    select,
+    type_coerce,
+)
 from sqlalchemy import String as SAString
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -204,7 +215,7 @@ async def frequencies(
     if grouping not in allowed:
         raise ValidationError(f"{column_info.label} cannot be grouped by {grouping.value}.")
     repository_class = repository_for(database, entity)
-    table_column = repository_class.column(column)
+    table_column = _grouped(column_info, repository_class.column(column))
     async with unit_of_work(database) as session:
         await one_snapshot(session)
         repository = repository_class(session)
@@ -253,6 +264,14 @@ async def frequencies(
     total = int(rows[0][2]) if rows else 0
     groups = int(rows[0][3]) if rows else 0
     return Frequencies(entity, column, grouping, total, groups, tuple(items), tuple(boundaries))
+
+
+def _grouped(column_info: ColumnInfo, column: Any) -> Any:
+    """``column`` as values that can be told apart: its text where the database has no
+    equality for its type (PostgreSQL's json, point, xml)."""
+    if column_info.sortable:
+        return column
+    return type_coerce(cast(column, Text), Text).label(column.key)
 
 
 async def one_snapshot(session: AsyncSession) -> None:
@@ -389,7 +408,7 @@ async def describe(database: Database, entity: str, spec: QuerySpec, column: str
     info = catalog_of(database).entity(entity)
     column_info = info.column(column)
     repository_class = repository_for(database, entity)
-    table_column = repository_class.column(column)
+    table_column = _grouped(column_info, repository_class.column(column))
     text = is_text(table_column)
     value = case((table_column == "", null()), else_=table_column) if text else table_column
     figures: list[ColumnElement[Any]] = [

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.types import NullType, TypeEngine
 
-from app.column_kinds import ColumnKind, Kind, integer_bounds, kind_of_type
+from app.column_kinds import ColumnKind, Kind, comparable, integer_bounds, kind_of_type
 from app.core.database import Database
 from app.models.types import StoredAsIs
 from app.services.catalog import Catalog, ColumnInfo, EntityInfo, Link, Relation
@@ -482,6 +482,7 @@ def _column(
     stored_kind = kind_of_type(column_type)
     kind: Kind = ColumnKind.REFERENCE if references is not None else stored_kind
     return ColumnInfo(
+        sortable=comparable(column_type),
         name=name,
         label=name,
         kind=kind,

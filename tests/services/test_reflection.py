@@ -679,3 +679,44 @@ async def test_rows_are_read_again_by_a_key_of_several_columns(
     view, column = ("long_tracks", "title") if engine == "sqlite" else ("artist_names", "name")
     with pytest.raises(ValidationError, match="no key"):
         await RecordService(database).values(view, ["x"], [column])
+
+
+@pytest.mark.postgresql
+def test_types_without_an_order_browse_group_and_filter_by_their_text(
+    new_postgres_database: Callable[[], URL],
+) -> None:
+    """PostgreSQL's json, point and xml have no "=" or order of their own: a view of them
+    pages (ordered by what can be), and they group, count and match by their text."""
+    from app.services import insights
+
+    url = asyncio.run(foreign.postgres_foreign(new_postgres_database()))
+
+    async def scenario() -> dict[str, Any]:
+        database = await opened(url)
+        try:
+            known = catalog_of(database)
+            records = RecordService(database)
+            seen: dict[str, Any] = {
+                "sortable": [column.sortable for column in known.entity("odd").columns],
+                "view": len(await every_row(records, "odd_view", QuerySpec(), (), 1)),
+                "matched": await records.count(
+                    "odd", QuerySpec(filters=(Equals("doc", '{"a": 1}'),))
+                ),
+            }
+            found = await insights.frequencies(
+                database, "odd", QuerySpec(), "spot", insights.Grouping.VALUE, top=5
+            )
+            seen["groups"] = [(item.value, item.count) for item in found.items]
+            described = await insights.describe(database, "odd", QuerySpec(), "markup")
+            seen["distinct"] = described.distinct
+            return seen
+        finally:
+            await database.dispose()
+
+    seen = asyncio.run(scenario())
+
+    assert seen["sortable"] == [True, False, False, False]
+    assert seen["view"] == 2
+    assert seen["matched"] == 2
+    assert seen["groups"] == [("(1,2)", 1), (None, 1)]
+    assert seen["distinct"] == 1

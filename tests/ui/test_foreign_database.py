@@ -240,7 +240,15 @@ def test_a_postgresql_database_of_another_program_links_rows_by_text_keys(
     code = qt_loop.run_until_complete(in_session(settings, scenario))
 
     assert code == 0
-    assert seen["listed"] == ["artist_names", "no_key", "pair", "music.artist", "music.track"]
+    assert seen["listed"] == [
+        "artist_names",
+        "no_key",
+        "odd",
+        "odd_view",
+        "pair",
+        "music.artist",
+        "music.track",
+    ]
     cells = seen["cells"]
     assert isinstance(cells, dict)
     assert cells["artist_id"] == "A1 · Ábba"
