@@ -256,7 +256,10 @@ def create_engine(
     pooling: dict[str, Any] = {"poolclass": NullPool} if null_pool else {"pool_pre_ping": True}
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(
-            url, echo=echo, async_creator=_sqlite_connector(url.database or ""), **pooling
+            url,
+            echo=echo,
+            async_creator=_sqlite_connector(url.database or "", read_only=read_only),
+            **pooling,
         )
         _install_sqlite_hooks(engine, Path(url.database or ""), read_only=read_only)
         return engine
@@ -320,11 +323,12 @@ def _close_unwanted(connecting: asyncio.Future[Any]) -> None:
     closing.add_done_callback(_retrieve)
 
 
-def _sqlite_connector(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+def _sqlite_connector(
+    path: str, *, read_only: bool = False
+) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     async def connect() -> aiosqlite.Connection:
         connection = InterruptibleConnection(
-            partial(sqlite3.connect, path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000),
-            iter_chunk_size=64,
+            partial(_sqlite_connect, path, read_only=read_only), iter_chunk_size=64
         )
         thread = connection._thread
         thread.daemon = True  # as SQLAlchemy's own connector does: never hold the process open
@@ -338,6 +342,34 @@ def _sqlite_connector(path: str) -> Callable[[], Awaitable[aiosqlite.Connection]
             raise
 
     return connect
+
+
+def _sqlite_connect(path: str, *, read_only: bool) -> sqlite3.Connection:
+    """A connection to the file at ``path``. Read-only, a file with a rollback journal
+    (most programs' files) is opened so (``mode=ro``): ``query_only`` alone would still
+    roll back a crashed program's hot journal into it. A write-ahead-log file is opened
+    as usual, ``query_only`` refusing every write of ours: ``mode=ro`` would leave an
+    empty log and shared memory beside it (only the last connection to close removes
+    them)."""
+    timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+    a_file = bool(path) and path != ":memory:" and not path.startswith("file:")
+    if read_only and a_file and not _write_ahead_logged(Path(path)):
+        uri = f"{Path(path).absolute().as_uri()}?mode=ro"
+        try:
+            return sqlite3.connect(uri, uri=True, timeout=timeout)
+        except sqlite3.OperationalError:
+            log.info("%s cannot be opened with mode=ro; opening it query_only", path)
+    return sqlite3.connect(path, timeout=timeout)
+
+
+def _write_ahead_logged(path: Path) -> bool:
+    """Whether the SQLite file at ``path`` is in WAL mode (byte 18 of its header is 2)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(19)
+    except OSError:
+        return False
+    return len(header) == 19 and header[18] == 2
 
 
 class InterruptibleConnection(aiosqlite.Connection):
