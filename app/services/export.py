@@ -247,18 +247,24 @@ def proposed_file_name(view: ViewState, today: date, known: Catalog | None = Non
     ``known``: the catalog of the database the view is of (ours when not given)."""
     known = known or OURS
     info = known.entity(view.entity)
-    name = view.entity.replace("_", "-")
+    name = _file_name_part(view.entity)
     for filter_ in view.spec.filters:
         if not isinstance(filter_, Equals):
             continue
         column = info.column(filter_.column)
         if column.references is not None and str(filter_.value).isascii():
             owner = known.entity(column.references).singular.lower().replace(" ", "-")
-            name += f"-of-{owner}-{filter_.value}"
+            name += f"-of-{_file_name_part(owner)}-{_file_name_part(str(filter_.value))}"
             break
     if view.spec.deleted is DeletedRows.ONLY:
         name += "-trash"
     return f"{name}-{today.isoformat()}.csv"
+
+
+def _file_name_part(text: str) -> str:
+    """``text`` as part of a file name on every system: another program's table names and
+    keys may hold "/", ":" or spaces."""
+    return re.sub(r"[^\w.-]+", "-", text.replace("_", "-"), flags=re.ASCII).strip("-.") or "rows"
 
 
 def header_line(columns: Sequence[str], options: CsvOptions) -> str:

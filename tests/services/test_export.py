@@ -325,6 +325,23 @@ def test_proposed_file_names() -> None:
     assert proposed_file_name(items, today) == "order-items-trash-2026-12-02.csv"
 
 
+def test_another_programs_table_names_make_safe_file_names() -> None:
+    from app.services.catalog import Catalog, ColumnInfo, ColumnKind, EntityInfo
+
+    odd = EntityInfo(
+        name="sales/2026: Q1",
+        label="sales/2026: Q1",
+        singular="sales/2026: Q1",
+        columns=(ColumnInfo("id", "id", ColumnKind.INTEGER),),
+        searchable=(),
+        title_columns=(),
+        relations=(),
+    )
+    known = Catalog([odd], ours=False)
+    name = proposed_file_name(ViewState(odd.name), datetime(2026, 12, 2).date(), known)
+    assert name == "sales-2026-Q1-2026-12-02.csv"
+
+
 def test_a_field_is_quoted_exactly_when_it_must_be() -> None:
     options = CsvOptions()
     assert csv_field(None, options) == ""
