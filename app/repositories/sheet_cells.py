@@ -55,6 +55,7 @@ class SheetStyles:
 
     money: int
     moment: int
+    day: int
 
 
 def column_letters(position: int) -> str:
@@ -88,16 +89,33 @@ def _cell(
     column_type = column.type
     kind = kind_of_type(column_type)
     cell: ColumnElement[Any]
+    wall_time = kind in (ColumnKind.TIMESTAMP, ColumnKind.DATE)
+    style = styles.day if kind is ColumnKind.DATE else styles.moment
     if dialect == "sqlite" and stored_as_is(column_type):
         # Another program's SQLite value, of whatever storage class it has: a number
-        # cell for a number, base64 text for bytes, text for the rest.
+        # cell for a number, base64 text for bytes, text for the rest — and, in a date
+        # column, a date cell for text that reads as one.
         stored = func.typeof(column)
         number = _wrapped(f"{reference}><v>", cast(column, Text), "</v></c>")
-        cell = case(
+        whens: list[tuple[Any, Any]] = [
             (stored.in_(("integer", "real")), number),
             (stored == "blob", _text_cell(getattr(func, BASE64_FUNCTION)(column), reference)),
-            (stored == "text", _text_cell(column, reference)),
-        )
+        ]
+        if wall_time:
+            days = cast(func.julianday(column) - literal(JULIAN_DAY_OF_SERIAL_0), Text)
+            whens.append(
+                (
+                    func.julianday(column).is_not(None),
+                    _wrapped(f'{reference} s="{style}"><v>', days, "</v></c>"),
+                )
+            )
+        whens.append((stored == "text", _text_cell(column, reference)))
+        cell = case(*whens)
+    elif wall_time and dialect != "sqlite":
+        # A date, or a date and time without a zone: its wall time as it is stored.
+        seconds = cast(sql_extract("epoch", column), Numeric)
+        days = cast(func.round(seconds / 86400 + UNIX_EPOCH_SERIAL, 10), Text)
+        cell = _wrapped(f'{reference} s="{style}"><v>', days, "</v></c>")
     elif isinstance(column_type, Money):
         number = _cents_as_decimal(column, ".") if dialect == "sqlite" else cast(column, Text)
         cell = _wrapped(f'{reference} s="{styles.money}"><v>', number, "</v></c>")

@@ -72,6 +72,7 @@ WIDTH_SAMPLE_ROWS = 1_000
 MAX_WIDTH = 60
 MONEY_FORMAT = "#,##0.00"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+DATE_FORMAT = "yyyy-mm-dd"
 # Rows per fetch: a block of a megabyte or two of XML, handed to the deflating thread whole.
 ROWS_PER_FETCH = 2_000
 # What the deflating thread is handed at a time: each hand-over costs it a wait for the
@@ -245,7 +246,7 @@ class _Layout:
         per_sheet = data_rows_per_sheet()
         sheets = max(1, math.ceil(total / per_sheet))
         rows = [min(per_sheet, total - number * per_sheet) for number in range(sheets)]
-        layout = cls(title, labels, _widths(columns, labels, sample), rows, SheetStyles(0, 0))
+        layout = cls(title, labels, _widths(columns, labels, sample), rows, SheetStyles(0, 0, 0))
         layout.first_parts, layout.styles = layout.parts()
         return layout
 
@@ -259,8 +260,11 @@ class _Layout:
         )
         money = workbook.add_format({"num_format": MONEY_FORMAT})
         moment = workbook.add_format({"num_format": DATETIME_FORMAT})
+        day = workbook.add_format({"num_format": DATE_FORMAT})
         header = workbook.add_format({"bold": True})
-        styles = SheetStyles(money=money._get_xf_index(), moment=moment._get_xf_index())
+        styles = SheetStyles(
+            money=money._get_xf_index(), moment=moment._get_xf_index(), day=day._get_xf_index()
+        )
         for number, rows in enumerate(self.sheet_rows):
             name = self.title if number == 0 else f"{self.title} ({number + 1})"
             sheet = workbook.add_worksheet(_sheet_name(name))

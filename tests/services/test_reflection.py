@@ -11,6 +11,7 @@ import hashlib
 import io
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -485,6 +486,11 @@ async def test_every_export_form_reads_back_another_programs_values(
         assert cells[1][2] == 185
         assert cells[3][2] == "long"
         assert cells[1][8] == "3q2+7w=="
+        # Dates are date cells where the text reads as one, the rest as it is.
+        assert cells[1][5] == datetime(1972, 1, 1)
+        assert cells[2][5] == "sometime"
+        assert cells[1][6] == datetime(2026, 1, 1, 10, 0)
+        assert cells[3][6] == "yesterday"
     else:
         assert rows[0]["cover"] == "3q2+7w=="
         assert rows[0]["price"] == "12345678901234567890.0123456789"
@@ -494,6 +500,7 @@ async def test_every_export_form_reads_back_another_programs_values(
         assert lines[0]["cover"] == "3q2+7w=="
         assert lines[0]["added"] == "2020-01-01T08:00:00+00:00"
         assert cells[1][8] == "3q2+7w=="
+        assert cells[1][9] == datetime(2020, 1, 1, 10, 0)  # no zone: its wall time
         assert cells[1][12] == 12345678901
 
 
