@@ -390,6 +390,7 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
     from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
     from app.services import catalog
     from app.services.catalog import EntityInfo
+    from app.services.connection import another_programs_file
     from app.services.export import (
         CsvOptions,
         ExportError,
@@ -436,7 +437,11 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
         search=arguments.search, filters=tuple(filters), sort=tuple(sort), deleted=deleted
     )
     request = ExportRequest(ViewState(arguments.kind, spec, columns))
-    if arguments.kind in catalog.OURS:
+    path = settings.sqlite_path
+    foreign_file = path is not None and path.exists() and another_programs_file(path)
+    if arguments.kind in catalog.OURS and not foreign_file:
+        # Another program's file may have a table of that name with columns of its own:
+        # it is checked once that file is open.
         checked(catalog.entity(arguments.kind))
     options = CsvOptions(
         delimiter=arguments.delimiter,

@@ -377,3 +377,38 @@ async def test_a_workbook_written_to_standard_output_opens(
     assert code == 0
     rows = list(openpyxl.load_workbook(path, read_only=True).active.iter_rows(values_only=True))
     assert len(rows) == 4  # the header and the three live users
+
+
+def test_another_programs_table_named_like_ours_is_checked_against_its_own_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A `users` table of another program's SQLite file has columns of its own: they are
+    what `--columns` and `--filter` are checked against, and the file is left as it was."""
+    import sqlite3
+
+    shop = tmp_path / "shop.db"
+    with sqlite3.connect(shop) as connection:
+        connection.execute("CREATE TABLE users (login TEXT PRIMARY KEY, plan TEXT)")
+        connection.execute("INSERT INTO users VALUES ('ada', 'gold'), ('bob', 'free')")
+    connection.close()
+    before = shop.read_bytes()
+    output = tmp_path / "users.csv"
+
+    code = main(
+        [
+            "--database-url",
+            f"sqlite:///{shop}",
+            "export",
+            "users",
+            "--columns",
+            "login,plan",
+            "--filter",
+            "plan=gold",
+            "--output",
+            str(output),
+        ]
+    )
+
+    assert code == 0, capsys.readouterr().err
+    assert output.read_bytes() == b"login,plan\r\nada,gold\r\n"
+    assert shop.read_bytes() == before
