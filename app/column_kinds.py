@@ -309,14 +309,13 @@ class UnknownKind(Kind):
         return value
 
 
-INTEGER_KIND = IntegerKind()
 TEXT = TextKind()
 
 
 class ColumnKind:
     """Every kind, by name: ``ColumnKind.MONEY`` is the money kind."""
 
-    INTEGER: ClassVar[Kind] = INTEGER_KIND
+    INTEGER: ClassVar[Kind] = IntegerKind()
     DECIMAL: ClassVar[Kind] = DecimalKind()
     REAL: ClassVar[Kind] = RealKind()
     TEXT: ClassVar[Kind] = TEXT

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 import warnings
 from dataclasses import dataclass, replace
 from typing import Any
@@ -51,25 +50,15 @@ _TITLE_NAMES = ("name", "title", "label", "code", "description")
 ROWID = "rowid"
 
 
-@dataclass(frozen=True)
-class Reflected:
-    """A reflected catalog and how long reading the schema took."""
-
-    catalog: Catalog
-    seconds: float
-
-
 async def reflect_catalog(database: Database) -> Catalog:
     """The catalog of what ``database`` holds, read from its schema (read-only)."""
     with translate_errors(database.url):
         async with database.engine.connect() as connection:
-            found: Reflected = await connection.run_sync(reflect)
-    return found.catalog
+            return await connection.run_sync(reflect)
 
 
-def reflect(connection: Connection) -> Reflected:
+def reflect(connection: Connection) -> Catalog:
     """Read the schema over ``connection``: every table and view it can read."""
-    started = time.perf_counter()
     if connection.dialect.name == "sqlite":
         shapes = _sqlite_shapes(connection)
     else:
@@ -81,8 +70,7 @@ def reflect(connection: Connection) -> Reflected:
         return by_name[info.name].table_in(metadata)
 
     by_name = {shape.name: shape for shape in shapes}
-    catalog = Catalog(_describe(shapes), ours=False, tables=table_of)
-    return Reflected(catalog, time.perf_counter() - started)
+    return Catalog(_describe(shapes), ours=False, tables=table_of)
 
 
 @dataclass
@@ -515,4 +503,4 @@ def _title_columns(columns: tuple[ColumnInfo, ...], key: tuple[str, ...]) -> tup
 # -- SQLite: declared types are hints --------------------------------------------------------
 
 
-__all__ = ["Reflected", "reflect", "reflect_catalog"]
+__all__ = ["reflect", "reflect_catalog"]
