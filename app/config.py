@@ -269,6 +269,16 @@ class Settings:
         return self.connection is not None and self.connection.read_only
 
     @property
+    def allow_editing(self) -> bool:
+        """Whether another program's database behind these settings may be written (the
+        connection's choice; without one it opens read-only)."""
+        return (
+            self.connection is not None
+            and self.connection.allow_editing
+            and not self.connection.read_only
+        )
+
+    @property
     def password_missing(self) -> bool:
         """A saved server connection that wants a password not known yet this run."""
         return (

@@ -87,6 +87,8 @@ class SavedConnection:
     # "#rrggbb" shown in every window of this connection, or "" for none.
     colour: str = ""
     read_only: bool = False
+    # Another program's database (not our schema) may be edited: off, it opens read-only.
+    allow_editing: bool = False
 
     @property
     def is_file(self) -> bool:
@@ -165,6 +167,8 @@ class SavedConnection:
                 password=self.password_storage.value,
             )
         document.update(colour=self.colour, read_only=self.read_only)
+        if self.allow_editing:
+            document["allow_editing"] = True
         return document
 
     @classmethod
@@ -189,6 +193,7 @@ class SavedConnection:
                 ),
                 colour=_text(document, "colour", ""),
                 read_only=document.get("read_only", False) is True,
+                allow_editing=document.get("allow_editing", False) is True,
             )
         except ValueError as error:
             if isinstance(error, SettingsError):

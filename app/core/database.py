@@ -73,11 +73,16 @@ class Database:
         echo: bool = False,
         read_only: bool = False,
         connect_timeout_s: float = POSTGRES_CONNECT_TIMEOUT_S,
+        edits_foreign: bool = False,
     ) -> None:
         self.url = url
         # Enforced by the database itself as well (see create_engine), so that no code path
         # of ours can write to a connection the user marked read-only.
         self.read_only = read_only
+        # Another program's database found here is edited rather than opened read-only
+        # (the connection's choice): never migrated, and on SQLite its journal mode is
+        # left as that program set it.
+        self.edits_foreign = edits_foreign and not read_only
         self.connect_timeout_s = connect_timeout_s
         # What the user should know about this database (services.connection sets them).
         self.notices: tuple[str, ...] = ()
@@ -87,7 +92,11 @@ class Database:
         # built from our models; another program's is reflected when it opens.
         self.catalog: Catalog | None = None
         self.engine = create_engine(
-            url, echo=echo, read_only=read_only, connect_timeout_s=connect_timeout_s
+            url,
+            echo=echo,
+            read_only=read_only,
+            connect_timeout_s=connect_timeout_s,
+            keep_journal=self.edits_foreign,
         )
         self.async_session_maker = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=False
@@ -247,10 +256,12 @@ def create_engine(
     null_pool: bool = False,
     read_only: bool = False,
     connect_timeout_s: float = POSTGRES_CONNECT_TIMEOUT_S,
+    keep_journal: bool = False,
 ) -> AsyncEngine:
     """The engine for ``url``; ``null_pool`` for one-off work such as a migration run.
     ``read_only`` makes the database itself refuse every write (SQLite's query_only,
-    PostgreSQL's default_transaction_read_only)."""
+    PostgreSQL's default_transaction_read_only); ``keep_journal`` leaves a SQLite file's
+    journal mode as it is (another program's file, edited)."""
     # Every connection goes through here, so every password in use is known to the logs.
     redaction.hide(url.password)
     pooling: dict[str, Any] = {"poolclass": NullPool} if null_pool else {"pool_pre_ping": True}
@@ -261,7 +272,9 @@ def create_engine(
             async_creator=_sqlite_connector(url.database or "", read_only=read_only),
             **pooling,
         )
-        _install_sqlite_hooks(engine, Path(url.database or ""), read_only=read_only)
+        _install_sqlite_hooks(
+            engine, Path(url.database or ""), read_only=read_only, keep_journal=keep_journal
+        )
         return engine
     if not null_pool:
         pooling.update(pool_size=5, max_overflow=10, pool_timeout=connect_timeout_s)
@@ -408,7 +421,9 @@ class InterruptibleConnection(aiosqlite.Connection):
             raise
 
 
-def _install_sqlite_hooks(engine: AsyncEngine, path: Path, *, read_only: bool) -> None:
+def _install_sqlite_hooks(
+    engine: AsyncEngine, path: Path, *, read_only: bool, keep_journal: bool = False
+) -> None:
     network_fs = network_file_system(path)
     if network_fs is not None:
         log.warning(
@@ -426,9 +441,9 @@ def _install_sqlite_hooks(engine: AsyncEngine, path: Path, *, read_only: bool) -
         dbapi_connection.isolation_level = None
         try:
             cursor = dbapi_connection.cursor()
-            if not read_only:
+            if not read_only and not keep_journal:
                 # Switching the journal writes the file's header: never into a file the
-                # user opened read-only (another program's above all).
+                # user opened read-only, nor into another program's.
                 cursor.execute(f"PRAGMA journal_mode={journal_mode}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

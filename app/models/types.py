@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -164,8 +166,10 @@ class StoredAsIs(TypeDecorator[Any]):
             return value.isoformat()
         if isinstance(value, bool):
             return int(value)
-        if isinstance(value, Decimal):
+        if isinstance(value, Decimal | uuid.UUID | timedelta):
             return str(value)
+        if isinstance(value, dict | list):
+            return json.dumps(value, ensure_ascii=False)
         return value
 
     @property

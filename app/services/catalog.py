@@ -70,6 +70,12 @@ class ColumnInfo:
     identifier: bool = False
     # The database can sort and group by it (PostgreSQL cannot by json, xml or point).
     sortable: bool = True
+    # Another program's column the database fills when a new row leaves it out (a
+    # default, an identity or serial key, a generated value): a form's blank is left out.
+    database_default: bool = False
+    # The CHECK conditions of another program's table about this column alone, as the
+    # database states them: shown beside the field.
+    rules: tuple[str, ...] = ()
 
     @property
     def editable(self) -> bool:
@@ -85,6 +91,9 @@ class Relation:
     entity: str
     column: str
     columns: tuple[str, ...] = ()
+    # What deleting this record does to the related ones, as the database's foreign key
+    # says (another program's: CASCADE, SET NULL, SET DEFAULT, RESTRICT, NO ACTION).
+    on_delete: str = ""
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -131,6 +140,8 @@ class EntityInfo:
     table: Any = field(default=None, compare=False, repr=False)
     # References by several columns (a column holding part of one follows it).
     links: tuple[Link, ...] = ()
+    # Another program's CHECK constraints: (name, "" when it has none; the condition).
+    checks: tuple[tuple[str, str], ...] = ()
 
     def link_of(self, column: str) -> Link | None:
         """The reference by several columns that ``column`` is part of, if any."""

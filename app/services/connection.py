@@ -20,12 +20,15 @@ def open_database(settings: Settings, *, echo: bool = False, read_only: bool = F
     """The Database for the chosen settings (nothing is connected yet): the default local
     file's folder is created; a saved file that is missing or not a database is refused in
     words; a file that cannot be written opens read-only, as does everything with
-    ``read_only``. ``Database.notices`` says what
+    ``read_only``, and another program's database unless the connection allows editing
+    it. ``Database.notices`` says what
     the user should know about it (read-only by its permissions, on a network drive)."""
     settings = home_expanded(settings)
     path = settings.sqlite_path
     notices: list[str] = []
     read_only = read_only or settings.read_only
+    # A server's schema is known once connected: editing another program's is allowed or not.
+    edits_foreign = path is None and settings.allow_editing
     if path is not None:
         if settings.source is SettingsSource.DEFAULT:
             try:
@@ -47,8 +50,10 @@ def open_database(settings: Settings, *, echo: bool = False, read_only: bool = F
             if problem is not None:
                 raise DatabaseUnavailableError(problem)
         if not read_only and path.exists() and another_programs_file(path):
-            # Never migrated, never written: browsed as its own schema describes it.
-            read_only = True
+            # Never migrated: browsed as its own schema describes it, and written only
+            # where the user turned editing on for the connection.
+            edits_foreign = settings.allow_editing
+            read_only = not edits_foreign
         if not read_only and path.exists() and not writable(path):
             read_only = True
             notices.append(
@@ -68,7 +73,11 @@ def open_database(settings: Settings, *, echo: bool = False, read_only: bool = F
         else POSTGRES_CONNECT_TIMEOUT_S
     )
     database = Database(
-        settings.database_url, echo=echo, read_only=read_only, connect_timeout_s=timeout
+        settings.database_url,
+        echo=echo,
+        read_only=read_only,
+        connect_timeout_s=timeout,
+        edits_foreign=edits_foreign,
     )
     database.notices = tuple(notices)
     return database

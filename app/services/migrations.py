@@ -210,22 +210,31 @@ async def prepare_for_use(database: Database, *, waiting: Waiting | None = None)
     written to it.
     """
     local_file = _local_file(database)
-    if local_file is not None and not database.read_only:
+    if local_file is not None and not database.read_only and not database.edits_foreign:
         await asyncio.to_thread(start_from_script, local_file)
     state = await schema_state(database)
     if state.other_tables:
         # Upgrading would write forty tables of ours into another program's database: a
-        # file or a server alike. Read-only, it is browsed as its schema describes it.
-        if not database.read_only:
+        # file or a server alike. Read-only (or with editing allowed), it is browsed as
+        # its schema describes it.
+        if not database.read_only and not database.edits_foreign:
             raise _foreign(database, state)
         from app.services.reflection import reflect_catalog
 
         database.catalog = await reflect_catalog(database)
-        database.notices = (
-            *database.notices,
-            f"{database.display_name} is another program's database: it is open read-only, "
-            "and nothing in it is changed.",
-        )
+        if database.edits_foreign:
+            notice = (
+                f"{database.display_name} is another program's database, open for editing: "
+                "each save changes only the fields edited, and only if nobody changed the "
+                "row meanwhile. Nothing else in it is changed."
+            )
+        else:
+            notice = (
+                f"{database.display_name} is another program's database: it is open "
+                "read-only, and nothing in it is changed. Allow editing it in File → "
+                "Connections…."
+            )
+        database.notices = (*database.notices, notice)
         return state
     if not state.known:
         raise _too_new(database, state)

@@ -22,7 +22,7 @@ from app.models.types import utcnow
 from app.query import After, KeyRange, Page, PageRequest, QuerySpec
 from app.repositories import REPOSITORIES, BaseRepository
 from app.repositories.base import IDS_PER_STATEMENT, StaleVersionError, TableRepository
-from app.services import catalog, ledger
+from app.services import catalog, ledger, row_edits
 from app.services.catalog import catalog_of
 from app.services.errors import (
     ConflictError,
@@ -144,17 +144,16 @@ class RecordService:
         async with unit_of_work(self.database) as session:
             return await _titles(session, catalog_of(self.database), entity, ids)
 
+    @property
+    def catalog(self) -> catalog.Catalog:
+        """What this database holds (its kinds of record)."""
+        return catalog_of(self.database)
+
     async def get(self, entity: str, record_id: Any) -> Record:
         """The record, deleted or not (its ``deleted_at`` tells). ``record_id``: its key's
         value, or a tuple of them for a key of several columns."""
-        known = catalog_of(self.database)
-        if not known.ours:
-            key = record_id if isinstance(record_id, tuple) else (record_id,)
-            async with unit_of_work(self.database) as session:
-                found = await known.repository(entity)(session).row_by_key(key)
-            if found is None:
-                raise _not_found(entity, record_id)
-            return found
+        if not self.catalog.ours:
+            return await row_edits.get(self.database, entity, record_id)
         repository_class = _ours(entity)
         async with unit_of_work(self.database) as session:
             instance = await repository_class(session).find_by_id(record_id, include_deleted=True)
@@ -174,6 +173,8 @@ class RecordService:
         field that breaks a rule). A kind with a secret column (a user's password) needs
         ``password``, which is stored hashed. ``token``: the form's intent, created once
         however often it arrives (app.services.intents)."""
+        if not self.catalog.ours:
+            return await row_edits.create(self.database, entity, values, token=token)
         info = _writable(entity)
         secret = next((column for column in info.columns if column.secret), None)
         try:
@@ -201,15 +202,21 @@ class RecordService:
     async def update(
         self,
         entity: str,
-        record_id: int,
+        record_id: Any,
         values: Record,
         *,
         expected_version: int | None = None,
+        expected_row: Record | None = None,
         token: str | None = None,
     ) -> Record:
         """Change the fields in ``values``; a record changed since ``expected_version`` is
         refused (ConflictError) rather than overwritten, and one in the trash is refused
-        (InTrashError) rather than changed there unseen."""
+        (InTrashError) rather than changed there unseen. Another program's row, which has
+        no version, is changed only if it still holds ``expected_row`` (the row as read)."""
+        if not self.catalog.ours:
+            return await row_edits.update(
+                self.database, entity, record_id, expected_row or {}, values, token=token
+            )
         info = _writable(entity)
         checked = checked_values(info, values, creating=False)
         with once(self.database, token):
@@ -242,6 +249,24 @@ class RecordService:
                 raise _not_found(entity, record_id)
             note(session, entity, ChangeKind.CHANGED, [record_id])
             return _record(instance)
+
+    async def delete_plan(self, entity: str, keys: Sequence[Any]) -> row_edits.DeletePlan:
+        """Another program's rows: how many of ``keys`` are there, and what its foreign
+        keys would cascade, clear or refuse were they deleted."""
+        return await row_edits.delete_plan(self.database, entity, keys)
+
+    async def delete_rows(
+        self, entity: str, rows: Sequence[Record], *, token: str | None = None
+    ) -> row_edits.RemovedRows:
+        """Another program's rows deleted for good, all or none, each only if it still
+        holds what ``rows`` say it did; what went, for ``put_back``."""
+        return await row_edits.delete(self.database, entity, rows, token=token)
+
+    async def put_back(
+        self, removed: row_edits.RemovedRows, *, token: str | None = None
+    ) -> row_edits.RemovedRows:
+        """The undo of ``delete_rows``: every row it took away inserted again."""
+        return await row_edits.put_back(self.database, removed, token=token)
 
     async def related_counts(self, entity: str, ids: Sequence[int]) -> list[RelatedCount]:
         """The live records that trashing ``ids`` together with their related records

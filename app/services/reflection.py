@@ -14,14 +14,17 @@ a value is shown as what it is and never fails a page.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import warnings
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column,
     Enum,
+    FetchedValue,
     Integer,
     MetaData,
     PrimaryKeyConstraint,
@@ -51,14 +54,18 @@ ROWID = "rowid"
 
 
 async def reflect_catalog(database: Database) -> Catalog:
-    """The catalog of what ``database`` holds, read from its schema (read-only)."""
+    """The catalog of what ``database`` holds, read from its schema (read-only), its
+    tables editable where the connection allows editing it."""
     with translate_errors(database.url):
         async with database.engine.connect() as connection:
-            return await connection.run_sync(reflect)
+            read = functools.partial(reflect, editable=database.edits_foreign)
+            return await connection.run_sync(read)
 
 
-def reflect(connection: Connection) -> Catalog:
-    """Read the schema over ``connection``: every table and view it can read."""
+def reflect(connection: Connection, *, editable: bool = False) -> Catalog:
+    """Read the schema over ``connection``: every table and view it can read. With
+    ``editable``, each table with a key can be edited (views and tables without one stay
+    read-only, saying why)."""
     if connection.dialect.name == "sqlite":
         shapes = _sqlite_shapes(connection)
     else:
@@ -70,7 +77,32 @@ def reflect(connection: Connection) -> Catalog:
         return by_name[info.name].table_in(metadata)
 
     by_name = {shape.name: shape for shape in shapes}
-    return Catalog(_describe(shapes), ours=False, tables=table_of)
+    return Catalog(_describe(shapes, editable=editable), ours=False, tables=table_of)
+
+
+class _ColumnShape(NamedTuple):
+    name: str
+    type: TypeEngine[Any]
+    nullable: bool
+    # No other row holds the same value (a unique constraint or index of its own).
+    unique: bool
+    # The database gives it a value when an insert leaves it out (a default, an identity
+    # or serial column, SQLite's INTEGER PRIMARY KEY).
+    has_default: bool = False
+    # Computed by the database (GENERATED ALWAYS, an identity ALWAYS): never written.
+    generated: bool = False
+
+
+class _Reference(NamedTuple):
+    """A foreign key: ``columns`` hold ``target_columns`` of ``target``; ``on_delete``
+    is what deleting a referenced row does to the rows holding it (CASCADE, SET NULL,
+    SET DEFAULT, RESTRICT or NO ACTION) and ``name`` the constraint's name, if any."""
+
+    columns: tuple[str, ...]
+    target: str
+    target_columns: tuple[str, ...]
+    on_delete: str = "NO ACTION"
+    name: str = ""
 
 
 @dataclass
@@ -82,14 +114,15 @@ class _Shape:
     table_name: str
     schema: str | None  # None: the default schema (or SQLite)
     view: bool
-    # (name, type, nullable, unique on its own), in the table's order.
-    columns: list[tuple[str, TypeEngine[Any], bool, bool]]
+    # In the table's order.
+    columns: list[_ColumnShape]
     key: tuple[str, ...]
-    # (columns, table referred to, its columns), one per foreign key.
-    references: list[tuple[tuple[str, ...], str, tuple[str, ...]]]
+    references: list[_Reference]
     table: Table | None = None
     # Paged by SQLite's rowid, which the key names though no column of the program does.
     by_rowid: bool = False
+    # The CHECK constraints: (name, or "" when it has none; the condition's SQL).
+    checks: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -103,8 +136,15 @@ class _Shape:
                 self.table_name,
                 metadata,
                 *(
-                    Column(name, column_type, nullable=nullable, autoincrement=False)
-                    for name, column_type, nullable, _unique in self.columns
+                    Column(
+                        column.name,
+                        column.type,
+                        # Filled by the database when an insert leaves it out.
+                        *((FetchedValue(),) if column.has_default or column.generated else ()),
+                        nullable=column.nullable,
+                        autoincrement=False,
+                    )
+                    for column in self.columns
                 ),
                 schema=self.schema,
             )
@@ -139,6 +179,7 @@ def _postgres_shapes(connection: Connection) -> list[_Shape]:
             foreign_keys = inspector.get_multi_foreign_keys(schema=named, kind=every)
             uniques = inspector.get_multi_unique_constraints(schema=named, kind=every)
             indexes = inspector.get_multi_indexes(schema=named, kind=every)
+            checks = inspector.get_multi_check_constraints(schema=named, kind=every)
         # What the user may not read is not listed: counting it would only be refused.
         readable = set(
             connection.execute(
@@ -172,10 +213,12 @@ def _postgres_shapes(connection: Connection) -> list[_Shape]:
                 if target_schema is not None and target_schema != default:
                     target = f"{target_schema}.{target}"
                 references.append(
-                    (
+                    _Reference(
                         tuple(reference["constrained_columns"]),
                         target,
                         tuple(reference["referred_columns"]),
+                        str(reference.get("options", {}).get("ondelete") or "NO ACTION").upper(),
+                        str(reference.get("name") or ""),
                     )
                 )
             shapes.append(
@@ -184,19 +227,31 @@ def _postgres_shapes(connection: Connection) -> list[_Shape]:
                     schema=named,
                     view=name in views,
                     columns=[
-                        (
-                            column["name"],
-                            column["type"],
-                            bool(column["nullable"]),
-                            column["name"] in unique,
-                        )
-                        for column in found
+                        _postgres_column(column, column["name"] in unique) for column in found
                     ],
                     key=tuple(primary["constrained_columns"]) if primary else (),
                     references=references,
+                    checks=[
+                        (str(check.get("name") or ""), str(check["sqltext"]))
+                        for check in checks.get(where, [])
+                    ],
                 )
             )
     return shapes
+
+
+def _postgres_column(column: Any, unique: bool) -> _ColumnShape:
+    """One column as SQLAlchemy's reflection describes it (a ReflectedColumn)."""
+    identity: dict[str, Any] = dict(column.get("identity") or {})
+    return _ColumnShape(
+        column["name"],
+        column["type"],
+        bool(column["nullable"]),
+        unique,
+        # A default, a serial's nextval() or an identity: the database numbers a new row.
+        has_default=column.get("default") is not None or bool(identity),
+        generated=bool(column.get("computed")) or identity.get("always") is True,
+    )
 
 
 def _sqlite_shapes(connection: Connection) -> list[_Shape]:
@@ -213,15 +268,17 @@ def _sqlite_shapes(connection: Connection) -> list[_Shape]:
     objects = [(name, kind) for name, kind, _sql in listed if name in columns]
     tables = [name for name, kind in objects if kind == "table"]
     references: dict[str, dict[int, list[tuple[str, str, str | None]]]] = {}
-    for table, number, target, source, target_column in _per_table(
+    on_delete: dict[tuple[str, int], str] = {}
+    for table, number, target, source, target_column, action in _per_table(
         connection,
-        'SELECT m.name, f.id, f."table", f."from", f."to" '
+        'SELECT m.name, f.id, f."table", f."from", f."to", f.on_delete '
         "FROM {tables} AS m, pragma_foreign_key_list(m.name) AS f ORDER BY m.name, f.id, f.seq",
         tables,
     ):
         references.setdefault(table, {}).setdefault(number, []).append(
             (target, source, target_column)
         )
+        on_delete[(table, number)] = str(action or "NO ACTION").upper()
     unique = {
         (table, column)
         for table, column in _per_table(
@@ -245,7 +302,7 @@ def _sqlite_shapes(connection: Connection) -> list[_Shape]:
     shapes = []
     for name, kind in objects:
         linked = []
-        for parts in references.get(name, {}).values():
+        for number, parts in references.get(name, {}).items():
             target = parts[0][0]
             if target not in columns:
                 continue  # a reference to a table that is not there (SQLite allows it)
@@ -256,7 +313,14 @@ def _sqlite_shapes(connection: Connection) -> list[_Shape]:
                 else keys[target]
             )
             if len(wanted) == len(parts):
-                linked.append((tuple(part[1] for part in parts), target, wanted))
+                linked.append(
+                    _Reference(
+                        tuple(part[1] for part in parts),
+                        target,
+                        wanted,
+                        on_delete.get((name, number), "NO ACTION"),
+                    )
+                )
         view = kind == "view"
         null_in_key = not view and _null_in_key(
             connection, name, columns[name], sql.get(name) or ""
@@ -270,30 +334,40 @@ def _sqlite_shapes(connection: Connection) -> list[_Shape]:
             and all(c[0].lower() not in ("rowid", "_rowid_", "oid") for c in columns[name])
         )
         key = (ROWID,) if by_rowid else () if null_in_key else keys[name]
+        table_sql = sql.get(name) or ""
+        # An INTEGER PRIMARY KEY is the rowid itself: SQLite numbers a new row.
+        keyed = [entry for entry in columns[name] if entry[3] > 0]
+        rowid_alias = (
+            len(keyed) == 1
+            and keyed[0][1].strip().upper() == "INTEGER"
+            and "WITHOUT ROWID" not in table_sql.upper()
+        )
         shapes.append(
             _Shape(
                 table_name=name,
                 schema=None,
                 view=view,
                 columns=[
-                    (
+                    _ColumnShape(
                         column,
                         _sqlite_type(declared, known),
                         not not_null and (not place or null_in_key),
                         (name, column) in unique,
+                        has_default=has_default or (rowid_alias and place > 0),
                     )
-                    for column, declared, not_null, place in columns[name]
+                    for column, declared, not_null, place, has_default in columns[name]
                 ],
                 key=key,
                 references=linked,
                 by_rowid=by_rowid,
+                checks=_sqlite_checks(table_sql),
             )
         )
     return shapes
 
 
 _TABLE_INFO = (
-    'SELECT m.name, p.name, p.type, p."notnull", p.pk '
+    'SELECT m.name, p.name, p.type, p."notnull", p.pk, p.dflt_value IS NOT NULL '
     "FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
     "WHERE m.type IN ('table', 'view') ORDER BY m.name, p.cid"
 )
@@ -301,11 +375,11 @@ _TABLE_INFO = (
 
 def _sqlite_columns(
     connection: Connection, names: list[str]
-) -> dict[str, list[tuple[str, str, bool, int]]]:
-    """Each object's columns (name, declared type, NOT NULL, place in the key), in one
-    query; object by object where that query fails on one (a view over a dropped
-    table), leaving out the ones that fail."""
-    found: dict[str, list[tuple[str, str, bool, int]]] = {name: [] for name in names}
+) -> dict[str, list[tuple[str, str, bool, int, bool]]]:
+    """Each object's columns (name, declared type, NOT NULL, place in the key, whether
+    it has a default), in one query; object by object where that query fails on one (a
+    view over a dropped table), leaving out the ones that fail."""
+    found: dict[str, list[tuple[str, str, bool, int, bool]]] = {name: [] for name in names}
     try:
         rows = connection.exec_driver_sql(_TABLE_INFO).all()
     except sa_exc.DBAPIError:
@@ -313,16 +387,19 @@ def _sqlite_columns(
         for name in names:
             try:
                 described = connection.exec_driver_sql(
-                    'SELECT ?, name, type, "notnull", pk FROM pragma_table_info(?) ORDER BY cid',
+                    'SELECT ?, name, type, "notnull", pk, dflt_value IS NOT NULL '
+                    "FROM pragma_table_info(?) ORDER BY cid",
                     (name, name),
                 ).all()
             except sa_exc.DBAPIError:
                 del found[name]
                 continue
             rows.extend(described)
-    for table, name, declared, not_null, key_place in rows:
+    for table, name, declared, not_null, key_place, has_default in rows:
         if table in found:
-            found[table].append((name, declared or "", bool(not_null), int(key_place)))
+            found[table].append(
+                (name, declared or "", bool(not_null), int(key_place), bool(has_default))
+            )
     return found
 
 
@@ -342,7 +419,7 @@ def _per_table(connection: Connection, sql: str, tables: list[str]) -> list[Any]
 
 
 def _null_in_key(
-    connection: Connection, table: str, columns: list[tuple[str, str, bool, int]], sql: str
+    connection: Connection, table: str, columns: list[tuple[str, str, bool, int, bool]], sql: str
 ) -> bool:
     """Whether the key of ``table`` holds a NULL: SQLite keeps one in a key column it does
     not declare NOT NULL (but never in an INTEGER PRIMARY KEY or a WITHOUT ROWID table).
@@ -394,36 +471,41 @@ def _readable_schemas(connection: Connection, default: str | None) -> list[str]:
     return list(names)
 
 
-def _describe(shapes: list[_Shape]) -> list[EntityInfo]:
+def _describe(shapes: list[_Shape], *, editable: bool) -> list[EntityInfo]:
     keys = {shape.name: shape.key for shape in shapes}
     relations: dict[str, list[Relation]] = {shape.name: [] for shape in shapes}
     references: dict[tuple[str, str], str] = {}
     links: dict[str, list[Link]] = {shape.name: [] for shape in shapes}
     for shape in shapes:
-        for source, target, target_columns in shape.references:
+        for reference in shape.references:
+            source, target, target_columns = reference[:3]
             if target not in keys or set(keys[target]) != set(target_columns):
                 continue  # naming a unique column rather than the key: shown as its value
             # The referring columns in the order of the target's key.
             ordered = tuple(source[target_columns.index(name)] for name in keys[target])
             label = f"{shape.name} ({', '.join(ordered)})"
+            several = ordered if len(ordered) > 1 else ()
+            relations[target].append(
+                Relation(label, shape.name, ordered[0], several, on_delete=reference.on_delete)
+            )
             if len(ordered) == 1:
                 references[(shape.name, ordered[0])] = target
-                relations[target].append(Relation(label, shape.name, ordered[0]))
             else:
                 links[shape.name].append(Link(f"{target} ({', '.join(ordered)})", ordered, target))
-                relations[target].append(Relation(label, shape.name, ordered[0], ordered))
     described = []
     for shape in shapes:
         name = shape.name
         identifiers = set(shape.key) | {
-            column for source, _target, _columns in shape.references for column in source
+            column for reference in shape.references for column in reference.columns
         }
+        rules = _column_rules(shape)
         columns = tuple(
             replace(
-                _column(column, column_type, nullable, unique, references.get((name, column))),
-                identifier=column in identifiers,
+                _column(column, references.get((name, column.name)), rules.get(column.name, [])),
+                identifier=column.name in identifiers,
+                fixed=column.name in shape.key,
             )
-            for column, column_type, nullable, unique in shape.columns
+            for column in shape.columns
         )
         if shape.by_rowid:
             # Not the program's column: there to page by, shown when asked for.
@@ -436,8 +518,20 @@ def _describe(shapes: list[_Shape]) -> list[EntityInfo]:
                     internal=True,
                     identifier=True,
                     unique=True,
+                    managed=True,
                 ),
             )
+        if shape.view:
+            reason = f"{name} is a view: its rows are read, not edited."
+        elif not editable:
+            reason = (
+                f"{name} belongs to another program's database, open read-only (editing it "
+                "is allowed per connection, in File → Connections…)."
+            )
+        elif shape.by_rowid or not shape.key:
+            reason = f"{name} has no key naming each row: its rows are read, not edited."
+        else:
+            reason = ""
         described.append(
             EntityInfo(
                 name=name,
@@ -447,11 +541,7 @@ def _describe(shapes: list[_Shape]) -> list[EntityInfo]:
                 searchable=tuple(column.name for column in columns if column.kind.text),
                 title_columns=_title_columns(columns, shape.key),
                 relations=tuple(relations[name]),
-                read_only_reason=(
-                    f"{name} is a view: its rows are read, not edited."
-                    if shape.view
-                    else f"{name} belongs to another program's database, open read-only."
-                ),
+                read_only_reason=reason,
                 key=shape.key,
                 soft_delete=None,
                 version=None,
@@ -459,29 +549,106 @@ def _describe(shapes: list[_Shape]) -> list[EntityInfo]:
                 view=shape.view,
                 table=shape.table,
                 links=tuple(links[name]),
+                checks=tuple(shape.checks),
             )
         )
     return described
 
 
-def _column(
-    name: str, column_type: TypeEngine[Any], nullable: bool, unique: bool, references: str | None
-) -> ColumnInfo:
+# Kinds a form edits as typed text or a choice; bytes, arrays and unknown types are
+# shown, never written (their text would not be the value).
+_NOT_EDITED = {
+    ColumnKind.BLOB: "Bytes are shown here, not edited.",
+    ColumnKind.ARRAY: "Lists are shown here, not edited.",
+    ColumnKind.UNKNOWN: "Of a type Records Desk does not know: shown, not edited.",
+}
+
+
+def _column(column: _ColumnShape, references: str | None, rules: list[str]) -> ColumnInfo:
+    column_type = column.type
     stored_kind = kind_of_type(column_type)
     kind: Kind = ColumnKind.REFERENCE if references is not None else stored_kind
+    minimum = _minimum(column.name, rules)
     return ColumnInfo(
         sortable=comparable(column_type),
-        name=name,
-        label=name,
+        name=column.name,
+        label=column.name,
         kind=kind,
-        nullable=nullable,
+        nullable=column.nullable,
         choices=tuple(column_type.enums) if isinstance(column_type, Enum) else (),
         references=references,
         bounds=integer_bounds(column_type) if stored_kind is ColumnKind.INTEGER else None,
         length=getattr(column_type, "length", None) if stored_kind is ColumnKind.TEXT else None,
         multiline=isinstance(column_type, Text),
-        unique=unique,
+        unique=column.unique,
+        required=not column.nullable and not column.has_default and not column.generated,
+        managed=column.generated,
+        derived=_NOT_EDITED.get(stored_kind, "") if not column.generated else "",
+        database_default=column.has_default or column.generated,
+        rules=tuple(rules),
+        minimum=minimum[0] if minimum else None,
+        minimum_exclusive=minimum[1] if minimum else False,
     )
+
+
+def _column_rules(shape: _Shape) -> dict[str, list[str]]:
+    """The CHECK conditions about one column only, by column: the field rules a form
+    shows beside it (a condition over several columns is the database's to apply)."""
+    names = [column.name for column in shape.columns]
+    rules: dict[str, list[str]] = {}
+    for _name, condition in shape.checks:
+        named = [name for name in names if mentions(condition, name)]
+        if len(named) == 1:
+            rules.setdefault(named[0], []).append(condition)
+    return rules
+
+
+def mentions(condition: str, column: str) -> bool:
+    """Whether the SQL ``condition`` names ``column`` (bare or quoted)."""
+    pattern = rf'(?<![\w"]){re.escape(column)}(?![\w"])|"{re.escape(column)}"'
+    return re.search(pattern, condition, flags=re.IGNORECASE) is not None
+
+
+# "price >= 0", PostgreSQL's "(price >= (0)::numeric)", "qty > 0".
+_MINIMUM = re.compile(
+    r"^\(*\s*\"?(\w+)\"?\s*(>=|>)\s*\(*\s*(-?\d+(?:\.\d+)?)\s*\)*(?:::[\w ]+)?\s*\)*$"
+)
+
+
+def _minimum(column: str, rules: list[str]) -> tuple[Decimal, bool] | None:
+    """The smallest value a rule allows (and whether only above it), where one says so
+    plainly: what the form checks before the database does."""
+    for rule in rules:
+        match = _MINIMUM.match(rule.strip())
+        if match and match.group(1).lower() == column.lower():
+            return Decimal(match.group(3)), match.group(2) == ">"
+    return None
+
+
+def _sqlite_checks(sql: str) -> list[tuple[str, str]]:
+    """The CHECK constraints of a SQLite table, from its CREATE TABLE statement: (name,
+    or "" when unnamed; the condition), read by matching parentheses outside quotes."""
+    found: list[tuple[str, str]] = []
+    for match in re.finditer(
+        r'(?:CONSTRAINT\s+("[^"]+"|\w+)\s+)?CHECK\s*\(', sql, flags=re.IGNORECASE
+    ):
+        depth, position, quote = 1, match.end(), ""
+        while position < len(sql) and depth:
+            char = sql[position]
+            if quote:
+                if char == quote:
+                    quote = ""
+            elif char in "'\"`[":
+                quote = "]" if char == "[" else char
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth -= 1
+            position += 1
+        if depth == 0:
+            name = (match.group(1) or "").strip('"')
+            found.append((name, sql[match.end() : position - 1].strip()))
+    return found
 
 
 def _title_columns(columns: tuple[ColumnInfo, ...], key: tuple[str, ...]) -> tuple[str, ...]:
@@ -503,4 +670,4 @@ def _title_columns(columns: tuple[ColumnInfo, ...], key: tuple[str, ...]) -> tup
 # -- SQLite: declared types are hints --------------------------------------------------------
 
 
-__all__ = ["reflect", "reflect_catalog"]
+__all__ = ["mentions", "reflect", "reflect_catalog"]

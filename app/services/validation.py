@@ -4,17 +4,21 @@ errors.describe_integrity_error)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from app.models.types import InvalidValueError
+from app.column_kinds import kind_of_type
+from app.models.types import InvalidValueError, stored_as_is
 from app.query import column_value
 from app.repositories import REPOSITORIES
 from app.services.catalog import ColumnInfo, ColumnKind, EntityInfo
 from app.services.errors import FieldValuesError, ValidationError
+
+TEXT_KIND = ColumnKind.TEXT
 
 # Deliberately loose (RFC 5322 allows far more than any form should refuse): one @, no
 # spaces, a dot in the domain. A typo like "ada@example" or "ada example.org" is caught.
@@ -56,6 +60,75 @@ def checked_values(
     return checked
 
 
+def checked_row_values(
+    entity: EntityInfo, table: Any, values: Mapping[str, Any], *, creating: bool
+) -> dict[str, Any]:
+    """``values`` for a row of another program's ``table`` (a SQLAlchemy Table), each
+    turned into its column's value by the column's kind, or FieldValuesError naming every
+    field that breaks a rule: a type, a length, a minimum a CHECK states. Creating, a
+    blank field the database fills itself (a default, an identity key) is left out, and
+    a required one is refused."""
+    errors: dict[str, str] = {}
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        column = entity.column(name)
+        if column.derived:
+            errors[name] = column.derived
+            continue
+        if column.managed:
+            raise ValidationError(f"{column.label} is computed by the database and cannot be set.")
+        if column.fixed and not creating:
+            errors[name] = "Part of the row's key: given when the row is created, kept after."
+            continue
+        blank = value is None or (
+            isinstance(value, str) and not value.strip() and column.kind is not ColumnKind.TEXT
+        )
+        if blank and creating and column.database_default:
+            continue  # the database's own default
+        try:
+            if blank:
+                if not column.nullable:
+                    raise InvalidValueError("Required.")
+                checked[name] = None
+            else:
+                checked[name] = _row_value(column, table.c[name], value)
+        except InvalidValueError as error:
+            errors[name] = _sentence(str(error))
+    if creating:
+        for column in entity.columns:
+            if column.required and column.editable and column.name not in values:
+                errors.setdefault(column.name, "Required.")
+    if errors:
+        raise FieldValuesError(errors, {column.name: column.label for column in entity.columns})
+    return checked
+
+
+def _row_value(column: ColumnInfo, sa_column: Any, value: Any) -> Any:
+    """A value for another program's column, checked by its kind. In a SQLite file, text
+    that reads as a value of the kind (a date, a UUID, JSON) is stored as typed: the
+    program's own way of writing it is kept, never rewritten in ours."""
+    if column.kind is ColumnKind.TEXT:
+        return _checked_text(column, sa_column, value)
+    kind = kind_of_type(sa_column.type)  # a reference: the kind of the key it holds
+    if kind is ColumnKind.JSON and isinstance(value, str):
+        try:
+            coerced = json.loads(value)
+        except ValueError:
+            raise InvalidValueError('Not valid JSON (like {"a": 1} or [1, 2]).') from None
+    else:
+        coerced = kind.coerce(value, sa_column.type)
+    if kind.numeric and column.minimum is not None:
+        _check_minimum(column, Decimal(coerced))
+    if (
+        stored_as_is(sa_column.type)
+        and isinstance(value, str)
+        and not kind.numeric
+        and kind is not ColumnKind.BOOLEAN
+    ):
+        return TEXT_KIND.coerce(value.strip(), sa_column.type)
+    return coerced
+
+
 def _checked(column: ColumnInfo, sa_column: Any, value: Any) -> Any:
     if value is None or (
         isinstance(value, str) and not value.strip() and column.kind is not ColumnKind.TEXT
@@ -68,7 +141,7 @@ def _checked(column: ColumnInfo, sa_column: Any, value: Any) -> Any:
     coerced = column_value(sa_column, value)
     if column.kind is ColumnKind.CHOICE:
         coerced = getattr(coerced, "value", coerced)
-    if column.kind in (ColumnKind.INTEGER, ColumnKind.MONEY) and column.minimum is not None:
+    if column.kind.numeric and column.minimum is not None:
         _check_minimum(column, Decimal(coerced))
     return coerced
 

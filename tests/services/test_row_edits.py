@@ -1,0 +1,341 @@
+"""Editing another program's tables (issue 25): rows keyed by text, by an identity column
+and by two columns; stale edits caught by the values read, without a version column;
+deletes counted, cascaded, cleared or refused as the database's own foreign keys say, and
+put back by undo — on both engines, and in a copy of proj.db nobody here wrote."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import closing
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.engine import URL
+
+from app.changes import ChangeKind, ChangeSet
+from app.config import sqlite_url
+from app.core.database import Database
+from app.services import migrations
+from app.services.errors import (
+    ConflictError,
+    EditConflictError,
+    FieldValuesError,
+    NotFoundError,
+    RecordsDeskError,
+    ValidationError,
+)
+from app.services.merging import merge
+from app.services.records import RecordService
+from tests import foreign
+
+
+async def opened(url: URL, *, editing: bool = True) -> Database:
+    # As the windows open it: edited where the connection allows it, else read-only.
+    database = Database(url, edits_foreign=editing, read_only=not editing)
+    await migrations.prepare_for_use(database)
+    return database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def shops_url(request: pytest.FixtureRequest, tmp_path: Path) -> URL:
+    if request.param == "sqlite":
+        return sqlite_url(foreign.sqlite_editable(tmp_path))
+    make: Callable[[], URL] = request.getfixturevalue("new_postgres_database")
+    return asyncio.run(foreign.postgres_editable(make()))
+
+
+@pytest.fixture
+async def shops(shops_url: URL) -> AsyncIterator[RecordService]:
+    database = await opened(shops_url)
+    yield RecordService(database)
+    await database.dispose()
+
+
+async def raw(url: URL, sql: str) -> list[tuple[Any, ...]]:
+    """``sql`` run by someone else: another connection, outside Records Desk."""
+    if url.get_backend_name() == "sqlite":
+        with closing(sqlite3.connect(url.database or "")) as connection:
+            rows = list(connection.execute(sql))
+            connection.commit()
+            return rows
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        return [tuple(row) for row in await connection.fetch(sql)]
+    finally:
+        await connection.close()
+
+
+# -- the catalog says what can be edited ------------------------------------------------------
+
+
+async def test_tables_with_a_key_are_editable_and_say_how(shops: RecordService) -> None:
+    known = shops.catalog
+    assert known.entity("shop").read_only_reason == ""
+    item = known.entity("item")
+    assert item.column("id").database_default  # identity / INTEGER PRIMARY KEY
+    assert item.column("id").fixed  # a key is given once
+    assert item.column("label").required
+    assert not item.column("added").required  # a default: left to the database
+    assert item.column("price").minimum == 0
+    assert item.column("price").minimum_exclusive
+    assert known.entity("shop").column("rating").minimum == 0
+    assert any("length(name)" in rule for rule in known.entity("shop").column("name").rules)
+    actions = {r.entity: r.on_delete for r in known.entity("shop").relations}
+    assert actions == {
+        "item": "CASCADE",
+        "stock": "CASCADE",
+        "tag": "SET NULL",
+        "audit": "RESTRICT",
+    }
+
+
+async def test_without_editing_every_table_stays_read_only(shops_url: URL) -> None:
+    database = await opened(shops_url, editing=False)
+    try:
+        assert database.read_only
+        assert not database.edits_foreign
+        reason = RecordService(database).catalog.entity("shop").read_only_reason
+        assert "read-only" in reason
+        assert "Connections" in reason
+        with pytest.raises(ValidationError, match="read-only"):
+            await RecordService(database).create("shop", {"code": "S9", "name": "x"})
+    finally:
+        await database.dispose()
+
+
+# -- creating ---------------------------------------------------------------------------------
+
+
+async def test_a_new_row_gets_its_generated_key_and_defaults(shops: RecordService) -> None:
+    row = await shops.create("item", {"shop_code": "S3", "label": "jam", "price": "4.20"})
+    assert row["id"] == 4  # the identity column went on from the rows there
+    assert row["added"] is not None  # the database's default
+    assert Decimal(str(row["price"])) == Decimal("4.20")
+    assert await shops.get("item", 4) == row
+
+
+async def test_rows_keyed_by_text_and_by_two_columns_are_created(shops: RecordService) -> None:
+    shop = await shops.create("shop", {"code": "S9", "name": "Níne", "opened": "2026-12-08"})
+    assert shop["code"] == "S9"
+    assert shop["note"] == "new"
+    assert str(shop["opened"]) == "2026-12-08"
+    stock = await shops.create("stock", {"shop_code": "S9", "slot": "3", "amount": "7"})
+    assert await shops.get("stock", ("S9", 3)) == stock
+
+
+async def test_what_a_form_gets_wrong_is_said_at_its_field(shops: RecordService) -> None:
+    with pytest.raises(FieldValuesError) as caught:
+        await shops.create("item", {"shop_code": "S404", "price": "0"})
+    errors = caught.value.errors
+    assert errors["label"] == "Required."
+    assert "greater than 0" in errors["price"]
+    with pytest.raises(FieldValuesError) as caught:
+        await shops.create("item", {"shop_code": "S404", "label": "x"})
+    assert caught.value.errors == {"shop_code": "There is no shop S404."}
+    with pytest.raises(FieldValuesError) as caught:
+        await shops.create("shop", {"code": "S8", "name": "n", "opened": "soon"})
+    assert "not a valid date" in caught.value.errors["opened"]
+
+
+async def test_a_rule_only_the_database_applies_is_named_at_its_field(
+    shops: RecordService,
+) -> None:
+    with pytest.raises(ValidationError, match="name_short") as caught:
+        await shops.create("shop", {"code": "S8", "name": "x" * 30})
+    assert caught.value.field == "name"
+    with pytest.raises(ConflictError) as taken:
+        await shops.create("shop", {"code": "S1", "name": "again"})
+    assert taken.value.field in ("code", None)
+
+
+# -- editing ----------------------------------------------------------------------------------
+
+
+async def test_an_edit_changes_only_its_fields(shops: RecordService) -> None:
+    shop = await shops.get("shop", "S1")
+    saved = await shops.update("shop", "S1", {"name": "Corner 2"}, expected_row=shop)
+    assert saved == {**shop, "name": "Corner 2"}
+    stock = await shops.get("stock", ("S1", 2))
+    saved = await shops.update("stock", ("S1", 2), {"amount": "12"}, expected_row=stock)
+    assert saved["amount"] == 12
+
+
+async def test_a_concurrent_edit_is_caught_and_merged(shops: RecordService, shops_url: URL) -> None:
+    opened_with = await shops.get("shop", "S1")
+    # Someone else, outside Records Desk, changes the rating meanwhile.
+    await raw(shops_url, "UPDATE shop SET rating = 2 WHERE code = 'S1'")
+    mine = {"name": "Mine"}
+    with pytest.raises(EditConflictError, match="Someone else changed shop S1"):
+        await shops.update("shop", "S1", mine, expected_row=opened_with)
+    stored = await shops.get("shop", "S1")
+    assert stored["name"] == "Corner"
+    assert stored["rating"] == 2
+    merged, conflicts = merge(opened_with, {**opened_with, **mine}, stored)
+    assert conflicts == []
+    assert merged["rating"] == 2
+    assert merged["name"] == "Mine"
+    again = {name: merged[name] for name in ("name",)}
+    saved = await shops.update("shop", "S1", again, expected_row=stored)
+    assert saved["name"] == "Mine"
+    assert saved["rating"] == 2
+
+
+async def test_an_edit_of_a_row_deleted_meanwhile_says_so(
+    shops: RecordService, shops_url: URL
+) -> None:
+    tag = await shops.get("tag", "busy")
+    await raw(shops_url, "DELETE FROM tag WHERE name = 'busy'")
+    with pytest.raises(NotFoundError, match="deleted meanwhile"):
+        await shops.update("tag", "busy", {"shop_code": "S1"}, expected_row=tag)
+
+
+async def test_a_key_is_not_changed_by_an_edit(shops: RecordService) -> None:
+    shop = await shops.get("shop", "S3")
+    with pytest.raises(FieldValuesError) as caught:
+        await shops.update("shop", "S3", {"code": "S4"}, expected_row=shop)
+    assert "key" in caught.value.errors["code"]
+
+
+# -- deleting ---------------------------------------------------------------------------------
+
+
+async def test_the_confirmation_counts_what_the_foreign_keys_do(shops: RecordService) -> None:
+    plan = await shops.delete_plan("shop", ["S1"])
+    assert plan.count == 1
+    found = {(c.entity, c.action): c.count for c in plan.consequences}
+    assert found == {
+        ("item", "CASCADE"): 2,
+        ("review", "CASCADE"): 2,  # the items' reviews, one level further
+        ("stock", "CASCADE"): 2,
+        ("tag", "SET NULL"): 1,
+    }
+    assert plan.refusal == ""
+    refused = await shops.delete_plan("shop", ["S2"])
+    assert refused.refusal == (
+        "1 row of audit refers to them (shop_code): the database refuses the delete while they do."
+    )
+
+
+async def test_a_refused_delete_changes_nothing(shops: RecordService, shops_url: URL) -> None:
+    shop = await shops.get("shop", "S2")
+    with pytest.raises(ValidationError, match="Nothing was deleted: 1 row of audit"):
+        await shops.delete_rows("shop", [shop])
+    assert await shops.get("shop", "S2") == shop
+    assert await raw(shops_url, "SELECT count(*) FROM item WHERE shop_code = 'S2'") == [(1,)]
+
+
+async def test_a_delete_cascades_and_its_undo_puts_everything_back(
+    shops: RecordService, shops_url: URL
+) -> None:
+    changes: list[ChangeSet] = []
+    shops.database.changes.subscribe(changes.append)
+    before = {
+        table: sorted(await raw(shops_url, f"SELECT * FROM {table}"), key=repr)  # noqa: S608
+        for table in ("shop", "item", "review", "stock", "tag", "audit")
+    }
+    shop = await shops.get("shop", "S1")
+    removed = await shops.delete_rows("shop", [shop])
+    assert [entity for entity, _row in removed.rows].count("review") == 2
+    assert await raw(shops_url, "SELECT count(*) FROM item WHERE shop_code = 'S1'") == [(0,)]
+    assert await raw(shops_url, "SELECT shop_code FROM tag WHERE name = 'cosy'") == [(None,)]
+    kinds = {(c.entity, c.kind) for change in changes for c in change.changes}
+    assert ("shop", ChangeKind.REMOVED) in kinds
+    assert ("tag", ChangeKind.CHANGED) in kinds
+    await shops.put_back(removed)
+    after = {
+        table: sorted(await raw(shops_url, f"SELECT * FROM {table}"), key=repr)  # noqa: S608
+        for table in before
+    }
+    assert after == before
+
+
+async def test_an_undo_is_refused_when_the_key_was_taken_meanwhile(
+    shops: RecordService, shops_url: URL
+) -> None:
+    removed = await shops.delete_rows("tag", [await shops.get("tag", "busy")])
+    await raw(shops_url, "INSERT INTO tag (name, shop_code) VALUES ('busy', 'S1')")
+    with pytest.raises(ConflictError, match="tag busy was added again meanwhile"):
+        await shops.put_back(removed)
+    assert await raw(shops_url, "SELECT shop_code FROM tag WHERE name = 'busy'") == [("S1",)]
+
+
+async def test_a_row_changed_meanwhile_is_not_deleted(shops: RecordService, shops_url: URL) -> None:
+    rows = [await shops.get("stock", ("S1", 1)), await shops.get("stock", ("S3", 1))]
+    await raw(shops_url, "UPDATE stock SET amount = 99 WHERE shop_code = 'S3'")
+    with pytest.raises(EditConflictError, match="1 of the 2 rows changed"):
+        await shops.delete_rows("stock", rows)
+    assert await raw(shops_url, "SELECT count(*) FROM stock") == [(3,)]  # nothing half done
+
+
+# -- any text into any field ------------------------------------------------------------------
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(text=st.text(max_size=40))
+async def test_any_text_in_any_field_is_saved_or_refused_in_words(
+    shops: RecordService, text: str
+) -> None:
+    for entity in ("shop", "item", "stock"):
+        info = shops.catalog.entity(entity)
+        for column in info.columns:
+            if not column.editable or column.name in info.key:
+                continue
+            key: Any = {"shop": "S3", "item": 1, "stock": ("S1", 2)}[entity]
+            row = await shops.get(entity, key)
+            edit = shops.update(entity, key, {column.name: text}, expected_row=row)
+            assert await saved_or_said(edit)
+    new = {"code": text, "name": text, "rating": text, "opened": text}
+    assert await saved_or_said(shops.create("shop", new))
+
+
+async def saved_or_said(call: Any) -> str:
+    """ "saved", or the refusal in words: any other exception fails the test."""
+    try:
+        await call
+    except RecordsDeskError as error:
+        return str(error)
+    return "saved"
+
+
+# -- a real database nobody here wrote --------------------------------------------------------
+
+
+async def test_a_copy_of_proj_db_is_edited(tmp_path: Path) -> None:
+    path = foreign.proj_db(tmp_path)
+    database = await opened(sqlite_url(path))
+    try:
+        records = RecordService(database)
+        unit = records.catalog.entity("unit_of_measure")
+        assert unit.key == ("auth_name", "code")
+        assert not unit.read_only_reason
+        row = await records.get("unit_of_measure", ("EPSG", 9001))
+        saved = await records.update(
+            "unit_of_measure", ("EPSG", 9001), {"name": "metre (edited)"}, expected_row=row
+        )
+        assert saved["name"] == "metre (edited)"
+        native = foreign.native_rows(
+            path, "SELECT name FROM unit_of_measure WHERE auth_name = 'EPSG' AND code = 9001"
+        )
+        assert native == [("metre (edited)",)]
+        # The metre: proj.db's own foreign keys would take thousands of rows with it.
+        plan = await records.delete_plan("unit_of_measure", [("EPSG", 9001)])
+        assert plan.count == 1
+        assert plan.consequences
+        assert all(c.count > 0 for c in plan.consequences)
+        cascaded = sum(c.count for c in plan.consequences if c.action == "CASCADE")
+        assert cascaded > 10_000
+        assert any("projected_crs" in c.text for c in plan.consequences)
+    finally:
+        await database.dispose()
