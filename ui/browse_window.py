@@ -59,7 +59,7 @@ from ui.frequency_tables import FrequencyTables
 from ui.history import History, Place
 from ui.icons import set_action_icon
 from ui.preferences import display_preferences
-from ui.record_editing import RecordEditing
+from ui.record_editing import RecordEditing, row_key
 from ui.record_table_model import CountState, RecordTableModel
 from ui.selection import cell_blocks, row_count, row_ranges, rows_of_columns
 from ui.widgets.filter_bar import FilterBar, FilterLabels
@@ -274,6 +274,7 @@ class BrowseWindow(QMainWindow):
         edit_menu.addAction(self.editing.edit_action)
         edit_menu.addAction(self.editing.trash_action)
         edit_menu.addAction(self.editing.restore_action)
+        edit_menu.addAction(self.editing.delete_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.copy_action)
         edit_menu.addAction(self.find_action)
@@ -306,6 +307,7 @@ class BrowseWindow(QMainWindow):
         toolbar.addAction(self.editing.edit_action)
         toolbar.addAction(self.editing.trash_action)
         toolbar.addAction(self.editing.restore_action)
+        toolbar.addAction(self.editing.delete_action)
         toolbar.addSeparator()
         toolbar.addWidget(self.search_box)
         toolbar.addAction(self.show_deleted_action)
@@ -759,7 +761,7 @@ class BrowseWindow(QMainWindow):
                 self.history.follow_link(link, parts)
                 return
         if not view and not self.entity.read_only_reason and not self.look.read_only:
-            self.editing.open_form(int(values[self.model.column_index("id")]))
+            self.editing.open_form(row_key(self.entity, values))
             return
         dialog = RecordDetailDialog(
             self.entity,

@@ -14,7 +14,8 @@ from app.workspace import Workspace
 
 READ_ONLY_REASON = "This connection is read-only: nothing can be changed through it."
 FOREIGN_REASON = (
-    "This is another program's database: it is open read-only, and nothing in it is changed."
+    "This is another program's database: it is open read-only, and nothing in it is changed "
+    "(File → Allow editing of this database changes that)."
 )
 
 
@@ -24,7 +25,7 @@ class ConnectionLook:
     description: str  # where the database is, never with a password
     colour: str = ""  # "#rrggbb" or ""
     read_only: bool = False
-    # Another program's database: read-only whatever the connection says.
+    # Another program's database: read-only unless its connection allows editing it.
     foreign: bool = False
 
     @classmethod
@@ -42,7 +43,7 @@ class ConnectionLook:
 
     @property
     def read_only_reason(self) -> str:
-        if self.foreign:
+        if self.foreign and self.read_only:
             return FOREIGN_REASON
         return READ_ONLY_REASON if self.read_only else ""
 

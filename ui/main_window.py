@@ -185,6 +185,15 @@ class MainWindow(QMainWindow):
         self.connections_action.setShortcut(QKeySequence("Ctrl+,"))
         self.connections_action.setToolTip("Saved connections: choose, add or change (Ctrl+,)")
         self.connections_action.triggered.connect(self.show_connections)
+        # Another program's database opens read-only; editing it is the user's choice, kept
+        # with the connection.
+        self.allow_editing_action = QAction("Allow &editing of this database", self)
+        self.allow_editing_action.setCheckable(True)
+        self.allow_editing_action.setToolTip(
+            "Another program's database: create, edit and delete its rows (each save checks "
+            "that nobody changed the row meanwhile)"
+        )
+        self.allow_editing_action.triggered.connect(self.on_allow_editing_action_triggered)
         self.insights_action = QAction("&Insights…", self)
         self.insights_action.setShortcut(QKeySequence("Ctrl+I"))
         self.insights_action.setToolTip(
@@ -198,6 +207,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.connections_action)
         file_menu.addAction(self.open_database_action)
+        file_menu.addAction(self.allow_editing_action)
         file_menu.addAction(self.load_demo_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -301,6 +311,60 @@ class MainWindow(QMainWindow):
         if not self.connected or look.read_only:
             self.load_demo_action.setEnabled(False)
             self.empty_panel.hide()
+        self._show_editing()
+
+    def _show_editing(self) -> None:
+        """Allow editing: shown for another program's database behind a saved connection
+        that is not read-only by the user's choice; checked while editing is on."""
+        connection = self.settings.connection if self.settings is not None else None
+        database = self.desk.workspace.database
+        foreign = self.connected and not self.desk.workspace.catalog.ours
+        self.allow_editing_action.setVisible(
+            foreign and connection is not None and not connection.read_only
+        )
+        self.allow_editing_action.setChecked(database.edits_foreign)
+
+    def on_allow_editing_action_triggered(self, checked: bool) -> None:
+        self._switching = spawn(self.allow_editing(checked), name="allow editing")
+
+    async def allow_editing(self, allowed: bool) -> str | None:
+        """Turn editing of another program's database on (after the user agrees) or off,
+        for its saved connection, and open it again so. None when done, else why not."""
+        self._show_editing()  # the check mark follows the database, not the click
+        settings = self.settings
+        if settings is None or settings.connection is None:
+            return "Only a saved connection can be edited."
+        if allowed and not await self._may_edit(settings):
+            return "Editing was not turned on."
+        connection = replace(settings.connection, allow_editing=allowed)
+        try:
+            save_connections(load_connections().with_connection(connection))
+        except (OSError, SettingsError) as error:
+            self._tell("Cannot save the connection", str(error))
+            return str(error)
+        problem = await self.switch_to(replace(settings, connection=connection))
+        if problem is not None and shiboken6.isValid(self):
+            self._tell("Cannot open the database", problem)
+        return problem
+
+    async def _may_edit(self, settings: Settings) -> bool:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Allow editing?",
+            f"{settings.display_name} belongs to another program. With editing allowed, "
+            "Records Desk writes to it when you save, create or delete rows there: each "
+            "save changes only the fields you edited, and only if nobody changed the row "
+            "since you opened it; a delete says first what the database's foreign keys "
+            "would delete or empty with it. Nothing else in it is changed.\n\n"
+            "Allow editing of this database?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        box.setAccessibleName("Allow editing?")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.message = box
+        await finished(box)
+        return box.clickedButton() is box.button(QMessageBox.StandardButton.Yes)
 
     def show_connections(self) -> ConnectionsDialog | None:
         """File → Connections…: the saved connections, to change or to connect to."""

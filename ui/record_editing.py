@@ -6,7 +6,7 @@ windows learn of the change from the change feed, not from here."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,8 +22,9 @@ from app.services.errors import EditConflictError, RecordsDeskError
 from app.services.intents import new_token
 from app.services.orders import OrderCreated
 from app.services.records import Record, RelatedCount
+from app.services.row_edits import MAX_DELETE_ROWS, DeletePlan, RemovedRows, key_of
 from app.services.transfers import TransferReceipt
-from ui.dialogs.record_form import RecordFormDialog
+from ui.dialogs.record_form import RecordFormDialog, record_name
 from ui.dialogs.transactions import OrderDialog, TransferDialog, order_summary
 from ui.exporting import selection_key_ranges
 from ui.formatting import count_text, format_money
@@ -112,6 +113,13 @@ class RecordEditing(QObject):
         self.trash_action.setShortcut(QKeySequence.StandardKey.Delete)
         self.trash_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         window.table.addAction(self.trash_action)
+        # Another program's table has no trash: Delete deletes for good, after saying what
+        # its foreign keys take with the rows (Undo puts them back).
+        self.delete_action = self._action("Delete…", self.on_delete_action_triggered)
+        set_action_icon(self.delete_action, "trash")
+        self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        window.table.addAction(self.delete_action)
         self.restore_action = self._action("Restore", self.on_restore_action_triggered)
         set_action_icon(self.restore_action, "restore")
         self.trash_view_action = self._action("Trash", self.on_trash_view_toggled)
@@ -167,6 +175,7 @@ class RecordEditing(QObject):
             self.new_action,
             self.trash_action,
             self.restore_action,
+            self.delete_action,
             self.transfer_action,
             self.order_action,
         ):
@@ -177,6 +186,11 @@ class RecordEditing(QObject):
         has_trash = entity.soft_delete is not None
         for action in (self.trash_action, self.restore_action, self.trash_view_action):
             action.setVisible(has_trash)
+        self.delete_action.setVisible(not has_trash)
+        self.delete_action.setEnabled(not reason)
+        self.delete_action.setToolTip(
+            reason or "Delete the selected rows for good (Undo puts them back)"
+        )
         # Transfers and orders with items are our own schema's.
         ours = self.window.desk.workspace.catalog.ours
         self.transfer_action.setVisible(ours)
@@ -192,11 +206,11 @@ class RecordEditing(QObject):
         self.open_form(None)
 
     def on_edit_action_triggered(self) -> None:
-        selected = self.selected_records()
+        selected = self.selected_keys()
         if selected:
-            self.open_form(selected[0][0])
+            self.open_form(selected[0])
 
-    def open_form(self, record_id: int | None) -> QDialog | None:
+    def open_form(self, record_id: Any) -> QDialog | None:
         entity = self.window.entity
         if self.window.look.read_only:
             self.window.tell(self.window.look.read_only_reason, 8000)
@@ -210,7 +224,7 @@ class RecordEditing(QObject):
             return None
         return self._form(entity, record_id)
 
-    def _form(self, entity: catalog.EntityInfo, record_id: int | None) -> RecordFormDialog:
+    def _form(self, entity: catalog.EntityInfo, record_id: Any) -> RecordFormDialog:
         form = RecordFormDialog(entity, self.window.desk.records, record_id, self.widget)
         form.saved.connect(
             lambda record, created=record_id is None: self._saved(form, record, created)
@@ -260,6 +274,9 @@ class RecordEditing(QObject):
 
     def _saved(self, form: RecordFormDialog, record: Record, created: bool) -> None:
         entity = form.entity
+        if entity.version is None:
+            self._saved_row(form, record, created)
+            return
         record_id = int(record["id"])
         versions = {record_id: int(record["version"])}
         if created:
@@ -272,6 +289,20 @@ class RecordEditing(QObject):
                 undo_history().remember(entity.name, versions)
         verb = "Created" if created else "Saved"
         self.window.tell(f"{verb} {entity.singular} #{record['id']}.", 8000)
+
+    def _saved_row(self, form: RecordFormDialog, row: Record, created: bool) -> None:
+        """Another program's row saved: the step Undo takes back, guarded by the row."""
+        entity = form.entity
+        what = f"{entity.singular} {record_name(key_of(entity, row))}"
+        if created:
+            undo_history().push(Step("create", entity.name, {}, foreign=True, row=row, what=what))
+        else:
+            before, after = form.last_change
+            if after:
+                undo_history().push(
+                    Step("update", entity.name, {}, before, after, foreign=True, row=row, what=what)
+                )
+        self.window.tell(f"{'Created' if created else 'Saved'} {what}.", 8000)
 
     def _restored_from_form(self, form: RecordFormDialog, record: Record) -> None:
         entity = form.entity
@@ -357,6 +388,20 @@ class RecordEditing(QObject):
                         values[deleted_column] is not None,
                     )
                 )
+        return found
+
+    def selected_keys(self) -> list[Any]:
+        """The key of each selected row that is loaded, in row order (a value, or a tuple
+        for a key of several columns); the current row's when nothing is selected."""
+        model = self.window.model
+        entity = self.window.entity
+        if model is None or not entity.key:
+            return []
+        found = []
+        for row in self._selected_rows():
+            values = model.row_values(row)
+            if values is not None:
+                found.append(row_key(entity, values))
         return found
 
     def _selected_blocks(self) -> list[tuple[int, int]]:
@@ -491,6 +536,89 @@ class RecordEditing(QObject):
         self.trash_finished.emit(counts)
         return counts
 
+    # -- deleting another program's rows ------------------------------------------------------
+
+    def on_delete_action_triggered(self) -> None:
+        self._start(self.delete_selected(), "delete")
+
+    async def delete_selected(self) -> int:
+        """Delete the selected rows of another program's table for good, after a question
+        naming them and what the database's foreign keys do with their related rows (a
+        refusal said in words, nothing done), in one transaction with progress and Cancel
+        (which rolls it all back). Undo puts them back. How many rows went."""
+        window, entity = self.window, self.window.entity
+        records = window.desk.records
+        keys = self.selected_keys()
+        if not keys:
+            window.tell("Select the rows to delete.", 8000)
+            return 0
+        if self.selected_row_count() > len(keys):
+            window.tell(
+                "Only rows shown so far can be deleted: scroll to them, or select fewer.", 8000
+            )
+            return 0
+        if len(keys) > MAX_DELETE_ROWS:
+            window.tell(f"At most {MAX_DELETE_ROWS:,} rows are deleted at once.", 8000)
+            return 0
+        try:
+            found = await records.values(entity.name, keys, entity.column_names)
+            plan = await records.delete_plan(entity.name, keys)
+        except RecordsDeskError as error:
+            await show_message(self.widget, "Delete", str(error))
+            return 0
+        rows = [
+            dict(zip(entity.column_names, found[key], strict=True)) for key in keys if key in found
+        ]
+        named = _listed_keys(keys, entity.singular)
+        if plan.refusal:
+            await show_message(self.widget, "Delete", f"{named} cannot be deleted. {plan.refusal}")
+            return 0
+        if not await self._confirm_delete(named, plan):
+            return 0
+        done: list[RemovedRows] = []
+
+        async def delete() -> None:
+            done.append(await records.delete_rows(entity.name, rows, token=new_token()))
+
+        progress = Progress(f"Deleting {named}…", "Delete")
+        try:
+            completed = await with_progress(delete(), progress, parent=self.widget)
+        except RecordsDeskError as error:
+            await show_message(self.widget, "Delete", str(error))
+            return 0
+        if not completed or not done:
+            window.tell("Cancelled: nothing was deleted.", 8000)
+            return 0
+        removed = done[0]
+        undo_history().push(
+            Step("delete", entity.name, {}, foreign=True, removed=removed, what=named)
+        )
+        others = len(removed.rows) - len(rows)
+        more = f" and {count_text(others)} related rows" if others else ""
+        window.tell(f"Deleted {named}{more}.", 8000)
+        return len(rows)
+
+    async def _confirm_delete(self, named: str, plan: DeletePlan) -> bool:
+        box = QMessageBox(self.widget)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Delete")
+        box.setAccessibleName("Delete")
+        box.setText(f"Delete {named} for good?")
+        lines = "\n".join(f"• {consequence.text}" for consequence in plan.consequences)
+        box.setInformativeText(
+            (f"The database's foreign keys say:\n{lines}\n\n" if lines else "")
+            + "This table has no trash: the rows are deleted. Undo (Ctrl+Z) puts them back "
+            "while Records Desk stays open."
+        )
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        self.confirmation = box
+        self.confirmation_shown.emit(box)
+        await finished(box)
+        self.confirmation = None
+        return box.clickedButton() is delete
+
     async def _confirm_trash(self, what: str, related: list[RelatedCount]) -> bool | None:
         """True: trash the related records too; False: only these; None: cancelled.
         ``what``: the records asked about, in words ("2 users (#4, #9)")."""
@@ -594,10 +722,28 @@ class RecordEditing(QObject):
         menu.addSeparator()
         menu.addAction(self.trash_action)
         menu.addAction(self.restore_action)
+        menu.addAction(self.delete_action)
         menu.addSeparator()
         menu.addAction(self.window.copy_action)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(self.window.table.viewport().mapToGlobal(position))
+
+
+def row_key(entity: EntityInfo, values: Sequence[Any]) -> Any:
+    """The key of a row of ``entity`` (its values in the kind's column order): a value, or
+    a tuple for a key of several columns."""
+    names = entity.column_names
+    parts = tuple(values[names.index(name)] for name in entity.key)
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _listed_keys(keys: list[Any], singular: str) -> str:
+    """``shop S1`` or ``3 rows of shop (S1, S2, S3)``: the first LISTED_IDS, the rest counted."""
+    if len(keys) == 1:
+        return f"{singular} {record_name(keys[0])}"
+    shown = ", ".join(record_name(key) for key in keys[:LISTED_IDS])
+    more = f" and {count_text(len(keys) - LISTED_IDS)} more" if len(keys) > LISTED_IDS else ""
+    return f"{count_text(len(keys))} rows of {singular} ({shown}{more})"
 
 
 def _listed_ids(ids: list[int], entity: str) -> str:

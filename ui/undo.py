@@ -16,7 +16,8 @@ from PySide6.QtCore import QObject, Signal
 from app.services import catalog
 from app.services.errors import EditConflictError, NotFoundError
 from app.services.intents import new_token
-from app.services.records import RecordService
+from app.services.records import Record, RecordService
+from app.services.row_edits import RemovedRows, key_of
 from ui.formatting import count_text
 
 # The most steps kept: older ones are forgotten (they stay in the database, of course).
@@ -42,9 +43,19 @@ class Step:
     moment: datetime | None = None
     restored_at: datetime | None = None
     count: int = 0
+    # Another program's table (no version, no trash): ``row`` is the row as the last
+    # move left it, which the next one expects to find (a create, an update); ``removed``
+    # what a delete took away, which its undo puts back. ``what`` names the rows.
+    foreign: bool = False
+    row: Record | None = None
+    removed: RemovedRows | None = None
+    what: str = ""
 
     @property
     def text(self) -> str:
+        if self.foreign:
+            verb = {"create": "creation of", "update": "edit of"}.get(self.kind, "delete of")
+            return f"{verb} {self.what}"
         info = catalog.entity(self.entity)
         ids = sorted(self.versions)
         if len(ids) == 1:
@@ -157,6 +168,8 @@ async def _apply(
     arrives meanwhile."""
     token = new_token()
     entity = step.entity
+    if step.foreign:
+        return await _apply_to_rows(records, step, undo=undo, history=history, token=token)
     if step.moment is not None:
         # A selection the database trashed by its view (its rows were never all known
         # here): back by the moment it was stamped with, and again to the trash by the
@@ -191,6 +204,35 @@ async def _apply(
     else:
         await records.restore_many(entity, step.versions, token=token)
     return replace(step, versions={rid: version + 1 for rid, version in step.versions.items()})
+
+
+async def _apply_to_rows(
+    records: RecordService, step: Step, *, undo: bool, history: UndoHistory, token: str
+) -> Step:
+    """Undo (or redo) a step on another program's table, each guarded by the rows as the
+    step left them: a row someone changed since is not overwritten."""
+    entity = step.entity
+    info = records.catalog.entity(entity)
+    if step.kind == "update":
+        assert step.row is not None
+        wanted, expected = (step.before, step.after) if undo else (step.after, step.before)
+        key = key_of(info, step.row)
+        try:
+            row = await records.update(entity, key, wanted, expected_row=step.row, token=token)
+        except EditConflictError:
+            history.last_conflict = (entity, key, expected, wanted)
+            raise
+        return replace(step, row=row)
+    # A create is undone by deleting its row, a delete by putting its rows back.
+    removing = (step.kind == "create") == undo
+    if removing:
+        rows = [step.row] if step.row is not None else step.removed.chosen if step.removed else []
+        removed = await records.delete_rows(entity, rows, token=token)
+        return replace(step, removed=removed, row=None)
+    assert step.removed is not None
+    await records.put_back(step.removed, token=token)
+    chosen = step.removed.chosen
+    return replace(step, row=chosen[0] if step.kind == "create" else None)
 
 
 _current: UndoHistory | None = None

@@ -8,11 +8,14 @@ from typing import Any
 from PySide6.QtWidgets import QDialog
 
 from ui.dialogs.record_form import RecordFormDialog
-from ui.widgets.field_editors import LineEditor
+from ui.widgets.field_editors import LineEditor, ParagraphEditor
 
 
 def type_into(form: RecordFormDialog | QDialog, name: str, text: str) -> None:
     editor = form.editors[name]  # type: ignore[union-attr]
+    if isinstance(editor, ParagraphEditor):  # PostgreSQL's text: any length, any lines
+        editor.text.setPlainText(text)
+        return
     assert isinstance(editor, LineEditor)
     editor.line.setText(text)
     editor.line.textEdited.emit(text)

@@ -142,6 +142,17 @@ class ConnectionsDialog(QDialog):
         self.read_only_box.setAccessibleName("Read-only")
         self.read_only_box.toggled.connect(self.on_edited)
         form.addRow(self.read_only_box)
+        self.allow_editing_box = QCheckBox(
+            "Allow &editing when it is another program's database", self
+        )
+        self.allow_editing_box.setAccessibleName("Allow editing of another program's database")
+        self.allow_editing_box.setToolTip(
+            "Off, a database Records Desk did not make opens read-only. On, its rows can be "
+            "created, edited and deleted; each save checks that nobody changed the row meanwhile."
+        )
+        self.allow_editing_box.toggled.connect(self.on_edited)
+        self.read_only_box.toggled.connect(self.allow_editing_box.setDisabled)
+        form.addRow(self.allow_editing_box)
         self.details = QWidget(self)
         self.details.setLayout(form)
 
@@ -316,6 +327,8 @@ class ConnectionsDialog(QDialog):
             self.ssl_box.setCurrentIndex(self.ssl_box.findData(connection.ssl_mode))
             self.timeout_box.setValue(connection.connect_timeout_s)
             self.read_only_box.setChecked(connection.read_only)
+            self.allow_editing_box.setChecked(connection.allow_editing)
+            self.allow_editing_box.setDisabled(connection.read_only)
             self._show_colour(connection.colour)
             self._show_problems({})
         finally:
@@ -342,6 +355,7 @@ class ConnectionsDialog(QDialog):
             ssl_mode=SslMode(self.ssl_box.currentData()),
             connect_timeout_s=self.timeout_box.value(),
             read_only=self.read_only_box.isChecked(),
+            allow_editing=self.allow_editing_box.isChecked(),
         )
 
     def on_edited(self, *_: object) -> None:

@@ -46,7 +46,7 @@ class RecordDetailDialog(QDialog):
     # The full record could not be loaded; the fields keep the row's values. (the message)
     load_failed = Signal(str)
     # Edit… was chosen: the record's id (the window opens its form).
-    edit_requested = Signal(int)
+    edit_requested = Signal(object)
 
     def __init__(
         self,

@@ -45,6 +45,7 @@ from app.services.errors import (
 from app.services.intents import new_token
 from app.services.merging import FieldConflict, merge
 from app.services.records import Record, RecordService
+from app.services.row_edits import key_of
 from app.services.validation import PASSWORD_MIN_CHARS
 from ui.column_looks import display_text
 from ui.messages import finished
@@ -68,7 +69,7 @@ class RecordFormDialog(QDialog):
         self,
         entity: EntityInfo,
         records: RecordService,
-        record_id: int | None = None,
+        record_id: Any = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -76,7 +77,10 @@ class RecordFormDialog(QDialog):
         self.entity = entity
         self.records = records
         self.record_id = record_id
+        # What a save is checked against: our kinds' version, or (another program's table,
+        # without one) the row as the form read it, every value of which must still hold.
         self.version: int | None = None
+        self.expected_row: Record | None = None
         # A password set for a record not saved yet (stored hashed with it).
         self.pending_password: str | None = None
         self._original: dict[str, Any] = {}
@@ -162,6 +166,17 @@ class RecordFormDialog(QDialog):
         self.conflict_box.hide()
 
         layout = QVBoxLayout(self)
+        if entity.version is None:
+            # Say which rule keeps someone else's change from being overwritten.
+            self.rule_label = QLabel(
+                "Saved only if nobody changed this row since you opened it: the values you "
+                "opened are compared with the stored ones, and only the fields you edit change.",
+                self,
+            )
+            self.rule_label.setAccessibleName("How a save is checked")
+            self.rule_label.setWordWrap(True)
+            self.rule_label.setTextFormat(Qt.TextFormat.PlainText)
+            layout.addWidget(self.rule_label)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.conflict_box)
         layout.addLayout(status)
@@ -187,6 +202,11 @@ class RecordFormDialog(QDialog):
     def _field(self, form: QFormLayout, column: ColumnInfo) -> None:
         editor = editor_for(column, self.records, self)
         editor.changed.connect(lambda name=column.name: self._on_edited(name))
+        if column.rules:
+            # The database's CHECKs on this field, as it states them.
+            rules = "Rule: " + "; ".join(column.rules)
+            editor.widget.setToolTip(rules)
+            editor.widget.setAccessibleDescription(rules)
         self.editors[column.name] = editor
         label = editor.label(required=column.required)
         self.error_labels[column.name] = add_field_row(form, label, editor.widget, column.label)
@@ -227,12 +247,12 @@ class RecordFormDialog(QDialog):
         if self.record_id is None:
             self.setWindowTitle(f"New {self.entity.singular.lower()}")
         else:
-            self.setWindowTitle(f"Edit {self.entity.singular} #{self.record_id}")
+            self.setWindowTitle(f"Edit {self.entity.singular} {record_name(self.record_id)}")
         self.setAccessibleName(self.windowTitle())
 
     # -- state -------------------------------------------------------------------------------
 
-    async def _load(self, record_id: int) -> None:
+    async def _load(self, record_id: Any) -> None:
         try:
             record = await self.records.get(self.entity.name, record_id)
         except RecordsDeskError as error:
@@ -246,14 +266,21 @@ class RecordFormDialog(QDialog):
 
     def show_record(self, record: Record) -> None:
         """Fill the fields from ``record``, which they now edit."""
-        self.record_id = int(record["id"])
-        self.version = int(record["version"])
+        self.record_id = key_of(self.entity, record)
+        self._take_version(record)
         for name, editor in self.editors.items():
             editor.set_value(record.get(name))
         for name, label in self.derived_labels.items():
             label.setText(display_text(self.entity.column(name), record.get(name)))
         self._take_original()
         self._show_title()
+
+    def _take_version(self, record: Record) -> None:
+        """What the next save is checked against: the version, or the row itself."""
+        if self.entity.version is not None:
+            self.version = int(record[self.entity.version])
+        else:
+            self.expected_row = dict(record)
 
     def _take_original(self) -> None:
         self._original = {name: editor.value() for name, editor in self.editors.items()}
@@ -312,17 +339,18 @@ class RecordFormDialog(QDialog):
             return
         self._clear_errors()
         values = self.values()
+        if self.record_id is not None:
+            # Only what changed: a field left alone is not rewritten over someone else's
+            # (nor refused for a stored value this editor cannot read).
+            values = {
+                name: value for name, value in values.items() if value != self._original.get(name)
+            }
         invalid = {
             name: value.reason for name, value in values.items() if isinstance(value, Invalid)
         }
         if invalid:
             self._show_field_errors(invalid)
             return
-        if self.record_id is not None:
-            # Only what changed: a field left alone is not rewritten over someone else's.
-            values = {
-                name: value for name, value in values.items() if value != self._original.get(name)
-            }
         self._set_enabled(False)
         self.status_label.setText("Saving…")
         try:
@@ -336,6 +364,7 @@ class RecordFormDialog(QDialog):
                     self.record_id,
                     values,
                     expected_version=self.version,
+                    expected_row=self.expected_row,
                     token=self._token,
                 )
         except FieldValuesError as error:
@@ -403,7 +432,7 @@ class RecordFormDialog(QDialog):
             return
         merged, conflicts = merge(original, mine, stored)
         # From now on the form edits the stored version, with the merge in its fields.
-        self.version = int(stored["version"])
+        self._take_version(stored)
         self._original = {name: stored.get(name) for name in self.editors}
         for name, value in merged.items():
             self.editors[name].set_value(value)
@@ -415,7 +444,8 @@ class RecordFormDialog(QDialog):
             for name, value in merged.items()
             if value != mine.get(name) and name not in {c.name for c in conflicts}
         ]
-        parts = [f"{self.entity.singular} #{self.record_id} was saved by someone else meanwhile."]
+        named = record_name(self.record_id)
+        parts = [f"{self.entity.singular} {named} was saved by someone else meanwhile."]
         if taken:
             parts.append(f"Their change to {', '.join(taken)} is in the form now.")
         if conflicts:
@@ -614,6 +644,13 @@ class RecordFormDialog(QDialog):
             return
         event.ignore()
         self.reject()
+
+
+def record_name(key: Any) -> str:
+    """``#5`` for a number, ``S1`` for text, ``(EPSG, 9001)`` for a key of several."""
+    if isinstance(key, tuple):
+        return "(" + ", ".join(str(part) for part in key) + ")"
+    return f"#{key}" if isinstance(key, int) else str(key)
 
 
 def _shortened(text: str, limit: int = 40) -> str:

@@ -9,10 +9,12 @@ the value itself (lengths, ranges, formats) are the service's: one place decides
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import shiboken6
@@ -30,7 +32,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.query import INTEGER, MAX_DIGITS
-from app.services import catalog
 from app.services.catalog import ColumnInfo, ColumnKind
 from app.services.errors import RecordsDeskError
 from app.services.records import RecordService
@@ -123,6 +124,8 @@ class LineEditor(FieldEditor):
     def value(self) -> Any:
         text = self.line.text()
         locale = self.line.locale()
+        if self.column.nullable and not text.strip():
+            return None
         try:
             if self.column.kind is ColumnKind.MONEY:
                 return parse_money(text, locale)
@@ -130,8 +133,8 @@ class LineEditor(FieldEditor):
                 return parse_integer(text, locale, self.column.bounds)
         except InvalidNumberError as error:
             return Invalid(str(error))
-        if self.column.nullable and not text:
-            return None
+        # Any other kind (a date, a UUID, JSON…) is given as typed: the service reads it
+        # by the column's kind and says at the field what is wrong.
         return text
 
     def set_value(self, value: Any) -> None:
@@ -141,9 +144,14 @@ class LineEditor(FieldEditor):
             self.keep_as_is(len(value))
         elif value is None:
             self.line.setText("")
-        elif self.column.kind in (ColumnKind.MONEY, ColumnKind.INTEGER):
+        elif self.column.kind in (ColumnKind.MONEY, ColumnKind.INTEGER) and isinstance(
+            value, int | Decimal
+        ):
             self.line.setText(editable_number(value, self.column.kind, self.line.locale()))
+        elif self.column.kind is ColumnKind.JSON and not isinstance(value, str):
+            self.line.setText(json.dumps(value, ensure_ascii=False))
         else:
+            # Another program's value as stored (text in an INTEGER column of SQLite too).
             self.line.setText(str(value))
         self.line.setCursorPosition(0)
 
@@ -243,7 +251,9 @@ class RecordPicker(FieldEditor):
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         line = self.combo.lineEdit()
         assert line is not None
-        line.setPlaceholderText("Type a name or #id")
+        # A key of whole numbers is typed as #12; any other key as it is.
+        self.numbered = column.bounds is not None
+        line.setPlaceholderText("Type a name or #id" if self.numbered else "Type a name or the key")
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(LOOKUP_DEBOUNCE_MS)
@@ -275,7 +285,7 @@ class RecordPicker(FieldEditor):
 
     async def _look_up(self, text: str) -> None:
         assert self.column.references is not None
-        query = "" if _TYPED_ID.match(text) else text
+        query = "" if self.numbered and _TYPED_ID.match(text) else text
         try:
             found = await self.records.lookup(self.column.references, query)
         except RecordsDeskError:
@@ -298,6 +308,8 @@ class RecordPicker(FieldEditor):
         index = self.combo.findText(text)
         if index >= 0:
             return self.combo.itemData(index)
+        if not self.numbered:
+            return text  # the key itself (the service says if no row has it)
         match = _TYPED_ID.match(text)
         if match is None:
             return Invalid("Choose a record from the list, or type its number (#12).")
@@ -318,7 +330,7 @@ class RecordPicker(FieldEditor):
         )
         if refusal is not None:
             assert self.column.references is not None
-            singular = catalog.entity(self.column.references).singular.lower()
+            singular = self.records.catalog.entity(self.column.references).singular.lower()
             return Invalid(f"#{refusal}: no {singular} has that number.")
         return number
 
@@ -326,10 +338,11 @@ class RecordPicker(FieldEditor):
         if value is None:
             self.combo.setEditText("")
             return
-        self.combo.setEditText(f"#{value}")
-        self._title_task = self._work.start(self._show_title(int(value)), "record picker title")
+        shown = _key_text(value)
+        self.combo.setEditText(shown)
+        self._title_task = self._work.start(self._show_title(value, shown), "record picker title")
 
-    async def _show_title(self, record_id: int) -> None:
+    async def _show_title(self, record_id: Any, shown: str) -> None:
         assert self.column.references is not None
         try:
             found = await self.records.lookup_ids(self.column.references, [record_id])
@@ -338,7 +351,7 @@ class RecordPicker(FieldEditor):
         title = found.get(record_id)
         if not shiboken6.isValid(self.combo):
             return
-        if title is not None and self.combo.currentText() == f"#{record_id}":
+        if title is not None and self.combo.currentText() == shown:
             self.combo.blockSignals(True)
             self.combo.clear()
             self.combo.addItem(title, record_id)
@@ -362,6 +375,11 @@ class _PickerWork:
     def cancel(self, *_: object) -> None:
         for task in list(self.tasks):
             task.cancel()
+
+
+def _key_text(value: Any) -> str:
+    """How a picker shows the key it holds: ``#12`` for a number, text as it is."""
+    return f"#{value}" if isinstance(value, int) else str(value)
 
 
 def spoken_label(label: str, *, required: bool) -> str:
