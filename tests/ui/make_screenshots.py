@@ -129,6 +129,46 @@ async def render_another_database(folder: Path) -> None:
     window.close()
     main.close()
     await wait_for(main.closed)
+    await render_another_database_edited(folder)
+
+
+async def render_another_database_edited(folder: Path) -> None:
+    """Another program's shop database with editing allowed: a row's form saying how a
+    save is checked, and a delete's question naming what the foreign keys take with it."""
+    from tests import foreign
+
+    path = foreign.sqlite_editable(folder)
+    database = Database(sqlite_url(path), edits_foreign=True)
+    await migrations.prepare_for_use(database)
+    shown = "SQLite file ~/Documents/shops.db"
+    database.notices = tuple(
+        notice.replace(database.display_name, shown) for notice in database.notices
+    )
+    main = MainWindow(shown, Desk.on(database), WindowState())
+    main.show()
+    await wait_for(main.counts_loaded)
+    window = main.open_browser("shop")
+    window.resize(900, 360)
+    model = window.model
+    assert model is not None
+    await wait_until(model.rows_loaded, lambda: model.is_loaded(0))
+    form = window.editing.open_form("S1")
+    assert isinstance(form, RecordFormDialog)
+    await wait_for(form.loaded)
+    form.resize(560, 360)
+    form.grab().save(str(SCREENSHOTS / "another-database-edit.png"))
+    form._closing = True
+    form.close()
+    select_rows(window.table, 0, 0)
+    asked = asyncio.ensure_future(wait_for(window.editing.confirmation_shown))
+    deleting = asyncio.ensure_future(window.editing.delete_selected())
+    (box,) = await asked
+    box.grab().save(str(SCREENSHOTS / "another-database-delete.png"))
+    box.reject()
+    await deleting
+    window.close()
+    main.close()
+    await wait_for(main.closed)
 
 
 async def render_insights(main: MainWindow, orders: BrowseWindow) -> None:
