@@ -386,6 +386,9 @@ def comparable(column_type: TypeEngine[Any]) -> bool:
         return True
     if isinstance(column_type, NullType):
         return False
+    if isinstance(column_type, ARRAY):
+        # A list compares as its items do (none of a type this code does not know).
+        return comparable(column_type.item_type)
     return kind_of_type(column_type).ordered
 
 

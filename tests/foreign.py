@@ -238,3 +238,74 @@ async def postgres_editable(url: URL) -> URL:
     finally:
         await connection.close()
     return url
+
+
+# Shapes a delete must walk right: a table referring to itself (a chain of 15), a diamond
+# (a comment cascades from its project and from its task), a foreign key to a unique
+# column, a trigger refusing in its own words, and more rows than one statement holds.
+GRAPH_TABLES = """
+CREATE TABLE node (id integer PRIMARY KEY, parent integer REFERENCES node (id)
+    ON DELETE CASCADE, label text);
+CREATE TABLE project (id integer PRIMARY KEY, code text NOT NULL UNIQUE);
+CREATE TABLE task (id integer PRIMARY KEY, project_id integer REFERENCES project (id)
+    ON DELETE CASCADE);
+CREATE TABLE comment (id integer PRIMARY KEY,
+    project_id integer REFERENCES project (id) ON DELETE CASCADE,
+    task_id integer REFERENCES task (id) ON DELETE CASCADE, body text);
+CREATE TABLE badge (id integer PRIMARY KEY, project_code text REFERENCES project (code)
+    ON DELETE CASCADE);
+CREATE TABLE many (id integer PRIMARY KEY, n integer);
+"""
+GRAPH_ROWS = """
+INSERT INTO project VALUES (1, 'P1');
+INSERT INTO task VALUES (1, 1);
+INSERT INTO comment VALUES (1, 1, 1, 'on the task'), (2, 1, NULL, 'on the project');
+INSERT INTO badge VALUES (1, 'P1');
+"""
+GRAPH_SQLITE_EXTRA = """
+CREATE TRIGGER many_not_negative BEFORE INSERT ON many WHEN NEW.n < 0
+    BEGIN SELECT RAISE(ABORT, 'n must not be negative'); END;
+"""
+GRAPH_POSTGRES_EXTRA = """
+CREATE FUNCTION many_not_negative() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.n < 0 THEN RAISE EXCEPTION 'n must not be negative'; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER many_not_negative BEFORE INSERT ON many
+    FOR EACH ROW EXECUTE FUNCTION many_not_negative();
+CREATE TABLE span (id integer PRIMARY KEY, length interval, doc json, meta jsonb);
+INSERT INTO span VALUES (1, '1 year 2 mons', '{"a": 1}', '{"b": [1, 2]}');
+CREATE TABLE numbered (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, what text);
+INSERT INTO numbered (what) VALUES ('one');
+"""
+CHAIN = 15
+MANY = 1500
+
+
+def _graph_rows() -> str:
+    nodes = ", ".join(
+        f"({number}, {number - 1 if number > 1 else 'NULL'}, 'node {number}')"
+        for number in range(1, CHAIN + 1)
+    )
+    many = ", ".join(f"({number}, {number})" for number in range(1, MANY + 1))
+    inserts = f"INSERT INTO node VALUES {nodes};\nINSERT INTO many VALUES {many};\n"  # noqa: S608
+    return GRAPH_ROWS + inserts
+
+
+def sqlite_graph(folder: Path) -> Path:
+    path = folder / "graph.db"
+    with closing(sqlite3.connect(path)) as connection:
+        connection.executescript(GRAPH_TABLES + GRAPH_SQLITE_EXTRA + _graph_rows())
+        connection.commit()
+    return path
+
+
+async def postgres_graph(url: URL) -> URL:
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        await connection.execute(GRAPH_TABLES + GRAPH_POSTGRES_EXTRA + _graph_rows())
+    finally:
+        await connection.close()
+    return url

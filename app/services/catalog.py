@@ -94,6 +94,9 @@ class Relation:
     # What deleting this record does to the related ones, as the database's foreign key
     # says (another program's: CASCADE, SET NULL, SET DEFAULT, RESTRICT, NO ACTION).
     on_delete: str = ""
+    # The columns of this record the related ones hold, where not its key (a foreign key
+    # to a unique column: one of ``EntityInfo.dependents``).
+    target_columns: tuple[str, ...] = ()
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -142,6 +145,9 @@ class EntityInfo:
     links: tuple[Link, ...] = ()
     # Another program's CHECK constraints: (name, "" when it has none; the condition).
     checks: tuple[tuple[str, str], ...] = ()
+    # Foreign keys to one of its unique columns rather than its key: not followed from a
+    # window, but a delete counts (and cascades) through them as through ``relations``.
+    dependents: tuple[Relation, ...] = ()
 
     def link_of(self, column: str) -> Link | None:
         """The reference by several columns that ``column`` is part of, if any."""

@@ -207,15 +207,17 @@ class RecordService:
         *,
         expected_version: int | None = None,
         expected_row: Record | None = None,
+        as_read: bool = False,
         token: str | None = None,
     ) -> Record:
         """Change the fields in ``values``; a record changed since ``expected_version`` is
         refused (ConflictError) rather than overwritten, and one in the trash is refused
         (InTrashError) rather than changed there unseen. Another program's row, which has
-        no version, is changed only if it still holds ``expected_row`` (the row as read)."""
+        no version, is changed only if it still holds ``expected_row`` (the row as read);
+        ``as_read``: ``values`` were read from it (an undo), written back as they are."""
         if not self.catalog.ours:
             return await row_edits.update(
-                self.database, entity, record_id, expected_row or {}, values, token=token
+                self.database, entity, record_id, expected_row, values, as_read=as_read, token=token
             )
         info = _writable(entity)
         checked = checked_values(info, values, creating=False)

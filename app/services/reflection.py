@@ -123,6 +123,9 @@ class _Shape:
     by_rowid: bool = False
     # The CHECK constraints: (name, or "" when it has none; the condition's SQL).
     checks: list[tuple[str, str]] = field(default_factory=list)
+    # The user may change its rows (PostgreSQL's UPDATE privilege; a SQLite file opened
+    # for writing always).
+    may_change: bool = True
 
     @property
     def name(self) -> str:
@@ -181,16 +184,19 @@ def _postgres_shapes(connection: Connection) -> list[_Shape]:
             indexes = inspector.get_multi_indexes(schema=named, kind=every)
             checks = inspector.get_multi_check_constraints(schema=named, kind=every)
         # What the user may not read is not listed: counting it would only be refused.
-        readable = set(
-            connection.execute(
+        privileges: dict[str, bool] = {
+            name: bool(may)
+            for name, may in connection.execute(
                 text(
-                    "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n "
+                    "SELECT c.relname, has_table_privilege(c.oid, 'UPDATE') "
+                    "FROM pg_class AS c JOIN pg_namespace AS n "
                     "ON n.oid = c.relnamespace WHERE n.nspname = :schema "
                     "AND has_table_privilege(c.oid, 'SELECT')"
                 ),
                 {"schema": schema},
-            ).scalars()
-        )
+            ).all()
+        }
+        readable = set(privileges)
         for (_schema, name), found in columns.items():
             if name not in readable:
                 continue
@@ -235,6 +241,7 @@ def _postgres_shapes(connection: Connection) -> list[_Shape]:
                         (str(check.get("name") or ""), str(check["sqltext"]))
                         for check in checks.get(where, [])
                     ],
+                    may_change=bool(privileges.get(name)),
                 )
             )
     return shapes
@@ -474,13 +481,29 @@ def _readable_schemas(connection: Connection, default: str | None) -> list[str]:
 def _describe(shapes: list[_Shape], *, editable: bool) -> list[EntityInfo]:
     keys = {shape.name: shape.key for shape in shapes}
     relations: dict[str, list[Relation]] = {shape.name: [] for shape in shapes}
+    dependents: dict[str, list[Relation]] = {shape.name: [] for shape in shapes}
     references: dict[tuple[str, str], str] = {}
     links: dict[str, list[Link]] = {shape.name: [] for shape in shapes}
     for shape in shapes:
         for reference in shape.references:
             source, target, target_columns = reference[:3]
-            if target not in keys or set(keys[target]) != set(target_columns):
-                continue  # naming a unique column rather than the key: shown as its value
+            if target not in keys:
+                continue
+            if set(keys[target]) != set(target_columns):
+                # Naming a unique column rather than the key: shown as its value, and
+                # counted by a delete of the rows it names.
+                label = f"{shape.name} ({', '.join(source)})"
+                dependents[target].append(
+                    Relation(
+                        label,
+                        shape.name,
+                        source[0],
+                        source if len(source) > 1 else (),
+                        on_delete=reference.on_delete,
+                        target_columns=target_columns,
+                    )
+                )
+                continue
             # The referring columns in the order of the target's key.
             ordered = tuple(source[target_columns.index(name)] for name in keys[target])
             label = f"{shape.name} ({', '.join(ordered)})"
@@ -530,6 +553,8 @@ def _describe(shapes: list[_Shape], *, editable: bool) -> list[EntityInfo]:
             )
         elif shape.by_rowid or not shape.key:
             reason = f"{name} has no key naming each row: its rows are read, not edited."
+        elif not shape.may_change:
+            reason = f"The database does not let this user change {name}: it is read-only."
         else:
             reason = ""
         described.append(
@@ -550,6 +575,7 @@ def _describe(shapes: list[_Shape], *, editable: bool) -> list[EntityInfo]:
                 table=shape.table,
                 links=tuple(links[name]),
                 checks=tuple(shape.checks),
+                dependents=tuple(dependents[name]),
             )
         )
     return described

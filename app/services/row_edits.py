@@ -17,10 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,8 +41,6 @@ from app.services.reflection import mentions
 from app.services.unit_of_work import unit_of_work
 from app.services.validation import checked_row_values
 
-# Cascades followed this deep (a table referring to itself would go on for ever).
-MAX_CASCADE_DEPTH = 8
 # A delete keeps at most this many rows (its own and cascaded ones) to put back on undo.
 MAX_UNDO_ROWS = 10_000
 # Rows deleted in one go from a selection.
@@ -79,10 +76,14 @@ class Consequence:
     columns: tuple[str, ...]
     action: str
     count: int
+    # More rows than were read (a cascade past MAX_UNDO_ROWS): ``count`` is a floor.
+    at_least: bool = False
 
     @property
     def text(self) -> str:
         rows = f"{self.count:,} {'row' if self.count == 1 else 'rows'} of {self.entity}"
+        if self.at_least:
+            rows = f"at least {rows}"
         by = ", ".join(self.columns)
         if self.action == "CASCADE":
             return f"{rows} ({by}) will be deleted with them."
@@ -109,19 +110,17 @@ class DeletePlan:
 
 @dataclass(frozen=True)
 class RemovedRows:
-    """What a delete took away, to put back: ``rows`` whole as (entity, row), the ones
-    chosen first and cascaded ones after, parents before children; ``cleared`` the rows
-    whose reference the database emptied, as they were. ``complete`` is False when more
-    went than an undo keeps (MAX_UNDO_ROWS)."""
+    """What a delete took away, to put back: ``chosen`` the rows the user chose, whole;
+    ``rows`` every row that went as (entity, row), parents before children (the chosen
+    ones and those their foreign keys cascaded to); ``cleared`` the rows whose reference
+    the database emptied, as (entity, row as it was, the columns emptied). ``complete``
+    is False when more went than an undo keeps (MAX_UNDO_ROWS)."""
 
     entity: str
+    chosen: tuple[Row, ...]
     rows: tuple[tuple[str, Row], ...]
-    cleared: tuple[tuple[str, Row], ...] = ()
+    cleared: tuple[tuple[str, Row, tuple[str, ...]], ...] = ()
     complete: bool = True
-
-    @property
-    def chosen(self) -> list[Row]:
-        return [row for entity, row in self.rows if entity == self.entity]
 
 
 async def get(database: Database, entity: str, key: Any) -> Row:
@@ -154,16 +153,27 @@ async def update(
     database: Database,
     entity: str,
     key: Any,
-    expected: Mapping[str, Any],
+    expected: Mapping[str, Any] | None,
     values: Mapping[str, Any],
     *,
+    as_read: bool = False,
     token: str | None = None,
 ) -> Row:
     """Set ``values`` on the row ``key`` names, only if it still holds ``expected`` (the
     row as the form read it): an EditConflictError when someone changed it meanwhile, a
-    NotFoundError when it is gone. The row as stored after."""
+    NotFoundError when it is gone. The row as stored after. ``as_read``: the values were
+    read from this database (an undo gives them back), written as they are rather than
+    checked as typed."""
     known, info = _writable(database, entity)
-    checked = checked_row_values(info, known.repository(entity).table, values, creating=False)
+    if expected is None:
+        raise ValidationError(
+            f"{_named(info, key)} is saved against the row as read: read it first."
+        )
+    table = known.repository(entity).table
+    if as_read:
+        checked = {name: value for name, value in values.items() if _settable(info, name)}
+    else:
+        checked = checked_row_values(info, table, values, creating=False)
     with once(database, token):
         async with unit_of_work(database, write=True) as session:
             await _check_references(session, known, info, checked)
@@ -177,27 +187,26 @@ async def update(
                     f"Someone else changed {_named(info, key)} after you opened it: nothing "
                     "was saved."
                 )
-            note(session, entity, ChangeKind.CHANGED, [key_of(info, row)])
+            if checked:
+                note(session, entity, ChangeKind.CHANGED, [key_of(info, row)])
             return row
+
+
+def _settable(info: EntityInfo, name: str) -> bool:
+    column = info.column(name)  # a readable error for a name the table lacks
+    return not column.managed and name not in info.key
 
 
 async def delete_plan(database: Database, entity: str, keys: Sequence[Any]) -> DeletePlan:
     """How many of the rows ``keys`` name are there, and what the database's foreign
-    keys would do to the rows referring to them: the confirmation's words."""
+    keys would do to the rows referring to them, at every depth: the confirmation's
+    words."""
     known, info = _writable(database, entity)
     async with unit_of_work(database) as session:
         writer = RowWriter(session, known.repository(entity))
-        chosen = writer.table.c
-        selected = select(*(chosen[name] for name in info.key)).where(
-            _any_key(writer, [_key_tuple(key) for key in keys])
-        )
-        count = await session.scalar(select(func.count()).select_from(selected.subquery()))
-        consequences = [
-            Consequence(level.entity, level.columns, level.action, number)
-            for level in _levels(session, known, entity, selected)
-            if (number := await _count(session, level)) > 0
-        ]
-    return DeletePlan(entity, int(count or 0), tuple(consequences))
+        rows = await writer.rows([_key_tuple(key) for key in keys])
+        reach = await _reach(session, known, info, rows)
+    return DeletePlan(entity, len(rows), reach.consequences())
 
 
 async def delete(
@@ -214,18 +223,25 @@ async def delete(
     with once(database, token):
         async with unit_of_work(database, write=True) as session:
             writer = RowWriter(session, known.repository(entity))
-            keys = [writer.key_of(row) for row in rows]
-            selected = select(*(writer.table.c[name] for name in info.key)).where(
-                _any_key(writer, keys)
-            )
-            removed = await _capture(session, known, info, rows, selected)
-            with _refusals(info):
-                deleted = await writer.delete(rows)
-            if deleted != len(rows):
+            still = await writer.count_holding(rows)
+            if still != len(rows):
                 raise EditConflictError(
-                    f"{len(rows) - deleted:,} of the {len(rows):,} rows changed or were deleted "
+                    f"{len(rows) - still:,} of the {len(rows):,} rows changed or were deleted "
                     "meanwhile: nothing was deleted. Look again, then delete."
                 )
+            reach = await _reach(session, known, info, rows)
+            refusal = " ".join(c.text for c in reach.consequences() if c.action in _KEEPS)
+            if refusal:
+                raise ValidationError(f"Nothing was deleted: {refusal}")
+            with _refusals(info, deleting=True):
+                await writer.delete_keys([writer.key_of(row) for row in rows])
+            removed = RemovedRows(
+                entity,
+                tuple(dict(row) for row in rows),
+                reach.in_order(),
+                tuple(reach.cleared),
+                reach.complete,
+            )
             _note_removed(session, known, removed)
             return removed
 
@@ -234,9 +250,9 @@ async def put_back(
     database: Database, removed: RemovedRows, *, token: str | None = None
 ) -> RemovedRows:
     """Insert again the rows a delete took away, with their keys, and give back the
-    references it cleared: the undo of ``delete``, all or none. Refused in words when a
-    key was taken by another row meanwhile, or when the delete took more than an undo
-    keeps."""
+    references it emptied: the undo of ``delete``, all or none. Refused in words when a
+    key was taken by another row meanwhile, when the delete took more than an undo keeps,
+    or when the database makes the keys itself and takes none given."""
     known = catalog_of(database)
     if not removed.complete:
         raise ValidationError(
@@ -246,110 +262,147 @@ async def put_back(
         async with unit_of_work(database, write=True) as session:
             for entity, row in removed.rows:
                 info = known.entity(entity)
+                generated = [name for name in info.key if info.column(name).managed]
+                if generated:
+                    raise ValidationError(
+                        f"{entity} numbers its rows itself ({', '.join(generated)} is generated "
+                        "always): a deleted row cannot come back with its key."
+                    )
                 writer = RowWriter(session, known.repository(entity))
-                if await writer.row(writer.key_of(row)) is not None:
+                if info.key and await writer.row(writer.key_of(row)) is not None:
                     raise ConflictError(
                         f"{_named(info, key_of(info, row))} was added again meanwhile, so "
                         "the delete cannot be undone."
                     )
                 settable = {
-                    name: value
-                    for name, value in row.items()
-                    if not info.column(name).managed or name in info.key
+                    name: value for name, value in row.items() if not info.column(name).managed
                 }
                 with _refusals(info):
                     await writer.insert(settable)
-            for entity, row in removed.cleared:
+            given_back: list[tuple[str, Row]] = []
+            for entity, row, columns in removed.cleared:
                 info = known.entity(entity)
                 writer = RowWriter(session, known.repository(entity))
-                given = {
-                    name: value for name, value in row.items() if not info.column(name).managed
-                }
-                await writer.update(writer.key_of(row), {}, given)
+                # Only where the reference is still as the delete left it.
+                emptied = {name: None for name in columns}
+                back = {name: row[name] for name in columns}
+                if info.key and await writer.update(writer.key_of(row), emptied, back):
+                    given_back.append((entity, row))
             for entity in dict.fromkeys(entity for entity, _row in removed.rows):
                 info = known.entity(entity)
                 keys = [key_of(info, row) for name, row in removed.rows if name == entity]
-                note(session, entity, ChangeKind.ADDED, keys)
-            for entity, row in removed.cleared:
-                info = known.entity(entity)
-                note(session, entity, ChangeKind.CHANGED, [key_of(info, row)])
+                note(session, entity, ChangeKind.ADDED, keys if info.key else None)
+            for entity, row in given_back:
+                note(session, entity, ChangeKind.CHANGED, [key_of(known.entity(entity), row)])
             return removed
 
 
 # -- the foreign keys' consequences ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Level:
-    """Rows of ``entity`` whose ``columns`` refer to rows deleted (at some depth):
-    ``writer`` reads them, ``condition`` selects them."""
+@dataclass
+class _Reach:
+    """The rows a delete takes with it, read one foreign key at a time to any depth:
+    ``taken`` by (entity, identity) with the depth they were reached at, ``cleared`` the
+    rows a SET NULL or SET DEFAULT changes, ``counts`` per foreign key (entity, its
+    columns, its action), ``parents`` which tables cascade into which."""
 
-    entity: str
-    columns: tuple[str, ...]
-    action: str
-    writer: RowWriter
-    condition: Any
-    depth: int
+    taken: dict[tuple[str, Any], tuple[int, Row]] = field(default_factory=dict)
+    cleared: list[tuple[str, Row, tuple[str, ...]]] = field(default_factory=list)
+    counts: dict[tuple[str, tuple[str, ...], str], int] = field(default_factory=dict)
+    parents: dict[str, set[str]] = field(default_factory=dict)
+    complete: bool = True
+    read: int = 0
 
-
-def _levels(
-    session: AsyncSession, known: Catalog, entity: str, selected: Select[Any]
-) -> list[_Level]:
-    """Every foreign key reaching the rows ``selected`` (their key columns) picks out,
-    and through CASCADE the rows that go with them, top down."""
-    levels: list[_Level] = []
-    pending: list[tuple[str, Select[Any], int]] = [(entity, selected, 0)]
-    while pending:
-        parent, chosen, depth = pending.pop(0)
-        for relation in known.entity(parent).relations:
-            child = known.entity(relation.entity)
-            writer = RowWriter(session, known.repository(relation.entity))
-            condition = writer.within(relation.key_columns, chosen)
-            action = relation.on_delete or "NO ACTION"
-            levels.append(
-                _Level(relation.entity, relation.key_columns, action, writer, condition, depth)
-            )
-            if action == "CASCADE" and child.key and depth < MAX_CASCADE_DEPTH:
-                keys = select(*(writer.table.c[name] for name in child.key)).where(condition)
-                pending.append((relation.entity, keys, depth + 1))
-    return levels
-
-
-async def _count(session: AsyncSession, level: _Level) -> int:
-    statement = select(func.count()).select_from(level.writer.table).where(level.condition)
-    return int(await session.scalar(statement) or 0)
-
-
-async def _capture(
-    session: AsyncSession,
-    known: Catalog,
-    info: EntityInfo,
-    rows: Sequence[Mapping[str, Any]],
-    selected: Select[Any],
-) -> RemovedRows:
-    """What deleting ``rows`` takes away, read before it does: refused in words where a
-    foreign key keeps them."""
-    taken: list[tuple[str, Row]] = [(info.name, dict(row)) for row in rows]
-    cleared: list[tuple[str, Row]] = []
-    complete = True
-    for level in _levels(session, known, info.name, selected):
-        number = await _count(session, level)
-        if not number:
-            continue
-        consequence = Consequence(level.entity, level.columns, level.action, number)
-        if level.action in _KEEPS:
-            raise ValidationError(f"Nothing was deleted: {consequence.text}")
-        if len(taken) + len(cleared) + number > MAX_UNDO_ROWS:
-            complete = False
-            continue
-        found = [
-            dict(row._mapping)
-            for row in await session.execute(select(*level.writer.table.c).where(level.condition))
-        ]
-        (taken if level.action == "CASCADE" else cleared).extend(
-            (level.entity, row) for row in found
+    def consequences(self) -> tuple[Consequence, ...]:
+        return tuple(
+            Consequence(entity, columns, action, count, at_least=not self.complete)
+            for (entity, columns, action), count in self.counts.items()
+            if count
         )
-    return RemovedRows(info.name, tuple(taken), tuple(cleared), complete)
+
+    def in_order(self) -> tuple[tuple[str, Row], ...]:
+        """The rows taken, each after the rows it refers to: tables by their place in the
+        cascade (a parent table before its children), then by depth (a row of a table
+        referring to itself after its parent row)."""
+        ranks: dict[str, int] = {}
+
+        def rank(table: str, seen: frozenset[str] = frozenset()) -> int:
+            if table not in ranks:
+                above = [p for p in self.parents.get(table, ()) if p != table and p not in seen]
+                ranks[table] = 1 + max((rank(p, seen | {table}) for p in above), default=-1)
+            return ranks[table]
+
+        ordered = sorted(
+            enumerate(self.taken.items()),
+            key=lambda item: (rank(item[1][0][0]), item[1][1][0], item[0]),
+        )
+        return tuple((entity, row) for _index, ((entity, _id), (_depth, row)) in ordered)
+
+
+def _identity(info: EntityInfo, row: Mapping[str, Any]) -> Any:
+    """What tells a row from the others: its key, or every value where it has none."""
+    if info.key:
+        return tuple(row[name] for name in info.key)
+    return tuple(sorted((name, repr(value)) for name, value in row.items()))
+
+
+async def _reach(
+    session: AsyncSession, known: Catalog, info: EntityInfo, rows: Sequence[Mapping[str, Any]]
+) -> _Reach:
+    """Follow every foreign key that refers to ``rows`` (by the key, or by a unique
+    column), through CASCADE to any depth, each row counted once; past MAX_UNDO_ROWS read
+    the walk stops and says it is incomplete."""
+    reach = _Reach()
+    for row in rows:
+        reach.taken[(info.name, _identity(info, row))] = (0, dict(row))
+    frontier: list[tuple[EntityInfo, list[Row], int]] = [(info, [dict(r) for r in rows], 0)]
+    while frontier and reach.complete:
+        parent, parent_rows, depth = frontier.pop(0)
+        for relation in (*parent.relations, *parent.dependents):
+            child = known.entity(relation.entity)
+            held = relation.target_columns or parent.key
+            values = list(
+                dict.fromkeys(
+                    values
+                    for row in parent_rows
+                    if None not in (values := tuple(row[name] for name in held))
+                )
+            )
+            if not values:
+                continue
+            writer = RowWriter(session, known.repository(relation.entity))
+            found = await writer.rows_referring(relation.key_columns, values)
+            reach.read += len(found)
+            if reach.read > MAX_UNDO_ROWS:
+                reach.complete = False
+            action = relation.on_delete or "NO ACTION"
+            counted = (relation.entity, relation.key_columns, action)
+            fresh: list[Row] = []
+            for row in found:
+                identity = (relation.entity, _identity(child, row))
+                if identity in reach.taken:
+                    continue  # deleted already on another path
+                reach.counts[counted] = reach.counts.get(counted, 0) + 1
+                if action == "CASCADE":
+                    reach.taken[identity] = (depth + 1, row)
+                    fresh.append(row)
+                elif action in _CLEARS:
+                    reach.cleared.append((relation.entity, row, relation.key_columns))
+            if action == "CASCADE" and found:
+                # Put back after this parent, even when reached first another way.
+                reach.parents.setdefault(relation.entity, set()).add(parent.name)
+            if action == "CASCADE" and fresh:
+                frontier.append((child, fresh, depth + 1))
+            if not reach.complete:
+                break
+    # A row emptied on one path and deleted on another is deleted.
+    reach.cleared = [
+        entry
+        for entry in reach.cleared
+        if (entry[0], _identity(known.entity(entry[0]), entry[1])) not in reach.taken
+    ]
+    return reach
 
 
 def _note_removed(session: AsyncSession, known: Catalog, removed: RemovedRows) -> None:
@@ -357,7 +410,7 @@ def _note_removed(session: AsyncSession, known: Catalog, removed: RemovedRows) -
         info = known.entity(entity)
         keys = [key_of(info, row) for name, row in removed.rows if name == entity]
         note(session, entity, ChangeKind.REMOVED, keys if info.key else None)
-    for entity, row in removed.cleared:
+    for entity, row, _columns in removed.cleared:
         info = known.entity(entity)
         note(session, entity, ChangeKind.CHANGED, [key_of(info, row)] if info.key else None)
     if not removed.complete:
@@ -366,18 +419,15 @@ def _note_removed(session: AsyncSession, known: Catalog, removed: RemovedRows) -
             note(session, relation.entity, ChangeKind.REMOVED, None)
 
 
-def _any_key(writer: RowWriter, keys: Sequence[tuple[Any, ...]]) -> Any:
-    if not keys:
-        return false()
-    return or_(*(writer.matches_key(key) for key in keys))
-
-
 # -- checks and refusals ----------------------------------------------------------------------
 
 
 def _writable(database: Database, entity: str) -> tuple[Catalog, EntityInfo]:
     known = catalog_of(database)
     info = known.entity(entity)
+    if known.ours:
+        # Our records go to the trash, with their versions and the ledger kept.
+        raise ValidationError(f"{info.label} are moved to the trash, never deleted for good.")
     if info.read_only_reason:
         raise ValidationError(info.read_only_reason)
     return known, info
@@ -401,20 +451,55 @@ async def _check_references(
 
 
 @contextmanager
-def _refusals(info: EntityInfo) -> Iterator[None]:
+def _refusals(info: EntityInfo, *, deleting: bool = False) -> Iterator[None]:
     """The database's refusal of a write, in words and at the field it is about: a
-    CHECK named by its constraint, a unique or NOT NULL column by its name."""
+    CHECK named by its constraint, a unique or NOT NULL column by its name, a trigger's
+    own words, a missing privilege."""
     try:
         yield
     except sa_exc.IntegrityError as error:
-        raise _refusal(info, error) from error
+        raise _refusal(info, error, deleting=deleting) from error
+    except sa_exc.DBAPIError as error:
+        refused = _server_refusal(info, error)
+        if refused is None:
+            raise
+        raise refused from error
 
 
-def _refusal(info: EntityInfo, error: sa_exc.IntegrityError) -> RecordsDeskError:
+# PostgreSQL's refusals of a write that are the data's or the user's, not our bug.
+_SERVER_REFUSALS = {
+    "42501": "The database does not let this user change {table} (permission denied).",
+    "22003": "A number is too large for its column.",
+    "22001": "A text is too long for its column.",
+    "40001": "Another change to the same rows got there first: try again.",
+    "40P01": "Another change to the same rows got there first: try again.",
+    "55P03": "The rows are locked by another change: try again in a moment.",
+}
+
+
+def _server_refusal(info: EntityInfo, error: sa_exc.DBAPIError) -> RecordsDeskError | None:
+    cause = error.orig.__cause__ if error.orig is not None else None
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
+    if sqlstate == "P0001":  # a trigger's RAISE EXCEPTION: its own words
+        message = getattr(cause, "message", None) or str(error.orig)
+        return ValidationError(f"The database refuses it: {message}")
+    if sqlstate in _SERVER_REFUSALS:
+        return ValidationError(_SERVER_REFUSALS[sqlstate].format(table=info.name))
+    return None
+
+
+def _refusal(
+    info: EntityInfo, error: sa_exc.IntegrityError, *, deleting: bool = False
+) -> RecordsDeskError:
     detail = str(error.orig)
     cause = error.orig.__cause__ if error.orig is not None else None
     sqlstate = getattr(error.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
     constraint = str(getattr(cause, "constraint_name", None) or "")
+    if deleting and (sqlstate == "23503" or "FOREIGN KEY constraint failed" in detail):
+        return ValidationError(
+            "Nothing was deleted: other rows still refer to these (the database refuses "
+            "the delete while they do)."
+        )
     if sqlstate == "23514" or "CHECK constraint failed" in detail:
         named = constraint or _after(detail, "CHECK constraint failed: ")
         condition = next(
@@ -432,6 +517,9 @@ def _refusal(info: EntityInfo, error: sa_exc.IntegrityError) -> RecordsDeskError
         found = re.search(r"Key \((\w+)\)=", str(getattr(cause, "detail", "") or ""))
         if found and found.group(1) in info.column_names:
             return type(described)(str(described), field=found.group(1))
+        if str(described) == "The change breaks a rule of the database.":
+            # A trigger's RAISE(ABORT, …) on SQLite: its own words say which.
+            return ValidationError(f"The database refuses it: {detail}")
     return described
 
 

@@ -118,7 +118,10 @@ def _row_value(column: ColumnInfo, sa_column: Any, value: Any) -> Any:
     else:
         coerced = kind.coerce(value, sa_column.type)
     if kind.numeric and column.minimum is not None:
-        _check_minimum(column, Decimal(coerced))
+        number = Decimal(coerced)
+        if not number.is_finite():
+            raise InvalidValueError(f"Must be a number, at least {column.minimum:f}.")
+        _check_minimum(column, number)
     if (
         stored_as_is(sa_column.type)
         and isinstance(value, str)
