@@ -351,7 +351,8 @@ class RecordEditing(QObject):
                 entity, record_id, expected, wanted = conflict
                 # The conflict view: the record as stored now, merged with what the step
                 # wanted where only one side changed a field, the rest for the user.
-                self.conflict_form = self._form(catalog.entity(entity), record_id)
+                known = self.window.desk.workspace.catalog
+                self.conflict_form = self._form(known.entity(entity), record_id)
                 form = self.conflict_form
                 form.loaded.connect(lambda: self._merge_into(form, expected, wanted))
             return text

@@ -136,6 +136,7 @@ class UndoHistory(QObject):
             },
         )
         self.busy = True
+        self.last_conflict = None  # only this move's conflict opens a form
         self.changed.emit()
         try:
             moved = await _apply(records, step, undo=undo, history=self)
@@ -218,7 +219,10 @@ async def _apply_to_rows(
         wanted, expected = (step.before, step.after) if undo else (step.after, step.before)
         key = key_of(info, step.row)
         try:
-            row = await records.update(entity, key, wanted, expected_row=step.row, token=token)
+            # The values were read from the database: written back as they were.
+            row = await records.update(
+                entity, key, wanted, expected_row=step.row, as_read=True, token=token
+            )
         except EditConflictError:
             history.last_conflict = (entity, key, expected, wanted)
             raise

@@ -61,10 +61,15 @@ async def shops(shops_url: URL) -> AsyncIterator[RecordService]:
 async def raw(url: URL, sql: str) -> list[tuple[Any, ...]]:
     """``sql`` run by someone else: another connection, outside Records Desk."""
     if url.get_backend_name() == "sqlite":
-        with closing(sqlite3.connect(url.database or "")) as connection:
-            rows = list(connection.execute(sql))
-            connection.commit()
-            return rows
+
+        def run() -> list[tuple[Any, ...]]:
+            with closing(sqlite3.connect(url.database or "")) as connection:
+                rows = list(connection.execute(sql))
+                connection.commit()
+                return rows
+
+        # In a thread: the loop goes on, so our own reads end and let the writer in.
+        return await asyncio.to_thread(run)
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     connection = await asyncpg.connect(dsn)
     try:

@@ -111,6 +111,15 @@ def test_another_programs_database_is_edited_safely_once_allowed(
         seen["after undo"] = await raw(url, "SELECT name FROM shop WHERE code = 'S1'")
         seen["redo"] = await editing.redo()
         seen["after redo"] = await raw(url, "SELECT name FROM shop WHERE code = 'S1'")
+        # An undo meeting someone else's change opens this table's form to merge.
+        await raw(url, "UPDATE shop SET name = 'Theirs' WHERE code = 'S1'")
+        seen["undo met"] = await editing.undo()
+        conflict = editing.conflict_form
+        assert conflict is not None
+        await wait_for(conflict.loaded)
+        seen["conflict form"] = (conflict.entity.name, conflict.record_id)
+        conflict.discard()
+        await raw(url, "UPDATE shop SET name = 'Corner 2' WHERE code = 'S1'")
 
         # Someone else changes the row while the form is open: caught, merged, saved.
         form = await opened_form(browser, "S1")
@@ -126,6 +135,11 @@ def test_another_programs_database_is_edited_safely_once_allowed(
         new = browser.editing.open_form(None)
         assert isinstance(new, RecordFormDialog)
         seen["new title"] = new.windowTitle()
+        type_into(new, "code", "S7")
+        type_into(new, "name", "Seven")
+        seen["new shop"] = (await saved_or_refused(new))[0]
+        # What the form was not given is the database's own default.
+        seen["defaults"] = await raw(url, "SELECT note, rating FROM shop WHERE code = 'S7'")
         items = window.open_browser("item")
         await rows_of(items)
         new_item = items.editing.open_form(None)
@@ -133,10 +147,11 @@ def test_another_programs_database_is_edited_safely_once_allowed(
         type_into(new_item, "label", "jam")
         type_into(new_item, "price", "4.20")
         picker = new_item.editors["shop_code"]
-        picker.combo.setEditText("S3")  # type: ignore[attr-defined]
+        line = picker.combo.lineEdit()  # type: ignore[attr-defined]
+        line.setText("S3")  # typed: the key itself, a text key has no #
+        line.textEdited.emit("S3")
         outcome, row = await saved_or_refused(new_item)
         seen["created"] = (outcome, row["id"] if outcome == "saved" else row)
-        new.discard()
         items.close()
 
         # A delete names what the foreign keys take with the row; Undo puts it all back.
@@ -155,7 +170,7 @@ def test_another_programs_database_is_edited_safely_once_allowed(
             "(SELECT count(*) FROM stock WHERE shop_code = 'S3'), "
             "(SELECT shop_code FROM tag WHERE name = 'busy')",
         )
-        await wait_until(model.rows_loaded, lambda: model.rowCount() == 2)
+        await wait_until(model.rows_loaded, lambda: model.rowCount() == 3)
         seen["undo delete"] = await editing.undo()
         seen["after undo delete"] = await raw(
             url,
@@ -165,7 +180,7 @@ def test_another_programs_database_is_edited_safely_once_allowed(
         )
 
         # One the database refuses: said in words, nothing deleted.
-        await wait_until(model.rows_loaded, lambda: model.rowCount() == 3)
+        await wait_until(model.rows_loaded, lambda: model.rowCount() == 4)
         browser.table.selectRow(1)  # S2, which an audit row refers to
         seen["refused"] = await editing.delete_selected()
         seen["still there"] = await raw(url, "SELECT count(*) FROM shop WHERE code = 'S2'")
@@ -197,7 +212,11 @@ def test_another_programs_database_is_edited_safely_once_allowed(
     assert seen["merged rating"] == "2" or float(seen["merged rating"]) == 2
     assert seen["resaved"] == "saved"
     assert seen["after merge"] == [("Mine", 2)]
+    assert seen["undo met"].startswith("Someone else changed shop S1")
+    assert seen["conflict form"] == ("shop", "S1")
     assert seen["new title"] == "New shop"
+    assert seen["new shop"] == "saved"
+    assert seen["defaults"] == [("new", None)]
     assert seen["created"] == ("saved", 4)
     assert seen["deleted"] == 1
     text, details = seen["question"]

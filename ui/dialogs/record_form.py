@@ -84,6 +84,8 @@ class RecordFormDialog(QDialog):
         # A password set for a record not saved yet (stored hashed with it).
         self.pending_password: str | None = None
         self._original: dict[str, Any] = {}
+        # The fields the user changed since the form opened.
+        self._touched: set[str] = set()
         self._dirty = False
         self._closing = False
         self._task: Any = None
@@ -287,6 +289,7 @@ class RecordFormDialog(QDialog):
         self._dirty = False
 
     def _on_edited(self, name: str) -> None:
+        self._touched.add(name)
         self._dirty = True
         self.error_labels[name].hide()
 
@@ -345,6 +348,10 @@ class RecordFormDialog(QDialog):
             values = {
                 name: value for name, value in values.items() if value != self._original.get(name)
             }
+        elif self.entity.version is None:
+            # Another program's new row: a field left alone is the database's default (a
+            # check box cannot say "no value", nor a date "none").
+            values = {name: value for name, value in values.items() if name in self._touched}
         invalid = {
             name: value.reason for name, value in values.items() if isinstance(value, Invalid)
         }
@@ -396,9 +403,11 @@ class RecordFormDialog(QDialog):
         finally:
             self._set_enabled(True)
         self.pending_password = None
-        # What changed, for Undo: the fields' values before and after this save.
+        # What changed, for Undo: the fields' values before and after this save (as the
+        # database held them, where the form read the row whole).
+        before = self.expected_row if self.expected_row is not None else self._original
         self.last_change = (
-            {name: self._original.get(name) for name in values},
+            {name: before.get(name) for name in values},
             {name: record.get(name) for name in values},
         )
         self.show_record(record)
@@ -430,10 +439,15 @@ class RecordFormDialog(QDialog):
         except RecordsDeskError as error:
             self._tell(f"Someone else changed this record, and it cannot be read now: {error}")
             return
-        merged, conflicts = merge(original, mine, stored)
+        # Compared as the fields hold values (a date as typed, a time to the second), so
+        # a field nobody changed is never a conflict for how an editor shows it.
+        for name, editor in self.editors.items():
+            editor.set_value(stored.get(name))
+        shown = {name: editor.value() for name, editor in self.editors.items()}
+        merged, conflicts = merge(original, mine, shown)
         # From now on the form edits the stored version, with the merge in its fields.
         self._take_version(stored)
-        self._original = {name: stored.get(name) for name in self.editors}
+        self._original = shown
         for name, value in merged.items():
             self.editors[name].set_value(value)
         self._dirty = True
