@@ -173,6 +173,7 @@ CREATE TABLE stock (
     amount INTEGER NOT NULL CHECK (amount >= 0),
     PRIMARY KEY (shop_code, slot)
 );
+CREATE TABLE memo (id INTEGER PRIMARY KEY, body TEXT, deleted_at DATETIME);
 """
 EDITABLE_POSTGRES = """
 CREATE TABLE shop (
@@ -202,6 +203,7 @@ CREATE TABLE stock (
     amount integer NOT NULL CHECK (amount >= 0),
     PRIMARY KEY (shop_code, slot)
 );
+CREATE TABLE memo (id integer PRIMARY KEY, body text, deleted_at timestamp);
 """
 EDITABLE_ROWS = """
 INSERT INTO shop (code, name, opened, rating) VALUES
@@ -212,6 +214,8 @@ INSERT INTO review (id, item_id, words) VALUES (1, 1, 'good'), (2, 1, 'fine'), (
 INSERT INTO audit (id, shop_code, what) VALUES (1, 'S2', 'inspected');
 INSERT INTO tag (name, shop_code) VALUES ('cosy', 'S1'), ('busy', 'S3');
 INSERT INTO stock (shop_code, slot, amount) VALUES ('S1', 1, 5), ('S1', 2, 0), ('S3', 1, 9);
+INSERT INTO memo (id, body, deleted_at) VALUES
+    (1, 'keep', NULL), (2, 'gone', '2026-01-01 00:00:00'), (3, 'also', NULL);
 """
 
 

@@ -275,6 +275,7 @@ class BrowseWindow(QMainWindow):
         edit_menu.addAction(self.editing.trash_action)
         edit_menu.addAction(self.editing.restore_action)
         edit_menu.addAction(self.editing.delete_action)
+        edit_menu.addAction(self.editing.use_trash_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.copy_action)
         edit_menu.addAction(self.find_action)
@@ -516,6 +517,14 @@ class BrowseWindow(QMainWindow):
         self._show_view(view, labels)
         self.table.clearSelection()
         self.table.scrollToTop()
+
+    def refresh_entity(self) -> None:
+        """Show the kind as the catalog describes it now (a trash column chosen for it):
+        the view runs again in a model of its own."""
+        view = self.view
+        self._switch_entity(self.desk.workspace.catalog.entity(self.entity.name), view)
+        assert self.model is not None
+        self.model.set_view(view)
 
     def _switch_entity(self, entity: EntityInfo, view: ViewState) -> None:
         self._showing = True

@@ -636,6 +636,10 @@ class MainWindow(QMainWindow):
         from ui.browse_window import BrowseWindow
 
         state = self.window_state.scoped(state_scope(self.desk.workspace))
+        chosen = state.trash_column(entity.name)
+        if chosen is not None and entity.soft_delete is None and entity.trash_candidate == chosen:
+            # The user chose this column as the table's trash in a run before.
+            entity = self.desk.records.use_trash(entity.name, chosen)
         window = BrowseWindow(self.desk, entity, state, spec=spec, look=self.look)
         window.offer(self.connections_action)
         window.offer_in_view_menu(self.insights_action)

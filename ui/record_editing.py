@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from app.workspace import Desk
     from ui.connection_look import ConnectionLook
     from ui.record_table_model import RecordTableModel
+    from ui.window_state import WindowState
 
 # A confirmation lists this many selected records by id; the rest are counted.
 LISTED_IDS = 10
@@ -67,6 +68,7 @@ class EditingHost(Protocol):
     desk: Desk
     entity: EntityInfo
     look: ConnectionLook
+    window_state: WindowState
     model: RecordTableModel | None
     table: QTableView
     view_action: QAction
@@ -79,6 +81,8 @@ class EditingHost(Protocol):
     def set_view(self, view: ViewState) -> None: ...
 
     def reload_keeping_place(self) -> None: ...
+
+    def refresh_entity(self) -> None: ...
 
     def tell(self, text: str, timeout_ms: int = 8000) -> None:
         """Say ``text`` on the status line for ``timeout_ms``."""
@@ -120,6 +124,10 @@ class RecordEditing(QObject):
         self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         window.table.addAction(self.delete_action)
+        # A table of another program with a deleted_at (or alike) column: used as its
+        # trash once the user says so for that table.
+        self.use_trash_action = self._action("Use as the trash…", self.on_use_trash_toggled)
+        self.use_trash_action.setCheckable(True)
         self.restore_action = self._action("Restore", self.on_restore_action_triggered)
         set_action_icon(self.restore_action, "restore")
         self.trash_view_action = self._action("Trash", self.on_trash_view_toggled)
@@ -188,6 +196,13 @@ class RecordEditing(QObject):
             action.setVisible(has_trash)
         self.delete_action.setVisible(not has_trash)
         self.delete_action.setEnabled(not reason)
+        column = entity.trash_candidate
+        self.use_trash_action.setVisible(column is not None)
+        self.use_trash_action.setEnabled(not reason)
+        self.use_trash_action.setChecked(column is not None and entity.soft_delete == column)
+        self.use_trash_action.setText(
+            f"Use {column} as the trash…" if column else "Use as the trash…"
+        )
         self.delete_action.setToolTip(
             reason or "Delete the selected rows for good (Undo puts them back)"
         )
@@ -431,6 +446,9 @@ class RecordEditing(QObject):
 
     async def trash_selected(self) -> dict[str, int]:
         entity = self.window.entity
+        if entity.version is None:
+            count = await self.trash_rows(restore=False)
+            return {entity.name: count} if count else {}
         loaded = self.selected_records()
         if self.selected_row_count() > len(loaded):
             # Rows selected but never scrolled to (Ctrl+A over a million): the database
@@ -536,6 +554,91 @@ class RecordEditing(QObject):
         window.tell(f"Moved {_listed(counts)} to the trash.", 8000)
         self.trash_finished.emit(counts)
         return counts
+
+    # -- another program's table with a trash column ------------------------------------------
+
+    def on_use_trash_toggled(self, checked: bool) -> None:
+        self._start(self.use_trash(checked), "use as the trash")
+
+    async def use_trash(self, used: bool) -> bool:
+        """Use the table's ``trash_candidate`` column as its trash (after the user agrees:
+        it is only a convention its program may not share), or stop. Remembered for this
+        database and table. Whether it is used now."""
+        window, entity = self.window, self.window.entity
+        column = entity.trash_candidate
+        self.use_trash_action.setChecked(entity.soft_delete is not None)
+        if column is None:
+            return False
+        if used and not await self._confirm_use_trash(column):
+            return False
+        window.desk.records.use_trash(entity.name, column if used else None)
+        window.window_state.set_trash_column(entity.name, column if used else None)
+        window.refresh_entity()
+        window.tell(
+            f"{column} is {'now' if used else 'no longer'} the trash of {entity.name}.", 8000
+        )
+        return used
+
+    async def _confirm_use_trash(self, column: str) -> bool:
+        entity = self.window.entity
+        box = QMessageBox(self.widget)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Use as the trash")
+        box.setAccessibleName("Use as the trash")
+        box.setText(f"Use {column} as the trash of {entity.name}?")
+        box.setInformativeText(
+            f"Rows whose {column} is set are then left out of the view, listed by View → "
+            f"Trash; Move to trash sets {column} to now and Restore empties it — no row is "
+            "deleted. Only if the program that owns this database reads the column so too: "
+            f"nothing in the database says {column} means that."
+        )
+        use = box.addButton("Use as the trash", QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        self.confirmation = box
+        self.confirmation_shown.emit(box)
+        await finished(box)
+        self.confirmation = None
+        return box.clickedButton() is use
+
+    async def trash_rows(self, *, restore: bool) -> int:
+        """Move the selected rows of another program's table to its trash column (or back
+        out of it), all or none, each only if it is still as read; Undo moves them back."""
+        window, entity = self.window, self.window.entity
+        records = window.desk.records
+        keys = self.selected_keys()
+        what = "restore" if restore else "move to the trash"
+        if not keys or self.selected_row_count() > len(keys):
+            window.tell(f"Select the rows to {what} (only rows shown so far).", 8000)
+            self.trash_finished.emit({})
+            return 0
+        try:
+            found = await records.values(entity.name, keys, entity.column_names)
+            rows = [
+                dict(zip(entity.column_names, found[k], strict=True)) for k in keys if k in found
+            ]
+            assert entity.soft_delete is not None
+            rows = [row for row in rows if (row[entity.soft_delete] is not None) == restore]
+            if not rows:
+                window.tell(f"None of the selected rows is there to {what}.", 8000)
+                self.trash_finished.emit({})
+                return 0
+            after = await records.trash_rows(entity.name, rows, restore=restore, token=new_token())
+        except RecordsDeskError as error:
+            await show_message(self.widget, "Restore" if restore else "Move to trash", str(error))
+            self.trash_finished.emit({})
+            return 0
+        named = _listed_keys([key_of(entity, row) for row in after], entity.singular)
+        kind = "restore" if restore else "trash"
+        undo_history().push(
+            Step(kind, entity.name, {}, foreign=True, rows=tuple(after), what=named)
+        )
+        window.tell(
+            f"{'Restored' if restore else 'Moved'} {named}{'' if restore else ' to the trash'}.",
+            8000,
+        )
+        self.trash_finished.emit({entity.name: len(after)})
+        return len(after)
 
     # -- deleting another program's rows ------------------------------------------------------
 
@@ -658,6 +761,9 @@ class RecordEditing(QObject):
 
     async def restore_selected(self) -> dict[str, int]:
         entity = self.window.entity
+        if entity.version is None:
+            count = await self.trash_rows(restore=True)
+            return {entity.name: count} if count else {}
         trashed = {rid: version for rid, version, deleted in self.selected_records() if deleted}
         if not trashed:
             self.window.tell("Select records in the trash (View → Trash) to restore them.", 8000)

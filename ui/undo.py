@@ -7,6 +7,7 @@ refuses it, and the record's form opens to merge by hand instead).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -48,13 +49,20 @@ class Step:
     # what a delete took away, which its undo puts back. ``what`` names the rows.
     foreign: bool = False
     row: Record | None = None
+    # A move to the trash or out of it: the rows as it left them.
+    rows: tuple[Record, ...] = ()
     removed: RemovedRows | None = None
     what: str = ""
 
     @property
     def text(self) -> str:
         if self.foreign:
-            verb = {"create": "creation of", "update": "edit of"}.get(self.kind, "delete of")
+            verb = {
+                "create": "creation of",
+                "update": "edit of",
+                "trash": "trash of",
+                "restore": "restore of",
+            }.get(self.kind, "delete of")
             return f"{verb} {self.what}"
         info = catalog.entity(self.entity)
         ids = sorted(self.versions)
@@ -227,16 +235,23 @@ async def _apply_to_rows(
             history.last_conflict = (entity, key, expected, wanted)
             raise
         return replace(step, row=row)
+    if step.kind in ("trash", "restore"):
+        # Out of the trash again (or back in), each row only if still as the step left it.
+        restore = (step.kind == "trash") == undo
+        moved = await records.trash_rows(entity, step.rows, restore=restore, token=token)
+        return replace(step, rows=tuple(moved))
     # A create is undone by deleting its row, a delete by putting its rows back.
     removing = (step.kind == "create") == undo
     if removing:
-        rows = [step.row] if step.row is not None else step.removed.chosen if step.removed else []
-        removed = await records.delete_rows(entity, rows, token=token)
+        chosen: Sequence[Record] = (
+            [step.row] if step.row is not None else step.removed.chosen if step.removed else []
+        )
+        removed = await records.delete_rows(entity, chosen, token=token)
         return replace(step, removed=removed, row=None)
     assert step.removed is not None
     await records.put_back(step.removed, token=token)
-    chosen = step.removed.chosen
-    return replace(step, row=chosen[0] if step.kind == "create" else None)
+    back = step.removed.chosen
+    return replace(step, row=back[0] if step.kind == "create" else None)
 
 
 _current: UndoHistory | None = None

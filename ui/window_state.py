@@ -125,6 +125,14 @@ class WindowState:
         kept = (name for name in saved if name in names and name not in newly_hidden)
         return tuple(dict.fromkeys(kept))
 
+    def trash_column(self, entity: str) -> str | None:
+        """The column the user chose as this table's trash (another program's), if any."""
+        value = self._settings.value(self._key(entity, "trash_column"))
+        return str(value) if value else None
+
+    def set_trash_column(self, entity: str, column: str | None) -> None:
+        self._settings.setValue(self._key(entity, "trash_column"), column or "")
+
     def sync(self) -> None:
         self._settings.sync()
 

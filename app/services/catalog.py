@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -148,6 +148,9 @@ class EntityInfo:
     # Foreign keys to one of its unique columns rather than its key: not followed from a
     # window, but a delete counts (and cascades) through them as through ``relations``.
     dependents: tuple[Relation, ...] = ()
+    # Another program's nullable timestamp named like a trash marker (deleted_at…): used
+    # as ``soft_delete`` only once the user confirms it for this table.
+    trash_candidate: str | None = None
 
     def link_of(self, column: str) -> Link | None:
         """The reference by several columns that ``column`` is part of, if any."""
@@ -262,6 +265,24 @@ class Catalog:
 
     def __contains__(self, name: object) -> bool:
         return name in self._kinds
+
+    def use_trash(self, name: str, column: str | None) -> EntityInfo:
+        """Another program's table with its ``trash_candidate`` column used as the trash
+        (a row whose column is set is in it), or no longer (None): the kind as it is now.
+        Nothing in the database changes; windows opened from now on read it so."""
+        info = self.entity(name)
+        if self.ours or column not in (None, info.trash_candidate):
+            raise ValidationError(f"{info.label} has no column {column!r} to use as a trash.")
+        columns = tuple(
+            replace(c, internal=c.name == column, managed=c.name == column)
+            if c.name == (column or info.soft_delete)
+            else c
+            for c in info.columns
+        )
+        changed = replace(info, soft_delete=column, columns=columns)
+        self._kinds[name] = changed
+        self._repositories.pop(name, None)  # made again, filtering by the column
+        return changed
 
 
 def entities() -> list[EntityInfo]:

@@ -23,7 +23,7 @@ from app.query import After, KeyRange, Page, PageRequest, QuerySpec
 from app.repositories import REPOSITORIES, BaseRepository
 from app.repositories.base import IDS_PER_STATEMENT, StaleVersionError, TableRepository
 from app.services import catalog, ledger, row_edits
-from app.services.catalog import catalog_of
+from app.services.catalog import Catalog, EntityInfo, catalog_of
 from app.services.errors import (
     ConflictError,
     DuplicateInTrashError,
@@ -145,7 +145,7 @@ class RecordService:
             return await _titles(session, catalog_of(self.database), entity, ids)
 
     @property
-    def catalog(self) -> catalog.Catalog:
+    def catalog(self) -> Catalog:
         """What this database holds (its kinds of record)."""
         return catalog_of(self.database)
 
@@ -251,6 +251,25 @@ class RecordService:
                 raise _not_found(entity, record_id)
             note(session, entity, ChangeKind.CHANGED, [record_id])
             return _record(instance)
+
+    def use_trash(self, entity: str, column: str | None) -> EntityInfo:
+        """Another program's table: its ``trash_candidate`` column used as the trash from
+        now on (None: no longer), as the user confirmed. The kind as it is now."""
+        return self.catalog.use_trash(entity, column)
+
+    async def trash_rows(
+        self,
+        entity: str,
+        rows: Sequence[Record],
+        *,
+        restore: bool = False,
+        token: str | None = None,
+    ) -> list[Record]:
+        """Another program's rows moved to its trash (their trash column set to now), or
+        back (``restore``), each only if it still holds what ``rows`` say."""
+        return await row_edits.move_to_trash(
+            self.database, entity, rows, restore=restore, token=token
+        )
 
     async def delete_plan(self, entity: str, keys: Sequence[Any]) -> row_edits.DeletePlan:
         """Another program's rows: how many of ``keys`` are there, and what its foreign

@@ -45,6 +45,17 @@ from app.models.types import StoredAsIs
 from app.services.catalog import Catalog, ColumnInfo, EntityInfo, Link, Relation
 from app.services.errors import translate_errors
 
+# Nullable timestamps named so are offered as a table's trash (the user confirms it).
+_TRASH_NAMES = (
+    "deleted_at",
+    "deleted_on",
+    "deleted",
+    "date_deleted",
+    "deletion_date",
+    "removed_at",
+    "trashed_at",
+    "archived_at",
+)
 # Where a PostgreSQL server keeps its own tables, not a program's.
 _SYSTEM_SCHEMAS = ("information_schema", "pg_")
 # Text columns whose name says they name the row, in the order they are preferred.
@@ -576,6 +587,7 @@ def _describe(shapes: list[_Shape], *, editable: bool) -> list[EntityInfo]:
                 links=tuple(links[name]),
                 checks=tuple(shape.checks),
                 dependents=tuple(dependents[name]),
+                trash_candidate=_trash_candidate(columns) if not reason else None,
             )
         )
     return described
@@ -615,6 +627,14 @@ def _column(column: _ColumnShape, references: str | None, rules: list[str]) -> C
         minimum=minimum[0] if minimum else None,
         minimum_exclusive=minimum[1] if minimum else False,
     )
+
+
+def _trash_candidate(columns: tuple[ColumnInfo, ...]) -> str | None:
+    """A nullable date or timestamp named like a trash marker, if the table has one."""
+    moments = (ColumnKind.DATETIME, ColumnKind.TIMESTAMP, ColumnKind.DATE)
+    by_name = {c.name.lower(): c for c in columns if c.nullable and c.kind in moments}
+    found = next((by_name[name] for name in _TRASH_NAMES if name in by_name), None)
+    return found.name if found is not None else None
 
 
 def _column_rules(shape: _Shape) -> dict[str, list[str]]:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.changes import ChangeKind, note
 from app.core.database import Database
 from app.repositories.rows import Row, RowWriter
-from app.services.catalog import Catalog, EntityInfo, catalog_of
+from app.services.catalog import Catalog, ColumnKind, EntityInfo, catalog_of
 from app.services.errors import (
     ConflictError,
     EditConflictError,
@@ -195,6 +196,49 @@ async def update(
 def _settable(info: EntityInfo, name: str) -> bool:
     column = info.column(name)  # a readable error for a name the table lacks
     return not column.managed and name not in info.key
+
+
+async def move_to_trash(
+    database: Database,
+    entity: str,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    restore: bool = False,
+    token: str | None = None,
+) -> list[Row]:
+    """Mark ``rows`` (whole, as read) as in the table's trash — its soft-delete column set
+    to now — or out of it (``restore``: emptied), all or none, each only if it still
+    holds what was read. The rows as stored after."""
+    known, info = _writable(database, entity)
+    column = info.soft_delete
+    if column is None:
+        raise ValidationError(f"{info.label} has no trash: its rows are deleted for good.")
+    value = None if restore else _now_for(info, column)
+    with once(database, token):
+        async with unit_of_work(database, write=True) as session:
+            writer = RowWriter(session, known.repository(entity))
+            after = []
+            for row in rows:
+                changed = await writer.update(writer.key_of(row), row, {column: value})
+                if changed is None:
+                    raise EditConflictError(
+                        f"{_named(info, key_of(info, row))} changed or was deleted meanwhile: "
+                        f"nothing was {'restored' if restore else 'moved to the trash'}."
+                    )
+                after.append(changed)
+            kind = ChangeKind.ADDED if restore else ChangeKind.REMOVED
+            note(session, entity, kind, [key_of(info, row) for row in after])
+            return after
+
+
+def _now_for(info: EntityInfo, column: str) -> Any:
+    """Now, as the trash column holds it: a date, a moment in UTC, or a UTC wall time
+    for a timestamp without a zone (to the second, as SQLite's CURRENT_TIMESTAMP)."""
+    kind = info.column(column).kind
+    now = datetime.now(UTC).replace(microsecond=0)
+    if kind is ColumnKind.DATE:
+        return now.date()
+    return now if kind is ColumnKind.DATETIME else now.replace(tzinfo=None)
 
 
 async def delete_plan(database: Database, entity: str, keys: Sequence[Any]) -> DeletePlan:

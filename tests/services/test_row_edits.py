@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL
 from app.changes import ChangeKind, ChangeSet
 from app.config import sqlite_url
 from app.core.database import Database
+from app.query import DeletedRows, QuerySpec
 from app.services import migrations
 from app.services.errors import (
     ConflictError,
@@ -481,3 +482,33 @@ async def test_a_minimum_refuses_what_is_not_a_number(shops: RecordService) -> N
     with pytest.raises(FieldValuesError) as caught:
         await shops.update("shop", "S3", {"rating": "nan"}, expected_row=row)
     assert caught.value.errors["rating"] == "Must be a number, at least 0."
+
+
+# -- a trash column the user confirms ---------------------------------------------------------
+
+
+async def test_a_deleted_at_column_is_the_trash_once_the_user_says_so(
+    shops: RecordService, shops_url: URL
+) -> None:
+    memo = shops.catalog.entity("memo")
+    assert memo.trash_candidate == "deleted_at"
+    assert memo.soft_delete is None  # a convention, not a fact: not used unasked
+    assert await shops.count("memo", QuerySpec()) == 3
+    with pytest.raises(ValidationError, match="no column 'body'"):
+        shops.use_trash("memo", "body")
+    used = shops.use_trash("memo", "deleted_at")
+    assert used.soft_delete == "deleted_at"
+    assert await shops.count("memo", QuerySpec()) == 2
+    assert await shops.count("memo", QuerySpec(deleted=DeletedRows.ONLY)) == 1
+    keep = await shops.get("memo", 1)
+    (trashed,) = await shops.trash_rows("memo", [keep])
+    assert trashed["deleted_at"] is not None
+    assert await shops.count("memo", QuerySpec()) == 1
+    (back,) = await shops.trash_rows("memo", [trashed], restore=True)
+    assert back == keep
+    await raw(shops_url, "UPDATE memo SET body = 'theirs' WHERE id = 3")
+    stale = {"id": 3, "body": "also", "deleted_at": None}
+    with pytest.raises(EditConflictError, match="nothing was moved to the trash"):
+        await shops.trash_rows("memo", [stale])
+    shops.use_trash("memo", None)
+    assert await shops.count("memo", QuerySpec()) == 3

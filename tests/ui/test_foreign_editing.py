@@ -233,3 +233,65 @@ def test_another_programs_database_is_edited_safely_once_allowed(
         "refuses the delete while they do."
     ]
     assert seen["still there"] == [(1,)]
+
+
+def test_a_deleted_at_column_becomes_the_trash_when_the_user_confirms_it(
+    qt_loop: asyncio.AbstractEventLoop,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+    shops: tuple[URL, Settings],
+) -> None:
+    url, settings = shops
+    assert settings.connection is not None
+    connection = replace(settings.connection, allow_editing=True)
+    settings = replace(settings, connection=connection)
+    seen: dict[str, Any] = {}
+
+    async def scenario(window: MainWindow) -> None:
+        await wait_for(window.counts_loaded)
+        memos = window.open_browser("memo")
+        editing = memos.editing
+        seen["offered"] = (
+            editing.use_trash_action.isVisible(),
+            editing.use_trash_action.text(),
+            editing.trash_action.isVisible(),
+            editing.delete_action.isVisible(),
+        )
+        seen["rows before"] = await rows_of(memos)
+        answer_dialogs(monkeypatch, record_editing, click("Use as the trash"))
+        seen["used"] = await editing.use_trash(True)
+        seen["rows after"] = await rows_of(memos)
+        seen["now"] = (
+            editing.use_trash_action.isChecked(),
+            editing.trash_action.isVisible(),
+            editing.delete_action.isVisible(),
+        )
+        model = memos.model
+        assert model is not None
+        await wait_until(model.rows_loaded, lambda: model.row_values(0) is not None)
+        memos.table.selectRow(0)
+        seen["trashed"] = await editing.trash_selected()
+        seen["stamped"] = await raw(url, "SELECT deleted_at IS NOT NULL FROM memo WHERE id = 1")
+        seen["undo"] = await editing.undo()
+        seen["back"] = await raw(url, "SELECT deleted_at IS NULL FROM memo WHERE id = 1")
+        memos.close()
+        # Remembered for this database and table: the next window uses it at once.
+        again = window.open_browser("memo")
+        seen["remembered"] = again.entity.soft_delete
+        seen["rows again"] = await rows_of(again)
+        again.close()
+
+    code = qt_loop.run_until_complete(in_session(settings, scenario))
+
+    assert code == 0
+    assert seen["offered"] == (True, "Use deleted_at as the trash…", False, True)
+    assert seen["rows before"] == 3
+    assert seen["used"] is True
+    assert seen["rows after"] == 2
+    assert seen["now"] == (True, True, False)
+    assert seen["trashed"] == {"memo": 1}
+    assert seen["stamped"] == [(True,)]
+    assert seen["undo"] == "Undid trash of memo #1."
+    assert seen["back"] == [(True,)]
+    assert seen["remembered"] == "deleted_at"
+    assert seen["rows again"] == 2
