@@ -276,6 +276,7 @@ class BrowseWindow(QMainWindow):
         edit_menu.addAction(self.editing.restore_action)
         edit_menu.addAction(self.editing.delete_action)
         edit_menu.addAction(self.editing.use_trash_action)
+        edit_menu.addAction(self.editing.bulk_edit_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.copy_action)
         edit_menu.addAction(self.find_action)

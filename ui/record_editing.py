@@ -124,6 +124,9 @@ class RecordEditing(QObject):
         self.delete_action.setShortcut(QKeySequence.StandardKey.Delete)
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         window.table.addAction(self.delete_action)
+        # Another program's table: one field of every selected row set at once.
+        self.bulk_edit_action = self._action("Set a field of the selected rows…", self.on_bulk_edit)
+        self.bulk_edit_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
         # A table of another program with a deleted_at (or alike) column: used as its
         # trash once the user says so for that table.
         self.use_trash_action = self._action("Use as the trash…", self.on_use_trash_toggled)
@@ -196,6 +199,8 @@ class RecordEditing(QObject):
             action.setVisible(has_trash)
         self.delete_action.setVisible(not has_trash)
         self.delete_action.setEnabled(not reason)
+        self.bulk_edit_action.setVisible(entity.version is None)
+        self.bulk_edit_action.setEnabled(not reason)
         column = entity.trash_candidate
         self.use_trash_action.setVisible(column is not None)
         self.use_trash_action.setEnabled(not reason)
@@ -638,6 +643,76 @@ class RecordEditing(QObject):
             8000,
         )
         self.trash_finished.emit({entity.name: len(after)})
+        return len(after)
+
+    # -- one field of many rows ------------------------------------------------------------------
+
+    def on_bulk_edit(self) -> None:
+        self._start(self.edit_selected_rows(), "set a field")
+
+    async def edit_selected_rows(self) -> int:
+        """Set one field of every selected row of another program's table: the field and
+        value asked for (checked before the dialog closes), then every row in one
+        transaction with progress and Cancel (which rolls all of it back), each only if
+        it is still as read. Undo sets each back. How many rows changed."""
+        window, entity = self.window, self.window.entity
+        records = window.desk.records
+        keys = self.selected_keys()
+        if not keys or self.selected_row_count() > len(keys):
+            window.tell("Select the rows to change (only rows shown so far).", 8000)
+            return 0
+        if len(keys) > MAX_DELETE_ROWS:
+            window.tell(f"At most {MAX_DELETE_ROWS:,} rows are changed at once.", 8000)
+            return 0
+        from ui.dialogs.bulk_edit import BulkEditDialog  # opened rarely
+
+        dialog = BulkEditDialog(
+            entity,
+            len(keys),
+            records,
+            lambda values: records.check_row_values(entity.name, values),
+            self.widget,
+        )
+        self.form_opened.emit(dialog)
+        if await finished(dialog) != QDialog.DialogCode.Accepted:
+            return 0
+        values = dialog.values
+        done: list[list[Record]] = []
+        try:
+            found = await records.values(entity.name, keys, entity.column_names)
+            rows = [
+                dict(zip(entity.column_names, found[k], strict=True)) for k in keys if k in found
+            ]
+
+            async def change() -> None:
+                changes = [(row, values) for row in rows]
+                done.append(await records.update_rows(entity.name, changes, token=new_token()))
+
+            progress = Progress(f"Changing {count_text(len(rows))} rows of {entity.name}…", "Set")
+            completed = await with_progress(change(), progress, parent=self.widget)
+        except RecordsDeskError as error:
+            await show_message(self.widget, "Set a field", str(error))
+            return 0
+        if not completed or not done:
+            window.tell("Cancelled: nothing was changed.", 8000)
+            return 0
+        after = done[0]
+        named = _listed_keys([key_of(entity, row) for row in after], entity.singular)
+        (name,) = values
+        undo_history().push(
+            Step(
+                "bulk",
+                entity.name,
+                {},
+                before={name: None},
+                foreign=True,
+                rows=tuple(after),
+                earlier=tuple(rows),
+                later=tuple(after),
+                what=named,
+            )
+        )
+        window.tell(f"Set {entity.column(name).label} of {named}.", 8000)
         return len(after)
 
     # -- deleting another program's rows ------------------------------------------------------

@@ -49,8 +49,11 @@ class Step:
     # what a delete took away, which its undo puts back. ``what`` names the rows.
     foreign: bool = False
     row: Record | None = None
-    # A move to the trash or out of it: the rows as it left them.
+    # A move to the trash or out of it, or one field set in many rows: the rows as the
+    # last move left them; for the field, the rows before it and right after it.
     rows: tuple[Record, ...] = ()
+    earlier: tuple[Record, ...] = ()
+    later: tuple[Record, ...] = ()
     removed: RemovedRows | None = None
     what: str = ""
 
@@ -62,6 +65,7 @@ class Step:
                 "update": "edit of",
                 "trash": "trash of",
                 "restore": "restore of",
+                "bulk": "change of",
             }.get(self.kind, "delete of")
             return f"{verb} {self.what}"
         info = catalog.entity(self.entity)
@@ -235,6 +239,16 @@ async def _apply_to_rows(
             history.last_conflict = (entity, key, expected, wanted)
             raise
         return replace(step, row=row)
+    if step.kind == "bulk":
+        # Each row's field back to what it held before (or to what the change set), each
+        # only if the row is still as the last move left it.
+        (name,) = step.before
+        targets = step.earlier if undo else step.later
+        changes = [
+            (now, {name: target[name]}) for now, target in zip(step.rows, targets, strict=True)
+        ]
+        moved = await records.update_rows(entity, changes, as_read=True, token=token)
+        return replace(step, rows=tuple(moved))
     if step.kind in ("trash", "restore"):
         # Out of the trash again (or back in), each row only if still as the step left it.
         restore = (step.kind == "trash") == undo

@@ -271,6 +271,25 @@ class RecordService:
             self.database, entity, rows, restore=restore, token=token
         )
 
+    def check_row_values(self, entity: str, values: Record) -> Record:
+        """Another program's table: ``values`` as its columns hold them, or a
+        FieldValuesError at each field (nothing read or written)."""
+        return row_edits.check_values(self.database, entity, values)
+
+    async def update_rows(
+        self,
+        entity: str,
+        changes: Sequence[tuple[Record, Record]],
+        *,
+        as_read: bool = False,
+        token: str | None = None,
+    ) -> list[Record]:
+        """Another program's rows changed together, each (row as read, values for it),
+        in one transaction, all or none."""
+        return await row_edits.update_many(
+            self.database, entity, changes, as_read=as_read, token=token
+        )
+
     async def delete_plan(self, entity: str, keys: Sequence[Any]) -> row_edits.DeletePlan:
         """Another program's rows: how many of ``keys`` are there, and what its foreign
         keys would cascade, clear or refuse were they deleted."""

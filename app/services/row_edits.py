@@ -193,6 +193,57 @@ async def update(
             return row
 
 
+def check_values(database: Database, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` for rows of ``entity`` as their columns hold them, or FieldValuesError
+    naming each field that breaks a rule: a bulk edit's check before anything runs."""
+    known, info = _writable(database, entity)
+    return checked_row_values(info, known.repository(entity).table, values, creating=False)
+
+
+async def update_many(
+    database: Database,
+    entity: str,
+    changes: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    *,
+    as_read: bool = False,
+    token: str | None = None,
+) -> list[Row]:
+    """Each (row as read, values to set on it) of ``changes`` in one transaction, all or
+    none: a row changed or gone meanwhile stops it all (EditConflictError). The rows as
+    stored after. ``as_read``: the values were read from this database (an undo)."""
+    known, info = _writable(database, entity)
+    if len(changes) > MAX_DELETE_ROWS:
+        raise ValidationError(
+            f"At most {MAX_DELETE_ROWS:,} rows are changed at once; select fewer."
+        )
+    table = known.repository(entity).table
+    checked = [
+        (
+            row,
+            {name: value for name, value in values.items() if _settable(info, name)}
+            if as_read
+            else checked_row_values(info, table, values, creating=False),
+        )
+        for row, values in changes
+    ]
+    with once(database, token):
+        async with unit_of_work(database, write=True) as session:
+            writer = RowWriter(session, known.repository(entity))
+            after = []
+            for row, values in checked:
+                await _check_references(session, known, info, values)
+                with _refusals(info):
+                    changed = await writer.update(writer.key_of(row), row, values)
+                if changed is None:
+                    raise EditConflictError(
+                        f"{_named(info, key_of(info, row))} changed or was deleted meanwhile: "
+                        "nothing was saved. Look again, then change them."
+                    )
+                after.append(changed)
+            note(session, entity, ChangeKind.CHANGED, [key_of(info, row) for row in after])
+            return after
+
+
 def _settable(info: EntityInfo, name: str) -> bool:
     column = info.column(name)  # a readable error for a name the table lacks
     return not column.managed and name not in info.key

@@ -512,3 +512,22 @@ async def test_a_deleted_at_column_is_the_trash_once_the_user_says_so(
         await shops.trash_rows("memo", [stale])
     shops.use_trash("memo", None)
     assert await shops.count("memo", QuerySpec()) == 3
+
+
+# -- one field of many rows -------------------------------------------------------------------
+
+
+async def test_a_field_set_in_many_rows_is_one_transaction(
+    shops: RecordService, shops_url: URL
+) -> None:
+    with pytest.raises(FieldValuesError):
+        shops.check_row_values("shop", {"rating": "-2"})
+    assert shops.check_row_values("shop", {"rating": "3"}) == {"rating": 3.0}
+    rows = [await shops.get("shop", code) for code in ("S1", "S2", "S3")]
+    after = await shops.update_rows("shop", [(row, {"rating": "3"}) for row in rows])
+    assert [row["rating"] for row in after] == [3, 3, 3]
+    # Someone changes one of them: setting them again changes none.
+    await raw(shops_url, "UPDATE shop SET note = 'theirs' WHERE code = 'S2'")
+    with pytest.raises(EditConflictError, match="shop S2 changed"):
+        await shops.update_rows("shop", [(row, {"rating": "4"}) for row in after])
+    assert await raw(shops_url, "SELECT rating FROM shop ORDER BY code") == [(3,), (3,), (3,)]

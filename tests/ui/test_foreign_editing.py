@@ -28,8 +28,11 @@ from tests.ui.sessions import in_session
 from tests.ui.test_foreign_database import rows_of
 from ui import main_window, record_editing
 from ui.browse_window import BrowseWindow
+from ui.dialogs.bulk_edit import BulkEditDialog
 from ui.dialogs.record_form import RecordFormDialog
 from ui.main_window import MainWindow
+from ui.selection import select_rows
+from ui.widgets.field_editors import LineEditor
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
@@ -295,3 +298,59 @@ def test_a_deleted_at_column_becomes_the_trash_when_the_user_confirms_it(
     assert seen["back"] == [(True,)]
     assert seen["remembered"] == "deleted_at"
     assert seen["rows again"] == 2
+
+
+def test_one_field_of_many_rows_is_set_and_undone(
+    qt_loop: asyncio.AbstractEventLoop,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+    shops: tuple[URL, Settings],
+) -> None:
+    url, settings = shops
+    assert settings.connection is not None
+    settings = replace(settings, connection=replace(settings.connection, allow_editing=True))
+    seen: dict[str, Any] = {}
+
+    def fill(dialog: QDialog) -> None:
+        assert isinstance(dialog, BulkEditDialog)
+        dialog.field_box.setCurrentIndex(dialog.field_box.findData("rating"))
+        editor = dialog.editor
+        assert isinstance(editor, LineEditor)
+        editor.line.setText("-1")
+        dialog.accept()  # refused at the field: the dialog stays open with it
+        seen["problem"] = dialog.problem.text()
+        seen["still open"] = dialog.isVisible()
+        editor.line.setText("5")
+        dialog.accept()
+
+    async def scenario(window: MainWindow) -> None:
+        await wait_for(window.counts_loaded)
+        shops_window = window.open_browser("shop")
+        await rows_of(shops_window)
+        editing = shops_window.editing
+        seen["offered"] = editing.bulk_edit_action.isVisible()
+        model = shops_window.model
+        assert model is not None
+        await wait_until(model.rows_loaded, lambda: model.row_values(2) is not None)
+        select_rows(shops_window.table, 0, 2)
+        answer_dialogs(monkeypatch, record_editing, fill)
+        seen["changed"] = await editing.edit_selected_rows()
+        seen["after"] = await raw(url, "SELECT rating FROM shop ORDER BY code")
+        seen["undo"] = await editing.undo()
+        seen["undone"] = await raw(url, "SELECT rating FROM shop ORDER BY code")
+        seen["redo"] = await editing.redo()
+        seen["redone"] = await raw(url, "SELECT rating FROM shop ORDER BY code")
+        shops_window.close()
+
+    code = qt_loop.run_until_complete(in_session(settings, scenario))
+
+    assert code == 0
+    assert seen["offered"] is True
+    assert seen["problem"] == "Must be at least 0."
+    assert seen["still open"] is True
+    assert seen["changed"] == 3
+    assert seen["after"] == [(5,), (5,), (5,)]
+    assert seen["undo"] == "Undid change of 3 rows of shop (S1, S2, S3)."
+    assert seen["undone"] == [(4.5,), (None,), (1,)]
+    assert seen["redo"] == "Redid change of 3 rows of shop (S1, S2, S3)."
+    assert seen["redone"] == [(5,), (5,), (5,)]
