@@ -77,10 +77,12 @@ def test_exported_requirements_become_bare_pins() -> None:
     ]
 
 
+@pytest.mark.skipif(
+    shutil.which("du") is None or sys.platform == "win32", reason="no du to compare with"
+)
 def test_the_size_is_what_du_counts(tmp_path: Path) -> None:
     du = shutil.which("du")
-    if du is None or sys.platform == "win32":
-        pytest.skip("no du to compare with")
+    assert du is not None
     folder = tmp_path / "records-desk"
     (folder / "lib").mkdir(parents=True)
     (folder / "lib" / "big").write_bytes(os.urandom(3 * 2**20 + 1))

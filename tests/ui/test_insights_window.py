@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog
 from pytestqt.qtbot import QtBot
 
 from app.config import sqlite_url
@@ -190,7 +190,8 @@ def test_orders_per_month_draws_every_month_at_the_default_size(
         await opened(window)
         panel = await shown(window, "Orders per month")
         assert window.size() == QSize(960, 560)  # the default size
-        await asyncio.sleep(0)  # the scroll area takes the chart's size
+        # The layouts posted while the panel filled: the scroll area takes the chart's size.
+        QApplication.sendPostedEvents()
 
         assert len(table_of(panel)) == 25
         assert panel.chart.labels == [f"{m.year}-{m.month:02}" for m in months]
