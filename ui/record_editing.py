@@ -585,26 +585,42 @@ class RecordEditing(QObject):
         return used
 
     async def _confirm_use_trash(self, column: str) -> bool:
-        entity = self.window.entity
-        box = QMessageBox(self.widget)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Use as the trash")
-        box.setAccessibleName("Use as the trash")
-        box.setText(f"Use {column} as the trash of {entity.name}?")
-        box.setInformativeText(
+        return await self._ask(
+            "Use as the trash",
+            f"Use {column} as the trash of {self.window.entity.name}?",
             f"Rows whose {column} is set are then left out of the view, listed by View → "
             f"Trash; Move to trash sets {column} to now and Restore empties it — no row is "
             "deleted. Only if the program that owns this database reads the column so too: "
-            f"nothing in the database says {column} means that."
+            f"nothing in the database says {column} means that.",
+            "Use as the trash",
         )
-        use = box.addButton("Use as the trash", QMessageBox.ButtonRole.AcceptRole)
+
+    async def _ask(
+        self,
+        title: str,
+        text: str,
+        details: str,
+        action: str,
+        *,
+        icon: QMessageBox.Icon = QMessageBox.Icon.Question,
+        role: QMessageBox.ButtonRole = QMessageBox.ButtonRole.AcceptRole,
+    ) -> bool:
+        """A question with ``action`` and Cancel (the default): whether ``action`` was
+        chosen. Shown through ``confirmation_shown``, as the trash's question is."""
+        box = QMessageBox(self.widget)
+        box.setIcon(icon)
+        box.setWindowTitle(title)
+        box.setAccessibleName(title)
+        box.setText(text)
+        box.setInformativeText(details)
+        chosen = box.addButton(action, role)
         cancel = box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(cancel)
         self.confirmation = box
         self.confirmation_shown.emit(box)
         await finished(box)
         self.confirmation = None
-        return box.clickedButton() is use
+        return box.clickedButton() is chosen
 
     async def trash_rows(self, *, restore: bool) -> int:
         """Move the selected rows of another program's table to its trash column (or back
@@ -778,25 +794,17 @@ class RecordEditing(QObject):
         return len(rows)
 
     async def _confirm_delete(self, named: str, plan: DeletePlan) -> bool:
-        box = QMessageBox(self.widget)
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Delete")
-        box.setAccessibleName("Delete")
-        box.setText(f"Delete {named} for good?")
         lines = "\n".join(f"• {consequence.text}" for consequence in plan.consequences)
-        box.setInformativeText(
+        return await self._ask(
+            "Delete",
+            f"Delete {named} for good?",
             (f"The database's foreign keys say:\n{lines}\n\n" if lines else "")
             + "This table has no trash: the rows are deleted. Undo (Ctrl+Z) puts them back "
-            "while Records Desk stays open."
+            "while Records Desk stays open.",
+            "Delete",
+            icon=QMessageBox.Icon.Warning,
+            role=QMessageBox.ButtonRole.DestructiveRole,
         )
-        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
-        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(cancel)
-        self.confirmation = box
-        self.confirmation_shown.emit(box)
-        await finished(box)
-        self.confirmation = None
-        return box.clickedButton() is delete
 
     async def _confirm_trash(self, what: str, related: list[RelatedCount]) -> bool | None:
         """True: trash the related records too; False: only these; None: cancelled.
