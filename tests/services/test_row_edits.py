@@ -128,6 +128,20 @@ async def test_a_new_row_gets_its_generated_key_and_defaults(shops: RecordServic
     assert await shops.get("item", 4) == row
 
 
+async def test_without_returning_a_new_row_is_found_by_its_rowid(tmp_path: Path) -> None:
+    # SQLite only: before 3.35 it has no RETURNING (PostgreSQL always has).
+    database = await opened(sqlite_url(foreign.sqlite_editable(tmp_path)))
+    dialect = database.engine.sync_engine.dialect
+    dialect.insert_returning = False  # as an SQLite older than 3.35 says
+    try:
+        row = await RecordService(database).create("item", {"shop_code": "S3", "label": "jam"})
+    finally:
+        dialect.insert_returning = True
+        await database.dispose()
+    assert row["id"] == 4
+    assert row["label"] == "jam"
+
+
 async def test_rows_keyed_by_text_and_by_two_columns_are_created(shops: RecordService) -> None:
     shop = await shops.create("shop", {"code": "S9", "name": "Níne", "opened": "2026-12-08"})
     assert shop["code"] == "S9"

@@ -98,6 +98,21 @@ def test_each_problem_shows_at_its_field_and_nothing_typed_is_lost(
     assert not settings_file().exists()
 
 
+def test_editing_another_programs_database_is_allowed_per_connection(
+    qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, memory_keyring: MemoryKeyring
+) -> None:
+    dialog = make_dialog(qtbot)
+    fill_server(dialog)
+    dialog.allow_editing_box.setChecked(True)
+    assert dialog.save() is not None
+    (server,) = [c for c in load_connections().connections if not c.is_file]
+    assert server.allow_editing is True
+    assert '"allow_editing": true' in settings_file().read_text(encoding="utf-8")
+    # Read-only wins: the box cannot be ticked beside it.
+    dialog.read_only_box.setChecked(True)
+    assert not dialog.allow_editing_box.isEnabled()
+
+
 def test_saving_keeps_the_password_in_the_keyring_and_never_in_the_file(
     qt_loop: asyncio.AbstractEventLoop, qtbot: QtBot, memory_keyring: MemoryKeyring
 ) -> None:
