@@ -545,3 +545,30 @@ async def test_a_field_set_in_many_rows_is_one_transaction(
     with pytest.raises(EditConflictError, match="shop S2 changed"):
         await shops.update_rows("shop", [(row, {"rating": "4"}) for row in after])
     assert await raw(shops_url, "SELECT rating FROM shop ORDER BY code") == [(3,), (3,), (3,)]
+
+
+async def test_a_cancel_midway_rolls_every_row_back(
+    shops: RecordService, shops_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.repositories.rows import RowWriter
+
+    update = RowWriter.update
+    written: list[Any] = []
+
+    async def then_cancelled(self: RowWriter, *args: Any, **kwargs: Any) -> Any:
+        row = await update(self, *args, **kwargs)
+        written.append(row)
+        if len(written) == 2:  # Cancel pressed after the second row was written
+            task = asyncio.current_task()
+            assert task is not None
+            task.cancel()
+            await asyncio.sleep(0)
+        return row
+
+    monkeypatch.setattr(RowWriter, "update", then_cancelled)
+    rows = [await shops.get("shop", code) for code in ("S1", "S2", "S3")]
+    running = asyncio.ensure_future(shops.update_rows("shop", [(r, {"note": "x"}) for r in rows]))
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert len(written) == 2
+    assert await raw(shops_url, "SELECT count(*) FROM shop WHERE note = 'x'") == [(0,)]
