@@ -115,7 +115,19 @@ def build_parser() -> argparse.ArgumentParser:
         "the same rows and columns as Export… in a browse window with the same choices "
         "(and, for CSV, the same bytes).",
     )
-    export.add_argument("kind", metavar="KIND", help="kind of record: " + ", ".join(_KINDS))
+    export.add_argument(
+        "kind",
+        metavar="KIND",
+        nargs="?",
+        help="kind of record: " + ", ".join(_KINDS) + " (or a table of another program's "
+        "database); not with --view",
+    )
+    export.add_argument(
+        "--view",
+        metavar="FILE",
+        help="a view saved by a browse window (Save view…): its table, search, filters, "
+        "sort and columns, exported as the window exports it",
+    )
     export.add_argument("--search", default="", metavar="TEXT", help="the search box's text")
     export.add_argument(
         "--filter",
@@ -388,6 +400,7 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
     from pathlib import Path
 
     from app.query import DeletedRows, Equals, QuerySpec, SortKey, ViewState
+    from app.saved_views import read_view
     from app.services import catalog
     from app.services.catalog import EntityInfo
     from app.services.connection import another_programs_file
@@ -411,6 +424,30 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
             info.column(key.column)
         ExportRequest(ViewState(info.name, spec, columns)).columns(info)  # unknown, in words
 
+    view_file = Path(arguments.view).expanduser() if arguments.view else None
+    if view_file is None and not arguments.kind:
+        raise ValidationError("Name the kind of record to export, or give --view FILE.")
+    if view_file is not None:
+        given = [
+            option
+            for option, value in (
+                ("KIND", arguments.kind),
+                ("--search", arguments.search),
+                ("--filter", arguments.filter),
+                ("--sort", arguments.sort),
+                ("--columns", arguments.columns),
+                ("--include-deleted", arguments.include_deleted),
+                ("--only-deleted", arguments.only_deleted),
+            )
+            if value
+        ]
+        if given:
+            raise ValidationError(
+                f"--view holds the table, search, filters, sort and columns: give them there, "
+                f"not as {', '.join(given)}."
+            )
+        if not view_file.is_file():
+            raise ValidationError(f"--view: {view_file} is not a file.")
     filters = []
     for word in arguments.filter:
         name, equals, value = word.partition("=")
@@ -436,10 +473,10 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
     spec = QuerySpec(
         search=arguments.search, filters=tuple(filters), sort=tuple(sort), deleted=deleted
     )
-    request = ExportRequest(ViewState(arguments.kind, spec, columns))
+    request = ExportRequest(ViewState(arguments.kind or "", spec, columns))
     path = settings.sqlite_path
     foreign_file = path is not None and path.exists() and another_programs_file(path)
-    if arguments.kind in catalog.OURS and not foreign_file:
+    if view_file is None and arguments.kind in catalog.OURS and not foreign_file:
         # Another program's file may have a table of that name with columns of its own:
         # it is checked once that file is open.
         checked(catalog.entity(arguments.kind))
@@ -481,16 +518,24 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
 
     async def run() -> None:
         database = await _open_to_read(settings, verbose=arguments.verbose)
+        notes: list[str] = []
         try:
-            info = catalog.catalog_of(database).entity(arguments.kind)
+            known = catalog.catalog_of(database)
+            wanted = request
+            if view_file is not None:
+                opened = read_view(view_file, known)
+                wanted = ExportRequest(opened.saved.view)
+                notes = [f"Left out of {view_file.name}: {what}." for what in opened.dropped]
+            info = known.entity(wanted.view.entity)
             checked(info)
-            result = await export(database, request, chosen, target)
+            result = await export(database, wanted, chosen, target)
         finally:
             await database.dispose()
         where = "standard output" if to_stdout else str(result.path)
         print(
             f"records-desk: wrote {result.rows:,} {info.label.lower()} to {where} "
             f"({result.bytes:,} bytes) in {result.seconds:.1f} s.",
+            *notes,
             *result.notes,
             file=sys.stderr,
         )

@@ -13,6 +13,7 @@ tables (ui/frequency_tables.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -62,6 +63,7 @@ from ui.preferences import display_preferences
 from ui.record_editing import RecordEditing, row_key
 from ui.record_table_model import CountState, RecordTableModel
 from ui.selection import cell_blocks, row_count, row_ranges, rows_of_columns
+from ui.tasks import spawn
 from ui.widgets.filter_bar import FilterBar, FilterLabels
 from ui.widgets.totals_bar import TotalsBar
 from ui.window_state import WindowState
@@ -264,6 +266,15 @@ class BrowseWindow(QMainWindow):
         file_menu.addAction(self.editing.order_action)
         file_menu.addSeparator()
         file_menu.addAction(self.exports.export_action)
+        self.save_view_action = QAction("Save &view…", self)
+        self.save_view_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
+        self.save_view_action.setToolTip(
+            "Save the search, filters, sort and columns as a file, to open again or export "
+            "with records-desk export --view (Ctrl+Shift+S)"
+        )
+        self.save_view_action.triggered.connect(self.on_save_view_action_triggered)
+        self.addAction(self.save_view_action)
+        file_menu.addAction(self.save_view_action)
         self._connections_place = file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         self.file_menu = file_menu
@@ -518,6 +529,24 @@ class BrowseWindow(QMainWindow):
         self._show_view(view, labels)
         self.table.clearSelection()
         self.table.scrollToTop()
+
+    def on_save_view_action_triggered(self) -> None:
+        from ui.view_files import save_view
+
+        self._saving_view = spawn(save_view(self, self.look.name), name="save view")
+
+    def use_widths(self, widths: Mapping[str, int]) -> None:
+        """Columns sized as a saved view says (the user's choice, kept like one)."""
+        header = self.table.horizontalHeader()
+        names = self.entity.column_names
+        self._sizing = True
+        try:
+            for name, width in widths.items():
+                if name in names:
+                    header.resizeSection(names.index(name), width)
+        finally:
+            self._sizing = False
+        self._widths_chosen = bool(widths) or self._widths_chosen
 
     def refresh_entity(self) -> None:
         """Show the kind as the catalog describes it now (a trash column chosen for it):

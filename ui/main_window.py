@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QLocale, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QLocale, QMimeData, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -89,6 +89,8 @@ class MainWindow(QMainWindow):
     counts_failed = Signal(str)
     # every window shows another database now: its Settings
     switched = Signal(object)
+    # A saved view opened: its BrowseWindow and the OpenedView (what was left out).
+    view_opened = Signal(object, object)
     # File → Connections… opened: the ConnectionsDialog
     connections_dialog_shown = Signal(object)
     # Load demo data has ended: the status line's sentence (added, stopped or why not)
@@ -181,6 +183,9 @@ class MainWindow(QMainWindow):
         self.open_database_action = QAction("Open &another database…", self)
         self.open_database_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
         self.open_database_action.triggered.connect(self.on_open_database_action_triggered)
+        self.open_view_action = QAction("Open &view…", self)
+        self.open_view_action.setToolTip("Open a saved view in a browse window")
+        self.open_view_action.triggered.connect(self.on_open_view_action_triggered)
         self.connections_action = QAction("&Connections…", self)
         self.connections_action.setShortcut(QKeySequence("Ctrl+,"))
         self.connections_action.setToolTip("Saved connections: choose, add or change (Ctrl+,)")
@@ -208,6 +213,12 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.connections_action)
         file_menu.addAction(self.open_database_action)
         file_menu.addAction(self.allow_editing_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_view_action)
+        # The views folder's files, read each time the menu opens.
+        self.views_menu = file_menu.addMenu("Saved &views")
+        self.views_menu.aboutToShow.connect(self.fill_views_menu)
+        self.setAcceptDrops(True)  # a view file dropped here opens
         file_menu.addAction(self.load_demo_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -752,6 +763,60 @@ class MainWindow(QMainWindow):
         self.demo_data_finished.emit(message)
         return message
 
+    # -- saved views -------------------------------------------------------------------------
+
+    def on_open_view_action_triggered(self) -> None:
+        from ui.view_files import open_view_dialog
+
+        dialog = open_view_dialog(self)
+        dialog.fileSelected.connect(lambda name: self.open_view(Path(name)))
+        dialog.open()
+
+    def fill_views_menu(self) -> None:
+        from app.saved_views import SUFFIX, view_files, views_folder
+
+        self.views_menu.clear()
+        files = view_files(views_folder())
+        for path in files:
+            action = self.views_menu.addAction(path.name.removesuffix(SUFFIX))
+            action.triggered.connect(lambda _=False, path=path: self.open_view(path))
+        if not files:
+            empty = self.views_menu.addAction(f"(none saved in {views_folder()})")
+            empty.setEnabled(False)
+
+    def open_view(self, path: Path) -> BrowseWindow | None:
+        """A browse window on the current connection showing the view saved in ``path``;
+        what no longer applies here is left out and said. None when it cannot open."""
+        from app.saved_views import read_view
+        from ui.view_files import view_to_show
+
+        if not self.connected:
+            self._tell("Cannot open the view", "Connect to a database first.")
+            return None
+        try:
+            opened = read_view(path, self.desk.workspace.catalog)
+        except RecordsDeskError as error:
+            self._tell("Cannot open the view", str(error))
+            return None
+        window = self.open_browser(opened.saved.view.entity)
+        window.set_view(view_to_show(opened, window))
+        window.use_widths(opened.saved.widths)
+        told = f"Opened the view {path.name}."
+        if opened.dropped:
+            told += " Left out: " + "; ".join(opened.dropped) + "."
+        window.tell(told, 15000)
+        self.view_opened.emit(window, opened)
+        return window
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if _view_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        for path in _view_files(event.mimeData()):
+            self.open_view(path)
+        event.acceptProposedAction()
+
     def on_open_database_action_triggered(self) -> None:
         database = self.desk.workspace.database
         path = database.url.database if database.is_sqlite else None
@@ -860,3 +925,14 @@ class MainWindow(QMainWindow):
         dialog = AboutDialog(self.look.description, log_file().parent, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
+
+
+def _view_files(data: QMimeData) -> list[Path]:
+    """The saved views among the files dragged (local files named ….view.json)."""
+    from app.saved_views import SUFFIX
+
+    return [
+        Path(url.toLocalFile())
+        for url in data.urls()
+        if url.isLocalFile() and url.toLocalFile().endswith(SUFFIX)
+    ]

@@ -55,12 +55,21 @@ def write_private(path: Path, data: bytes) -> None:
     goes to a temporary file of a name no other process picks, private from its first byte
     (a file chmod'ed after it was written can be read in between), on the disk before the
     rename (after a crash: the old file or the new one, never a short one)."""
+    _replace(path, data, PRIVATE_FILE_MODE)
+
+
+def write_document(path: Path, data: bytes) -> None:
+    """Replace the user's document ``path`` (a saved view, meant to be shared) by ``data``
+    whole or not at all, as ``write_private`` does, but readable as the user's umask
+    lets any new file be."""
+    _replace(path, data, 0o666)
+
+
+def _replace(path: Path, data: bytes, mode: int) -> None:
     real = Path(os.path.realpath(path))
     make_private_folder(real.parent)
     temporary = real.with_name(f".{real.name}.{secrets.token_hex(8)}.tmp")
-    descriptor = os.open(
-        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, PRIVATE_FILE_MODE
-    )
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, mode)
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)

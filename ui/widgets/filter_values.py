@@ -10,14 +10,17 @@ filter chip shows ("Status: pending, shipped", "Created: last 7 days").
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from collections.abc import Mapping
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QDate, QLocale
 
+from app.periods import DAY as DAY
+from app.periods import PERIODS as PERIODS
+from app.periods import Period as Period
+from app.periods import local_midnight as local_midnight
 from app.query import BIGINT, MAX_DIGITS, Equals, Filter, IntegerBounds, IsEmpty, OneOf, Range
 from app.services.catalog import ColumnInfo, ColumnKind, Kind
 from ui.formatting import count_text, format_datetime, format_money
@@ -45,11 +48,6 @@ def today() -> date:
     return date.today()
 
 
-def local_midnight(day: date) -> datetime:
-    """The first moment of ``day`` in the user's time zone, timezone-aware."""
-    return datetime.combine(day, time()).astimezone()
-
-
 def as_local(value: Any) -> datetime | None:
     """A range end as a local aware datetime; naive values and dates are local already
     (as ``app.query.coerce_value`` reads them)."""
@@ -65,36 +63,6 @@ def as_local(value: Any) -> datetime | None:
         except ValueError:
             return None
     return None
-
-
-def _month_start(day: date, months_later: int = 0) -> date:
-    index = day.year * 12 + day.month - 1 + months_later
-    return date(index // 12, index % 12 + 1, 1)
-
-
-@dataclass(frozen=True)
-class Period:
-    """A named span of calendar days relative to today: [first, end)."""
-
-    name: str
-    days: Callable[[date], tuple[date, date]]
-
-    def range_for(self, column: str, on: date) -> Range:
-        first, end = self.days(on)
-        return Range(column, local_midnight(first), local_midnight(end), high_inclusive=False)
-
-
-DAY = timedelta(days=1)
-PERIODS: tuple[Period, ...] = (
-    Period("Today", lambda on: (on, on + DAY)),
-    Period("Yesterday", lambda on: (on - DAY, on)),
-    # Calendar days including today, as the date pickers show them.
-    Period("Last 7 days", lambda on: (on - 6 * DAY, on + DAY)),
-    Period("Last 30 days", lambda on: (on - 29 * DAY, on + DAY)),
-    Period("This month", lambda on: (_month_start(on), _month_start(on, 1))),
-    Period("Last month", lambda on: (_month_start(on, -1), _month_start(on))),
-    Period("This year", lambda on: (date(on.year, 1, 1), date(on.year + 1, 1, 1))),
-)
 
 
 def days_range(column: str, first: date | None, last: date | None) -> Range:
