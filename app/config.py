@@ -62,6 +62,13 @@ def config_dir() -> Path:
     return platformdirs.user_config_path(APP_NAME, appauthor=False)
 
 
+def state_dir() -> Path:
+    """Where the session's journal is kept (what to restore after a crash)."""
+    if _folders_root is not None:
+        return _folders_root / "state"
+    return platformdirs.user_state_path(APP_NAME, appauthor=False)
+
+
 def data_dir() -> Path:
     if _folders_root is not None:
         return _folders_root / "data"

@@ -14,11 +14,12 @@ from app.config import (
     config_dir,
     load_settings,
     settings_for,
+    state_dir,
     use_folders_under,
 )
 from app.core.about import PRODUCT_NAME, SUMMARY, environment_lines, is_frozen
 from app.core.credentials import credentials, keyring_problem
-from app.core.files import create_private, make_private_folder
+from app.core.files import create_private, make_private_folder, write_private
 from app.core.logs import SHOWN_ON_STDERR, configure_logging, log_file, stop_logging
 from app.core.redaction import redact
 
@@ -40,6 +41,8 @@ __all__ = [
     "make_private_folder",
     "redact",
     "settings_for",
+    "state_dir",
     "stop_logging",
     "use_folders_under",
+    "write_private",
 ]

@@ -548,6 +548,26 @@ class BrowseWindow(QMainWindow):
             self._sizing = False
         self._widths_chosen = bool(widths) or self._widths_chosen
 
+    def restore_position(self, top: int, current: Any) -> None:
+        """Scroll to the row ``top`` and make ``current`` ([row, column]) the current cell
+        once the rows are counted that far (a restored session's place)."""
+        model = self.model
+        if model is None:
+            return
+
+        def place() -> None:
+            if model is not self.model or model.rowCount() <= top:
+                return
+            model.count_changed.disconnect(place)
+            self.table.scrollTo(model.index(top, 0), QAbstractItemView.ScrollHint.PositionAtTop)
+            if isinstance(current, list) and len(current) == 2:
+                row, column = current
+                if 0 <= row < model.rowCount() and 0 <= column < model.columnCount():
+                    self.table.setCurrentIndex(model.index(row, column))
+
+        model.count_changed.connect(place)
+        place()
+
     def refresh_entity(self) -> None:
         """Show the kind as the catalog describes it now (a trash column chosen for it):
         the view runs again in a model of its own."""

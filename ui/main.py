@@ -23,6 +23,7 @@ from ui.dialogs.error_report import ErrorReport
 from ui.display import display_problem
 from ui.icons import app_icon
 from ui.main_window import APP_TITLE, MainWindow
+from ui.tasks import spawn
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,9 @@ async def run_session(
             window.show_connections()
         if on_opened is not None:
             on_opened(window)
+        elif opened.workspace is not None:
+            # What the last session left open (or lost to a crash) comes back first.
+            spawn(window.restore_session(), name="restore the last session")
         await closed.wait()
         return 0
     finally:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.changes import ChangeSet
 from app.connections import load_connections, save_connections
-from app.desktop import Settings, SettingsError, log_file, settings_for
+from app.desktop import Settings, SettingsError, log_file, settings_for, state_dir
 from app.query import DeletedRows, QuerySpec
 from app.services.catalog import EntityInfo
 from app.services.connection import sqlite_file_problem
@@ -43,13 +43,16 @@ from ui.first_run import (
 )
 from ui.icons import set_action_icon
 from ui.messages import finished, warning_box
-from ui.preferences import DateStyle, display_preferences
+from ui.preferences import DateStyle, display_preferences, reopen_windows, set_reopen_windows
 from ui.progress import Progress, with_progress
 from ui.record_changes import record_changes
 from ui.tasks import async_slot, finish_pending, spawn
 from ui.undo import undo_history
 from ui.widgets.elided_label import ElidedLabel
 from ui.window_state import WindowState
+
+# The session journal's file in app.desktop.state_dir (ui/journal.py writes it).
+JOURNAL_FILE = "journal.json"
 
 # The first window needs none of these: each is imported when first opened, which keeps
 # about a tenth of a second of importing (compiling, without bytecode) out of every start.
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
     from ui.dialogs.getting_started import GettingStartedDialog
     from ui.dialogs.shortcuts_dialog import ShortcutsDialog
     from ui.insights_window import InsightsWindow
+    from ui.journal import Journal
 
 APP_TITLE = "Records Desk"
 # The main window's place and size in the window state, beside each kind's browse window.
@@ -126,6 +130,7 @@ class MainWindow(QMainWindow):
         self.window_state = window_state or WindowState()
         self.entities: list[EntityInfo] = []
         self.browse_windows: list[BrowseWindow] = []
+        self._journal: Journal | None = None
         self._count_task: asyncio.Task[None] | None = None
         self._shutdown: asyncio.Task[None] | None = None
         geometry = self.window_state.geometry(MAIN_WINDOW_STATE_KEY)
@@ -252,6 +257,15 @@ class MainWindow(QMainWindow):
         # Records made, trashed or restored by anyone change the counts.
         record_changes(desk).changed.connect(self.on_records_changed)
         view_menu.addAction(self.system_dates_action)
+        self.reopen_action = QAction("Reopen windows at start", self)
+        self.reopen_action.setCheckable(True)
+        self.reopen_action.setChecked(reopen_windows())
+        self.reopen_action.setToolTip(
+            "After a clean quit, the next start reopens the browse windows left open "
+            "(after a crash it always offers them, with unsaved forms)"
+        )
+        self.reopen_action.toggled.connect(set_reopen_windows)
+        view_menu.addAction(self.reopen_action)
         view_menu.addSeparator()
         view_menu.addAction(self.insights_action)
         self.addAction(self.open_action)
@@ -656,11 +670,31 @@ class MainWindow(QMainWindow):
         window.offer_in_view_menu(self.insights_action)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.closed.connect(lambda: self._forget(window))
+        self.journal.watch_window(window)
         window.view_changed.connect(self.on_browse_window_view_changed)
         self.browse_windows.append(window)
         self.on_browse_window_view_changed()  # its first view was shown before this
         window.show()
         return window
+
+    @property
+    def journal(self) -> Journal:
+        """This session's journal (ui/journal.py), made when first needed."""
+        if self._journal is None:
+            from ui.journal import Journal
+
+            self._journal = Journal(self)
+        return self._journal
+
+    async def restore_session(self) -> str:
+        """At start: what the last session left (windows, unsaved forms) reopened or
+        offered; what happened, in words ("" when there was nothing)."""
+        if not self.connected or not (state_dir() / JOURNAL_FILE).exists():
+            return ""
+        told = await self.journal.offer()
+        if told:
+            self.statusBar().showMessage(told, 8000)
+        return told
 
     def _forget(self, window: BrowseWindow) -> None:
         if window in self.browse_windows:
@@ -867,6 +901,9 @@ class MainWindow(QMainWindow):
         is refused, the shutdown runs as a task, and the shutdown closes the window again."""
         if self._shutdown is None:
             self.window_state.set_geometry(MAIN_WINDOW_STATE_KEY, self.saveGeometry())
+            if self._journal is not None or (state_dir() / JOURNAL_FILE).exists():
+                # Before the windows close: they are what the next start reopens.
+                self.journal.close()
             # Gone at once, and nothing in it can start new work on the engine going away.
             self.setEnabled(False)
             self.hide()

@@ -56,3 +56,19 @@ def display_preferences() -> DisplayPreferences:
     if _current is None:
         _current = DisplayPreferences()
     return _current
+
+
+# A start after a clean quit reopens the windows left open (the session journal, ui/journal.py).
+REOPEN_KEY = "session/reopen_windows"
+
+
+def reopen_windows(settings: QSettings | None = None) -> bool:
+    """Whether a start after a clean quit reopens the windows left open (the default)."""
+    value = (settings or state_settings()).value(REOPEN_KEY, "true")
+    return str(value).lower() == "true"
+
+
+def set_reopen_windows(reopen: bool, settings: QSettings | None = None) -> None:
+    settings = settings or state_settings()
+    settings.setValue(REOPEN_KEY, "true" if reopen else "false")
+    settings.sync()

@@ -300,6 +300,33 @@ class RecordFormDialog(QDialog):
             self.pending_password is not None or self.values() != self._original
         )
 
+    def unsaved(self) -> dict[str, Any]:
+        """The fields changed here and not saved, as each holds them (text typed that is
+        not a value yet included): what a session journal keeps of the form."""
+        return {
+            name: editor.typed()
+            for name, editor in self.editors.items()
+            if not editor.kept_as_is and editor.value() != self._original.get(name)
+        }
+
+    def restore_unsaved(
+        self, values: dict[str, Any], *, version: Any = None, expected_row: Any = None
+    ) -> None:
+        """Put back what the journal of a session that ended without saving kept: the
+        fields' values, and the version (or the row) the form had started from, which
+        the save is checked against: someone's change since opens the merge view."""
+        for name, value in values.items():
+            editor = self.editors.get(name)
+            if editor is not None and not editor.kept_as_is:
+                editor.set_value(value)
+                self._touched.add(name)
+        if version is not None and self.entity.version is not None:
+            self.version = int(version)
+        if isinstance(expected_row, dict) and self.entity.version is None:
+            self.expected_row = expected_row
+        self._dirty = True
+        self.status_label.setText("Restored from the last session: not saved yet.")
+
     def values(self) -> dict[str, Any]:
         """What the fields hold (a value too long to edit is left out: it stays as it is)."""
         return {

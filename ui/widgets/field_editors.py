@@ -108,6 +108,11 @@ class FieldEditor(QObject):
     def set_value(self, value: Any) -> None:
         raise NotImplementedError
 
+    def typed(self) -> Any:
+        """What the field holds as ``set_value`` takes it back: its value, or the text
+        typed where that is not a value yet (a session journal keeps it so)."""
+        return self.value()
+
 
 class LineEditor(FieldEditor):
     """One line of text; for numbers and money, the text as the user types it back."""
@@ -136,6 +141,9 @@ class LineEditor(FieldEditor):
         # Any other kind (a date, a UUID, JSON…) is given as typed: the service reads it
         # by the column's kind and says at the field what is wrong.
         return text
+
+    def typed(self) -> Any:
+        return self.line.text()
 
     def set_value(self, value: Any) -> None:
         if isinstance(value, str) and len(value) > EDITABLE_CHARS:
@@ -167,6 +175,9 @@ class ParagraphEditor(FieldEditor):
     def value(self) -> Any:
         text = self.text.toPlainText()
         return None if self.column.nullable and not text else text
+
+    def typed(self) -> Any:
+        return self.text.toPlainText()
 
     def set_value(self, value: Any) -> None:
         self.text.blockSignals(True)  # a value shown is not an edit
@@ -314,6 +325,10 @@ class RecordPicker(FieldEditor):
         if match is None:
             return Invalid("Choose a record from the list, or type its number (#12).")
         return self._typed_id(match.group(1))
+
+    def typed(self) -> Any:
+        value = self.value()
+        return self.combo.currentText() if isinstance(value, Invalid) else value
 
     def _typed_id(self, digits: str) -> int | Invalid:
         """The id typed, or why no record can have it: beyond what the column holds, the
