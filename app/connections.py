@@ -42,6 +42,10 @@ DEFAULT_PORT = 5432
 DEFAULT_CONNECT_TIMEOUT_S = 10
 MIN_CONNECT_TIMEOUT_S, MAX_CONNECT_TIMEOUT_S = 1, 300
 MAX_RECENT_FILES = 8
+# The settings file's format, written in it: a file without one is older (format 0: a
+# bare database_url, or connections as the first Connections dialog wrote them) and is
+# read as it always was; one of a newer format is refused in words, never written over.
+SETTINGS_FORMAT = 1
 MAX_NAME_CHARS = 100
 # A settings file holds a few kilobytes; a larger one is not ours, and is not read into memory.
 MAX_SETTINGS_BYTES = 1_000_000
@@ -309,6 +313,7 @@ def load_connections(path: Path | None = None) -> SavedConnections:
     cannot be read."""
     path = path or settings_file()
     document = read_document(path)
+    _check_format(path, document)
     if "connections" not in document:
         legacy = document.get("database_url")
         if legacy is None:
@@ -361,12 +366,14 @@ def save_connections(saved: SavedConnections, path: Path | None = None) -> Path:
     path = path or settings_file()
     with locked(path):
         document = read_document(path)
+        _check_format(path, document)
         # A list the file holds but that cannot be read is refused, never written over.
         written = merged(saved, _connections_in(path, document))
         document.pop("database_url", None)
         document["connections"] = [c.to_json() for c in written.connections]
         document["current"] = written.current
         document["recent_files"] = list(written.recent_files)
+        document["format"] = SETTINGS_FORMAT
         write_private(path, _encoded(document))
     # What this line asked for, not what was written: a connection another copy added
     # meanwhile stays one this line never saw, and so never removed.
@@ -407,6 +414,17 @@ def merged(ours: SavedConnections, theirs: SavedConnections) -> SavedConnections
             p for p in theirs.recent_files if p not in ours.recent_files and p not in forgotten
         )
     return SavedConnections(tuple(connections), current, recent[:MAX_RECENT_FILES])
+
+
+def _check_format(path: Path, document: dict[str, Any]) -> None:
+    found = document.get("format", 0)
+    if not isinstance(found, int) or isinstance(found, bool):
+        raise SettingsError(f"{path}: 'format' must be a whole number.")
+    if found > SETTINGS_FORMAT:
+        raise SettingsError(
+            f"{path} was written by a newer Records Desk (format {found}): update Records "
+            "Desk to use it; it is left as it is."
+        )
 
 
 def _encoded(document: dict[str, Any]) -> bytes:

@@ -12,6 +12,9 @@ from app.query import SortKey
 from app.services.catalog import EntityInfo
 
 STATE_FILE_NAME = "window-state.ini"
+# The file's format, kept in it ("format"): a file without one was written before formats
+# were kept (format 0) and is brought forward when first read.
+STATE_FORMAT = 1
 
 
 def state_settings() -> QSettings:
@@ -24,7 +27,23 @@ def state_settings() -> QSettings:
         make_private_folder(folder)
         with contextlib.suppress(FileExistsError):
             create_private(path)
-    return QSettings(str(path), QSettings.Format.IniFormat)
+    settings = QSettings(str(path), QSettings.Format.IniFormat)
+    _brought_forward(settings)
+    return settings
+
+
+def _brought_forward(settings: QSettings) -> None:
+    """Format 0 to 1: every kind's "header" (the widths older runs saved at every close,
+    chosen or not) goes: widths come from the rows until the user sizes a column. The
+    rest (geometry, columns, sort, preferences) reads as it was. A newer format is read
+    as far as this version knows it, and left as it is."""
+    found = settings.value("format")
+    if found is not None:
+        return
+    for key in settings.allKeys():
+        if key.endswith("/header"):
+            settings.remove(key)
+    settings.setValue("format", STATE_FORMAT)
 
 
 def default_columns(entity: EntityInfo) -> tuple[str, ...]:
