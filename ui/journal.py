@@ -89,7 +89,9 @@ class Journal(QObject):
         form.loaded.connect(self.changed)
 
     def changed(self, *_: object) -> None:
-        if not self._stopped:
+        # Not restarted by each change: typing without a pause is still written within
+        # WRITE_DELAY_MS of its first key.
+        if not self._stopped and not self._timer.isActive():
             self._timer.start()
 
     # -- writing ------------------------------------------------------------------------------
