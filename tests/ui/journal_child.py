@@ -34,13 +34,14 @@ async def drive(window: MainWindow) -> None:
         await asyncio.sleep(STEP_S)
 
 
+def start_driving(window: MainWindow) -> None:
+    spawn(drive(window), name="drive the session")
+
+
 def main() -> int:
     loop = start_qt()
     with loop:
-        session = run_session(
-            load_settings(), on_opened=lambda window: spawn(drive(window), name="drive")
-        )
-        return int(loop.run_until_complete(session))
+        return int(loop.run_until_complete(run_session(load_settings(), on_opened=start_driving)))
 
 
 if __name__ == "__main__":
