@@ -13,11 +13,12 @@ tables (ui/frequency_tables.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import (
+    QItemSelection,
     QItemSelectionModel,
     QLocale,
     QModelIndex,
@@ -548,9 +549,12 @@ class BrowseWindow(QMainWindow):
             self._sizing = False
         self._widths_chosen = bool(widths) or self._widths_chosen
 
-    def restore_position(self, top: int, current: Any) -> None:
-        """Scroll to the row ``top`` and make ``current`` ([row, column]) the current cell
-        once the rows are counted that far (a restored session's place)."""
+    def restore_position(
+        self, top: int, current: Any, selection: Sequence[Sequence[int]] = ()
+    ) -> None:
+        """Scroll to the row ``top``, make ``current`` ([row, column]) the current cell and
+        select the rows of ``selection`` ([first, last] ranges) once the rows are counted
+        that far: a restored session's place."""
         model = self.model
         if model is None:
             return
@@ -564,6 +568,16 @@ class BrowseWindow(QMainWindow):
                 row, column = current
                 if 0 <= row < model.rowCount() and 0 <= column < model.columnCount():
                     self.table.setCurrentIndex(model.index(row, column))
+            chosen = QItemSelection()
+            last_column = model.columnCount() - 1
+            for block in selection:
+                first, last = int(block[0]), min(int(block[1]), model.rowCount() - 1)
+                if 0 <= first <= last:
+                    chosen.select(model.index(first, 0), model.index(last, last_column))
+            if not chosen.isEmpty():
+                self.table.selectionModel().select(
+                    chosen, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                )
 
         model.count_changed.connect(place)
         place()

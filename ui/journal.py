@@ -34,6 +34,7 @@ from ui.dialogs.record_form import RecordFormDialog, record_name
 from ui.main_window import JOURNAL_FILE
 from ui.messages import finished
 from ui.preferences import reopen_windows
+from ui.selection import cell_blocks, row_ranges
 from ui.tasks import spawn
 from ui.view_files import saved_view_of, view_to_show
 
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 # A change is written this long after it (well within the second the issue allows).
 WRITE_DELAY_MS = 300
+# Blocks of selected rows kept per window (a selection of scattered rows is not a plan).
+MAX_SELECTED_BLOCKS = 100
 
 
 def journal_path() -> Path:
@@ -109,6 +112,9 @@ class Journal(QObject):
                     "view": json.loads(to_text(saved_view_of(window, main.look.name))),
                     "top": max(table.rowAt(0), 0),
                     "current": [current.row(), current.column()] if current.isValid() else None,
+                    "selection": [list(block) for block in row_ranges(cell_blocks(table))][
+                        :MAX_SELECTED_BLOCKS
+                    ],
                 }
             )
         self._forms = [form for form in self._forms if shiboken6.isValid(form)]
@@ -252,7 +258,9 @@ class Journal(QObject):
             window = self.main.open_browser(view.saved.view.entity)
             window.set_view(view_to_show(view, window))
             window.use_widths(view.saved.widths)
-            window.restore_position(entry.get("top") or 0, entry.get("current"))
+            window.restore_position(
+                entry.get("top") or 0, entry.get("current"), entry.get("selection") or ()
+            )
             opened.setdefault(window.entity.name, window)
         for entry in forms:
             try:

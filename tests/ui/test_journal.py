@@ -28,6 +28,7 @@ from ui.dialogs.record_form import RecordFormDialog
 from ui.journal import journal_path
 from ui.main_window import MainWindow
 from ui.preferences import set_reopen_windows
+from ui.selection import cell_blocks, row_ranges, select_rows
 
 pytestmark = pytest.mark.parametrize("engine_name", ["sqlite"])
 
@@ -67,6 +68,8 @@ def test_a_crash_loses_no_window_and_no_unsaved_form(
         users = first.open_browser("users")
         await settled(users)
         users.set_view(ViewState("users", QuerySpec(search="a"), users.view.columns))
+        await settled(users)
+        select_rows(users.table, 1, 2)
         form = users.editing.open_form(1)
         assert isinstance(form, RecordFormDialog)
         await wait_for(form.loaded)
@@ -97,6 +100,8 @@ def test_a_crash_loses_no_window_and_no_unsaved_form(
         seen["asked"] = question.informativeText() if isinstance(question, QMessageBox) else ""
         (window,) = second.browse_windows
         seen["search"] = window.view.spec.search
+        await settled(window)
+        seen["selected"] = row_ranges(cell_blocks(window.table))
         (restored,) = forms_open()
         seen["typed"] = restored.editors["name"].value()
         seen["version"] = (restored.version, started_at)
@@ -121,6 +126,7 @@ def test_a_crash_loses_no_window_and_no_unsaved_form(
     assert "• users #1, not saved" in str(seen["asked"])
     assert seen["told"] == "Restored the last session."
     assert seen["search"] == "a"
+    assert seen["selected"] == [(1, 2)]
     assert seen["typed"] == "Typed, not saved"
     versions = seen["version"]
     assert isinstance(versions, tuple)
