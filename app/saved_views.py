@@ -244,12 +244,13 @@ def _filter_of(
             raise ValidationError(f"no period is called {entry['period']!r}")
         return period.range_for(column, today), period.name
     if "equals" in entry:
-        return Equals(column, entry["equals"]), None
+        return Equals(column, _value(entry["equals"])), None
     if "one_of" in entry:
         values = entry["one_of"]
         if not isinstance(values, list):
             raise ValidationError("its values are not a list")
         choices = info.column(column).choices
+        values = [_value(value) for value in values]
         gone = [value for value in values if choices and value not in choices]
         if gone:
             raise ValidationError(f"{', '.join(map(str, gone))} is no longer a choice")
@@ -257,7 +258,10 @@ def _filter_of(
     if "from" in entry or "to" in entry:
         return (
             Range(
-                column, entry.get("from"), entry.get("to"), entry.get("to_included") is not False
+                column,
+                _value(entry.get("from")),
+                _value(entry.get("to")),
+                entry.get("to_included") is not False,
             ),
             None,
         )
@@ -275,8 +279,28 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)
     if isinstance(value, datetime | date | time):
-        return value.isoformat()
+        # Marked as a moment: read back as one, never as text (another program's SQLite
+        # column would take the text as it is and compare it as text).
+        return {"$": type(value).__name__, "v": value.isoformat()}
     return str(value)
+
+
+_MOMENTS: dict[str, Any] = {
+    "datetime": datetime.fromisoformat,
+    "date": date.fromisoformat,
+    "time": time.fromisoformat,
+}
+
+
+def _value(value: Any) -> Any:
+    """A filter value as a view file holds it, back to what it was (``_plain``'s inverse);
+    a ValidationError for a mark this version does not know."""
+    if not isinstance(value, dict):
+        return value
+    reader = _MOMENTS.get(str(value.get("$")))
+    if reader is None or not isinstance(value.get("v"), str):
+        raise ValidationError("it holds a value of a kind this Records Desk does not know")
+    return reader(value["v"])
 
 
 def typed_filters(view: ViewState, known: Catalog) -> tuple[Filter, ...]:

@@ -235,3 +235,32 @@ def test_the_cli_takes_a_view_or_options_not_both(tmp_path: Path) -> None:
     neither = records_desk("export", "--output", "-")
     assert neither.returncode == 2
     assert "or give --view FILE" in neither.stderr
+
+
+async def test_a_date_range_on_another_programs_sqlite_file_gives_the_same_rows(
+    tmp_path: Path,
+) -> None:
+    from app.config import sqlite_url
+    from app.periods import local_midnight
+    from app.services import migrations
+    from app.services.catalog import catalog_of
+    from tests import foreign
+
+    database = Database(sqlite_url(foreign.sqlite_editable(tmp_path)), read_only=True)
+    await migrations.prepare_for_use(database)
+    try:
+        known = catalog_of(database)
+        # The date pickers' range: whole local days, 2020-01-01 through 2020-01-02.
+        days = Range("opened", local_midnight(date(2020, 1, 1)), local_midnight(date(2020, 1, 3)))
+        view = ViewState("shop", QuerySpec(filters=(days,)), ("code", "opened"))
+        text = to_text(SavedView(view))
+        assert '"$": "datetime"' in text
+        opened = from_text(text, known)
+        assert opened.dropped == ()
+        records = RecordService(database)
+        first = await records.browse("shop", view.spec, After(None, 10))
+        again = await records.browse("shop", opened.saved.view.spec, After(None, 10))
+        assert [row[0] for row in first.rows] == ["S1"]
+        assert again.rows == first.rows
+    finally:
+        await database.dispose()
