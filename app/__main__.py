@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a view saved by a browse window (Save view…): its table, search, filters, "
         "sort and columns, exported as the window exports it",
     )
+    export.add_argument(
+        "--allow-dropped",
+        action="store_true",
+        help="with --view: export even when a filter, sort or column of the view is no "
+        "longer there (by default that is refused: the rows would not be the view's)",
+    )
     export.add_argument("--search", default="", metavar="TEXT", help="the search box's text")
     export.add_argument(
         "--filter",
@@ -524,6 +530,13 @@ def _export(settings: Settings, arguments: argparse.Namespace) -> int:
             wanted = request
             if view_file is not None:
                 opened = read_view(view_file, known)
+                if opened.dropped and not arguments.allow_dropped:
+                    # A scheduled job must not quietly export more rows than it asks for.
+                    raise ValidationError(
+                        f"--view: {view_file.name} no longer applies whole here: "
+                        + "; ".join(opened.dropped)
+                        + ". Save it again, or give --allow-dropped to export the rest."
+                    )
                 wanted = ExportRequest(opened.saved.view)
                 notes = [f"Left out of {view_file.name}: {what}." for what in opened.dropped]
             info = known.entity(wanted.view.entity)

@@ -264,3 +264,30 @@ async def test_a_date_range_on_another_programs_sqlite_file_gives_the_same_rows(
         assert again.rows == first.rows
     finally:
         await database.dispose()
+
+
+async def test_the_cli_refuses_a_view_that_no_longer_applies_whole(
+    database: Database, database_url: URL, tmp_path: Path
+) -> None:
+    path = write_view(tmp_path / "v.view.json", SavedView(ViewState("users")))
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["filters"] = [{"column": "nickname", "equals": "x"}]
+    path.write_text(json.dumps(document), encoding="utf-8")
+    url = plain(database_url)
+    refused = records_desk("export", "--view", str(path), "--database-url", url, "--output", "-")
+    assert refused.returncode == 2
+    assert "no longer applies whole here: the filter of 'nickname'" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    allowed = records_desk(
+        "export", "--view", str(path), "--allow-dropped", "--database-url", url, "--output", "-"
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    assert "Left out of v.view.json: the filter of 'nickname'" in allowed.stderr
+
+
+def test_saving_a_view_again_keeps_the_files_mode(tmp_path: Path) -> None:
+    path = write_view(tmp_path / "shared" / "v.view.json", SavedView(ViewState("users")))
+    path.chmod(0o644)
+    write_view(path, SavedView(ViewState("orders")))
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert json.loads(path.read_text(encoding="utf-8"))["table"] == "orders"

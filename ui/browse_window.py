@@ -532,9 +532,14 @@ class BrowseWindow(QMainWindow):
         self.table.scrollToTop()
 
     def on_save_view_action_triggered(self) -> None:
-        from ui.view_files import save_view
+        from ui.view_files import connection_name, save_view
 
-        self._saving_view = spawn(save_view(self, self.look.name), name="save view")
+        self._saving_view = spawn(save_view(self, connection_name(self.look)), name="save view")
+
+    @property
+    def widths_chosen(self) -> bool:
+        """Whether the columns have widths the user chose (else they follow the rows)."""
+        return self._widths_chosen
 
     def use_widths(self, widths: Mapping[str, int]) -> None:
         """Columns sized as a saved view says (the user's choice, kept like one)."""

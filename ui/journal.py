@@ -17,6 +17,8 @@ import asyncio
 import base64
 import json
 import logging
+import re
+import threading
 import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,16 +29,15 @@ import shiboken6
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox
 
-from app.desktop import state_dir, write_private
+from app.desktop import write_private
 from app.saved_views import from_text, to_text
-from app.services.errors import RecordsDeskError
 from ui.dialogs.record_form import RecordFormDialog, record_name
-from ui.main_window import JOURNAL_FILE
+from ui.main_window import journal_file
 from ui.messages import finished
 from ui.preferences import reopen_windows
 from ui.selection import cell_blocks, row_ranges
 from ui.tasks import spawn
-from ui.view_files import saved_view_of, view_to_show
+from ui.view_files import connection_name, saved_view_of, view_to_show
 
 if TYPE_CHECKING:
     from ui.browse_window import BrowseWindow
@@ -47,31 +48,44 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 # A change is written this long after it (well within the second the issue allows).
 WRITE_DELAY_MS = 300
+# How long a restored form may take to read its record.
+LOAD_TIMEOUT_S = 30
+# Columns of another program's table whose values never go into the journal (a save's
+# check then leaves them out): what is named like a secret.
+_SECRET = re.compile(r"pass(word|wd)?|secret|token|api_?key|salt|hash", re.IGNORECASE)
 # Blocks of selected rows kept per window (a selection of scattered rows is not a plan).
 MAX_SELECTED_BLOCKS = 100
 
 
-def journal_path() -> Path:
-    """Where the journal is (app.desktop.state_dir)."""
-    return state_dir() / JOURNAL_FILE
+def journal_path(database_name: str) -> Path:
+    """Where the journal of that database is (app.desktop.state_dir)."""
+    return journal_file(database_name)
 
 
 class Journal(QObject):
     """The journal of one main window's session."""
 
-    def __init__(self, main: MainWindow, path: Path | None = None) -> None:
+    def __init__(self, main: MainWindow) -> None:
         super().__init__(main)
         self.main = main
-        self.path = path or journal_path()
         self._forms: list[RecordFormDialog] = []
         self._stopped = False
         # The text waiting to be written, and the task writing it.
-        self._pending: str | None = None
+        self._pending: tuple[int, Path, str] | None = None
         self._writer: asyncio.Task[None] | None = None
+        # Snapshots are numbered as they are made; the file holds the latest stored.
+        self._made = 0
+        self._stored = 0
+        self._lock = threading.Lock()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(WRITE_DELAY_MS)
         self._timer.timeout.connect(self.write)
+
+    @property
+    def path(self) -> Path:
+        """The journal of the database open now (it changes with a switch)."""
+        return journal_path(self.main.desk.workspace.database.display_name)
 
     # -- following the windows ----------------------------------------------------------------
 
@@ -109,7 +123,9 @@ class Journal(QObject):
             current = table.currentIndex()
             windows.append(
                 {
-                    "view": json.loads(to_text(saved_view_of(window, main.look.name))),
+                    "view": json.loads(
+                        to_text(saved_view_of(window, connection_name(main.look), widths=False))
+                    ),
                     "top": max(table.rowAt(0), 0),
                     "current": [current.row(), current.column()] if current.isValid() else None,
                     "selection": [list(block) for block in row_ranges(cell_blocks(table))][
@@ -133,31 +149,41 @@ class Journal(QObject):
         self._timer.stop()
         if not self.main.connected:
             return
-        self._pending = self._text(clean=clean)
+        self._pending = self._numbered(clean=clean)
         if self._writer is None or self._writer.done():
             self._writer = spawn(self._write_pending(), name="write the session journal")
 
     def flush(self, *, clean: bool = False) -> None:
-        """Write the journal now, here (at a clean quit: no loop turn is left for it)."""
+        """Write the journal now, here (at a clean quit: no loop turn is left for it); a
+        write under way in the worker cannot land after it (numbered, under one lock)."""
         self._timer.stop()
         self._pending = None
         if self.main.connected:
-            self._store(self._text(clean=clean))
+            self._store(self._numbered(clean=clean))
 
     async def _write_pending(self) -> None:
         while self._pending is not None:
-            text, self._pending = self._pending, None
-            await asyncio.to_thread(self._store, text)
+            numbered, self._pending = self._pending, None
+            await asyncio.to_thread(self._store, numbered)
 
-    def _text(self, *, clean: bool) -> str:
-        return json.dumps(self.snapshot(clean=clean), ensure_ascii=False, indent=1)
+    def _numbered(self, *, clean: bool) -> tuple[int, Path, str]:
+        self._made += 1
+        text = json.dumps(self.snapshot(clean=clean), ensure_ascii=False, indent=1)
+        return self._made, self.path, text
 
-    def _store(self, text: str) -> None:
-        """Never raising: a disk that refuses is logged (the session goes on)."""
-        try:
-            write_private(self.path, text.encode("utf-8"))
-        except OSError as error:
-            log.warning("The session journal could not be written: %s", error)
+    def _store(self, numbered: tuple[int, Path, str]) -> None:
+        """Never raising: a disk that refuses is logged (the session goes on). A snapshot
+        older than one written already is dropped."""
+        number, path, text = numbered
+        with self._lock:
+            if number <= self._stored:
+                return
+            try:
+                write_private(path, text.encode("utf-8"))
+            except OSError as error:
+                log.warning("The session journal could not be written: %s", error)
+                return
+            self._stored = number
 
     def close(self) -> None:
         """A clean quit: written once more, marked clean, and nothing after (the windows
@@ -191,6 +217,11 @@ class Journal(QObject):
         if not isinstance(document.get("format"), int) or document["format"] > FORMAT:
             self._set_aside("a newer Records Desk wrote it")
             return None
+        forms = document.get("forms", [])
+        entries = [*document["windows"], *(forms if isinstance(forms, list) else [None])]
+        if not all(isinstance(entry, dict) for entry in entries):
+            self._set_aside("it is damaged")
+            return None
         return document
 
     def _set_aside(self, why: str) -> None:
@@ -215,7 +246,7 @@ class Journal(QObject):
         windows, forms = document.get("windows") or [], document.get("forms") or []
         if not windows and not forms:
             return ""
-        if document.get("clean"):
+        if document.get("clean") and not forms:
             if not reopen_windows():
                 return ""
             await self.restore(windows, [])
@@ -252,21 +283,25 @@ class Journal(QObject):
         opened: dict[str, BrowseWindow] = {}
         for entry in windows:
             try:
+                self.main.apply_remembered_trash(str(entry["view"]["table"]))
                 view = from_text(json.dumps(entry["view"]), known)
-            except (RecordsDeskError, KeyError, TypeError):
+                window = self.main.open_browser(view.saved.view.entity)
+                window.set_view(view_to_show(view, window))
+                window.use_widths(view.saved.widths)
+                window.restore_position(
+                    entry.get("top") or 0, entry.get("current"), entry.get("selection") or ()
+                )
+                if view.dropped:
+                    window.tell("Left out: " + "; ".join(view.dropped) + ".", 15000)
+            except Exception as error:
+                log.warning("A window of the journal was not restored: %r", error, exc_info=True)
                 continue
-            window = self.main.open_browser(view.saved.view.entity)
-            window.set_view(view_to_show(view, window))
-            window.use_widths(view.saved.widths)
-            window.restore_position(
-                entry.get("top") or 0, entry.get("current"), entry.get("selection") or ()
-            )
             opened.setdefault(window.entity.name, window)
         for entry in forms:
             try:
                 await self._restore_form(entry, opened)
-            except (RecordsDeskError, KeyError, TypeError, ValueError) as error:
-                log.info("A form of the journal was not restored: %s", error)
+            except Exception as error:
+                log.warning("A form of the journal was not restored: %r", error, exc_info=True)
 
     async def _restore_form(self, entry: dict[str, Any], opened: dict[str, BrowseWindow]) -> None:
         table = str(entry["table"])
@@ -298,32 +333,50 @@ async def _loaded(form: RecordFormDialog) -> None:
 
     form.loaded.connect(settled)
     form.refused.connect(settled)
-    await done
+    form.finished.connect(settled)
+    form.destroyed.connect(settled)
+    await asyncio.wait_for(done, LOAD_TIMEOUT_S)
 
 
 def _form_entry(form: RecordFormDialog) -> dict[str, Any] | None:
-    """A form holding unsaved changes, as the journal keeps it (None: nothing unsaved)."""
+    """A form holding unsaved changes, as the journal keeps it (None: nothing unsaved).
+    Nothing named like a secret is kept, nor a value of a type JSON cannot give back."""
     if form.isHidden() or not form.changed:
         return None
-    unsaved = form.unsaved()
+    unsaved = {name: v for name, v in form.unsaved().items() if not _SECRET.search(name)}
     if not unsaved:
         return None
+    expected = None
+    if form.expected_row is not None:
+        expected = {
+            name: _encoded(value)
+            for name, value in form.expected_row.items()
+            if not _SECRET.search(name) and _keeps(value)
+        }
     return {
         "table": form.entity.name,
         "key": _encoded(form.record_id),
         "values": {name: _encoded(value) for name, value in unsaved.items()},
         "version": form.version,
-        "expected_row": _encoded(form.expected_row),
+        "expected_row": expected,
     }
 
 
+def _keeps(value: Any) -> bool:
+    """Whether ``_decoded(_encoded(value))`` is ``value`` again."""
+    encoded = _encoded(value)
+    return not (isinstance(encoded, str) and not isinstance(value, str))
+
+
 def _window_title(entry: dict[str, Any]) -> str:
-    view = entry.get("view") or {}
+    view = entry.get("view")
+    if not isinstance(view, dict):
+        return "a window"
     table = view.get("table", "?")
     parts = []
     if view.get("search"):
         parts.append(f"search {view['search']!r}")
-    if view.get("filters"):
+    if isinstance(view.get("filters"), list) and view["filters"]:
         parts.append(f"{len(view['filters'])} filter{'s' if len(view['filters']) > 1 else ''}")
     return f"{table}" + (f" ({', '.join(parts)})" if parts else "")
 
@@ -381,4 +434,9 @@ def _decoded(value: Any) -> Any:
         "tuple": lambda parts: tuple(_decoded(part) for part in parts),
         "dict": lambda items: {k: _decoded(v) for k, v in items.items()},
     }
-    return readers[str(kind)](inner) if kind in readers else value
+    if kind not in readers:
+        return value
+    try:
+        return readers[str(kind)](inner)
+    except (ArithmeticError, ValueError, TypeError, AttributeError):
+        raise ValueError(f"a damaged {kind} in the journal") from None

@@ -51,8 +51,14 @@ from ui.undo import undo_history
 from ui.widgets.elided_label import ElidedLabel
 from ui.window_state import WindowState
 
-# The session journal's file in app.desktop.state_dir (ui/journal.py writes it).
-JOURNAL_FILE = "journal.json"
+
+def journal_file(database_name: str) -> Path:
+    """The session journal of the database called ``database_name`` (its display name,
+    never a password) in app.desktop.state_dir: one per database, so a session on another
+    never writes over what a crash left of this one's. ui/journal.py writes it."""
+    digest = hashlib.sha256(database_name.encode("utf-8")).hexdigest()[:16]
+    return state_dir() / f"journal-{digest}.json"
+
 
 # The first window needs none of these: each is imported when first opened, which keeps
 # about a tenth of a second of importing (compiling, without bytecode) out of every start.
@@ -131,6 +137,8 @@ class MainWindow(QMainWindow):
         self.entities: list[EntityInfo] = []
         self.browse_windows: list[BrowseWindow] = []
         self._journal: Journal | None = None
+        # Whether what the last session left was offered yet (once, when first connected).
+        self._session_offered = False
         self._count_task: asyncio.Task[None] | None = None
         self._shutdown: asyncio.Task[None] | None = None
         geometry = self.window_state.geometry(MAIN_WINDOW_STATE_KEY)
@@ -488,6 +496,9 @@ class MainWindow(QMainWindow):
             self.insights_window.show_connection(self.look)
         self.refresh_counts()
         self._remember(opened.settings)
+        if not self._session_offered:
+            # Not connected at start (Retry, Connections…): the last session is offered now.
+            self._restoring = spawn(self.restore_session(), name="restore the last session")
         disposal = spawn(self._dispose_later(old), name="dispose the previous engine")
         self._disposals.add(disposal)
         disposal.add_done_callback(self._disposals.discard)
@@ -657,14 +668,10 @@ class MainWindow(QMainWindow):
 
     def open_browser(self, entity_name: str, spec: QuerySpec | None = None) -> BrowseWindow:
         """A new browse window with its own search state; several may show the same kind."""
-        entity = next(e for e in self.entities if e.name == entity_name)
+        entity = self.apply_remembered_trash(entity_name)
         from ui.browse_window import BrowseWindow
 
         state = self.window_state.scoped(state_scope(self.desk.workspace))
-        chosen = state.trash_column(entity.name)
-        if chosen is not None and entity.soft_delete is None and entity.trash_candidate == chosen:
-            # The user chose this column as the table's trash in a run before.
-            entity = self.desk.records.use_trash(entity.name, chosen)
         window = BrowseWindow(self.desk, entity, state, spec=spec, look=self.look)
         window.offer(self.connections_action)
         window.offer_in_view_menu(self.insights_action)
@@ -676,6 +683,16 @@ class MainWindow(QMainWindow):
         self.on_browse_window_view_changed()  # its first view was shown before this
         window.show()
         return window
+
+    def apply_remembered_trash(self, entity_name: str) -> EntityInfo:
+        """The kind ``entity_name`` with the trash column the user chose for it in a run
+        before (another program's table), as windows and saved views read it."""
+        entity = self.desk.workspace.catalog.entity(entity_name)
+        state = self.window_state.scoped(state_scope(self.desk.workspace))
+        chosen = state.trash_column(entity.name)
+        if chosen is not None and entity.soft_delete is None and entity.trash_candidate == chosen:
+            entity = self.desk.records.use_trash(entity.name, chosen)
+        return entity
 
     @property
     def journal(self) -> Journal:
@@ -689,12 +706,18 @@ class MainWindow(QMainWindow):
     async def restore_session(self) -> str:
         """At start: what the last session left (windows, unsaved forms) reopened or
         offered; what happened, in words ("" when there was nothing)."""
-        if not self.connected or not (state_dir() / JOURNAL_FILE).exists():
+        if self._session_offered or not self.connected:
+            return ""
+        self._session_offered = True
+        if self._journal is None and not self._journal_path().exists():
             return ""
         told = await self.journal.offer()
         if told:
             self.statusBar().showMessage(told, 8000)
         return told
+
+    def _journal_path(self) -> Path:
+        return journal_file(self.desk.workspace.database.display_name)
 
     def _forget(self, window: BrowseWindow) -> None:
         if window in self.browse_windows:
@@ -829,6 +852,9 @@ class MainWindow(QMainWindow):
             return None
         try:
             opened = read_view(path, self.desk.workspace.catalog)
+            known = self.desk.workspace.catalog.entity(opened.saved.view.entity)
+            if self.apply_remembered_trash(known.name) is not known:
+                opened = read_view(path, self.desk.workspace.catalog)  # with its trash now
         except RecordsDeskError as error:
             self._tell("Cannot open the view", str(error))
             return None
@@ -901,7 +927,7 @@ class MainWindow(QMainWindow):
         is refused, the shutdown runs as a task, and the shutdown closes the window again."""
         if self._shutdown is None:
             self.window_state.set_geometry(MAIN_WINDOW_STATE_KEY, self.saveGeometry())
-            if self._journal is not None or (state_dir() / JOURNAL_FILE).exists():
+            if self.connected and (self._journal is not None or self._journal_path().exists()):
                 # Before the windows close: they are what the next start reopens.
                 self.journal.close()
             # Gone at once, and nothing in it can start new work on the engine going away.

@@ -26,13 +26,21 @@ from ui.widgets.filter_values import matching_period
 
 if TYPE_CHECKING:
     from ui.browse_window import BrowseWindow
+    from ui.connection_look import ConnectionLook
 
 KINDS = f"Saved views (*{SUFFIX});;All files (*)"
 
 
-def saved_view_of(window: BrowseWindow, connection: str) -> SavedView:
+def connection_name(look: ConnectionLook) -> str:
+    """The saved connection's name a view file names; "" for a database opened without
+    one (its description would say where it is)."""
+    return look.name if look.name != look.description else ""
+
+
+def saved_view_of(window: BrowseWindow, connection: str, *, widths: bool = True) -> SavedView:
     """What ``window`` shows, as a view file keeps it: a date range that is one of the
-    periods today ("Last 7 days") kept as that period, the visible columns' widths."""
+    periods today ("Last 7 days") kept as that period, the visible columns' widths (with
+    ``widths``; only the ones the user chose otherwise)."""
     view = window.view
     today = filter_values.today()
     periods = {
@@ -42,12 +50,13 @@ def saved_view_of(window: BrowseWindow, connection: str) -> SavedView:
     }
     header = window.table.horizontalHeader()
     names = window.entity.column_names
-    widths = {
+    sized = {
         name: header.sectionSize(names.index(name))
         for name in view.columns
         if name in names and header.sectionSize(names.index(name)) > 0
     }
-    return SavedView(view, widths, connection, periods)
+    chosen = sized if widths or window.widths_chosen else {}
+    return SavedView(view, chosen, connection, periods)
 
 
 async def save_view(window: BrowseWindow, connection: str) -> Path | None:
@@ -60,8 +69,6 @@ async def save_view(window: BrowseWindow, connection: str) -> Path | None:
     path = await chosen_file(dialog)
     if path is None:
         return None
-    if not path.name.endswith(SUFFIX):
-        path = path.with_name(path.name.removesuffix(".json") + SUFFIX)
     try:
         write_view(path, saved_view_of(window, connection))
     except RecordsDeskError as error:

@@ -60,16 +60,25 @@ def write_private(path: Path, data: bytes) -> None:
 
 def write_document(path: Path, data: bytes) -> None:
     """Replace the user's document ``path`` (a saved view, meant to be shared) by ``data``
-    whole or not at all, as ``write_private`` does, but readable as the user's umask
-    lets any new file be."""
-    _replace(path, data, 0o666)
+    whole or not at all, as ``write_private`` does: a file already there keeps its mode,
+    a new one is readable as the user's umask lets any new file be, and a missing folder
+    is made as any folder of the user's."""
+    real = Path(os.path.realpath(path))
+    try:
+        kept: int | None = real.stat().st_mode & 0o777
+    except FileNotFoundError:
+        kept = None
+    real.parent.mkdir(parents=True, exist_ok=True)
+    _replace(path, data, 0o666, kept_mode=kept)
 
 
-def _replace(path: Path, data: bytes, mode: int) -> None:
+def _replace(path: Path, data: bytes, mode: int, *, kept_mode: int | None = None) -> None:
     real = Path(os.path.realpath(path))
     make_private_folder(real.parent)
     temporary = real.with_name(f".{real.name}.{secrets.token_hex(8)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, mode)
+    if kept_mode is not None:
+        os.fchmod(descriptor, kept_mode)
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)

@@ -76,16 +76,16 @@ def test_a_crash_loses_no_window_and_no_unsaved_form(
         started_at = form.version
         type_into(form, "name", "Typed, not saved")
         first.journal.flush()  # what the timer does a moment after each change
-        text = journal_path().read_text(encoding="utf-8")
+        text = journal_path(ui_database.display_name).read_text(encoding="utf-8")
         seen["journal"] = json.loads(text)
-        seen["private"] = journal_path().stat().st_mode & 0o777
+        seen["private"] = journal_path(ui_database.display_name).stat().st_mode & 0o777
         seen["secret"] = "hashed_password" in text
         # The process dies here: the journal as it was is all the next start has.
         crashed = tmp_path / "crashed.json"
-        shutil.copyfile(journal_path(), crashed)
+        shutil.copyfile(journal_path(ui_database.display_name), crashed)
         form.discard()
         await closed(first)
-        shutil.copyfile(crashed, journal_path())
+        shutil.copyfile(crashed, journal_path(ui_database.display_name))
         # Meanwhile someone else changes the record.
         stored = await records.get("users", 1)
         await records.update(
@@ -154,7 +154,9 @@ def test_a_clean_quit_reopens_the_windows_without_asking(
         orders = first.open_browser("orders")
         await settled(orders)
         await closed(first)
-        seen["clean"] = json.loads(journal_path().read_text(encoding="utf-8"))["clean"]
+        seen["clean"] = json.loads(
+            journal_path(ui_database.display_name).read_text(encoding="utf-8")
+        )["clean"]
 
         second = MainWindow("SQLite file /data/shop.db", Desk.on(ui_database))
         qtbot.addWidget(second)
@@ -184,7 +186,7 @@ def test_a_clean_quit_reopens_the_windows_without_asking(
 def test_a_journal_that_cannot_be_read_is_set_aside_and_said(
     qt_loop: asyncio.AbstractEventLoop, ui_database: Database, qtbot: QtBot
 ) -> None:
-    path = journal_path()
+    path = journal_path(ui_database.display_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"\x00 not a journal")
     seen: dict[str, object] = {}
@@ -210,7 +212,7 @@ def test_discarding_forgets_the_last_session(
     qtbot: QtBot,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    path = journal_path()
+    path = journal_path(ui_database.display_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     view = {"table": "users", "format": 1}
     document = {
@@ -236,3 +238,38 @@ def test_discarding_forgets_the_last_session(
 
     assert seen["told"] == "Discarded the last session's windows and forms."
     assert seen["windows"] == 0
+
+
+def test_a_quit_with_an_unsaved_form_offers_it_at_the_next_start(
+    qt_loop: asyncio.AbstractEventLoop,
+    ui_database: Database,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed(qt_loop, ui_database, 2)
+    seen: dict[str, object] = {}
+
+    async def scenario() -> None:
+        first = MainWindow("SQLite file /data/shop.db", Desk.on(ui_database))
+        qtbot.addWidget(first)
+        users = first.open_browser("users")
+        await settled(users)
+        form = users.editing.open_form(None)
+        assert isinstance(form, RecordFormDialog)
+        type_into(form, "name", "Half a new user")
+        await closed(first)  # the form goes with its window, unsaved
+        second = MainWindow("SQLite file /data/shop.db", Desk.on(ui_database))
+        qtbot.addWidget(second)
+        asked = answer_dialogs(monkeypatch, journal_module, click("Restore"))
+        seen["told"] = await second.restore_session()
+        seen["asked"] = len(asked)
+        (restored,) = forms_open()
+        seen["typed"] = restored.editors["name"].value()
+        restored.discard()
+        await closed(second)
+
+    qt_loop.run_until_complete(scenario())
+
+    assert seen["asked"] == 1
+    assert seen["told"] == "Restored the last session."
+    assert seen["typed"] == "Half a new user"

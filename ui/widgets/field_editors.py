@@ -355,6 +355,8 @@ class RecordPicker(FieldEditor):
             return
         shown = _key_text(value)
         self.combo.setEditText(shown)
+        if self.numbered and not isinstance(value, int):
+            return  # text typed, not a key yet (a restored form's): nothing to look up
         self._title_task = self._work.start(self._show_title(value, shown), "record picker title")
 
     async def _show_title(self, record_id: Any, shown: str) -> None:
