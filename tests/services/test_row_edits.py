@@ -561,8 +561,7 @@ async def test_a_cancel_midway_rolls_every_row_back(
         if len(written) == 2:  # Cancel pressed after the second row was written
             task = asyncio.current_task()
             assert task is not None
-            task.cancel()
-            await asyncio.sleep(0)
+            task.cancel()  # lands at the next statement's await
         return row
 
     monkeypatch.setattr(RowWriter, "update", then_cancelled)
