@@ -100,6 +100,9 @@ def to_text(saved: SavedView) -> str:
 def write_view(path: Path, saved: SavedView) -> Path:
     """Write ``saved`` to ``path`` (atomically: a view is never half written); a
     ValidationError in words when it cannot be."""
+    if path.exists() and not path.is_file():
+        # A folder, a pipe, a device: never replaced by a view file.
+        raise ValidationError(f"{path} is not a file: choose a file name.")
     try:
         write_document(path, to_text(saved).encode("utf-8"))
     except IsADirectoryError:

@@ -291,3 +291,15 @@ def test_saving_a_view_again_keeps_the_files_mode(tmp_path: Path) -> None:
     write_view(path, SavedView(ViewState("orders")))
     assert path.stat().st_mode & 0o777 == 0o644
     assert json.loads(path.read_text(encoding="utf-8"))["table"] == "orders"
+
+
+def test_a_view_never_replaces_a_folder_or_a_pipe(tmp_path: Path) -> None:
+    import os
+
+    pipe = tmp_path / "pipe.view.json"
+    os.mkfifo(pipe)
+    for target in (tmp_path, pipe):
+        with pytest.raises(ValidationError, match="choose a file name"):
+            write_view(target, SavedView(ViewState("users")))
+    assert pipe.exists()
+    assert not pipe.is_file()
