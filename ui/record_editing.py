@@ -425,6 +425,15 @@ class RecordEditing(QObject):
                 found.append(row_key(entity, values))
         return found
 
+    async def rows_whole(self, keys: Sequence[Any]) -> list[Record]:
+        """The rows these keys name, every column whole (a grid's cells may be cut), as
+        the database holds them now: what a write of another program's rows is checked
+        against. Rows gone meanwhile are left out."""
+        entity = self.window.entity
+        names = entity.column_names
+        found = await self.window.desk.records.values(entity.name, keys, names)
+        return [dict(zip(names, found[key], strict=True)) for key in keys if key in found]
+
     def _selected_blocks(self) -> list[tuple[int, int]]:
         """The selected rows as (first, last) ranges, in order and apart; the current row
         when nothing is selected."""
@@ -634,10 +643,7 @@ class RecordEditing(QObject):
             self.trash_finished.emit({})
             return 0
         try:
-            found = await records.values(entity.name, keys, entity.column_names)
-            rows = [
-                dict(zip(entity.column_names, found[k], strict=True)) for k in keys if k in found
-            ]
+            rows = await self.rows_whole(keys)
             assert entity.soft_delete is not None
             rows = [row for row in rows if (row[entity.soft_delete] is not None) == restore]
             if not rows:
@@ -695,10 +701,7 @@ class RecordEditing(QObject):
         values = dialog.values
         done: list[list[Record]] = []
         try:
-            found = await records.values(entity.name, keys, entity.column_names)
-            rows = [
-                dict(zip(entity.column_names, found[k], strict=True)) for k in keys if k in found
-            ]
+            rows = await self.rows_whole(keys)
 
             async def change() -> None:
                 changes = [(row, values) for row in rows]
@@ -756,14 +759,11 @@ class RecordEditing(QObject):
             window.tell(f"At most {MAX_DELETE_ROWS:,} rows are deleted at once.", 8000)
             return 0
         try:
-            found = await records.values(entity.name, keys, entity.column_names)
+            rows = await self.rows_whole(keys)
             plan = await records.delete_plan(entity.name, keys)
         except RecordsDeskError as error:
             await show_message(self.widget, "Delete", str(error))
             return 0
-        rows = [
-            dict(zip(entity.column_names, found[key], strict=True)) for key in keys if key in found
-        ]
         named = _listed_keys(keys, entity.singular)
         if plan.refusal:
             await show_message(self.widget, "Delete", f"{named} cannot be deleted. {plan.refusal}")
